@@ -1,0 +1,16 @@
+import type { Messaging } from 'firebase-admin/messaging';
+import type { Logger } from 'pino';
+import type { SecretBox } from '../config/secrets.js';
+import type { Db } from '../db/client.js';
+import type { Mailer } from './email/mailer.js';
+
+/** Everything activities touch, passed in explicitly so tests wire real local servers. */
+export interface ActivityDeps {
+  db: Db;
+  mailer: Mailer;
+  messaging: Messaging;
+  secrets: SecretBox;
+  logger: Logger;
+  /** Base URL of the public API, for links inside messages. */
+  publicUrl: string;
+}

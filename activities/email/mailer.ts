@@ -1,0 +1,128 @@
+// Pooled SMTP transports keyed by egress (destination + source IP + EHLO name), so each
+// sending IP keeps its own warm connections; DKIM is applied per message because the
+// signing domain belongs to the tenant, not to the connection.
+import nodemailer from 'nodemailer';
+import type { SendMailOptions } from 'nodemailer';
+
+export interface Egress {
+  host: string;
+  port: number;
+  localAddress?: string;
+  ehloName?: string;
+  secure?: boolean;
+  requireTLS?: boolean;
+}
+
+export interface DkimKey {
+  domainName: string;
+  keySelector: string;
+  privateKey: string;
+}
+
+export interface OutgoingEmail {
+  from: string;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  headers?: Record<string, string>;
+  envelopeFrom?: string;
+  messageId?: string;
+  dkim?: DkimKey;
+}
+
+export type SmtpOutcome =
+  | { ok: true; response: string; messageId: string; remoteAddress?: string }
+  | { ok: false; kind: 'transient' | 'permanent'; responseCode?: number; enhancedCode?: string; response: string; code?: string };
+
+export interface Mailer {
+  send(egress: Egress, mail: OutgoingEmail): Promise<SmtpOutcome>;
+  close(): Promise<void>;
+  stats(): { transports: number };
+}
+
+/** pino-compatible subset; messages carry egress and SMTP replies, never addresses. */
+export interface MailerLogger {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+}
+
+type Transport = ReturnType<typeof createPool>;
+
+function createPool(egress: Egress, maxConnections: number, maxMessages: number) {
+  return nodemailer.createTransport({
+    pool: true,
+    host: egress.host,
+    port: egress.port,
+    localAddress: egress.localAddress,
+    name: egress.ehloName,
+    secure: egress.secure ?? false,
+    requireTLS: egress.requireTLS ?? false,
+    maxConnections,
+    maxMessages,
+    connectionTimeout: 10_000,
+    greetingTimeout: 10_000,
+    socketTimeout: 60_000,
+    logger: false, // nodemailer's own log lines include envelope addresses
+  });
+}
+
+const egressKey = (e: Egress) => [e.host, e.port, e.localAddress ?? '', e.ehloName ?? '', e.secure ? 's' : '', e.requireTLS ? 't' : ''].join('|');
+
+export function createMailer(opts: { maxConnections?: number; maxMessages?: number; logger?: MailerLogger } = {}): Mailer {
+  const transports = new Map<string, Transport>();
+  const log = opts.logger;
+
+  function transportFor(egress: Egress): Transport {
+    const key = egressKey(egress);
+    let t = transports.get(key);
+    if (!t) {
+      t = createPool(egress, opts.maxConnections ?? 2, opts.maxMessages ?? 100);
+      t.on('error', (err) => log?.warn({ egress: key, err: err.message }, 'smtp pool error'));
+      transports.set(key, t);
+    }
+    return t;
+  }
+
+  return {
+    async send(egress, mail) {
+      const message: SendMailOptions = {
+        from: mail.from,
+        to: mail.to,
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
+        headers: mail.headers,
+        messageId: mail.messageId,
+        envelope: mail.envelopeFrom ? { from: mail.envelopeFrom, to: mail.to } : undefined,
+        dkim: mail.dkim,
+      };
+      try {
+        const info = await transportFor(egress).sendMail(message);
+        log?.debug({ egress: egressKey(egress), response: info.response }, 'smtp accepted');
+        return { ok: true, response: info.response, messageId: info.messageId };
+      } catch (err) {
+        const outcome = classifySmtpError(err);
+        log?.warn({ egress: egressKey(egress), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code }, 'smtp send failed');
+        return outcome;
+      }
+    },
+    async close() {
+      for (const t of transports.values()) t.close();
+      transports.clear();
+    },
+    stats: () => ({ transports: transports.size }),
+  };
+}
+
+type SmtpFailure = Extract<SmtpOutcome, { ok: false }>;
+
+/** 5xx replies are permanent; 4xx replies and every network-level failure are worth retrying. */
+export function classifySmtpError(err: unknown): SmtpFailure {
+  const e = (err ?? {}) as { responseCode?: number; response?: string; code?: string; message?: string };
+  const response = e.response ?? e.message ?? String(err);
+  const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  const enhancedCode = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1];
+  const kind = responseCode !== undefined && responseCode >= 500 ? 'permanent' : 'transient';
+  return { ok: false, kind, responseCode, enhancedCode, response, code: e.code };
+}

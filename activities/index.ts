@@ -1,0 +1,21 @@
+import { completionActivities } from './complete.js';
+import type { ActivityDeps } from './deps.js';
+import { planActivities } from './plan.js';
+import { renderActivities } from './render.js';
+import { sendEmailActivities } from './send-email.js';
+import { sendPushActivities } from './send-push.js';
+
+export type { ActivityDeps } from './deps.js';
+
+/** Every activity the notification workflow calls, built from explicit dependencies. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    ...planActivities(deps),
+    ...renderActivities(deps),
+    ...sendEmailActivities(deps),
+    ...sendPushActivities(deps),
+    ...completionActivities(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,78 @@
+import { Context } from '@temporalio/activity';
+import { and, eq } from 'drizzle-orm';
+import { deliveryAttempts, notifications, pushDevices, renderedMessages } from '../db/schema.js';
+import { appendAudit } from './audit.js';
+import type { ActivityDeps } from './deps.js';
+import { permanent, transient } from './failures.js';
+import { sendPush } from './push/fcm-client.js';
+
+export function sendPushActivities({ db, messaging }: ActivityDeps) {
+  return {
+    /**
+     * Pushes the rendered text to each of the user's devices through firebase-admin.
+     * A retry skips devices already served. UNREGISTERED tokens are removed from the user.
+     * Delivered to one device = delivered; only transient failures left = retry; else permanent.
+     */
+    async sendPush({ notificationId }: { notificationId: string }): Promise<{ delivered: number; removed: number }> {
+      const ctx = Context.current();
+      const [row] = await db
+        .select({ tenantId: notifications.tenantId, userId: notifications.userId, title: renderedMessages.subject, body: renderedMessages.text })
+        .from(notifications)
+        .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'push')))
+        .where(eq(notifications.id, notificationId));
+      if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
+      if (row.title === null || row.body === null) throw transient('NotRendered', 'The push has not been rendered yet');
+      const devices = await db.select().from(pushDevices).where(eq(pushDevices.userId, row.userId));
+      const served = await db
+        .select({ target: deliveryAttempts.target })
+        .from(deliveryAttempts)
+        .where(and(eq(deliveryAttempts.notificationId, notificationId), eq(deliveryAttempts.channel, 'push'), eq(deliveryAttempts.outcome, 'accepted')));
+      const servedIds = new Set(served.map((s) => s.target));
+      if (servedIds.size > 0) return { delivered: servedIds.size, removed: 0 };
+      if (devices.length === 0) throw permanent('NoPushDevice', 'The user has no push device');
+
+      let delivered = 0;
+      let removed = 0;
+      let retryAfterMs: number | undefined;
+      let anyTransient = false;
+      const errors: string[] = [];
+      for (const device of devices) {
+        ctx.heartbeat();
+        const startedAt = new Date();
+        const outcome = await sendPush(messaging, { token: device.token, title: row.title, body: row.body, data: { notificationId } });
+        const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
+        await db.transaction(async (tx) => {
+          await tx.insert(deliveryAttempts).values({
+            notificationId,
+            channel: 'push',
+            attempt: ctx.info.attempt,
+            outcome: attemptOutcome,
+            target: device.id,
+            provider: 'fcm',
+            response: outcome.ok ? outcome.messageId : `${outcome.code}: ${outcome.message}`,
+            startedAt,
+          });
+          const detail = { attempt: ctx.info.attempt, deviceId: device.id, ...(outcome.ok ? {} : { code: outcome.code }) };
+          await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `push.${attemptOutcome}`, detail });
+          if (!outcome.ok && outcome.tokenInvalid) {
+            await tx.delete(pushDevices).where(eq(pushDevices.id, device.id));
+            await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: 'push.device_removed', detail: { deviceId: device.id, code: outcome.code } });
+          }
+        });
+        if (outcome.ok) {
+          delivered++;
+          continue;
+        }
+        if (outcome.tokenInvalid) removed++;
+        errors.push(outcome.code);
+        if (outcome.kind === 'transient') {
+          anyTransient = true;
+          retryAfterMs = Math.max(retryAfterMs ?? 0, outcome.retryAfterMs ?? 0) || undefined;
+        }
+      }
+      if (delivered > 0) return { delivered, removed };
+      const message = `FCM: ${errors.join(', ')}`;
+      throw anyTransient ? transient('PushTransient', message, retryAfterMs) : permanent('PushPermanent', message);
+    },
+  };
+}

@@ -1,0 +1,37 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { tenantAuth } from './auth.js';
+import type { ApiDeps, ApiEnv } from './env.js';
+import { notificationsApi } from './notifications.js';
+import { openApiDocument } from './openapi.js';
+import { ApiProblem, problemResponse, problems } from './problem.js';
+import { usersApi } from './users.js';
+
+/** Request bodies above this are refused before they are parsed. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
+  const app = new Hono<ApiEnv>();
+
+  app.onError((err, c) => {
+    if (err instanceof ApiProblem) return problemResponse(c, err.status, err.problem);
+    if (err instanceof HTTPException) return problemResponse(c, err.status, { type: 'http-error', title: 'Request failed', detail: err.message });
+    opts.onError?.(err);
+    return problemResponse(c, 500, { type: 'internal', title: 'Internal error', detail: 'The request failed unexpectedly; it has been logged' });
+  });
+  app.notFound((c) => problemResponse(c, 404, { type: 'not-found', title: 'Not found', detail: `No route for ${c.req.method} ${c.req.path}` }));
+
+  app.get('/health', (c) => c.json({ ok: true }));
+  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+
+  const v1 = new Hono<ApiEnv>();
+  v1.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  v1.use(tenantAuth(deps.db));
+  v1.route('/users', usersApi(deps));
+  v1.route('/notifications', notificationsApi(deps));
+  app.route('/v1', v1);
+  return app;
+}
+
+export type Api = ReturnType<typeof createApi>;

@@ -1,0 +1,111 @@
+import { z } from 'zod';
+import { locales } from '../templates/index.js';
+
+/** The single source for request/response validation, TypeScript types and the OpenAPI document. */
+
+export const UserIdParam = z
+  .string()
+  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'user ids are 1-128 characters of letters, digits and . _ : -');
+
+const timezone = z.string().refine((tz) => {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}, 'must be an IANA time zone such as Europe/Paris');
+
+export const Channel = z.enum(['email', 'push']);
+
+export const UserProfile = z
+  .object({
+    email: z.email().max(254).nullable().optional().describe('Where e-mail alerts go; null removes it'),
+    locale: z.enum(locales as unknown as [string, ...string[]]).default('en'),
+    timezone: timezone.default('Europe/Paris'),
+    pushTokens: z.array(z.string().min(1).max(4096)).max(20).default([]).describe('FCM registration tokens; replaces the set'),
+  })
+  .strict();
+
+export const UserView = z.object({
+  userId: z.string(),
+  email: z.string().nullable(),
+  locale: z.string(),
+  timezone: z.string(),
+  pushDevices: z.number().int().describe('How many device tokens are registered (tokens are never returned)'),
+});
+
+export const PreferencesBody = z
+  .object({
+    categories: z.record(z.string().max(64), z.array(Channel).max(2).refine((a) => new Set(a).size === a.length, 'channels must be unique')),
+  })
+  .strict();
+
+export const PreferencesView = z.object({
+  categories: z.record(
+    z.string(),
+    z.object({
+      channels: z.array(Channel),
+      source: z.enum(['user', 'default']),
+      mandatory: z.boolean(),
+      requiresOptIn: z.boolean(),
+      optedInAt: z.string().nullable(),
+    }),
+  ),
+});
+
+const scalar = z.union([z.string().max(2000), z.number(), z.boolean()]);
+
+export const NotificationRequest = z
+  .object({
+    userId: UserIdParam,
+    type: z.string().min(1).max(64),
+    data: z.record(z.string().max(64), scalar).refine((d) => Object.keys(d).length <= 50, 'at most 50 fields'),
+  })
+  .strict();
+
+export const IdempotencyKey = z
+  .string({ error: 'the Idempotency-Key header is required' })
+  .regex(/^[\x21-\x7e]{1,255}$/, 'Idempotency-Key must be 1-255 visible ASCII characters');
+
+export const NotificationAccepted = z.object({
+  id: z.uuid(),
+  status: z.string(),
+  workflowId: z.string(),
+  replayed: z.boolean().describe('true when this Idempotency-Key was seen before and nothing new was started'),
+});
+
+export const DeliveryAttemptView = z.object({
+  channel: Channel,
+  attempt: z.number().int(),
+  outcome: z.enum(['accepted', 'deferred', 'failed']),
+  sourceIp: z.string().nullable(),
+  poolId: z.string().nullable(),
+  target: z.string().nullable(),
+  provider: z.string().nullable(),
+  responseCode: z.number().int().nullable(),
+  response: z.string().nullable(),
+  at: z.string(),
+});
+
+export const NotificationView = z.object({
+  id: z.uuid(),
+  userId: z.string(),
+  type: z.string(),
+  category: z.string(),
+  status: z.enum(['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped']),
+  channels: z.array(z.string()),
+  deliveredChannels: z.array(z.string()),
+  error: z.string().nullable(),
+  workflowId: z.string(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  attempts: z.array(DeliveryAttemptView),
+});
+
+export const AuditView = z.object({
+  notificationId: z.uuid(),
+  events: z.array(z.object({ at: z.string(), step: z.string(), detail: z.record(z.string(), z.unknown()) })),
+});
+
+export const CancelView = z.object({ id: z.uuid(), cancelled: z.boolean(), status: z.string() });

@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+/**
+ * The engine's whole configuration, parsed once from the environment at an entry point.
+ * Modules never read process.env: entry points pass the slice each part needs.
+ */
+const schema = z.object({
+  /** External Postgres (production: an EU-hosted server). Absent: the embedded server starts. */
+  DATABASE_URL: z.string().url().optional(),
+  /** Where the embedded Postgres keeps its data (must be writable by the `postgres` user when run as root). */
+  EMBEDDED_PG_DIR: z.string().optional(),
+  EMBEDDED_PG_PORT: z.coerce.number().int().positive().default(54329),
+
+  /** External Temporal frontend (host:port). Absent: the Temporal CLI dev server starts. */
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('notifications'),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** The `temporal` CLI binary; otherwise PATH, then the project cache, then `go install`. */
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_DEV_PORT: z.coerce.number().int().positive().default(7233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().positive().default(8233),
+
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: z.coerce.number().int().positive().default(3000),
+  /** Public base URL of the API, used in links inside e-mails (unsubscribe). */
+  PUBLIC_URL: z.string().url().optional(),
+
+  /** 32-byte key (base64) that encrypts DKIM private keys at rest and signs links. Required outside dev. */
+  SECRET_KEY: z.string().optional(),
+  /** Operator key for /v1/admin. Required outside dev. */
+  ADMIN_API_KEY: z.string().optional(),
+
+  FCM_PROJECT_ID: z.string().default('notiflow-dev'),
+  /** Path to a Firebase service-account JSON file; absent in dev, where the local FCM endpoint is used. */
+  FCM_SERVICE_ACCOUNT_PATH: z.string().optional(),
+
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  const result = schema.safeParse(source);
+  if (!result.success) {
+    const lines = result.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

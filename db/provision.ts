@@ -1,0 +1,84 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
+import { hashApiKey, type SecretBox } from '../config/secrets.js';
+import { notificationTypes as templateCatalogue } from '../templates/index.js';
+import type { Db } from './client.js';
+import { apiKeys, categories, egressSources, notificationTypes, pools, sendingDomains, tenants } from './schema.js';
+
+/** The categories every tenant starts with; security is mandatory, marketing needs a recorded opt-in. */
+export const defaultCategories = [
+  { key: 'security', defaultChannels: ['email', 'push'], mandatory: true, requiresOptIn: false, allowFallback: true },
+  { key: 'transactions', defaultChannels: ['email'], mandatory: false, requiresOptIn: false, allowFallback: true },
+  { key: 'balance', defaultChannels: ['email'], mandatory: false, requiresOptIn: false, allowFallback: true },
+  { key: 'marketing', defaultChannels: ['email'], mandatory: false, requiresOptIn: true, allowFallback: false },
+] as const;
+
+export interface PoolSpec {
+  id: string;
+  name: string;
+  kind: 'shared' | 'dedicated';
+  relayHost: string | null;
+  relayPort: number | null;
+  sources: { id: string; localAddress: string; ehloName: string; weight?: number }[];
+}
+
+/** Creates or updates a pool and its egress sources (idempotent). */
+export async function upsertPool(db: Db, spec: PoolSpec): Promise<void> {
+  await db.transaction(async (tx) => {
+    const { sources, ...pool } = spec;
+    await tx.insert(pools).values(pool).onConflictDoUpdate({ target: pools.id, set: { name: pool.name, kind: pool.kind, relayHost: pool.relayHost, relayPort: pool.relayPort } });
+    for (const s of sources) {
+      const values = { ...s, poolId: spec.id, weight: s.weight ?? 100 };
+      await tx.insert(egressSources).values(values).onConflictDoUpdate({ target: egressSources.id, set: values });
+    }
+  });
+}
+
+export interface TenantSpec {
+  id: string;
+  name: string;
+  poolId: string;
+  domain: string;
+  fromName?: string;
+  /** The clear API key to register (hashed before storage). */
+  apiKey: string;
+}
+
+/**
+ * Creates a tenant with its API key, default categories, the template catalogue's notification
+ * types and a sending domain with a fresh 2048-bit DKIM key (encrypted at rest). Idempotent.
+ */
+export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSpec): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.insert(tenants).values({ id: spec.id, name: spec.name, poolId: spec.poolId }).onConflictDoNothing();
+    await tx.insert(apiKeys).values({ tenantId: spec.id, keyHash: hashApiKey(spec.apiKey), prefix: spec.apiKey.slice(0, 12) }).onConflictDoNothing();
+    await tx
+      .insert(categories)
+      .values(defaultCategories.map((c) => ({ ...c, defaultChannels: [...c.defaultChannels], tenantId: spec.id })))
+      .onConflictDoNothing();
+    await tx
+      .insert(notificationTypes)
+      .values(Object.entries(templateCatalogue).map(([key, t]) => ({ tenantId: spec.id, key, categoryKey: t.category })))
+      .onConflictDoNothing();
+    const existing = await tx
+      .select({ id: sendingDomains.id })
+      .from(sendingDomains)
+      .where(and(eq(sendingDomains.tenantId, spec.id), eq(sendingDomains.domain, spec.domain)));
+    if (existing.length === 0) {
+      const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      await tx.insert(sendingDomains).values({
+        tenantId: spec.id,
+        domain: spec.domain,
+        fromName: spec.fromName ?? spec.name,
+        dkimSelector: 'nf1',
+        dkimPrivateKeyEnc: secrets.encrypt(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+        dkimPublicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+      });
+    }
+  });
+}
+
+/** The DKIM TXT record a tenant publishes (and the dev DNS answers) for its selector. */
+export function dkimTxtRecord(publicKeyBase64: string): string {
+  return `v=DKIM1; k=rsa; p=${publicKeyBase64}`;
+}

@@ -1,0 +1,143 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Messaging } from 'firebase-admin/messaging';
+import { inject } from 'vitest';
+import { createMailer } from '../../activities/email/mailer.js';
+import { createMessaging } from '../../activities/push/fcm-client.js';
+import { createApi } from '../../api/app.js';
+import { createLogger } from '../../config/logger.js';
+import { createSecretBox, generateApiKey } from '../../config/secrets.js';
+import { connectDatabase, type Database } from '../../db/client.js';
+import { provisionTenant, upsertPool } from '../../db/provision.js';
+import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
+import { startFcmEndpoint, type FcmEndpoint, type FcmEndpointOptions } from '../../dev/fcm-endpoint.js';
+import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
+import { createNotificationWorker, workflowsPath } from '../../worker/create-worker.js';
+
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+}
+
+export interface EngineOptions {
+  bundle: WorkflowBundleWithSourceMap;
+  inbox?: SmtpInboxOptions;
+  fcm?: FcmEndpointOptions;
+  /** Source addresses of the tenant's pool (loopback aliases stand in for IPs). */
+  sources?: string[];
+  /** Start no worker (tests that run the worker as a separate process). */
+  noWorker?: boolean;
+  activityOverrides?: Parameters<typeof createNotificationWorker>[0]['activityOverrides'];
+}
+
+export interface TestEngine {
+  tenantId: string;
+  apiKey: string;
+  taskQueue: string;
+  secretKey: string;
+  database: Database;
+  databaseUrl: string;
+  temporalAddress: string;
+  client: Client;
+  inbox: SmtpInbox;
+  fcm: FcmEndpoint;
+  messaging: Messaging;
+  /** Calls the real Hono app (no mocks) with the tenant's key unless `key` overrides it. */
+  request(method: string, path: string, opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null }): Promise<Response>;
+  /** A second tenant on the same engine, for isolation tests. */
+  addTenant(id?: string): Promise<{ tenantId: string; apiKey: string }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * One tenant on the real engine: its own SMTP inbox and FCM endpoint on loopback, a worker on its
+ * own task queue against the shared Temporal server, and the API app, all over real sockets.
+ */
+export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> {
+  const databaseUrl = inject('databaseUrl');
+  const temporalAddress = inject('temporalAddress');
+  const database = connectDatabase(databaseUrl);
+  const { db } = database;
+  const secretKey = randomBytes(32).toString('base64');
+  const secrets = createSecretBox(Buffer.from(secretKey, 'base64'));
+  const tenantId = `t-${randomUUID().slice(0, 8)}`;
+  const inbox = await startSmtpInbox({ host: '127.0.0.1', port: 0, resolver: dkimResolverFromDb(db), ...opts.inbox });
+  const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: 0, ...opts.fcm });
+  const messaging = createMessaging({
+    projectId: 'notiflow-test',
+    endpoint: { host: fcm.host, port: fcm.port, caPem: fcm.caPem, accessToken: opts.fcm?.accessToken ?? 'test-access-token' },
+  });
+
+  const provision = async (id: string) => {
+    const poolId = `${id}-pool`;
+    await upsertPool(db, {
+      id: poolId,
+      name: `${id} pool`,
+      kind: 'dedicated',
+      relayHost: inbox.host,
+      relayPort: inbox.port,
+      sources: (opts.sources ?? ['127.0.0.2']).map((ip, i) => ({ id: `${id}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.${id}.test` })),
+    });
+    const apiKey = generateApiKey('nf_test');
+    await provisionTenant(db, secrets, { id, name: `Bank ${id}`, poolId, domain: `${id}.bank.test`, apiKey });
+    return { tenantId: id, apiKey };
+  };
+  const { apiKey } = await provision(tenantId);
+
+  const connection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection });
+  const taskQueue = `test-${tenantId}`;
+  const mailer = createMailer();
+  const logger = createLogger('silent');
+  let stopWorker = async () => {};
+  if (!opts.noWorker) {
+    const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+    const worker = await createNotificationWorker({
+      connection: workerConnection,
+      namespace: 'default',
+      taskQueue,
+      workflowBundle: opts.bundle,
+      deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000' },
+      activityOverrides: opts.activityOverrides,
+    });
+    const running = worker.run();
+    stopWorker = async () => {
+      worker.shutdown();
+      await running;
+      await workerConnection.close();
+    };
+  }
+  const api = createApi({ db, temporal: client, taskQueue }, { onError: (e) => console.error(e) });
+
+  return {
+    tenantId,
+    apiKey,
+    taskQueue,
+    secretKey,
+    database,
+    databaseUrl,
+    temporalAddress,
+    client,
+    inbox,
+    fcm,
+    messaging,
+    async request(method, path, o = {}) {
+      const headers: Record<string, string> = { ...o.headers };
+      const key = o.key === undefined ? apiKey : o.key;
+      if (key !== null) headers.authorization = `Bearer ${key}`;
+      let body: string | undefined = o.rawBody;
+      if (o.body !== undefined) body = JSON.stringify(o.body);
+      if (body !== undefined) headers['content-type'] ??= 'application/json';
+      return api.request(path, { method, headers, body });
+    },
+    addTenant: (id = `t-${randomUUID().slice(0, 8)}`) => provision(id),
+    async stop() {
+      await stopWorker();
+      await mailer.close();
+      await Promise.allSettled([inbox.close(), fcm.close()]);
+      await connection.close();
+      await database.close();
+    },
+  };
+}
+

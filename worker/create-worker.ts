@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from '../activities/index.js';
+
+export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+
+export interface NotificationWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: ActivityDeps;
+  /** Prebuilt bundle (tests bundle once per file); otherwise the worker bundles `workflows/` at start. */
+  workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Replaces individual activities, typed against the real ones (tests only). */
+  activityOverrides?: Partial<ReturnType<typeof createActivities>>;
+}
+
+/** A worker serving the notification workflow and its activities on one task queue. */
+export async function createNotificationWorker(opts: NotificationWorkerOptions): Promise<Worker> {
+  const activities = { ...createActivities(opts.deps), ...opts.activityOverrides };
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.namespace,
+    taskQueue: opts.taskQueue,
+    activities,
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
+    // Sends wait on the network, not the CPU: allow many in flight per worker.
+    maxConcurrentActivityTaskExecutions: 200,
+    maxConcurrentLocalActivityExecutions: 200,
+  });
+}

@@ -1,0 +1,146 @@
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  defineQuery,
+  defineSignal,
+  defineUpdate,
+  isCancellation,
+  proxyActivities,
+  proxyLocalActivities,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { ChannelAttr, DeliveryStatusAttr } from './search-attributes.js';
+import type {
+  CancelResult,
+  Channel,
+  ChannelResult,
+  DeliveryStatus,
+  NotificationInput,
+  NotificationProgress,
+} from './types.js';
+
+// Message-handling API: the API imports these definitions, never their string names.
+export const statusQuery = defineQuery<NotificationProgress>('status');
+export const cancelUpdate = defineUpdate<CancelResult>('cancel');
+export const cancelSignal = defineSignal('cancel');
+
+// Postgres reads and writes: idempotent, so retry until the database is back.
+const db = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['TemplateError', 'NotFound'] },
+});
+
+// Audit appends are short local writes; a local activity spares a round trip to the server.
+const local = proxyLocalActivities<Activities>({
+  startToCloseTimeout: '10 seconds',
+  retry: { initialInterval: '200 ms', maximumInterval: '10 seconds' },
+});
+
+// Sends: transient SMTP 4xx / FCM UNAVAILABLE are retried with backoff for about half an hour,
+// then the alert is late enough that the other channel serves the user better. Permanent
+// failures are thrown non-retryable by the activity and go straight to fallback.
+const send = proxyActivities<Activities>({
+  startToCloseTimeout: '60 seconds',
+  heartbeatTimeout: '30 seconds',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10 },
+});
+
+/** One user notification: decide channels, render, send, fall back, record every step. */
+export async function notificationWorkflow(input: NotificationInput): Promise<NotificationProgress> {
+  const { notificationId, tenantId } = input;
+  const progress: NotificationProgress = { status: 'running', channels: [], results: [] };
+  let cancelRequested = false;
+  const sendScope = new CancellationScope();
+
+  const requestCancel = (): void => {
+    if (progress.status !== 'running' || anyDelivered(progress.results)) return;
+    cancelRequested = true;
+    sendScope.cancel();
+  };
+  setHandler(statusQuery, () => progress);
+  setHandler(cancelSignal, requestCancel);
+  setHandler(
+    cancelUpdate,
+    async () => {
+      requestCancel();
+      await condition(() => progress.status !== 'running');
+      return { cancelled: progress.status === 'cancelled', status: progress.status };
+    },
+    {
+      validator: () => {
+        if (progress.status !== 'running' || anyDelivered(progress.results)) {
+          throw new Error(`Notification can no longer be cancelled: it is ${progress.status}`);
+        }
+      },
+    },
+  );
+
+  const setStatus = (status: DeliveryStatus): void => {
+    progress.status = status;
+    upsertSearchAttributes([{ key: DeliveryStatusAttr, value: status }]);
+  };
+  setStatus('running');
+
+  const plan = await db.planDelivery({ notificationId });
+  if (plan.kind === 'skipped') {
+    progress.reason = plan.reason;
+    setStatus('skipped');
+    await db.completeNotification({ notificationId, tenantId, status: 'skipped', deliveredChannels: [], reason: plan.reason });
+    return progress;
+  }
+  progress.channels = [...plan.channels];
+  upsertSearchAttributes([{ key: ChannelAttr, value: progress.channels }]);
+
+  const deliver = async (channel: Channel, fallback: boolean): Promise<ChannelResult> => {
+    try {
+      await sendScope.run(async () => {
+        await db.renderMessage({ notificationId, channel });
+        if (channel === 'email') await send.sendEmail({ notificationId });
+        else await send.sendPush({ notificationId });
+      });
+      return { channel, outcome: 'delivered', fallback };
+    } catch (err) {
+      if (cancelRequested && isCancellation(err)) return { channel, outcome: 'cancelled', fallback };
+      return { channel, outcome: 'failed', fallback, error: describeFailure(err) };
+    }
+  };
+
+  // Every chosen channel at once (a user who wants both gets both).
+  progress.results = await Promise.all(plan.channels.map((c) => deliver(c, false)));
+
+  // Fallback: one at a time, only while nothing has reached the user.
+  for (const channel of plan.fallback) {
+    if (anyDelivered(progress.results) || cancelRequested) break;
+    await local.recordAudit({ tenantId, notificationId, step: 'fallback', detail: { to: channel } });
+    progress.channels.push(channel);
+    upsertSearchAttributes([{ key: ChannelAttr, value: progress.channels }]);
+    progress.results.push(await deliver(channel, true));
+  }
+
+  const delivered = progress.results.filter((r) => r.outcome === 'delivered').map((r) => r.channel);
+  const final: DeliveryStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : 'failed';
+  const reason = final === 'failed' ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ') : undefined;
+  // The completion write must happen even after a cancel, so it runs outside the cancelled scope.
+  await CancellationScope.nonCancellable(() =>
+    db.completeNotification({ notificationId, tenantId, status: final, deliveredChannels: delivered, reason }),
+  );
+  progress.reason = reason;
+  setStatus(final);
+  return progress;
+}
+
+function anyDelivered(results: ChannelResult[]): boolean {
+  return results.some((r) => r.outcome === 'delivered');
+}
+
+/** The activity's own failure type and message, as recorded in the history. */
+function describeFailure(err: unknown): { type: string; message: string } {
+  const cause = err instanceof ActivityFailure ? err.cause : err;
+  if (cause instanceof ApplicationFailure) return { type: cause.type ?? 'Error', message: cause.message };
+  if (cause instanceof Error) return { type: cause.name, message: cause.message };
+  return { type: 'Error', message: String(cause) };
+}
