@@ -38,6 +38,15 @@ const schema = z.object({
   /** Path to a Firebase service-account JSON file; absent in dev, where the local FCM endpoint is used. */
   FCM_SERVICE_ACCOUNT_PATH: z.string().optional(),
 
+  /** Local FCM-compatible endpoint (host:port) and its CA file, used instead of real FCM in dev and tests. */
+  FCM_LOCAL_ENDPOINT: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  FCM_LOCAL_CA_FILE: z.string().optional(),
+
+  /** Where the dev run keeps its state (Postgres data, Temporal state, generated dev secrets). */
+  DEV_DATA_DIR: z.string().optional(),
+  DEV_SMTP_PORT: z.coerce.number().int().positive().default(2525),
+  DEV_FCM_PORT: z.coerce.number().int().positive().default(9443),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

@@ -6,7 +6,8 @@ export interface TemporalSettings {
   address: string;
   namespace: string;
   taskQueue: string;
-  connection: ConnectionOptions;
+  /** Accepted by both the client's Connection and the worker's NativeConnection. */
+  connection: ConnectionOptions & { apiKey?: string };
 }
 
 /**
@@ -14,7 +15,7 @@ export interface TemporalSettings {
  * so the same worker and API run against either.
  */
 export function temporalSettings(env: Env, address: string): TemporalSettings {
-  const connection: ConnectionOptions = { address };
+  const connection: TemporalSettings['connection'] = { address };
   if (env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH) {
     connection.tls = {
       serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME,

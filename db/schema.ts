@@ -20,6 +20,8 @@ export const tenants = pgTable('tenants', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
   poolId: text('pool_id').references(() => pools.id),
+  /** Where each notification's outcome is POSTed (HMAC-signed); null: no status webhooks. */
+  statusWebhookUrl: text('status_webhook_url'),
   createdAt: createdAt(),
 });
 
@@ -222,3 +224,5 @@ export const auditEvents = pgTable(
   },
   (t) => [index('audit_events_notification_idx').on(t.notificationId, t.id)],
 );
+
+export * from './schema-feedback.js';

@@ -1,0 +1,24 @@
+// Production entry point: the Temporal worker serving the notification task queue.
+// Needs DATABASE_URL, TEMPORAL_ADDRESS, SECRET_KEY and FCM settings (see README).
+import { NativeConnection } from '@temporalio/worker';
+import { parseEnv } from '../config/env.js';
+import { createLogger } from '../config/logger.js';
+import { temporalSettings } from '../config/temporal.js';
+import { connectDatabase } from '../db/client.js';
+import { createNotificationWorker } from '../worker/create-worker.js';
+import { activityDepsFromEnv } from '../worker/deps.js';
+
+const env = parseEnv(process.env);
+const logger = createLogger(env.LOG_LEVEL, 'worker');
+if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
+const database = connectDatabase(env.DATABASE_URL, { max: 20 });
+const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
+const connection = await NativeConnection.connect(temporal.connection);
+const deps = activityDepsFromEnv(env, database.db, logger);
+const worker = await createNotificationWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps });
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
+logger.info({ taskQueue: temporal.taskQueue }, 'worker started');
+await worker.run();
+await deps.mailer.close();
+await connection.close();
+await database.close();

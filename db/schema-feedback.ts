@@ -1,0 +1,93 @@
+import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+
+// Feedback loops (bounces, complaints, unsubscribes), suppression, IP quarantine and operator alarms.
+
+const at = (name: string) => timestamp(name, { withTimezone: true });
+
+export const suppressionReasons = ['hard_bounce', 'complaint', 'unsubscribe', 'manual'] as const;
+export type SuppressionReason = (typeof suppressionReasons)[number];
+
+/** Addresses of a tenant that get no e-mail. Stored lower-cased; personal data stays in Postgres. */
+export const suppressions = pgTable(
+  'suppressions',
+  {
+    tenantId: text('tenant_id').notNull(),
+    email: text('email').notNull(),
+    reason: text('reason', { enum: suppressionReasons }).notNull(),
+    /** Where it came from: dsn, arf, provider-webhook, api, ... */
+    source: text('source').notNull(),
+    notificationId: uuid('notification_id'),
+    detail: text('detail'),
+    createdAt: at('created_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.email] })],
+);
+
+export const feedbackKinds = ['bounce', 'complaint', 'unsubscribe'] as const;
+
+/**
+ * One bounce, complaint or unsubscribe linked to its notification and delivery attempt. Source IP
+ * and provider are kept so reputation can be counted per IP x provider.
+ */
+export const feedbackEvents = pgTable(
+  'feedback_events',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind', { enum: feedbackKinds }).notNull(),
+    tenantId: text('tenant_id').notNull(),
+    notificationId: uuid('notification_id'),
+    attemptId: uuid('attempt_id'),
+    /** hard / soft for bounces; null otherwise. */
+    bounceType: text('bounce_type', { enum: ['hard', 'soft'] }),
+    /** unknown_user, mailbox_full, policy, spam_block, blocklisted, ... or the ARF feedback type. */
+    class: text('class'),
+    status: text('status'),
+    diagnostic: text('diagnostic'),
+    sourceIp: text('source_ip'),
+    /** Mailbox provider as recorded on the attempt (provider, else the recipient domain). */
+    provider: text('provider'),
+    source: text('source').notNull(),
+    receivedAt: at('received_at').notNull().defaultNow(),
+  },
+  (t) => [index('feedback_events_ip_idx').on(t.sourceIp, t.receivedAt), index('feedback_events_notification_idx').on(t.notificationId)],
+);
+
+/** Reports that could not be used (malformed, unknown type, unknown notification), kept for inspection. */
+export const feedbackRejects = pgTable('feedback_rejects', {
+  id: bigserial('id', { mode: 'number' }).primaryKey(),
+  source: text('source').notNull(),
+  reason: text('reason').notNull(),
+  remoteAddress: text('remote_address'),
+  /** The raw report, cut to a bounded size. */
+  raw: text('raw').notNull(),
+  receivedAt: at('received_at').notNull().defaultNow(),
+});
+
+/** Sending IPs taken out of service for every provider (e.g. a DNSBL listing) until released. */
+export const egressQuarantine = pgTable('egress_quarantine', {
+  ip: text('ip').primaryKey(),
+  reason: text('reason').notNull(),
+  since: at('since').notNull().defaultNow(),
+  /** null: until the cause is gone (delisted). */
+  until: at('until'),
+});
+
+/** Operator alarms; one open row per (kind, scope key), resolved when the condition clears. */
+export const alarms = pgTable(
+  'alarms',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    kind: text('kind').notNull(),
+    severity: text('severity', { enum: ['warn', 'alarm'] }).notNull(),
+    /** What it is about, e.g. "ip:127.0.0.3" or "provider:gmail.com". */
+    scope: text('scope').notNull(),
+    message: text('message').notNull(),
+    detail: jsonb('detail').notNull().default({}),
+    raisedAt: at('raised_at').notNull().defaultNow(),
+    resolvedAt: at('resolved_at'),
+    /** When the operator webhook acknowledged it (2xx). */
+    notifiedAt: at('notified_at'),
+    notifyAttempts: integer('notify_attempts').notNull().default(0),
+  },
+  (t) => [index('alarms_open_idx').on(t.kind, t.scope, t.resolvedAt)],
+);

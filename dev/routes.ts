@@ -1,0 +1,35 @@
+import { Hono } from 'hono';
+import { html, raw } from 'hono/html';
+import type { FcmEndpoint } from './fcm-endpoint.js';
+import type { SmtpInbox } from './smtp-inbox.js';
+
+/** Dev-only pages: what the local SMTP inbox and push endpoint received. Never mounted in production. */
+export function devRoutes(inbox: SmtpInbox, fcm: FcmEndpoint) {
+  const app = new Hono();
+  const summary = () =>
+    inbox.messages
+      .slice()
+      .reverse()
+      .map((m) => ({ id: m.id, receivedAt: m.receivedAt, to: m.rcptTo, from: m.from, subject: m.subject, dkim: m.dkim.result, dkimDomain: m.dkim.domain, sourceIp: m.remoteAddress, ehlo: m.clientHostname }));
+
+  app.get('/inbox', (c) => {
+    if (!(c.req.header('accept') ?? '').includes('text/html')) return c.json({ messages: summary() });
+    return c.html(html`<!doctype html><html><head><meta charset="utf-8"><title>notiflow dev inbox</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}.pass{color:#080}.fail{color:#b00}</style></head>
+<body><h1>Dev inbox</h1><p>${inbox.messages.length} message(s). JSON: <code>curl ${c.req.url}</code></p>
+<table><tr><th>Received</th><th>To</th><th>Subject</th><th>DKIM</th><th>Source IP</th></tr>
+${summary().map((m) => html`<tr><td>${m.receivedAt}</td><td>${m.to.join(', ')}</td><td><a href="/dev/inbox/${m.id}">${m.subject}</a></td><td class="${m.dkim}">${m.dkim}</td><td>${m.sourceIp}</td></tr>`)}
+</table></body></html>`);
+  });
+
+  app.get('/inbox/:id', (c) => {
+    const m = inbox.messages.find((x) => x.id === c.req.param('id'));
+    if (!m) return c.json({ error: 'no such message' }, 404);
+    if (!(c.req.header('accept') ?? '').includes('text/html')) return c.json(m);
+    // The message's own HTML, as a mail client would show it.
+    return c.html(raw(m.html || `<pre>${m.text.replace(/</g, '&lt;')}</pre>`));
+  });
+
+  app.get('/push', (c) => c.json({ messages: fcm.received.slice().reverse().map((p) => ({ id: p.id, receivedAt: p.receivedAt, token: p.token, title: p.title, body: p.body, data: p.data })) }));
+  return app;
+}

@@ -1,0 +1,122 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { Hono } from 'hono';
+import type { Logger } from 'pino';
+import { createApi } from '../api/app.js';
+import type { Env } from '../config/env.js';
+import { createSecretBox } from '../config/secrets.js';
+import { temporalSettings } from '../config/temporal.js';
+import { connectDatabase, migrateDatabase } from '../db/client.js';
+import { createNotificationWorker } from '../worker/create-worker.js';
+import { activityDepsFromEnv } from '../worker/deps.js';
+import { seedDemo } from './demo-seed.js';
+import { dkimResolverFromDb } from './dkim-dns.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { startFcmEndpoint } from './fcm-endpoint.js';
+import { devRoutes } from './routes.js';
+import { startSmtpInbox } from './smtp-inbox.js';
+import { startTemporalDevServer } from './temporal-server.js';
+
+export interface DevStack {
+  apiUrl: string;
+  temporalUiUrl: string | undefined;
+  inboxUrl: string;
+  pushUrl: string;
+  apiKey: string;
+  adminKey: string;
+  stop(): Promise<void>;
+}
+
+/** A dev secret generated once and kept in the data dir: never in the repo, stable across runs. */
+function devSecret(dir: string, name: string): string {
+  const file = join(dir, name);
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const value = randomBytes(32).toString('base64');
+  writeFileSync(file, value, { mode: 0o600 });
+  return value;
+}
+
+/**
+ * The whole engine on embedded defaults: PostgreSQL, the Temporal dev server with its UI,
+ * the dev SMTP inbox and FCM endpoint, one worker and the API. External DATABASE_URL or
+ * TEMPORAL_ADDRESS replace the embedded servers.
+ */
+export async function startDevStack(env: Env, logger: Logger): Promise<DevStack> {
+  const dataDir = env.DEV_DATA_DIR ?? join(tmpdir(), 'notiflow', 'dev');
+  mkdirSync(dataDir, { recursive: true });
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => logger.warn({ err }, 'stop failed'));
+  };
+  try {
+    const secretKey = env.SECRET_KEY ?? devSecret(dataDir, 'secret.key');
+    const adminKey = env.ADMIN_API_KEY ?? `nf_admin_${devSecret(dataDir, 'admin.key').replace(/[^A-Za-z0-9]/g, '').slice(0, 32)}`;
+
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      logger.info('starting embedded PostgreSQL');
+      const pg = await startEmbeddedPostgres({ port: env.EMBEDDED_PG_PORT, dir: env.EMBEDDED_PG_DIR ?? join(dataDir, 'pg'), log: (m) => logger.warn(m) });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+    }
+    await migrateDatabase(databaseUrl);
+    const database = connectDatabase(databaseUrl, { max: 20 });
+    stops.push(() => database.close());
+
+    let temporalAddress = env.TEMPORAL_ADDRESS;
+    let temporalUiUrl: string | undefined;
+    if (!temporalAddress) {
+      logger.info('starting the Temporal dev server');
+      const server = await startTemporalDevServer({
+        cliPath: env.TEMPORAL_CLI_PATH,
+        port: env.TEMPORAL_DEV_PORT,
+        uiPort: env.TEMPORAL_UI_PORT,
+        dbFile: join(dataDir, 'temporal.db'),
+        log: (m) => logger.info(m),
+      });
+      stops.push(() => server.stop());
+      temporalAddress = server.address;
+      temporalUiUrl = server.uiUrl;
+    }
+
+    const inbox = await startSmtpInbox({ host: '127.0.0.1', port: env.DEV_SMTP_PORT, resolver: dkimResolverFromDb(database.db) });
+    stops.push(() => inbox.close());
+    const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: env.DEV_FCM_PORT });
+    stops.push(() => fcm.close());
+
+    const { apiKey } = await seedDemo(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), inbox);
+
+    const temporal = temporalSettings(env, temporalAddress);
+    const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}` };
+    const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
+    stops.push(() => deps.mailer.close());
+    const nativeConnection = await NativeConnection.connect(temporal.connection);
+    const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+      await nativeConnection.close();
+    });
+
+    const connection = await Connection.connect(temporal.connection);
+    stops.push(() => connection.close());
+    const client = new Client({ connection, namespace: temporal.namespace });
+    const app = new Hono();
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/dev', devRoutes(inbox, fcm));
+    const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
+    return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, apiKey, adminKey, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}

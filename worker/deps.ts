@@ -1,0 +1,32 @@
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { ActivityDeps } from '../activities/index.js';
+import { createMailer } from '../activities/email/mailer.js';
+import { createMessaging } from '../activities/push/fcm-client.js';
+import type { Env } from '../config/env.js';
+import { createSecretBox, parseSecretKey } from '../config/secrets.js';
+import type { Db } from '../db/client.js';
+
+/** Builds the activities' real clients from configuration (production and the dev run alike). */
+export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides: { secretKey?: string; fcmCaPem?: string } = {}): ActivityDeps {
+  const secretKey = overrides.secretKey ?? env.SECRET_KEY;
+  if (!secretKey) throw new Error('SECRET_KEY is required (32 bytes, base64): it decrypts DKIM keys and signs links');
+  let messaging;
+  if (env.FCM_LOCAL_ENDPOINT) {
+    const [host, port] = env.FCM_LOCAL_ENDPOINT.split(':');
+    const caPem = overrides.fcmCaPem ?? (env.FCM_LOCAL_CA_FILE ? readFileSync(env.FCM_LOCAL_CA_FILE, 'utf8') : undefined);
+    if (!caPem) throw new Error('FCM_LOCAL_ENDPOINT needs FCM_LOCAL_CA_FILE (the endpoint CA certificate)');
+    messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, endpoint: { host: host!, port: Number(port), caPem, accessToken: 'test-access-token' } });
+  } else {
+    if (!env.FCM_SERVICE_ACCOUNT_PATH) throw new Error('Set FCM_SERVICE_ACCOUNT_PATH (a Firebase service account) or FCM_LOCAL_ENDPOINT');
+    messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, serviceAccountJson: readFileSync(env.FCM_SERVICE_ACCOUNT_PATH, 'utf8') });
+  }
+  return {
+    db,
+    mailer: createMailer({ logger: logger.child({ part: 'mailer' }) }),
+    messaging,
+    secrets: createSecretBox(parseSecretKey(secretKey)),
+    logger,
+    publicUrl: env.PUBLIC_URL ?? `http://${env.API_HOST}:${env.API_PORT}`,
+  };
+}
