@@ -14,6 +14,7 @@ import { appendAudit } from './audit.js';
 import type { ActivityDeps } from './deps.js';
 import type { SmtpOutcome } from './email/mailer.js';
 import { permanent, transient } from './failures.js';
+import { withHeartbeat } from './heartbeat.js';
 import { pickWeighted } from './pool/select-egress.js';
 
 export function sendEmailActivities({ db, mailer, secrets }: ActivityDeps) {
@@ -53,21 +54,19 @@ export function sendEmailActivities({ db, mailer, secrets }: ActivityDeps) {
       const egress = pickWeighted(sources);
       if (!egress) throw transient('NoEgressAvailable', `No egress source of pool ${row.poolId} may send now`);
 
-      ctx.heartbeat();
+      const mail = {
+        from: `"${domain.fromName.replace(/"/g, '')}" <${domain.fromLocalPart}@${domain.domain}>`,
+        to: row.email,
+        subject: row.subject,
+        html: row.html ?? '',
+        text: row.text,
+        messageId: `<${notificationId}@${domain.domain}>`,
+        headers: { 'X-Notification-Id': notificationId },
+        dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: secrets.decrypt(domain.dkimPrivateKeyEnc) },
+      };
+      const route = { host: row.relayHost, port: row.relayPort, localAddress: egress.localAddress, ehloName: egress.ehloName };
       const startedAt = new Date();
-      const outcome = await mailer.send(
-        { host: row.relayHost, port: row.relayPort, localAddress: egress.localAddress, ehloName: egress.ehloName },
-        {
-          from: `"${domain.fromName.replace(/"/g, '')}" <${domain.fromLocalPart}@${domain.domain}>`,
-          to: row.email,
-          subject: row.subject,
-          html: row.html ?? '',
-          text: row.text,
-          messageId: `<${notificationId}@${domain.domain}>`,
-          headers: { 'X-Notification-Id': notificationId },
-          dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: secrets.decrypt(domain.dkimPrivateKeyEnc) },
-        },
-      );
+      const outcome = await withHeartbeat(() => mailer.send(route, mail));
       const recipientDomain = row.email.split('@').pop() ?? '';
       const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
       const responseCode = outcome.ok ? smtpCode(outcome.response) : outcome.responseCode ?? null;

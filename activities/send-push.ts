@@ -4,6 +4,7 @@ import { deliveryAttempts, notifications, pushDevices, renderedMessages } from '
 import { appendAudit } from './audit.js';
 import type { ActivityDeps } from './deps.js';
 import { permanent, transient } from './failures.js';
+import { withHeartbeat } from './heartbeat.js';
 import { sendPush } from './push/fcm-client.js';
 
 export function sendPushActivities({ db, messaging }: ActivityDeps) {
@@ -37,9 +38,8 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       let anyTransient = false;
       const errors: string[] = [];
       for (const device of devices) {
-        ctx.heartbeat();
         const startedAt = new Date();
-        const outcome = await sendPush(messaging, { token: device.token, title: row.title, body: row.body, data: { notificationId } });
+        const outcome = await withHeartbeat(() => sendPush(messaging, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
         await db.transaction(async (tx) => {
           await tx.insert(deliveryAttempts).values({

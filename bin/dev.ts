@@ -1,9 +1,11 @@
 // `npm start`: the whole engine on embedded defaults, for a new user's first look. Ctrl-C stops it all.
 import { parseEnv } from '../config/env.js';
+import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { startDevStack } from '../dev/stack.js';
 
 const env = parseEnv(process.env);
+installTemporalRuntime();
 const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, 'dev');
 console.log('Starting notiflow (first run builds the Temporal CLI and initialises PostgreSQL; later runs take seconds)...');
 const stack = await startDevStack(env, logger);

@@ -2,6 +2,7 @@
 // Needs DATABASE_URL, TEMPORAL_ADDRESS, SECRET_KEY and FCM settings (see README).
 import { NativeConnection } from '@temporalio/worker';
 import { parseEnv } from '../config/env.js';
+import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase } from '../db/client.js';
@@ -9,6 +10,7 @@ import { createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 
 const env = parseEnv(process.env);
+installTemporalRuntime();
 const logger = createLogger(env.LOG_LEVEL, 'worker');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });

@@ -226,3 +226,4 @@ export const auditEvents = pgTable(
 );
 
 export * from './schema-feedback.js';
+export * from './schema-pools.js';

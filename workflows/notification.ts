@@ -44,8 +44,9 @@ const local = proxyLocalActivities<Activities>({
 // then the alert is late enough that the other channel serves the user better. Permanent
 // failures are thrown non-retryable by the activity and go straight to fallback.
 const send = proxyActivities<Activities>({
-  startToCloseTimeout: '60 seconds',
-  heartbeatTimeout: '30 seconds',
+  startToCloseTimeout: '2 minutes',
+  // Sends heartbeat every 3 s: a worker that dies mid-send is noticed in 15 s and the send retried.
+  heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10 },
 });
 

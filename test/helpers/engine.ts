@@ -14,6 +14,7 @@ import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
 import { startFcmEndpoint, type FcmEndpoint, type FcmEndpointOptions } from '../../dev/fcm-endpoint.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
 import { createNotificationWorker, workflowsPath } from '../../worker/create-worker.js';
+import { installTemporalRuntime } from '../../worker/runtime.js';
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
@@ -54,6 +55,8 @@ export interface TestEngine {
  * own task queue against the shared Temporal server, and the API app, all over real sockets.
  */
 export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> {
+  // Activity failures are expected in these tests; the assertions say what matters.
+  installTemporalRuntime('ERROR');
   const databaseUrl = inject('databaseUrl');
   const temporalAddress = inject('temporalAddress');
   const database = connectDatabase(databaseUrl);

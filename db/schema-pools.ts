@@ -1,0 +1,94 @@
+import { bigserial, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { egressSources, pools, tenants } from './schema.js';
+
+// Reputation-aware pools: per-provider controls on egress sources, warm-up ramps, the shared
+// send counters that hold limits across every worker process, and reputation outcomes.
+
+const at = (name: string) => timestamp(name, { withTimezone: true });
+
+/** All providers at once, in the `provider` columns below. */
+export const ALL_PROVIDERS = '*';
+
+/**
+ * A suspension or throttle of one egress source for one provider (or '*'), until a time.
+ * Set by a response rule or by an operator; scoped to source x provider, never global.
+ */
+export const egressControls = pgTable(
+  'egress_controls',
+  {
+    egressId: text('egress_id').notNull().references(() => egressSources.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    kind: text('kind', { enum: ['suspend', 'throttle'] }).notNull(),
+    until: at('until').notNull(),
+    /** Throttle: at most rateCount messages per ratePerMs. */
+    rateCount: integer('rate_count'),
+    ratePerMs: integer('rate_per_ms'),
+    reason: text('reason').notNull(),
+    /** The response rule id, or "operator". */
+    setBy: text('set_by').notNull(),
+    updatedAt: at('updated_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.egressId, t.provider, t.kind] })],
+);
+
+/** A new source's warm-up: its daily cap follows the rules file's ramp from this day on. */
+export const egressWarmups = pgTable('egress_warmups', {
+  egressId: text('egress_id').primaryKey().references(() => egressSources.id, { onDelete: 'cascade' }),
+  startedAt: at('started_at').notNull(),
+});
+
+/**
+ * One send slot taken from an egress source for a provider. Rates, concurrency and warm-up caps
+ * are counted here under an advisory lock, so they hold across all worker processes together.
+ */
+export const sendReservations = pgTable(
+  'send_reservations',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    egressId: text('egress_id').notNull(),
+    provider: text('provider').notNull(),
+    reservedAt: at('reserved_at').notNull(),
+    /** null while the SMTP transaction is in flight. */
+    releasedAt: at('released_at'),
+  },
+  (t) => [index('send_reservations_egress_idx').on(t.egressId, t.reservedAt)],
+);
+
+/**
+ * Delivery outcomes per egress x provider, the input of the reputation score. `charge` says who
+ * carries it: the IP, or the tenant (unknown-user bounces are list hygiene, not IP reputation).
+ */
+export const reputationEvents = pgTable(
+  'reputation_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    egressId: text('egress_id').notNull(),
+    provider: text('provider').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    /** delivered, deferred, rate_limited, blocked, bounce:<class>, complaint */
+    kind: text('kind').notNull(),
+    charge: text('charge', { enum: ['ip', 'tenant'] }).notNull(),
+    /** The response rule that matched, if any. */
+    ruleId: text('rule_id'),
+    at: at('at').notNull(),
+  },
+  (t) => [index('reputation_events_egress_idx').on(t.egressId, t.at), index('reputation_events_tenant_idx').on(t.tenantId, t.at)],
+);
+
+/** A tenant's mail to one provider held (response rule "holdTenant"), until a time. */
+export const tenantHolds = pgTable(
+  'tenant_holds',
+  {
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    until: at('until').notNull(),
+    reason: text('reason').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.tenantId, t.provider] })],
+);
+
+/** The pool a tenant may overflow to when its own can't send; only tenants that allow it have a row. */
+export const tenantFallbackPools = pgTable('tenant_fallback_pools', {
+  tenantId: text('tenant_id').primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
+  poolId: text('pool_id').notNull().references(() => pools.id),
+});

@@ -1,0 +1,215 @@
+// Links a parsed bounce or complaint to its notification and delivery attempt, and records the
+// outcome: a feedback event (per IP x provider, for reputation), suppression where the address is
+// done for, and the audit trail. Reports that can't be used are kept with the reason and change
+// nothing else.
+import { and, desc, eq } from 'drizzle-orm';
+import type { Logger } from 'pino';
+import { appendAudit } from '../activities/audit.js';
+import { attemptFromReturnPath } from '../activities/email/return-path.js';
+import { redactAddresses } from '../activities/failures.js';
+import { suppress } from '../activities/feedback/suppression.js';
+import type { SecretBox } from '../config/secrets.js';
+import type { Db } from '../db/client.js';
+import { deliveryAttempts, feedbackEvents, feedbackRejects, notifications, users } from '../db/schema.js';
+import { classifyBounce, recipientClasses, type BounceVerdict } from './classify-bounce.js';
+import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
+
+/** A notification outcome learnt after sending, for the tenant's status webhook. */
+export interface LateOutcome {
+  tenantId: string;
+  notificationId: string;
+  outcome: 'bounced' | 'complained';
+}
+
+export interface FeedbackDeps {
+  db: Db;
+  secrets: SecretBox;
+  logger?: Logger;
+  /** Called after a bounce or complaint is committed (starts the tenant status webhook). */
+  onOutcome?: (event: LateOutcome) => Promise<void>;
+}
+
+export type ReportResult =
+  | { status: 'recorded'; kind: 'bounce' | 'complaint'; notificationId: string; verdict?: BounceVerdict; suppressed: boolean }
+  | { status: 'duplicate'; notificationId: string }
+  | { status: 'rejected'; reason: string };
+
+/** Complaint feedback types (RFC 5965 §7.3); not-spam and auth-failure reports are not complaints. */
+const complaintTypes = new Set(['abuse', 'fraud', 'virus', 'other']);
+
+const maxRawKept = 256 * 1024;
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Everything that arrives at the listener goes through here. */
+export async function handleRawReport(
+  deps: FeedbackDeps,
+  raw: string,
+  envelope: { mailFrom: string; rcptTo: string[]; remoteAddress?: string; source?: string },
+): Promise<ReportResult> {
+  const source = envelope.source ?? 'smtp';
+  const reject = (reason: string) => keepRejected(deps.db, { source, reason, raw, remoteAddress: envelope.remoteAddress });
+  let report: ParsedReport;
+  try {
+    report = await parseReport(raw, envelope);
+  } catch (err) {
+    if (err instanceof MalformedReport) return reject(err.reason);
+    throw err;
+  }
+  const link = linkReport(deps.secrets, report, envelope.rcptTo);
+  if ('reason' in link) return reject(link.reason);
+  return recordReport(deps, report, link, { source: report.kind === 'arf' ? 'arf' : 'dsn', reject });
+}
+
+type Link = { attemptId: string } | { notificationId: string } | { reason: string };
+
+/**
+ * Bounces must come back to a signed return path (the VERP address names the attempt), so a
+ * forged bounce can't suppress anyone. Complaints name the notification in the original's headers.
+ */
+function linkReport(secrets: SecretBox, report: ParsedReport, rcptTo: string[]): Link {
+  const returnPaths = [...rcptTo, ...(report.original.returnPath ? [report.original.returnPath] : [])];
+  for (const address of returnPaths) {
+    const attemptId = attemptFromReturnPath(secrets, address);
+    if (attemptId) return { attemptId };
+  }
+  if (report.kind !== 'arf') {
+    const looksVerp = returnPaths.some((a) => /^bounces\+/i.test(a));
+    return { reason: looksVerp ? 'forged return path: the signature does not match' : 'bounce not sent to a signed return path: no delivery attempt named' };
+  }
+  const notificationId = notificationIdOf(report.original);
+  return notificationId ? { notificationId } : { reason: 'the report names no notification (no X-Notification-Id or Message-ID of ours)' };
+}
+
+function notificationIdOf(refs: OriginalRefs): string | undefined {
+  if (refs.notificationId && uuidPattern.test(refs.notificationId)) return refs.notificationId.toLowerCase();
+  const local = /^<?([^@>]+)@/.exec(refs.messageId ?? '')?.[1];
+  return local && uuidPattern.test(local) ? local.toLowerCase() : undefined;
+}
+
+export interface ReportContext {
+  source: string;
+  reject: (reason: string) => Promise<ReportResult>;
+}
+
+/** Records a parsed report linked to an attempt or a notification (also used by the provider webhook). */
+export async function recordReport(
+  deps: FeedbackDeps,
+  report: ParsedReport,
+  link: { attemptId: string } | { notificationId: string },
+  ctx: ReportContext,
+): Promise<ReportResult> {
+  const { db } = deps;
+  const attempt = await findAttempt(db, link);
+  const notificationId = attempt?.notificationId ?? ('notificationId' in link ? link.notificationId : undefined);
+  if (!notificationId) return ctx.reject(`unknown delivery attempt ${'attemptId' in link ? link.attemptId : ''}`);
+  const [n] = await db
+    .select({ tenantId: notifications.tenantId, email: users.email })
+    .from(notifications)
+    .innerJoin(users, eq(users.id, notifications.userId))
+    .where(eq(notifications.id, notificationId));
+  if (!n) return ctx.reject(`unknown notification ${notificationId}`);
+
+  let kind: 'bounce' | 'complaint';
+  let verdict: BounceVerdict | undefined;
+  let status: string | null = null;
+  let diagnostic: string | null = null;
+  let cls: string;
+  if (report.kind === 'arf') {
+    if (!complaintTypes.has(report.feedbackType)) return ctx.reject(`feedback type ${report.feedbackType} is not a complaint`);
+    kind = 'complaint';
+    cls = report.feedbackType;
+  } else {
+    const failed = report.kind === 'dsn' ? report.recipients.find((r) => r.action === 'failed' || r.action === 'delayed') : undefined;
+    if (report.kind === 'dsn' && !failed) return ctx.reject('the DSN reports no failed or delayed recipient');
+    status = failed?.status ?? null;
+    diagnostic = redactAddresses((failed ? failed.diagnostic : report.kind === 'plain-bounce' ? report.diagnostic : undefined) ?? '') || null;
+    verdict = classifyBounce({ status, diagnostic, action: failed?.action });
+    kind = 'bounce';
+    cls = verdict.class;
+  }
+
+  const sourceIp = attempt?.sourceIp ?? (report.kind === 'arf' ? (report.sourceIp ?? null) : null);
+  const provider = attempt?.provider ?? attempt?.target ?? null;
+  const suppressAddress = n.email !== null && (kind === 'complaint' || (verdict?.type === 'hard' && recipientClasses.has(verdict.class)));
+
+  const outcome = await db.transaction(async (tx) => {
+    // The same report delivered twice (an SMTP retry) counts once.
+    const dup = await tx
+      .select({ id: feedbackEvents.id })
+      .from(feedbackEvents)
+      .where(
+        and(
+          eq(feedbackEvents.notificationId, notificationId),
+          eq(feedbackEvents.kind, kind),
+          attempt ? eq(feedbackEvents.attemptId, attempt.id) : undefined,
+          verdict ? eq(feedbackEvents.bounceType, verdict.type) : undefined,
+        ),
+      )
+      .limit(1);
+    if (dup.length) return { duplicate: true, suppressed: false };
+    await tx.insert(feedbackEvents).values({
+      kind,
+      tenantId: n.tenantId,
+      notificationId,
+      attemptId: attempt?.id ?? null,
+      bounceType: verdict?.type ?? null,
+      class: cls,
+      status,
+      diagnostic,
+      sourceIp,
+      provider,
+      source: ctx.source,
+    });
+    const suppressed = suppressAddress
+      ? await suppress(tx, {
+          tenantId: n.tenantId,
+          email: n.email!,
+          reason: kind === 'complaint' ? 'complaint' : 'hard_bounce',
+          source: ctx.source,
+          notificationId,
+          detail: kind === 'complaint' ? `feedback-type ${cls}` : `${status ?? ''} ${cls}`.trim(),
+        })
+      : false;
+    await appendAudit(tx, {
+      tenantId: n.tenantId,
+      notificationId,
+      step: kind === 'complaint' ? 'email.complained' : `email.bounced.${verdict!.type}`,
+      detail: { class: cls, status, sourceIp, provider, source: ctx.source, suppressed },
+    });
+    return { duplicate: false, suppressed };
+  });
+  if (outcome.duplicate) return { status: 'duplicate', notificationId };
+
+  if (kind === 'complaint' || verdict?.type === 'hard') {
+    await deps.onOutcome?.({ tenantId: n.tenantId, notificationId, outcome: kind === 'complaint' ? 'complained' : 'bounced' });
+  }
+  deps.logger?.info({ notificationId, kind, class: cls, sourceIp, suppressed: outcome.suppressed }, 'feedback recorded');
+  return { status: 'recorded', kind, notificationId, verdict, suppressed: outcome.suppressed };
+}
+
+async function findAttempt(db: Db, link: { attemptId: string } | { notificationId: string }) {
+  const cols = {
+    id: deliveryAttempts.id,
+    notificationId: deliveryAttempts.notificationId,
+    sourceIp: deliveryAttempts.sourceIp,
+    provider: deliveryAttempts.provider,
+    target: deliveryAttempts.target,
+  };
+  if ('attemptId' in link) {
+    const [a] = await db.select(cols).from(deliveryAttempts).where(eq(deliveryAttempts.id, link.attemptId));
+    return a;
+  }
+  // A complaint is about the copy that was delivered: the latest accepted e-mail attempt.
+  const [a] = await db
+    .select(cols)
+    .from(deliveryAttempts)
+    .where(and(eq(deliveryAttempts.notificationId, link.notificationId), eq(deliveryAttempts.channel, 'email'), eq(deliveryAttempts.outcome, 'accepted')))
+    .orderBy(desc(deliveryAttempts.startedAt))
+    .limit(1);
+  return a;
+}
+
+export async function keepRejected(db: Db, r: { source: string; reason: string; raw: string; remoteAddress?: string }): Promise<ReportResult> {
+  await db.insert(feedbackRejects).values({ source: r.source, reason: r.reason, raw: r.raw.slice(0, maxRawKept), remoteAddress: r.remoteAddress ?? null });
+  return { status: 'rejected', reason: r.reason };
+}

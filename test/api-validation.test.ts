@@ -1,0 +1,372 @@
+// The API's refusal contract: every bad request gets a 4xx application/problem+json that says
+// what is wrong, and nothing is started or written (no notification row, no audit event, no
+// workflow, nothing at the SMTP inbox or the push endpoint). Also the tenant boundary, the
+// OpenAPI document and cancel.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../api/app.js';
+import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { waitUntil } from './helpers/wait.js';
+
+let engine: TestEngine;
+/** SMTP RCPT is answered 451 while this is true: the send activity stays in retry backoff. */
+let holdMail = false;
+
+beforeAll(async () => {
+  engine = await startTestEngine({
+    bundle: await bundleWorkflows(),
+    inbox: { onRcpt: () => (holdMail ? { code: 451, message: '4.7.1 Greylisted, try again later' } : undefined) },
+  });
+  const put = await engine.request('PUT', '/v1/users/alice', { body: { email: 'alice@example.fr', locale: 'fr', pushTokens: ['tok-alice-1'] } });
+  expect(put.status).toBe(201);
+});
+afterAll(async () => engine?.stop());
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const validTransaction = { userId: 'alice', type: 'account.transaction', data: { amount: 12, currency: 'EUR', merchant: 'Café', accountLast4: '4242' } };
+
+interface ProblemBody {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: { path: string; message: string }[];
+}
+
+/** Asserts an RFC 9457 problem with this status whose detail matches `detail`. */
+async function expectProblem(res: Response, status: number, detail: RegExp): Promise<ProblemBody> {
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await res.json()) as ProblemBody;
+  expect({ status: res.status, detail: body.detail }).toEqual({ status, detail: expect.stringMatching(detail) });
+  expect(body.status).toBe(status);
+  expect(body.type).toMatch(/^https:\/\/notiflow\.dev\/problems\//);
+  expect(body.title).toBeTruthy();
+  return body;
+}
+
+async function rowCounts(tenantId: string) {
+  const [row] = await engine.database.sql<{ notifications: number; audit: number }[]>`
+    select (select count(*)::int from notifications where tenant_id = ${tenantId}) as notifications,
+           (select count(*)::int from audit_events where tenant_id = ${tenantId}) as audit`;
+  return row!;
+}
+
+/** Runs `act` and asserts it wrote no notification or audit row for the tenant and sent nothing. */
+async function expectNothingDone(act: () => Promise<void>, tenantId = engine.tenantId): Promise<void> {
+  const before = await rowCounts(tenantId);
+  const mails = engine.inbox.messages.length;
+  const pushes = engine.fcm.received.length;
+  await act();
+  expect(await rowCounts(tenantId)).toEqual(before);
+  expect(engine.inbox.messages.length).toBe(mails);
+  expect(engine.fcm.received.length).toBe(pushes);
+}
+
+/** Workflows the Temporal visibility store lists for a tenant (eventually consistent: callers wait first). */
+async function workflowsOf(tenantId: string): Promise<string[]> {
+  const ids: string[] = [];
+  for await (const wf of engine.client.workflow.list({ query: `TenantId="${tenantId}"` })) ids.push(wf.workflowId);
+  return ids;
+}
+
+const post = (body: unknown, headers: Record<string, string> = { 'idempotency-key': `k-${Math.random()}` }) =>
+  engine.request('POST', '/v1/notifications', { body, headers });
+
+describe('POST /v1/notifications refuses bad requests and starts nothing', () => {
+  it('malformed JSON → 400', async () => {
+    await expectNothingDone(async () => {
+      const res = await engine.request('POST', '/v1/notifications', { rawBody: '{"userId": "alice", "type": ', headers: { 'idempotency-key': 'bad-json' } });
+      await expectProblem(res, 400, /not valid JSON/);
+    });
+  });
+
+  it('a body that is not JSON at all, or JSON but not an object → 4xx', async () => {
+    await expectNothingDone(async () => {
+      await expectProblem(await engine.request('POST', '/v1/notifications', { rawBody: '', headers: { 'idempotency-key': 'empty' } }), 400, /not valid JSON/);
+      const arr = await engine.request('POST', '/v1/notifications', { rawBody: '[1,2]', headers: { 'idempotency-key': 'array' } });
+      await expectProblem(arr, 422, /body/);
+    });
+  });
+
+  it('wrong content type → 4xx saying JSON is expected', async () => {
+    await expectNothingDone(async () => {
+      const res = await engine.request('POST', '/v1/notifications', {
+        rawBody: JSON.stringify(validTransaction),
+        headers: { 'idempotency-key': 'ctype', 'content-type': 'text/plain' },
+      });
+      const p = await expectProblem(res, res.status, /Content-Type must be application\/json/);
+      expect([400, 415]).toContain(res.status);
+      expect(p.status).toBe(res.status);
+    });
+  });
+
+  it.each([
+    ['userId', /body\.userId/],
+    ['type', /body\.type/],
+    ['data', /body\.data/],
+  ])('a missing %s → 422 naming the field', async (field, detail) => {
+    await expectNothingDone(async () => {
+      const body: Record<string, unknown> = { ...validTransaction };
+      delete body[field];
+      const p = await expectProblem(await post(body), 422, detail);
+      expect(p.errors?.map((e) => e.path)).toContain(`body.${field}`);
+    });
+  });
+
+  it('a missing data field the type needs → 422 naming it', async () => {
+    await expectNothingDone(async () => {
+      const { merchant: _merchant, ...data } = validTransaction.data;
+      const p = await expectProblem(await post({ ...validTransaction, data }), 422, /merchant/);
+      expect(p.errors).toEqual([{ path: 'body.data.merchant', message: expect.any(String) }]);
+      // An empty value is not a value either.
+      await expectProblem(await post({ ...validTransaction, data: { ...validTransaction.data, merchant: '' } }), 422, /merchant/);
+    });
+  });
+
+  it('an unknown top-level field → 422 naming it', async () => {
+    await expectNothingDone(async () => {
+      const p = await expectProblem(await post({ ...validTransaction, channel: 'email' }), 422, /channel/);
+      expect(p.errors?.[0]?.path).toBe('body');
+    });
+  });
+
+  it('data values that are not scalars → 422', async () => {
+    await expectNothingDone(async () => {
+      await expectProblem(await post({ ...validTransaction, data: { ...validTransaction.data, merchant: { nested: true } } }), 422, /body\.data\.merchant/);
+    });
+  });
+
+  it('an unknown type → 422', async () => {
+    await expectNothingDone(async () => {
+      const p = await expectProblem(await post({ ...validTransaction, type: 'account.lottery_win' }), 422, /Unknown notification type 'account\.lottery_win'/);
+      expect(p.errors?.[0]?.path).toBe('body.type');
+    });
+  });
+
+  it('an unknown user → 422', async () => {
+    await expectNothingDone(async () => {
+      const p = await expectProblem(await post({ ...validTransaction, userId: 'nobody' }), 422, /User 'nobody' does not exist/);
+      expect(p.errors?.[0]?.path).toBe('body.userId');
+    });
+  });
+
+  it('a 1 MB payload → 413, with or without a valid key', async () => {
+    const big = JSON.stringify({ ...validTransaction, data: { ...validTransaction.data, merchant: 'x'.repeat(1024 * 1024) } });
+    await expectNothingDone(async () => {
+      await expectProblem(await engine.request('POST', '/v1/notifications', { rawBody: big, headers: { 'idempotency-key': 'big' } }), 413, /limited to \d+ bytes/);
+      await expectProblem(await engine.request('POST', '/v1/notifications', { rawBody: big, headers: { 'idempotency-key': 'big' }, key: null }), 413, /limited/);
+      // Declared length as a real HTTP client would send it.
+      const declared = await engine.request('POST', '/v1/notifications', {
+        rawBody: big,
+        headers: { 'idempotency-key': 'big', 'content-length': String(Buffer.byteLength(big)) },
+      });
+      await expectProblem(declared, 413, /limited/);
+    });
+  });
+
+  it('a missing or malformed Idempotency-Key → 422 naming the header', async () => {
+    await expectNothingDone(async () => {
+      await expectProblem(await post(validTransaction, {}), 422, /Idempotency-Key header is required/);
+      await expectProblem(await post(validTransaction, { 'idempotency-key': 'x'.repeat(300) }), 422, /Idempotency-Key/);
+    });
+  });
+
+  it('a wrong, missing or malformed API key → 401', async () => {
+    await expectNothingDone(async () => {
+      const tries: { key?: string | null; authorization?: string }[] = [
+        { key: 'nf_test_not-a-real-key' },
+        { key: null },
+        { key: null, authorization: engine.apiKey }, // no scheme
+        { key: null, authorization: `Basic ${Buffer.from(`x:${engine.apiKey}`).toString('base64')}` },
+        { key: null, authorization: 'Bearer' },
+        { key: null, authorization: `Bearer ${engine.apiKey} extra` },
+      ];
+      for (const t of tries) {
+        const headers: Record<string, string> = { 'idempotency-key': 'auth' };
+        if (t.authorization) headers.authorization = t.authorization;
+        const res = await engine.request('POST', '/v1/notifications', { body: validTransaction, headers, key: t.key });
+        await expectProblem(res, 401, /API key/);
+      }
+      // Reads too.
+      await expectProblem(await engine.request('GET', '/v1/users/alice', { key: 'wrong' }), 401, /not valid/);
+    });
+  });
+
+  it('an unknown route → 404 problem', async () => {
+    await expectNothingDone(async () => {
+      await expectProblem(await engine.request('GET', '/v1/nothing-here'), 404, /No route for GET \/v1\/nothing-here/);
+      await expectProblem(await engine.request('DELETE', '/v1/notifications'), 404, /No route/);
+      await expectProblem(await engine.request('GET', '/nope', { key: null }), 404, /No route/);
+    });
+  });
+
+  it('GET of an unknown or malformed notification id → 404', async () => {
+    await expectNothingDone(async () => {
+      for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', "1' or '1'='1"]) {
+        await expectProblem(await engine.request('GET', `/v1/notifications/${encodeURIComponent(id)}`), 404, /does not exist/);
+        await expectProblem(await engine.request('GET', `/v1/notifications/${encodeURIComponent(id)}/audit`), 404, /does not exist/);
+        await expectProblem(await engine.request('POST', `/v1/notifications/${encodeURIComponent(id)}/cancel`), 404, /does not exist/);
+      }
+    });
+  });
+
+  it('none of the refused requests started a workflow', async () => {
+    await sleep(2000); // visibility is eventually consistent
+    expect(await workflowsOf(engine.tenantId)).toEqual([]);
+    expect(await rowCounts(engine.tenantId)).toMatchObject({ notifications: 0 });
+  });
+});
+
+describe('the same Idempotency-Key with another body', () => {
+  it('→ 422, and the first notification is the only one', async () => {
+    const first = await post(validTransaction, { 'idempotency-key': 'reuse-1' });
+    expect(first.status).toBe(202);
+    const { id, workflowId } = (await first.json()) as { id: string; workflowId: string };
+    await waitUntil(async () => (await (await engine.request('GET', `/v1/notifications/${id}`)).json() as { status: string }).status === 'delivered');
+    await engine.inbox.waitFor(1, 10_000);
+
+    await expectNothingDone(async () => {
+      const other = { ...validTransaction, data: { ...validTransaction.data, amount: 13 } };
+      const p = await expectProblem(await post(other, { 'idempotency-key': 'reuse-1' }), 422, /already used with a different request/);
+      expect(p.errors?.[0]?.path).toBe('header.Idempotency-Key');
+    });
+    await sleep(1500);
+    expect(await workflowsOf(engine.tenantId)).toEqual([workflowId]);
+    expect(engine.inbox.messages).toHaveLength(1);
+  });
+});
+
+describe('another tenant', () => {
+  it("can neither trigger nor read tenant A's users, notifications, audit or preferences", async () => {
+    const b = await engine.addTenant();
+    const res = await post(validTransaction, { 'idempotency-key': 'a-notif' });
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const prefsBefore = await (await engine.request('GET', '/v1/users/alice/preferences')).json();
+    const aCounts = await rowCounts(engine.tenantId);
+
+    await expectNothingDone(async () => {
+      const as = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => engine.request(method, path, { body, headers, key: b.apiKey });
+      await expectProblem(await as('POST', '/v1/notifications', validTransaction, { 'idempotency-key': 'b-1' }), 422, /User 'alice' does not exist/);
+      // Even reusing tenant A's Idempotency-Key: keys are per tenant, nothing of A's is replayed.
+      await expectProblem(await as('POST', '/v1/notifications', validTransaction, { 'idempotency-key': 'a-notif' }), 422, /User 'alice' does not exist/);
+      await expectProblem(await as('GET', '/v1/users/alice'), 404, /User 'alice' does not exist/);
+      await expectProblem(await as('GET', '/v1/users/alice/preferences'), 404, /User 'alice' does not exist/);
+      await expectProblem(await as('PUT', '/v1/users/alice/preferences', { categories: { transactions: ['push'] } }), 404, /User 'alice' does not exist/);
+      await expectProblem(await as('GET', `/v1/notifications/${id}`), 404, /does not exist/);
+      await expectProblem(await as('GET', `/v1/notifications/${id}/audit`), 404, /does not exist/);
+      await expectProblem(await as('POST', `/v1/notifications/${id}/cancel`), 404, /does not exist/);
+    }, b.tenantId);
+
+    expect(await rowCounts(b.tenantId)).toEqual({ notifications: 0, audit: 0 });
+    expect(await (await engine.request('GET', '/v1/users/alice/preferences')).json()).toEqual(prefsBefore);
+    // Tenant A's notification still runs to its end, untouched by B's cancel.
+    const done = await waitUntil(async () => {
+      const n = (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string };
+      return n.status === 'delivered' ? n : undefined;
+    });
+    expect(done.status).toBe('delivered');
+    expect((await rowCounts(engine.tenantId)).notifications).toBe(aCounts.notifications);
+    await sleep(1500);
+    expect(await workflowsOf(b.tenantId)).toEqual([]);
+  });
+});
+
+describe('GET /openapi.json', () => {
+  it('is an OpenAPI 3.1 document listing every route the app serves', async () => {
+    const res = await engine.request('GET', '/openapi.json', { key: null });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    const doc = (await res.json()) as {
+      openapi: string;
+      info: { title: string; version: string };
+      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, { content?: Record<string, { schema: unknown }> }>; requestBody?: unknown }>>;
+      components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+    };
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    expect(doc.info.title).toBeTruthy();
+    expect(doc.info.version).toBeTruthy();
+
+    // The routes Hono serves, in OpenAPI path syntax.
+    const app = createApi({ db: engine.database.db, temporal: engine.client, taskQueue: engine.taskQueue });
+    const served = new Set(
+      app.routes.filter((r) => r.method !== 'ALL').map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`),
+    );
+    const documented = new Set(Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m} ${path}`)));
+    expect([...documented].sort()).toEqual([...served].sort());
+
+    for (const [path, ops] of Object.entries(doc.paths)) {
+      const templated = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
+      for (const [method, op] of Object.entries(ops)) {
+        // Every path template is declared as a parameter, and every operation answers problems.
+        const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
+        expect(pathParams.sort(), `${method} ${path}`).toEqual(templated.sort());
+        const codes = Object.keys(op.responses);
+        expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
+        if (path.startsWith('/v1/')) expect(op.responses['401']?.content?.['application/problem+json'], `${method} ${path}`).toBeDefined();
+        const refs = JSON.stringify(op).match(/"\$ref":"([^"]+)"/g) ?? [];
+        for (const ref of refs) {
+          const name = /#\/components\/schemas\/(\w+)/.exec(ref)?.[1];
+          expect(name && doc.components.schemas[name], ref).toBeTruthy();
+        }
+      }
+    }
+    expect(doc.paths['/v1/notifications']?.post?.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+    expect(doc.paths['/v1/notifications']?.post?.requestBody).toMatchObject({
+      content: { 'application/json': { schema: { type: 'object', required: expect.arrayContaining(['userId', 'type', 'data']), additionalProperties: false } } },
+    });
+  });
+});
+
+describe('cancel', () => {
+  async function statusOf(id: string) {
+    return (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string; attempts: { outcome: string }[] };
+  }
+
+  it('of a delivered notification → 409, and nothing changes', async () => {
+    const res = await post(validTransaction, { 'idempotency-key': 'cancel-late' });
+    const { id } = (await res.json()) as { id: string };
+    await waitUntil(async () => (await statusOf(id)).status === 'delivered');
+    const auditBefore = await (await engine.request('GET', `/v1/notifications/${id}/audit`)).json();
+    await expectNothingDone(async () => {
+      await expectProblem(await engine.request('POST', `/v1/notifications/${id}/cancel`), 409, /already delivered/);
+    });
+    expect(await (await engine.request('GET', `/v1/notifications/${id}/audit`)).json()).toEqual(auditBefore);
+    expect((await statusOf(id)).status).toBe('delivered');
+  });
+
+  it('while the e-mail is held in retry backoff → 200, cancelled, and the message never arrives', async () => {
+    await engine.request('PUT', '/v1/users/dora', { body: { email: 'dora@example.nl', locale: 'nl' } });
+    const mailsBefore = engine.inbox.messages.length;
+    holdMail = true;
+    try {
+      const res = await post({ ...validTransaction, userId: 'dora' }, { 'idempotency-key': 'cancel-held' });
+      expect(res.status).toBe(202);
+      const { id } = (await res.json()) as { id: string };
+      // The first try was deferred by the 451: the workflow is now waiting to retry.
+      await waitUntil(async () => (await statusOf(id)).attempts.some((a) => a.outcome === 'deferred'), 30_000, 'a deferred attempt');
+
+      const cancel = await engine.request('POST', `/v1/notifications/${id}/cancel`);
+      expect(cancel.status).toBe(200);
+      expect(await cancel.json()).toEqual({ id, cancelled: true, status: 'cancelled' });
+      expect((await statusOf(id)).status).toBe('cancelled');
+
+      // Let the server accept mail again: a retry, if one were left, would now get through.
+      holdMail = false;
+      await sleep(5000);
+      expect(engine.inbox.messages.length).toBe(mailsBefore);
+      expect((await statusOf(id)).status).toBe('cancelled');
+
+      const audit = (await (await engine.request('GET', `/v1/notifications/${id}/audit`)).json()) as { events: { step: string }[] };
+      const steps = audit.events.map((e) => e.step);
+      expect(steps).toContain('email.deferred');
+      expect(steps).not.toContain('email.accepted');
+      expect(steps.slice(-2)).toEqual(['cancel.requested', 'notification.cancelled']);
+
+      // A second cancel is refused: it is over.
+      await expectProblem(await engine.request('POST', `/v1/notifications/${id}/cancel`), 409, /already cancelled/);
+    } finally {
+      holdMail = false;
+    }
+  });
+});
