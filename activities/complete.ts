@@ -1,5 +1,5 @@
 import { eq } from 'drizzle-orm';
-import { notifications } from '../db/schema.js';
+import { notifications, tenants } from '../db/schema.js';
 import type { DeliveryStatus } from '../workflows/types.js';
 import { appendAudit, type AuditEntry } from './audit.js';
 import type { ActivityDeps } from './deps.js';
@@ -13,8 +13,8 @@ export function completionActivities({ db }: ActivityDeps) {
       status: DeliveryStatus;
       deliveredChannels: string[];
       reason?: string;
-    }): Promise<void> {
-      await db.transaction(async (tx) => {
+    }): Promise<{ statusWebhook: boolean }> {
+      return db.transaction(async (tx) => {
         await tx
           .update(notifications)
           .set({ status: input.status, deliveredChannels: input.deliveredChannels, error: input.reason ?? null, updatedAt: new Date() })
@@ -25,6 +25,9 @@ export function completionActivities({ db }: ActivityDeps) {
           step: `notification.${input.status}`,
           detail: { deliveredChannels: input.deliveredChannels, ...(input.reason ? { reason: input.reason } : {}) },
         });
+        // Tells the workflow whether the tenant wants the outcome posted to its status webhook.
+        const [tenant] = await tx.select({ url: tenants.statusWebhookUrl }).from(tenants).where(eq(tenants.id, input.tenantId));
+        return { statusWebhook: Boolean(tenant?.url) };
       });
     },
 

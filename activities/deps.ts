@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import type { Mailer } from './email/mailer.js';
+import type { MonitoringSettings } from './monitor/settings.js';
 
 /** Everything activities touch, passed in explicitly so tests wire real local servers. */
 export interface ActivityDeps {
@@ -13,4 +14,6 @@ export interface ActivityDeps {
   logger: Logger;
   /** Base URL of the public API, for links inside messages. */
   publicUrl: string;
+  /** Blocklist check, delivery-rate thresholds and the operator webhook; defaults when absent. */
+  monitoring?: MonitoringSettings;
 }

@@ -1,4 +1,8 @@
 import { completionActivities } from './complete.js';
+import { blocklistActivities } from './monitor/blocklist.js';
+import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
+import { operatorWebhookActivities } from './webhooks/operator.js';
+import { statusWebhookActivities } from './webhooks/status.js';
 import type { ActivityDeps } from './deps.js';
 import { planActivities } from './plan.js';
 import { renderActivities } from './render.js';
@@ -15,6 +19,10 @@ export function createActivities(deps: ActivityDeps) {
     ...sendEmailActivities(deps),
     ...sendPushActivities(deps),
     ...completionActivities(deps),
+    ...blocklistActivities(deps),
+    ...deliveryMonitorActivities(deps),
+    ...operatorWebhookActivities(deps),
+    ...statusWebhookActivities(deps),
   };
 }
 

@@ -6,7 +6,7 @@ const problem = { description: 'Problem details (RFC 9457)', content: { 'applica
 const ok = (description: string, schema: z.ZodType) => ({ description, content: json(schema) });
 const userPath = { name: 'userId', in: 'path', required: true, schema: z.toJSONSchema(s.UserIdParam) };
 const idPath = { name: 'id', in: 'path', required: true, schema: { type: 'string', format: 'uuid' } };
-const errors = { '400': problem, '401': problem, '404': problem, '413': problem, '422': problem };
+const errors = { '400': problem, '401': problem, '404': problem, '413': problem, '415': problem, '422': problem };
 
 /** The OpenAPI 3.1 document, generated from the same zod schemas the handlers validate with. */
 export function openApiDocument() {
@@ -31,19 +31,22 @@ export function openApiDocument() {
     },
     security: [{ tenantKey: [] }],
     paths: {
+      // Served without a key, so they override the document-wide security requirement.
+      '/health': { get: { summary: 'Liveness', security: [], responses: { '200': ok('The API is up', z.object({ ok: z.boolean() })) } } },
+      '/openapi.json': { get: { summary: 'This document', security: [], responses: { '200': { description: 'OpenAPI 3.1 document', content: { 'application/json': { schema: { type: 'object' } } } } } } },
       '/v1/users/{userId}': {
-        put: { summary: 'Create or replace a user profile', parameters: [userPath], requestBody: { content: json(s.UserProfile) }, responses: { '200': ok('Updated', s.UserView), '201': ok('Created', s.UserView), ...errors } },
+        put: { summary: 'Create or replace a user profile', parameters: [userPath], requestBody: { required: true, content: json(s.UserProfile) }, responses: { '200': ok('Updated', s.UserView), '201': ok('Created', s.UserView), ...errors } },
         get: { summary: 'Read a user profile', parameters: [userPath], responses: { '200': ok('The user', s.UserView), ...errors } },
       },
       '/v1/users/{userId}/preferences': {
         get: { summary: 'Channels per category, with their source', parameters: [userPath], responses: { '200': ok('Preferences', s.PreferencesView), ...errors } },
-        put: { summary: 'Choose channels per category', parameters: [userPath], requestBody: { content: json(s.PreferencesBody) }, responses: { '200': ok('Preferences', s.PreferencesView), ...errors } },
+        put: { summary: 'Choose channels per category', parameters: [userPath], requestBody: { required: true, content: json(s.PreferencesBody) }, responses: { '200': ok('Preferences', s.PreferencesView), ...errors } },
       },
       '/v1/notifications': {
         post: {
           summary: 'Trigger a notification',
           parameters: [{ name: 'Idempotency-Key', in: 'header', required: true, schema: z.toJSONSchema(s.IdempotencyKey) }],
-          requestBody: { content: json(s.NotificationRequest) },
+          requestBody: { required: true, content: json(s.NotificationRequest) },
           responses: { '202': ok('Accepted (or replayed for a known Idempotency-Key)', s.NotificationAccepted), '503': problem, ...errors },
         },
       },

@@ -27,6 +27,7 @@ export const problems = {
   invalid: (detail: string, errors?: Problem['errors']) =>
     new ApiProblem(422, { type: 'validation-error', title: 'Invalid request', detail, errors }),
   badRequest: (detail: string) => new ApiProblem(400, { type: 'bad-request', title: 'Bad request', detail }),
+  unsupportedMediaType: (detail: string) => new ApiProblem(415, { type: 'unsupported-media-type', title: 'Unsupported media type', detail }),
   tooLarge: (detail: string) => new ApiProblem(413, { type: 'payload-too-large', title: 'Payload too large', detail }),
   unavailable: (detail: string) => new ApiProblem(503, { type: 'unavailable', title: 'Service unavailable', detail }),
 };

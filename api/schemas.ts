@@ -93,7 +93,7 @@ export const NotificationView = z.object({
   userId: z.string(),
   type: z.string(),
   category: z.string(),
-  status: z.enum(['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped']),
+  status: z.enum(['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped', 'suppressed']),
   channels: z.array(z.string()),
   deliveredChannels: z.array(z.string()),
   error: z.string().nullable(),

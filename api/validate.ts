@@ -5,7 +5,7 @@ import { problems } from './problem.js';
 /** Parses the JSON body against a schema; malformed JSON and schema errors become 4xx problems. */
 export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const type = c.req.header('content-type') ?? '';
-  if (!type.includes('application/json')) throw problems.badRequest('Content-Type must be application/json');
+  if (!type.includes('application/json')) throw problems.unsupportedMediaType('Content-Type must be application/json');
   let raw: unknown;
   try {
     raw = await c.req.json();

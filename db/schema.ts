@@ -141,7 +141,7 @@ export const preferences = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.categoryKey] })],
 );
 
-export const notificationStatuses = ['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped'] as const;
+export const notificationStatuses = ['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped', 'suppressed'] as const;
 export type NotificationStatus = (typeof notificationStatuses)[number];
 
 export const notifications = pgTable(

@@ -75,7 +75,7 @@ export function fieldBlocks(text: string): Record<string, string>[] {
       current = {};
       last = undefined;
     } else if (/^[ \t]/.test(line) && last) {
-      current[last] += ` ${line.trim()}`;
+      current[last] = `${current[last] ?? ''} ${line.trim()}`;
     } else {
       const i = line.indexOf(':');
       if (i <= 0) continue;

@@ -88,15 +88,13 @@ describe('POST /v1/notifications refuses bad requests and starts nothing', () =>
     });
   });
 
-  it('wrong content type → 4xx saying JSON is expected', async () => {
+  it('wrong content type → 415 saying JSON is expected', async () => {
     await expectNothingDone(async () => {
       const res = await engine.request('POST', '/v1/notifications', {
         rawBody: JSON.stringify(validTransaction),
         headers: { 'idempotency-key': 'ctype', 'content-type': 'text/plain' },
       });
-      const p = await expectProblem(res, res.status, /Content-Type must be application\/json/);
-      expect([400, 415]).toContain(res.status);
-      expect(p.status).toBe(res.status);
+      await expectProblem(res, 415, /Content-Type must be application\/json/);
     });
   });
 
@@ -284,6 +282,8 @@ describe('GET /openapi.json', () => {
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     };
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    expect((doc as { security?: unknown }).security).toEqual([{ tenantKey: [] }]);
+    expect(doc.components.securitySchemes.tenantKey).toMatchObject({ type: 'http', scheme: 'bearer' });
     expect(doc.info.title).toBeTruthy();
     expect(doc.info.version).toBeTruthy();
 
@@ -303,7 +303,14 @@ describe('GET /openapi.json', () => {
         expect(pathParams.sort(), `${method} ${path}`).toEqual(templated.sort());
         const codes = Object.keys(op.responses);
         expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
-        if (path.startsWith('/v1/')) expect(op.responses['401']?.content?.['application/problem+json'], `${method} ${path}`).toBeDefined();
+        // /v1 needs the tenant key (document-wide security) and says so; the rest is open.
+        if (path.startsWith('/v1/')) {
+          expect(op.responses['401']?.content?.['application/problem+json'], `${method} ${path}`).toBeDefined();
+          expect((op as { security?: unknown }).security, `${method} ${path}`).toBeUndefined();
+        } else {
+          expect((op as { security?: unknown }).security, `${method} ${path}`).toEqual([]);
+        }
+        if (op.requestBody) expect(op.requestBody, `${method} ${path}`).toMatchObject({ required: true, content: { 'application/json': { schema: expect.any(Object) } } });
         const refs = JSON.stringify(op).match(/"\$ref":"([^"]+)"/g) ?? [];
         for (const ref of refs) {
           const name = /#\/components\/schemas\/(\w+)/.exec(ref)?.[1];

@@ -7,13 +7,17 @@ import {
   defineSignal,
   defineUpdate,
   isCancellation,
+  ParentClosePolicy,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { ChannelAttr, DeliveryStatusAttr } from './search-attributes.js';
+import { statusWebhookWorkflow, statusWebhookWorkflowId } from './status-webhook.js';
 import type {
   CancelResult,
   Channel,
@@ -106,7 +110,9 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
       return { channel, outcome: 'delivered', fallback };
     } catch (err) {
       if (cancelRequested && isCancellation(err)) return { channel, outcome: 'cancelled', fallback };
-      return { channel, outcome: 'failed', fallback, error: describeFailure(err) };
+      const error = describeFailure(err);
+      // A suppressed address got nothing: recorded as such, and the other channel may serve.
+      return { channel, outcome: error.type === 'Suppressed' ? 'suppressed' : 'failed', fallback, error };
     }
   };
 
@@ -123,14 +129,23 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   }
 
   const delivered = progress.results.filter((r) => r.outcome === 'delivered').map((r) => r.channel);
-  const final: DeliveryStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : 'failed';
-  const reason = final === 'failed' ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ') : undefined;
+  const allSuppressed = progress.results.length > 0 && progress.results.every((r) => r.outcome === 'suppressed');
+  const final: DeliveryStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : allSuppressed ? 'suppressed' : 'failed';
+  const reason = final === 'failed' || final === 'suppressed' ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ') : undefined;
   // The completion write must happen even after a cancel, so it runs outside the cancelled scope.
-  await CancellationScope.nonCancellable(() =>
+  const completion = await CancellationScope.nonCancellable(() =>
     db.completeNotification({ notificationId, tenantId, status: final, deliveredChannels: delivered, reason }),
   );
   progress.reason = reason;
   setStatus(final);
+  if (completion?.statusWebhook && final !== 'cancelled' && patched('tenant-status-webhook')) {
+    // Its own workflow, abandoned on close: a slow tenant endpoint never holds this one open.
+    await startChild(statusWebhookWorkflow, {
+      workflowId: statusWebhookWorkflowId(notificationId, final === 'delivered' ? 'delivered' : final === 'suppressed' ? 'suppressed' : 'failed'),
+      args: [{ tenantId, notificationId, outcome: final === 'delivered' ? 'delivered' : final === 'suppressed' ? 'suppressed' : 'failed' }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  }
   return progress;
 }
 

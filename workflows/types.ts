@@ -14,11 +14,12 @@ export interface NotificationInputV1 {
 
 export type NotificationInput = NotificationInputV1;
 
-export type DeliveryStatus = 'accepted' | 'running' | 'delivered' | 'failed' | 'cancelled' | 'skipped';
+export type DeliveryStatus = 'accepted' | 'running' | 'delivered' | 'failed' | 'cancelled' | 'skipped' | 'suppressed';
 
 export interface ChannelResult {
   channel: Channel;
-  outcome: 'delivered' | 'failed' | 'cancelled';
+  /** suppressed: the address is on the tenant's suppression list, nothing was sent. */
+  outcome: 'delivered' | 'failed' | 'cancelled' | 'suppressed';
   /** Failure type (e.g. SmtpPermanent, PushTokensInvalid) and message when it failed. */
   error?: { type: string; message: string };
   fallback: boolean;

@@ -11,6 +11,9 @@ export interface Egress {
   ehloName?: string;
   secure?: boolean;
   requireTLS?: boolean;
+  /** Per-egress pool limits from the provider rules (connections per IP, messages per connection). */
+  maxConnections?: number;
+  maxMessages?: number;
 }
 
 export interface DkimKey {
@@ -67,7 +70,8 @@ function createPool(egress: Egress, maxConnections: number, maxMessages: number)
   });
 }
 
-const egressKey = (e: Egress) => [e.host, e.port, e.localAddress ?? '', e.ehloName ?? '', e.secure ? 's' : '', e.requireTLS ? 't' : ''].join('|');
+const egressKey = (e: Egress) =>
+  [e.host, e.port, e.localAddress ?? '', e.ehloName ?? '', e.secure ? 's' : '', e.requireTLS ? 't' : '', e.maxConnections ?? '', e.maxMessages ?? ''].join('|');
 
 export function createMailer(opts: { maxConnections?: number; maxMessages?: number; logger?: MailerLogger } = {}): Mailer {
   const transports = new Map<string, Transport>();
@@ -77,7 +81,7 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
     const key = egressKey(egress);
     let t = transports.get(key);
     if (!t) {
-      t = createPool(egress, opts.maxConnections ?? 2, opts.maxMessages ?? 100);
+      t = createPool(egress, egress.maxConnections ?? opts.maxConnections ?? 2, egress.maxMessages ?? opts.maxMessages ?? 100);
       t.on('error', (err) => log?.warn({ egress: key, err: err.message }, 'smtp pool error'));
       transports.set(key, t);
     }

@@ -21,7 +21,8 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
 }
 
 export interface EngineOptions {
-  bundle: WorkflowBundleWithSourceMap;
+  /** Workflow bundle for the in-process worker (bundle once per file); not needed with `noWorker`. */
+  bundle?: WorkflowBundleWithSourceMap;
   inbox?: SmtpInboxOptions;
   fcm?: FcmEndpointOptions;
   /** Source addresses of the tenant's pool (loopback aliases stand in for IPs). */
@@ -94,6 +95,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const logger = createLogger('silent');
   let stopWorker = async () => {};
   if (!opts.noWorker) {
+    if (!opts.bundle) throw new Error('startTestEngine needs a workflow bundle to run a worker');
     const workerConnection = await NativeConnection.connect({ address: temporalAddress });
     const worker = await createNotificationWorker({
       connection: workerConnection,

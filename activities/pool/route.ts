@@ -1,0 +1,235 @@
+// Per message: which source of the tenant's pool sends it, to which host, under which limits;
+// and afterwards, what the provider's reply means for that source's reputation and controls.
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { egressSources, pools } from '../../db/schema.js';
+import { ALL_PROVIDERS, egressControls, reputationEvents, tenantFallbackPools, tenantHolds } from '../../db/schema-pools.js';
+import { classifyBounce } from '../../inbound/classify-bounce.js';
+import { appendAudit } from '../audit.js';
+import type { Egress, SmtpOutcome } from '../email/mailer.js';
+import { permanent, transient } from '../failures.js';
+import type { MxLookup } from './mx-lookup.js';
+import { classifyProvider } from './providers.js';
+import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
+import { limitsFor, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
+import { pickWeighted } from './select-egress.js';
+import { releaseSlot, reserveSlot } from './slots.js';
+import { loadSourceStatus, providerView } from './source-status.js';
+
+/** What routing needs beyond the database; entry points build it once (see delivery-deps.ts). */
+export interface DeliveryDeps {
+  rules: ProviderRules;
+  /** MX lookups; without one, providers are known by domain only and only relay pools can send. */
+  mx: MxLookup | null;
+  /** Port for direct MX delivery (25 in production; a loopback receiver's port in dev and tests). */
+  mxPort: number;
+  now: () => number;
+  random: () => number;
+}
+
+export interface Route {
+  provider: string;
+  poolId: string;
+  egressId: string;
+  sourceIp: string;
+  smtp: Egress;
+  reservationId: number;
+}
+
+export interface RouteVerdict {
+  /** The reply blames the source, not the message: retry from another source instead of bouncing. */
+  retryElsewhere: boolean;
+  firedRules: string[];
+}
+
+/** Never wait less than this between tries: the retry itself costs a workflow task. */
+const MIN_WAIT_MS = 250;
+
+export async function providerOf(d: DeliveryDeps, domain: string): Promise<{ provider: string; mxHosts: { exchange: string; addresses: string[] }[] | null }> {
+  if (!d.mx) return { provider: classifyProvider(d.rules, domain, []), mxHosts: null };
+  const mxHosts = await d.mx.lookup(domain);
+  return { provider: classifyProvider(d.rules, domain, mxHosts.map((h) => h.exchange)), mxHosts };
+}
+
+/**
+ * Picks the source for one message: the tenant's pool (then its fallback pool, where the tenant
+ * has one), minus sources suspended or quarantined for this provider, weighted by weight x score,
+ * and takes a send slot under the provider's limits. When no source may send now it throws a
+ * retryable failure whose delay is the time until the earliest one may.
+ */
+export async function chooseRoute(db: Db, d: DeliveryDeps, msg: { tenantId: string; poolId: string; recipientDomain: string }): Promise<Route> {
+  const now = d.now();
+  const [pool] = await db.select().from(pools).where(eq(pools.id, msg.poolId));
+  if (!pool) throw permanent('NoPool', `Tenant ${msg.tenantId} has no usable sending pool`);
+
+  let lookup: Awaited<ReturnType<typeof providerOf>>;
+  try {
+    lookup = await providerOf(d, msg.recipientDomain);
+  } catch (err) {
+    // A relay host does its own MX lookups: classify by domain and send; direct delivery must wait.
+    if (!pool.relayHost) throw transient('DnsFailure', `MX lookup for ${msg.recipientDomain} failed: ${(err as Error).message}`, 30_000);
+    lookup = { provider: classifyProvider(d.rules, msg.recipientDomain, []), mxHosts: null };
+  }
+  const { provider } = lookup;
+
+  const [hold] = await db
+    .select()
+    .from(tenantHolds)
+    .where(and(eq(tenantHolds.tenantId, msg.tenantId), inArray(tenantHolds.provider, [provider, ALL_PROVIDERS]), gt(tenantHolds.until, new Date(now))));
+  if (hold) throw transient('TenantHeld', `Tenant mail to ${provider} is held: ${hold.reason}`, Math.max(MIN_WAIT_MS, hold.until.getTime() - now));
+
+  const [fallback] = await db.select().from(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, msg.tenantId));
+  const poolIds = [msg.poolId, ...(fallback && fallback.poolId !== msg.poolId ? [fallback.poolId] : [])];
+  const limits = limitsFor(d.rules, provider);
+  const waits: number[] = [];
+
+  for (const poolId of poolIds) {
+    const [p] = poolId === pool.id ? [pool] : await db.select().from(pools).where(eq(pools.id, poolId));
+    if (!p) continue;
+    const target = targetOf(p, lookup.mxHosts, d.mxPort, msg.recipientDomain);
+    const sources = await db
+      .select({ id: egressSources.id, poolId: egressSources.poolId, localAddress: egressSources.localAddress, ehloName: egressSources.ehloName, weight: egressSources.weight })
+      .from(egressSources)
+      .where(eq(egressSources.poolId, poolId));
+    const statuses = await loadSourceStatus(db, d.rules, sources, now);
+    let candidates = statuses.flatMap((s) => {
+      const view = providerView(s, provider, d.rules, now);
+      if (view.state === 'suspended') {
+        waits.push(view.suspendedUntil!);
+        return [];
+      }
+      if (view.state === 'quarantined') {
+        waits.push(s.quarantine?.until ?? now + (d.rules.reputation.halfLifeMinutes * 60_000) / 4);
+        return [];
+      }
+      return [{ s, view, weight: selectionWeight(s.weight, view.score, d.rules, s.warmup?.share) }];
+    });
+    while (candidates.length > 0) {
+      const pick = pickWeighted(candidates, d.random);
+      if (!pick) break;
+      candidates = candidates.filter((c) => c !== pick);
+      const rate = slower(limits.messageRate, pick.view.throttle);
+      const slot = await reserveSlot(db, { egressId: pick.s.id, provider, now, connections: limits.connectionsPerIp, rate, warmup: pick.s.warmup });
+      if (!slot.ok) {
+        waits.push(slot.retryAt);
+        continue;
+      }
+      return {
+        provider,
+        poolId,
+        egressId: pick.s.id,
+        sourceIp: pick.s.localAddress,
+        reservationId: slot.reservationId,
+        smtp: {
+          ...target,
+          localAddress: pick.s.localAddress,
+          ehloName: pick.s.ehloName,
+          maxConnections: limits.connectionsPerIp,
+          maxMessages: limits.messagesPerConnection,
+        },
+      };
+    }
+  }
+  const next = waits.length ? Math.min(...waits) : now + 60_000;
+  const delay = Math.max(MIN_WAIT_MS, next - now);
+  throw transient('NoEgressAvailable', `No source of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay);
+}
+
+function targetOf(pool: { relayHost: string | null; relayPort: number | null }, mxHosts: { exchange: string; addresses: string[] }[] | null, mxPort: number, domain: string) {
+  if (pool.relayHost && pool.relayPort) return { host: pool.relayHost, port: pool.relayPort };
+  if (!mxHosts) throw permanent('NoMxLookup', 'Direct MX delivery needs a DNS resolver; this pool has no relay host');
+  const host = mxHosts.find((h) => h.addresses.length > 0);
+  if (!host) throw permanent('NoMailHost', `${domain} has no reachable mail host`);
+  return { host: host.addresses[0]!, port: mxPort };
+}
+
+function slower(a: RateLimit, b: RateLimit | undefined): RateLimit {
+  return b && b.count / b.perMs < a.count / a.perMs ? b : a;
+}
+
+/**
+ * Records what the provider answered: frees the slot, logs the outcome against the source (or the
+ * tenant, for list-hygiene bounces), and applies the provider's response rules whose trigger fires.
+ */
+export async function finishRoute(
+  db: Db,
+  d: DeliveryDeps,
+  route: Route,
+  ctx: { tenantId: string; notificationId: string },
+  outcome: SmtpOutcome,
+): Promise<RouteVerdict> {
+  const now = d.now();
+  await releaseSlot(db, route.reservationId, now);
+  const reply = outcome.response.replace(/\s+/g, ' ');
+  const matched = outcome.ok ? [] : responseRulesFor(d.rules, route.provider).filter((r) => new RegExp(r.regex, 'i').test(reply));
+  const bounce = outcome.ok ? undefined : classifyBounce({ smtpCode: outcome.responseCode ?? null, status: outcome.enhancedCode ?? null, diagnostic: reply });
+  const strongest = matched.find((r) => r.action === 'suspend') ?? matched.find((r) => r.action === 'throttle') ?? matched[0];
+  const kind = outcomeKind({ accepted: outcome.ok, temporary: !outcome.ok && outcome.kind === 'transient', bounceClass: bounce?.class, ruleAction: strongest?.action });
+  await db.insert(reputationEvents).values({
+    egressId: route.egressId,
+    provider: route.provider,
+    tenantId: ctx.tenantId,
+    kind,
+    charge: chargeOf(kind),
+    ruleId: matched.length ? matched.map((r) => r.id).join(' ') : null,
+    at: new Date(now),
+  });
+
+  const fired: string[] = [];
+  for (const rule of matched) {
+    if (!(await triggerFires(db, rule, route, ctx.tenantId, now))) continue;
+    fired.push(rule.id);
+    await applyRule(db, rule, route, ctx, now);
+  }
+  const retryElsewhere = !outcome.ok && (matched.some((r) => r.action !== 'holdTenant') || bounce?.class === 'blocklisted');
+  return { retryElsewhere, firedRules: fired };
+}
+
+async function triggerFires(db: Db, rule: ResponseRule, route: Route, tenantId: string, now: number): Promise<boolean> {
+  if (rule.trigger === 'immediate') return true;
+  // Hits counted in the rule's scope: the source x provider, or the tenant x provider for holds.
+  const scope = rule.action === 'holdTenant' ? sql`tenant_id = ${tenantId}` : sql`egress_id = ${route.egressId}`;
+  const [row] = (await db.execute(sql`
+    select count(*)::int as hits from reputation_events
+    where ${scope} and provider = ${route.provider} and ${rule.id} = any(string_to_array(rule_id, ' '))
+      and at > ${new Date(now - 3_600_000).toISOString()}::timestamptz and at <= ${new Date(now).toISOString()}::timestamptz`)) as unknown as { hits: number }[];
+  return (row?.hits ?? 0) >= rule.trigger.perHour;
+}
+
+async function applyRule(db: Db, rule: ResponseRule, route: Route, ctx: { tenantId: string; notificationId: string }, now: number): Promise<void> {
+  const until = new Date(now + rule.duration);
+  const reason = `rule ${rule.id}`;
+  if (rule.action === 'holdTenant') {
+    await db
+      .insert(tenantHolds)
+      .values({ tenantId: ctx.tenantId, provider: route.provider, until, reason })
+      .onConflictDoUpdate({ target: [tenantHolds.tenantId, tenantHolds.provider], set: { until: sql`greatest(${tenantHolds.until}, excluded.until)`, reason } });
+  } else {
+    const values = {
+      egressId: route.egressId,
+      provider: route.provider,
+      kind: rule.action,
+      until,
+      rateCount: rule.throttleRate?.count ?? null,
+      ratePerMs: rule.throttleRate?.perMs ?? null,
+      reason,
+      setBy: rule.id,
+      updatedAt: new Date(now),
+    };
+    // A rule that fires again extends the effect (KumoMTA does the same).
+    await db
+      .insert(egressControls)
+      .values(values)
+      .onConflictDoUpdate({
+        target: [egressControls.egressId, egressControls.provider, egressControls.kind],
+        set: { until: sql`greatest(${egressControls.until}, excluded.until)`, rateCount: values.rateCount, ratePerMs: values.ratePerMs, reason, setBy: rule.id, updatedAt: values.updatedAt },
+      });
+  }
+  const step = rule.action === 'suspend' ? 'egress.suspended' : rule.action === 'throttle' ? 'egress.throttled' : 'tenant.held';
+  await appendAudit(db, {
+    tenantId: ctx.tenantId,
+    notificationId: ctx.notificationId,
+    step,
+    detail: { egressId: route.egressId, sourceIp: route.sourceIp, provider: route.provider, rule: rule.id, until: until.toISOString() },
+  });
+}

@@ -1,0 +1,34 @@
+import { eq, sql } from 'drizzle-orm';
+import { alarms } from '../../db/schema.js';
+import type { ActivityDeps } from '../deps.js';
+import { permanent, transient } from '../failures.js';
+import { defaultMonitoring } from '../monitor/settings.js';
+import { postSigned } from './post.js';
+
+export function operatorWebhookActivities({ db, monitoring = defaultMonitoring }: ActivityDeps) {
+  return {
+    /** Tells the operator's webhook about an alarm; throws (and is retried) until a 2xx acknowledges it. */
+    async notifyOperator({ alarmId }: { alarmId: string }): Promise<{ notified: boolean }> {
+      const hook = monitoring.operatorWebhook;
+      if (!hook) return { notified: false };
+      const [alarm] = await db.select().from(alarms).where(eq(alarms.id, alarmId));
+      if (!alarm) throw permanent('NotFound', `Alarm ${alarmId} not found`);
+      if (alarm.notifiedAt) return { notified: true };
+      await db.update(alarms).set({ notifyAttempts: sql`${alarms.notifyAttempts} + 1` }).where(eq(alarms.id, alarmId));
+      const result = await postSigned(hook.url, hook.secret, {
+        type: 'alarm',
+        id: alarm.id,
+        kind: alarm.kind,
+        severity: alarm.severity,
+        scope: alarm.scope,
+        message: alarm.message,
+        detail: alarm.detail,
+        raisedAt: alarm.raisedAt.toISOString(),
+        resolvedAt: alarm.resolvedAt?.toISOString() ?? null,
+      });
+      if (!result.ok) throw transient('WebhookNotAcknowledged', `Operator webhook answered ${result.status ?? result.error}`);
+      await db.update(alarms).set({ notifiedAt: new Date() }).where(eq(alarms.id, alarmId));
+      return { notified: true };
+    },
+  };
+}

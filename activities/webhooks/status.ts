@@ -1,0 +1,41 @@
+import { eq } from 'drizzle-orm';
+import { notifications, tenants, users } from '../../db/schema.js';
+import { appendAudit } from '../audit.js';
+import type { ActivityDeps } from '../deps.js';
+import { transient } from '../failures.js';
+import { postSigned } from './post.js';
+import { tenantWebhookSecret } from './sign.js';
+
+export type StatusOutcome = 'delivered' | 'bounced' | 'complained' | 'failed' | 'suppressed' | 'skipped' | 'cancelled';
+
+export function statusWebhookActivities({ db, secrets }: ActivityDeps) {
+  return {
+    /**
+     * Posts one notification outcome to the tenant's status webhook, signed with the tenant's
+     * secret; throws (and is retried with backoff) until the tenant acknowledges with a 2xx.
+     * The body carries ids and the outcome only, never an address.
+     */
+    async postStatusWebhook(input: { tenantId: string; notificationId: string; outcome: StatusOutcome; at: string }): Promise<{ posted: boolean }> {
+      const [row] = await db
+        .select({ url: tenants.statusWebhookUrl, userId: users.externalId, type: notifications.type, category: notifications.categoryKey, channels: notifications.deliveredChannels })
+        .from(notifications)
+        .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
+        .innerJoin(users, eq(users.id, notifications.userId))
+        .where(eq(notifications.id, input.notificationId));
+      if (!row?.url) return { posted: false };
+      const result = await postSigned(row.url, tenantWebhookSecret(secrets, input.tenantId), {
+        type: 'notification.status',
+        notificationId: input.notificationId,
+        userId: row.userId,
+        notificationType: row.type,
+        category: row.category,
+        outcome: input.outcome,
+        deliveredChannels: row.channels,
+        at: input.at,
+      });
+      if (!result.ok) throw transient('WebhookNotAcknowledged', `Tenant webhook answered ${result.status ?? result.error}`);
+      await appendAudit(db, { tenantId: input.tenantId, notificationId: input.notificationId, step: 'webhook.delivered', detail: { outcome: input.outcome, status: result.status } });
+      return { posted: true };
+    },
+  };
+}

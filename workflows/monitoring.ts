@@ -1,0 +1,52 @@
+import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { BlocklistReport } from '../activities/monitor/blocklist.js';
+import type { MonitorReport } from '../activities/monitor/delivery-rates.js';
+
+// Checks run from Temporal Schedules (worker/schedules.ts); each new alarm gets its own
+// notification workflow so a slow operator endpoint never holds up the next check.
+
+// A check is a few DNS and SQL queries; a failed one is simply tried again a little later.
+const checks = proxyActivities<Activities>({
+  startToCloseTimeout: '2 minutes',
+  retry: { initialInterval: '5 seconds', maximumInterval: '1 minute', maximumAttempts: 5 },
+});
+
+// Operator webhooks are retried until acknowledged: backoff up to 10 minutes, for up to 3 days.
+const operator = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
+  scheduleToCloseTimeout: '3 days',
+  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
+});
+
+export const alarmWorkflowId = (alarmId: string) => `alarm-notify:${alarmId}`;
+
+async function notifyAll(alarmIds: string[]): Promise<void> {
+  for (const alarmId of alarmIds) {
+    await startChild(operatorAlarmWorkflow, {
+      workflowId: alarmWorkflowId(alarmId),
+      args: [{ alarmId }],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  }
+}
+
+/** Every sending IP against the DNSBL zones: listed IPs are quarantined and alarmed, delisted ones return. */
+export async function blocklistCheckWorkflow(): Promise<BlocklistReport> {
+  const report = await checks.checkBlocklists();
+  await notifyAll(report.newAlarms);
+  return report;
+}
+
+/** Delivery, deferral, bounce and complaint rates per provider and IP against their thresholds. */
+export async function deliveryMonitorWorkflow(): Promise<MonitorReport> {
+  const report = await checks.monitorDeliveryRates();
+  await notifyAll(report.newAlarms);
+  return report;
+}
+
+/** Posts one alarm to the operator's webhook, retried until acknowledged. */
+export async function operatorAlarmWorkflow({ alarmId }: { alarmId: string }): Promise<{ notified: boolean }> {
+  return operator.notifyOperator({ alarmId });
+}
