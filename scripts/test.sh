@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole suite against real servers (started by test/global-setup.ts) and ends with
 # the vitest counts as one plain line: "N passed, N failed".
+# The exit status comes from vitest's JSON report: embedded-postgres's exit hook can turn
+# vitest's own exit code into 0, so the report is the reliable verdict.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 report=$(mktemp)
@@ -8,9 +10,14 @@ npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$
 status=$?
 node -e '
   const fs = require("fs");
-  let r = {};
-  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch {}
-  console.log(`${r.numPassedTests ?? 0} passed, ${r.numFailedTests ?? 0} failed`);
+  let r;
+  try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { r = undefined; }
+  if (!r) { console.log("0 passed, 0 failed"); console.error("vitest wrote no report"); process.exit(1); }
+  const failedFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
+  console.log(`${r.numPassedTests ?? 0} passed, ${(r.numFailedTests ?? 0) + failedFiles} failed`);
+  process.exit(r.success && failedFiles === 0 && r.numFailedTests === 0 ? 0 : 1);
 ' "$report"
+verdict=$?
 rm -f "$report"
+[ $verdict -ne 0 ] && exit $verdict
 exit $status
