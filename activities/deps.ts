@@ -4,6 +4,7 @@ import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import type { Mailer } from './email/mailer.js';
 import type { MonitoringSettings } from './monitor/settings.js';
+import type { DeliveryDeps } from './pool/route.js';
 
 /** Everything activities touch, passed in explicitly so tests wire real local servers. */
 export interface ActivityDeps {
@@ -16,4 +17,6 @@ export interface ActivityDeps {
   publicUrl: string;
   /** Blocklist check, delivery-rate thresholds and the operator webhook; defaults when absent. */
   monitoring?: MonitoringSettings;
+  /** Provider rules, MX lookups and the MX port for pool routing; the repo's rules and relay-only when absent. */
+  delivery?: DeliveryDeps;
 }

@@ -5,8 +5,9 @@ import type { Channel } from '../workflows/types.js';
 import { appendAudit } from './audit.js';
 import type { ActivityDeps } from './deps.js';
 import { permanent } from './failures.js';
+import { unsubscribeUrlFor } from './feedback/list-unsubscribe.js';
 
-export function renderActivities({ db }: ActivityDeps) {
+export function renderActivities({ db, secrets, publicUrl }: ActivityDeps) {
   return {
     /**
      * Renders the message in the user's language and stores it in Postgres; the workflow
@@ -29,7 +30,9 @@ export function renderActivities({ db }: ActivityDeps) {
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       const locale = resolveLocale(row.locale);
       const data = row.data as Record<string, unknown>;
-      const ctx = { tenantName: row.tenantName, timezone: row.timezone };
+      // Non-mandatory categories get a one-click unsubscribe link in the footer; security alerts none.
+      const unsubscribeUrl = channel === 'email' ? await unsubscribeUrlFor({ db, secrets, publicUrl }, notificationId) : undefined;
+      const ctx = { tenantName: row.tenantName, timezone: row.timezone, unsubscribeUrl };
       let content: { subject: string; html: string | null; text: string };
       try {
         if (channel === 'email') {

@@ -1,6 +1,7 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { adminApi } from './admin.js';
 import { tenantAuth } from './auth.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { notificationsApi } from './notifications.js';
@@ -10,6 +11,8 @@ import { usersApi } from './users.js';
 
 /** Request bodies above this are refused before they are parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
+/** A batch of up to 1,000 notifications needs more room. */
+const MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024;
 
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
   const app = new Hono<ApiEnv>();
@@ -25,8 +28,17 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.get('/health', (c) => c.json({ ok: true }));
   app.get('/openapi.json', (c) => c.json(openApiDocument()));
 
+  // Operator routes first: they have their own key, and the tenant-key middleware below must not see them.
+  const admin = new Hono();
+  admin.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  admin.route('/', adminApi(deps));
+  app.route('/v1/admin', admin);
+
   const v1 = new Hono<ApiEnv>();
-  v1.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  const limit = (maxSize: number) => bodyLimit({ maxSize, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`); } });
+  const defaultLimit = limit(MAX_BODY_BYTES);
+  const batchLimit = limit(MAX_BATCH_BODY_BYTES);
+  v1.use((c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));
   v1.use(tenantAuth(deps.db));
   v1.route('/users', usersApi(deps));
   v1.route('/notifications', notificationsApi(deps));

@@ -1,3 +1,4 @@
+import type { ProviderRules } from '../activities/pool/rules.js';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../db/client.js';
 
@@ -6,6 +7,10 @@ export interface ApiDeps {
   db: Db;
   temporal: Client;
   taskQueue: string;
+  /** Operator key for /v1/admin; the admin API refuses every request when absent. */
+  adminKey?: string;
+  /** Provider rules for the admin views of scores and states; the repo's rules file when absent. */
+  providerRules?: ProviderRules;
 }
 
 /** Hono context variables set by middleware. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { adminPaths, operatorKeyScheme } from './openapi-admin.js';
 import * as s from './schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
@@ -14,7 +15,7 @@ export function openApiDocument() {
     openapi: '3.1.0',
     info: { title: 'notiflow', version: '0.1.0', description: 'Account alerts by e-mail or push, one durable Temporal workflow per notification.' },
     components: {
-      securitySchemes: { tenantKey: { type: 'http', scheme: 'bearer', description: 'Tenant API key' } },
+      securitySchemes: { tenantKey: { type: 'http', scheme: 'bearer', description: 'Tenant API key' }, operatorKey: operatorKeyScheme },
       schemas: {
         Problem: {
           type: 'object',
@@ -50,9 +51,17 @@ export function openApiDocument() {
           responses: { '202': ok('Accepted (or replayed for a known Idempotency-Key)', s.NotificationAccepted), '503': problem, ...errors },
         },
       },
+      '/v1/notifications/batch': {
+        post: {
+          summary: `Trigger up to ${s.MAX_BATCH_ITEMS} notifications, each with its own idempotency key and result`,
+          requestBody: { required: true, content: json(z.object({ notifications: z.array(s.BatchItem).min(1).max(s.MAX_BATCH_ITEMS) })) },
+          responses: { '202': ok('Per-item results: 202 with the id, or the 4xx problem; nothing is written for a rejected item', s.BatchResponse), ...errors },
+        },
+      },
       '/v1/notifications/{id}': { get: { summary: 'Status, channels and delivery attempts', parameters: [idPath], responses: { '200': ok('The notification', s.NotificationView), ...errors } } },
       '/v1/notifications/{id}/audit': { get: { summary: 'Audit trail, oldest first', parameters: [idPath], responses: { '200': ok('The audit trail', s.AuditView), ...errors } } },
       '/v1/notifications/{id}/cancel': { post: { summary: 'Cancel before anything was sent', parameters: [idPath], responses: { '200': ok('Cancelled', s.CancelView), '409': problem, ...errors } } },
+      ...adminPaths(),
     },
   };
 }

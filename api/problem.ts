@@ -32,7 +32,11 @@ export const problems = {
   unavailable: (detail: string) => new ApiProblem(503, { type: 'unavailable', title: 'Service unavailable', detail }),
 };
 
+/** The problem document itself (also used for per-item results inside a batch response). */
+export function problemBody(status: number, p: Omit<Problem, 'status'>): Problem {
+  return { ...p, type: `https://notiflow.dev/problems/${p.type}`, status };
+}
+
 export function problemResponse(c: Context, status: number, p: Omit<Problem, 'status'>): Response {
-  const body: Problem = { ...p, type: `https://notiflow.dev/problems/${p.type}`, status };
-  return c.body(JSON.stringify(body), status as ContentfulStatusCode, { 'Content-Type': 'application/problem+json' });
+  return c.body(JSON.stringify(problemBody(status, p)), status as ContentfulStatusCode, { 'Content-Type': 'application/problem+json' });
 }

@@ -109,3 +109,31 @@ export const AuditView = z.object({
 });
 
 export const CancelView = z.object({ id: z.uuid(), cancelled: z.boolean(), status: z.string() });
+
+/** Most notifications one batch call may carry; larger sends are split by the caller. */
+export const MAX_BATCH_ITEMS = 1000;
+
+export const BatchItem = z
+  .object({
+    idempotencyKey: z.string({ error: 'idempotencyKey is required' }).regex(/^[\x21-\x7e]{1,255}$/, 'idempotencyKey must be 1-255 visible ASCII characters'),
+    ...NotificationRequest.shape,
+  })
+  .strict();
+
+/** The envelope only: each item is validated on its own so one bad item doesn't sink the rest. */
+export const BatchRequest = z.object({ notifications: z.array(z.unknown()).min(1, 'at least one notification') }).strict();
+
+export const BatchItemResult = z.object({
+  index: z.number().int(),
+  status: z.number().int().describe('202 when accepted or replayed; otherwise the 4xx/5xx of the problem'),
+  id: z.uuid().optional(),
+  workflowId: z.string().optional(),
+  replayed: z.boolean().optional(),
+  problem: z.object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), errors: z.array(z.object({ path: z.string(), message: z.string() })).optional() }).optional(),
+});
+
+export const BatchResponse = z.object({
+  accepted: z.number().int(),
+  rejected: z.number().int(),
+  results: z.array(BatchItemResult),
+});

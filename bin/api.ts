@@ -1,6 +1,7 @@
 // Production entry point: the HTTP API. Needs DATABASE_URL and TEMPORAL_ADDRESS (see README).
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import { loadProviderRules } from '../activities/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { parseEnv } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
@@ -14,7 +15,8 @@ await migrateDatabase(env.DATABASE_URL);
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
-const app = createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue }, { onError: (err) => logger.error({ err }, 'request failed') });
+const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
+const app = createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules }, { onError: (err) => logger.error({ err }, 'request failed') });
 const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
 logger.info({ url: `http://${env.API_HOST}:${env.API_PORT}` }, 'api listening');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -47,6 +47,16 @@ const schema = z.object({
   DEV_SMTP_PORT: z.coerce.number().int().positive().default(2525),
   DEV_FCM_PORT: z.coerce.number().int().positive().default(9443),
 
+  /** Mailbox-provider rules (limits, response rules); the repo's config/provider-rules.json when absent. */
+  PROVIDER_RULES_PATH: z.string().optional(),
+  /** DNS servers for MX lookups, "host:port" comma-separated; the system's when absent. */
+  DNS_SERVERS: z
+    .string()
+    .optional()
+    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)),
+  /** Port for direct MX delivery (pools without a relay host): 25, or a loopback receiver's in dev. */
+  SMTP_MX_PORT: z.coerce.number().int().positive().default(25),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

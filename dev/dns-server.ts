@@ -32,7 +32,7 @@ export async function startDnsServer(opts: { host?: string; port?: number; zone:
     handle(request, send) {
       const response = Packet.createResponseFromRequest(request);
       const [q] = request.questions;
-      if (!q) return send(response);
+      if (!q) return void send(response);
       const name = q.name.toLowerCase().replace(/\.$/, '');
       queries.push(`${q.type === Packet.TYPE.MX ? 'MX' : q.type === Packet.TYPE.A ? 'A' : q.type} ${name}`);
       const mx = zone.mx?.[name];
@@ -44,7 +44,7 @@ export async function startDnsServer(opts: { host?: string; port?: number; zone:
       } else if (!mx && !a) {
         response.header.rcode = Packet.RCODE.NXDOMAIN;
       }
-      send(response);
+      void send(response);
     },
   });
   await server.listen({ udp: { port: opts.port ?? 0, address: host } });

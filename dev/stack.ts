@@ -108,7 +108,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: temporal.namespace });
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm));
     const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -80,7 +80,7 @@ export function fieldBlocks(text: string): Record<string, string>[] {
       const i = line.indexOf(':');
       if (i <= 0) continue;
       last = line.slice(0, i).trim().toLowerCase();
-      current[last] = current[last] === undefined ? line.slice(i + 1).trim() : current[last];
+      current[last] ??= line.slice(i + 1).trim();
     }
   }
   if (Object.keys(current).length) blocks.push(current);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../activities/email/mailer.js';
+import { createDeliveryDeps } from '../activities/pool/delivery-deps.js';
 import { createMessaging } from '../activities/push/fcm-client.js';
 import type { Env } from '../config/env.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
@@ -28,5 +29,7 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     secrets: createSecretBox(parseSecretKey(secretKey)),
     logger,
     publicUrl: env.PUBLIC_URL ?? `http://${env.API_HOST}:${env.API_PORT}`,
+    // Loads and validates the provider rules: a malformed file stops the worker here, before it starts.
+    delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT }),
   };
 }

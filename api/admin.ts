@@ -1,0 +1,207 @@
+import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { Hono } from 'hono';
+import type { z } from 'zod';
+import { appendAudit } from '../activities/audit.js';
+import { defaultDeliveryDeps } from '../activities/pool/delivery-deps.js';
+import type { ProviderRules, RateLimit } from '../activities/pool/rules.js';
+import { loadSourceStatus, providerView, type ProviderView, type SourceStatus } from '../activities/pool/source-status.js';
+import type { Db } from '../db/client.js';
+import { egressSources, pools, tenants } from '../db/schema.js';
+import { ALL_PROVIDERS, egressControls, reputationEvents, tenantFallbackPools } from '../db/schema-pools.js';
+import { adminAuth } from './admin-auth.js';
+import { MovePoolBody, ResumeBody, SuspendBody } from './admin-schemas.js';
+import type { IpDetailView, IpView, PoolsView, TenantPoolView } from './admin-schemas.js';
+import type { ApiDeps } from './env.js';
+import { problems } from './problem.js';
+import { jsonBody } from './validate.js';
+
+/** Audit rows about shared infrastructure (IPs) belong to no tenant. */
+const OPERATOR_TENANT = '*';
+
+/** Operator API: pools, IPs with scores, states and recent outcomes; suspend/resume; move tenants. */
+export function adminApi(deps: ApiDeps) {
+  const { db } = deps;
+  const rules = () => deps.providerRules ?? defaultDeliveryDeps().rules;
+  const app = new Hono();
+  app.use(adminAuth(deps.adminKey));
+
+  app.get('/pools', async (c) => {
+    const [poolRows, sources, tenantRows, fallbacks] = await Promise.all([
+      db.select().from(pools).orderBy(pools.id),
+      db.select().from(egressSources).orderBy(egressSources.id),
+      db.select({ id: tenants.id, poolId: tenants.poolId }).from(tenants),
+      db.select().from(tenantFallbackPools),
+    ]);
+    const body: z.infer<typeof PoolsView> = {
+      pools: poolRows.map((p) => ({
+        id: p.id,
+        name: p.name,
+        kind: p.kind,
+        relay: p.relayHost ? `${p.relayHost}:${p.relayPort}` : null,
+        tenants: tenantRows.filter((t) => t.poolId === p.id).map((t) => t.id),
+        fallbackFor: fallbacks.filter((f) => f.poolId === p.id).map((f) => f.tenantId),
+        sources: sources.filter((s) => s.poolId === p.id).map((s) => ({ id: s.id, ip: s.localAddress, ehloName: s.ehloName, weight: s.weight })),
+      })),
+    };
+    return c.json(body);
+  });
+
+  app.get('/ips', async (c) => {
+    const poolId = c.req.query('pool');
+    const rows = await db.select().from(egressSources).where(poolId ? eq(egressSources.poolId, poolId) : undefined).orderBy(egressSources.id);
+    const now = Date.now();
+    const statuses = await loadSourceStatus(db, rules(), rows, now);
+    const sent = await sentToday(db, statuses);
+    return c.json({ ips: statuses.map((s) => ipView(s, rules(), now, sent.get(s.id) ?? 0)) });
+  });
+
+  app.get('/ips/:id', async (c) => {
+    const s = await loadOne(db, rules(), c.req.param('id'));
+    const now = Date.now();
+    const since = new Date(now - 24 * 3_600_000);
+    const events = await db
+      .select()
+      .from(reputationEvents)
+      .where(and(eq(reputationEvents.egressId, s.id), gt(reputationEvents.at, since)))
+      .orderBy(desc(reputationEvents.at))
+      .limit(1000);
+    const recentOutcomes: z.infer<typeof IpDetailView>['recentOutcomes'] = {};
+    for (const e of events) {
+      const p = (recentOutcomes[e.provider] ??= { counts: {}, last: [] });
+      p.counts[e.kind] = (p.counts[e.kind] ?? 0) + 1;
+      if (p.last.length < 10) p.last.push({ kind: e.kind, at: e.at.toISOString(), ruleId: e.ruleId, tenantId: e.tenantId });
+    }
+    const sent = await sentToday(db, [s]);
+    return c.json({ ...ipView(s, rules(), now, sent.get(s.id) ?? 0), recentOutcomes } satisfies z.infer<typeof IpDetailView>);
+  });
+
+  app.post('/ips/:id/suspend', async (c) => {
+    const s = await loadOne(db, rules(), c.req.param('id'));
+    const body = await jsonBody(c, SuspendBody);
+    const until = new Date(Date.now() + body.minutes * 60_000);
+    await db.transaction(async (tx) => {
+      await tx
+        .insert(egressControls)
+        .values({ egressId: s.id, provider: body.provider, kind: 'suspend', until, reason: body.reason, setBy: 'operator' })
+        .onConflictDoUpdate({
+          target: [egressControls.egressId, egressControls.provider, egressControls.kind],
+          set: { until, reason: body.reason, setBy: 'operator', updatedAt: new Date() },
+        });
+      await appendAudit(tx, {
+        tenantId: OPERATOR_TENANT,
+        step: 'egress.suspended',
+        detail: { egressId: s.id, sourceIp: s.localAddress, provider: body.provider, until: until.toISOString(), reason: body.reason, by: 'operator' },
+      });
+    });
+    return c.json(await viewOf(db, rules(), s.id));
+  });
+
+  app.post('/ips/:id/resume', async (c) => {
+    const s = await loadOne(db, rules(), c.req.param('id'));
+    const body = await jsonBody(c, ResumeBody);
+    await db.transaction(async (tx) => {
+      const lifted = await tx
+        .delete(egressControls)
+        .where(and(eq(egressControls.egressId, s.id), body.provider ? eq(egressControls.provider, body.provider) : undefined))
+        .returning({ provider: egressControls.provider, kind: egressControls.kind });
+      await appendAudit(tx, {
+        tenantId: OPERATOR_TENANT,
+        step: 'egress.resumed',
+        detail: { egressId: s.id, sourceIp: s.localAddress, provider: body.provider ?? ALL_PROVIDERS, lifted, by: 'operator' },
+      });
+    });
+    return c.json(await viewOf(db, rules(), s.id));
+  });
+
+  app.put('/tenants/:tenantId/pool', async (c) => {
+    const tenantId = c.req.param('tenantId');
+    const body = await jsonBody(c, MovePoolBody);
+    const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
+    if (!tenant) throw problems.notFound(`Tenant '${tenantId}' does not exist`);
+    const wanted = [body.poolId, ...(body.fallbackPoolId ? [body.fallbackPoolId] : [])];
+    const found = await db.select().from(pools).where(inArray(pools.id, wanted));
+    for (const [field, id] of [['poolId', body.poolId], ['fallbackPoolId', body.fallbackPoolId]] as const) {
+      if (!id) continue;
+      const pool = found.find((p) => p.id === id);
+      if (!pool) throw problems.invalid(`Pool '${id}' does not exist`, [{ path: `body.${field}`, message: 'unknown pool' }]);
+      // A dedicated pool carries one tenant's reputation: nobody else may send from it, not even as fallback.
+      if (pool.kind === 'dedicated') {
+        const [owner] = await db
+          .select({ id: tenants.id })
+          .from(tenants)
+          .where(and(eq(tenants.poolId, id), sql`${tenants.id} <> ${tenantId}`))
+          .limit(1);
+        if (owner) throw problems.conflict(`Pool '${id}' is dedicated to another tenant`);
+      }
+    }
+    const [fallback] = await db.select().from(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, tenantId));
+    const fallbackPoolId = body.fallbackPoolId === undefined ? fallback?.poolId ?? null : body.fallbackPoolId;
+    await db.transaction(async (tx) => {
+      await tx.update(tenants).set({ poolId: body.poolId }).where(eq(tenants.id, tenantId));
+      if (fallbackPoolId) {
+        await tx.insert(tenantFallbackPools).values({ tenantId, poolId: fallbackPoolId }).onConflictDoUpdate({ target: tenantFallbackPools.tenantId, set: { poolId: fallbackPoolId } });
+      } else {
+        await tx.delete(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, tenantId));
+      }
+      await appendAudit(tx, {
+        tenantId,
+        step: 'tenant.pool_changed',
+        detail: { from: tenant.poolId, to: body.poolId, fallbackFrom: fallback?.poolId ?? null, fallbackTo: fallbackPoolId, by: 'operator' },
+      });
+    });
+    return c.json({ tenantId, poolId: body.poolId, fallbackPoolId } satisfies z.infer<typeof TenantPoolView>);
+  });
+
+  return app;
+}
+
+async function loadOne(db: Db, rules: ProviderRules, id: string): Promise<SourceStatus> {
+  const [row] = await db.select().from(egressSources).where(eq(egressSources.id, id));
+  if (!row) throw problems.notFound(`IP '${id}' does not exist`);
+  const [s] = await loadSourceStatus(db, rules, [row], Date.now());
+  return s!;
+}
+
+async function viewOf(db: Db, rules: ProviderRules, id: string) {
+  const s = await loadOne(db, rules, id);
+  return ipView(s, rules, Date.now(), (await sentToday(db, [s])).get(s.id) ?? 0);
+}
+
+async function sentToday(db: Db, statuses: SourceStatus[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  for (const s of statuses) {
+    if (!s.warmup) continue;
+    const [row] = (await db.execute(
+      sql`select count(*)::int as n from send_reservations where egress_id = ${s.id} and reserved_at >= ${new Date(s.warmup.dayStart).toISOString()}::timestamptz`,
+    )) as unknown as { n: number }[];
+    out.set(s.id, row?.n ?? 0);
+  }
+  return out;
+}
+
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+const rateText = (r: RateLimit | undefined) => (r ? `${r.count}/${r.perMs / 1000}s` : undefined);
+
+function standing(v: ProviderView) {
+  return { state: v.state, score: v.score, suspendedUntil: iso(v.suspendedUntil), throttledUntil: iso(v.throttledUntil), throttle: rateText(v.throttle) };
+}
+
+function ipView(s: SourceStatus, rules: ProviderRules, now: number, sent: number): z.infer<typeof IpView> {
+  const overall = providerView(s, ALL_PROVIDERS, rules, now);
+  const providers: Record<string, ReturnType<typeof standing>> = {};
+  const names = new Set([...Object.keys(s.byProvider), ...s.controls.map((c) => c.provider).filter((p) => p !== ALL_PROVIDERS)]);
+  for (const p of [...names].sort()) providers[p] = standing(providerView(s, p, rules, now));
+  return {
+    id: s.id,
+    poolId: s.poolId,
+    ip: s.localAddress,
+    ehloName: s.ehloName,
+    weight: s.weight,
+    state: overall.state,
+    score: overall.score,
+    warmup: s.warmup ? { day: s.warmup.day, cap: s.warmup.cap, sentToday: sent } : null,
+    quarantine: s.quarantine ? { reason: s.quarantine.reason, until: iso(s.quarantine.until ?? undefined) ?? null } : null,
+    controls: s.controls.map((c) => ({ provider: c.provider, kind: c.kind, until: new Date(c.until).toISOString(), reason: c.reason, setBy: c.setBy })),
+    providers,
+  };
+}

@@ -1,0 +1,3 @@
+export async function noop(id: string): Promise<string> {
+  return id;
+}

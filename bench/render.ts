@@ -1,0 +1,47 @@
+// `npm run bench:render`: e-mails rendered per second with mjml run for every message
+// (renderEmailUncompiled) and with the engine's compiled path (renderEmail: mjml once per template
+// and locale, then only escaped values substituted). Each path runs for a bounded time.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus } from 'node:os';
+import { join } from 'node:path';
+import { renderEmail, renderEmailUncompiled } from '../templates/index.js';
+import { repoRoot } from './children.js';
+import { round } from './stats.js';
+
+const seconds = Number(/^--seconds=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 10);
+const ctx = { tenantName: 'Bench Bank', timezone: 'Europe/Paris' };
+const locales = ['en', 'fr', 'de', 'nl'];
+
+async function rate(label: string, render: (i: number) => Promise<unknown>): Promise<number> {
+  for (let i = 0; i < 20; i++) await render(i); // warm-up (and the compile, for the compiled path)
+  const deadline = performance.now() + seconds * 1000;
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() < deadline) await render(n++);
+  const perS = n / ((performance.now() - start) / 1000);
+  console.log(`${label}: ${n} messages in ${seconds} s = ${round(perS)} messages/s`);
+  return perS;
+}
+
+// Each message has its own amount and merchant, as real alerts do.
+const data = (i: number) => ({ amount: (i % 5000) / 7, currency: 'EUR', merchant: `Merchant ${i}`, accountLast4: String(1000 + (i % 9000)) });
+const locale = (i: number) => locales[i % locales.length]!;
+
+const mjml = await rate('mjml per message (renderEmailUncompiled)', (i) => renderEmailUncompiled('account.transaction', locale(i), data(i), ctx));
+const compiled = await rate('compiled template (renderEmail)', (i) => renderEmail('account.transaction', locale(i), data(i), ctx));
+const ratio = round(compiled / mjml);
+console.log(`compiled / mjml: ${ratio}x (target: at least 50x)`);
+
+const dir = join(repoRoot, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const result = {
+  at: new Date().toISOString(),
+  machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', node: process.version },
+  seconds,
+  template: 'account.transaction (en/fr/de/nl)',
+  mjmlPerS: round(mjml),
+  compiledPerS: round(compiled),
+  ratio,
+  targetMet: ratio >= 50,
+};
+writeFileSync(join(dir, 'render.json'), JSON.stringify(result, null, 2));

@@ -1,0 +1,139 @@
+// `npm run bench`: brings up the engine on embedded servers (or DATABASE_URL / TEMPORAL_ADDRESS),
+// measures it against Temporal's and SMTP's own ceilings in the same run, prints a table and
+// writes bench/results/latest.json. Flags: --scale=1k|10k|100k (largest burst; default 10k),
+// --reads-at=100k|1m (table size for the read test; default 100k), --ceiling-n=2000,
+// --half-seconds=30, --connections=32, --worker-env=KEY=VALUE,... (worker tuning experiments).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { parseEnv } from '../config/env.js';
+import { installTemporalRuntime } from '../worker/runtime.js';
+import { memoryOf, repoRoot, resetPeakRss } from './children.js';
+import { temporalCeiling, smtpCeiling } from './ceilings.js';
+import { awaitDeliveries } from './delivery.js';
+import { pgCost, pgSnapshot } from './pg-cost.js';
+import { insertSyntheticHistory, measureReads } from './reads.js';
+import { printReport, type BenchReport } from './report.js';
+import { startBenchStack } from './stack.js';
+import { round } from './stats.js';
+import { triggerLoad } from './trigger-load.js';
+
+const size = (s: string) => {
+  const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
+  if (!m) throw new Error(`Not a size: ${s} (use 1k, 10k, 100k, 1m)`);
+  return Math.round(Number(m[1]) * (m[2]?.toLowerCase() === 'k' ? 1e3 : m[2]?.toLowerCase() === 'm' ? 1e6 : 1));
+};
+const flags = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)).filter((m) => m).map((m) => [m![1]!, m![2] ?? 'true']));
+const maxScale = size(flags.scale ?? '10k');
+const scales = [1_000, 10_000, 100_000, 1_000_000].filter((n) => n <= maxScale);
+if (scales.length === 0) scales.push(maxScale);
+const readsAt = size(flags['reads-at'] ?? '100k');
+const ceilingN = size(flags['ceiling-n'] ?? '2000');
+const halfSeconds = Number(flags['half-seconds'] ?? 30);
+const connections = Number(flags.connections ?? 32);
+const workerEnv = Object.fromEntries((flags['worker-env'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+
+const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
+installTemporalRuntime('ERROR');
+const env = parseEnv(process.env);
+const users = Math.min(10_000, Math.max(1_000, maxScale));
+const started = Date.now();
+const stack = await startBenchStack(env, users, log);
+let stopped = false;
+const stop = async () => {
+  if (stopped) return;
+  stopped = true;
+  await stack.stop();
+};
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop().then(() => process.exit(130)));
+
+try {
+  if (Object.keys(workerEnv).length) {
+    log(`restarting the worker with ${JSON.stringify(workerEnv)}`);
+    await stack.restartWorker(workerEnv);
+  }
+  const target = { apiUrl: stack.apiUrl, apiKey: stack.apiKey, users, runId: `bench-${randomBytes(4).toString('hex')}` };
+  let runs = 0;
+  const nextRun = () => ({ ...target, runId: `${target.runId}-${runs++}` });
+
+  log('warm-up: 200 notifications');
+  const warm = await triggerLoad(nextRun(), { amount: 200, connections: 8 });
+  await awaitDeliveries(warm.sentAt, stack.arrivals, 120_000);
+
+  const growth: BenchReport['growth'] = [];
+  const reads: BenchReport['reads'] = [];
+  let readIds: string[] = [];
+  for (const n of scales) {
+    log(`burst of ${n} notifications (${connections} connections)`);
+    const before = await pgSnapshot(stack.database.sql);
+    resetPeakRss(stack.worker.pid);
+    let sampledPeak = 0;
+    const sampler = setInterval(() => {
+      sampledPeak = Math.max(sampledPeak, memoryOf(stack.worker.pid)?.rssMb ?? 0);
+    }, 250);
+    const load = await triggerLoad(nextRun(), { amount: n, connections });
+    log(`  accepted ${load.accepted}/${load.requests} at ${load.reqPerS} req/s; waiting for the inbox`);
+    const delivery = await awaitDeliveries(load.sentAt, stack.arrivals, Math.min(600_000, 60_000 + n * 60), (d) => log(`  delivered ${d}/${load.accepted}`));
+    clearInterval(sampler);
+    const mem = memoryOf(stack.worker.pid);
+    const after = await pgSnapshot(stack.database.sql);
+    const cost = await pgCost(stack.database.sql, before, after, load.accepted);
+    growth.push({
+      notifications: n,
+      accept: { reqPerS: load.reqPerS, p50Ms: load.latencyMs.p50, p99Ms: load.latencyMs.p99, errors: load.errors },
+      delivery,
+      postgres: cost,
+      workerPeakRssMb: round(Math.max(mem?.peakRssMb ?? 0, sampledPeak)),
+    });
+    log(`  delivered ${delivery.delivered} at ${delivery.sustainedPerS}/s sustained, p99 ${delivery.latencyMs.p99} ms`);
+    if (reads.length === 0) {
+      // The same 100 real notifications are read again once the tables hold `readsAt` rows.
+      readIds = [...load.sentAt.keys()].slice(0, 100);
+      reads.push(await measureReads(stack.database.sql, stack, readIds));
+    }
+  }
+
+  const best = Math.max(...growth.map((g) => g.delivery.sustainedPerS));
+  const halfRate = Math.max(1, Math.floor(best / 2));
+  log(`fixed rate: ${halfRate}/s (half of ${best}/s) for ${halfSeconds} s`);
+  const half = await triggerLoad(nextRun(), { durationS: halfSeconds, overallRate: halfRate, connections: Math.min(connections, 16) });
+  const halfDelivery = await awaitDeliveries(half.sentAt, stack.arrivals, 180_000);
+
+  log(`ceiling 1: ${ceilingN} no-op workflows straight from the Temporal client`);
+  const temporal = await temporalCeiling(stack.client, stack.temporalAddress, ceilingN, 200);
+  log(`  ${temporal.perS} workflows/s`);
+  log(`ceiling 2: ${ceilingN} messages with nodemailer straight to the inbox`);
+  const smtp = await smtpCeiling(stack.smtp, ceilingN, 200);
+  log(`  ${smtp.perS} messages/s`);
+
+  const current = Number((await stack.database.sql<{ n: string }[]>`select count(*) as n from notifications`)[0]!.n);
+  if (readsAt > current) {
+    log(`growing the tables to ${readsAt} notifications with synthetic history`);
+    await insertSyntheticHistory(stack.database.sql, stack.tenantId, readsAt - current, log);
+  }
+  reads.push(await measureReads(stack.database.sql, stack, readIds));
+
+  const report: BenchReport = {
+    at: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), loadAvgAtStart: loadavg().map((l) => round(l, 2)), node: process.version },
+    options: { scales, readsAt, ceilingN, halfSeconds, connections, workerEnv },
+    growth,
+    halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery },
+    ceilings: {
+      temporal,
+      smtp,
+      engineVsTemporal: round(best / temporal.perS, 2),
+      engineVsSmtp: round(best / smtp.perS, 2),
+    },
+    reads,
+    durationS: Math.round((Date.now() - started) / 1000),
+  };
+  const dir = join(repoRoot, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
+  if (flags.out) writeFileSync(join(dir, `${flags.out}.json`), JSON.stringify(report, null, 2));
+  printReport(report);
+} finally {
+  await stop();
+}

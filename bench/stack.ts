@@ -1,0 +1,186 @@
+// Brings up the engine for the benchmark: embedded PostgreSQL and a headless Temporal dev server on
+// free ports (or the ones in DATABASE_URL / TEMPORAL_ADDRESS), the dev SMTP inbox and FCM endpoint,
+// one tenant with N users, and the production entry points bin/worker.ts and bin/api.ts as child
+// processes talking real HTTP, gRPC and SMTP over loopback.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, Connection } from '@temporalio/client';
+import type { Env } from '../config/env.js';
+import { createSecretBox, generateApiKey } from '../config/secrets.js';
+import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
+import { provisionTenant, upsertPool } from '../db/provision.js';
+import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
+import { startFcmEndpoint } from '../dev/fcm-endpoint.js';
+import { startTemporalDevServer } from '../dev/temporal-server.js';
+import { startChild, type Child } from './children.js';
+
+/** Source addresses of the bench pool: loopback aliases, each with its own SMTP connections. */
+export const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+export const TASK_QUEUE = 'bench-notifications';
+export const RECIPIENT_DOMAIN = 'bench.example';
+
+export interface Arrivals {
+  /** notification id (X-Notification-Id) -> epoch ms the inbox accepted it */
+  at: Map<string, number>;
+  count(): number;
+}
+
+export interface BenchStack {
+  databaseUrl: string;
+  temporalAddress: string;
+  apiUrl: string;
+  apiKey: string;
+  tenantId: string;
+  database: Database;
+  client: Client;
+  smtp: { host: string; port: number };
+  arrivals: Arrivals;
+  worker: Child;
+  /** Restarts the engine worker with extra environment (worker tuning before/after). */
+  restartWorker(extraEnv?: Record<string, string>): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startBenchStack(env: Env, users: number, log: (m: string) => void): Promise<BenchStack> {
+  const stops: (() => Promise<unknown>)[] = [];
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch((err: unknown) => log(`stop failed: ${String(err)}`));
+  };
+  try {
+    let databaseUrl = env.DATABASE_URL;
+    if (!databaseUrl) {
+      log('starting embedded PostgreSQL');
+      const pg = await startEmbeddedPostgres({ port: await freePort(), ephemeral: true, database: 'notiflow_bench' });
+      stops.push(() => pg.stop());
+      databaseUrl = pg.url;
+    }
+    await migrateDatabase(databaseUrl);
+    const database = connectDatabase(databaseUrl, { max: 8 });
+    stops.push(() => database.close());
+
+    let temporalAddress = env.TEMPORAL_ADDRESS;
+    if (!temporalAddress) {
+      log('starting the Temporal dev server (headless, in memory)');
+      const server = await startTemporalDevServer({ port: await freePort(), uiPort: await freePort(), headless: true, cliPath: env.TEMPORAL_CLI_PATH });
+      stops.push(() => server.stop());
+      temporalAddress = server.address;
+    }
+
+    const at = new Map<string, number>();
+    const inboxChild = await startChild('bench/inbox-child.ts', {}, { ready: /inbox listening/, ipc: true, label: 'SMTP inbox' });
+    stops.push(() => inboxChild.stop());
+    inboxChild.proc.on('message', (m: { arrivals?: { id: string; at: number }[] }) => {
+      for (const a of m.arrivals ?? []) if (!at.has(a.id)) at.set(a.id, a.at);
+    });
+    const smtpPort = await new Promise<number>((resolve) => {
+      // The ready line was already printed; ask the OS-chosen port from the same line.
+      let text = '';
+      const read = (d: Buffer) => {
+        text += d.toString();
+        const m = /inbox listening [\d.]+:(\d+)/.exec(text);
+        if (m) resolve(Number(m[1]));
+      };
+      read(Buffer.from(inboxChild.output()));
+      inboxChild.proc.stdout?.on('data', read);
+    });
+    const smtp = { host: '127.0.0.1', port: smtpPort };
+
+    const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: 0 });
+    stops.push(() => fcm.close());
+    const tmp = mkdtempSync(join(tmpdir(), 'notiflow-bench-'));
+    stops.push(async () => rmSync(tmp, { recursive: true, force: true }));
+    const caFile = join(tmp, 'fcm-ca.pem');
+    writeFileSync(caFile, fcm.caPem);
+
+    log(`provisioning a tenant with ${users} users`);
+    const secretKey = randomBytes(32).toString('base64');
+    const tenantId = `bench-${randomBytes(3).toString('hex')}`;
+    const apiKey = generateApiKey('nf_bench');
+    await upsertPool(database.db, {
+      id: `${tenantId}-pool`,
+      name: 'bench pool',
+      kind: 'dedicated',
+      relayHost: smtp.host,
+      relayPort: smtp.port,
+      sources: SOURCES.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.bench.test` })),
+    });
+    await provisionTenant(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), {
+      id: tenantId,
+      name: 'Bench Bank',
+      poolId: `${tenantId}-pool`,
+      domain: `${tenantId}.bank.test`,
+      apiKey,
+    });
+    await seedUsers(database, tenantId, users);
+
+    const childEnv = {
+      DATABASE_URL: databaseUrl,
+      TEMPORAL_ADDRESS: temporalAddress,
+      TEMPORAL_TASK_QUEUE: TASK_QUEUE,
+      SECRET_KEY: secretKey,
+      FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`,
+      FCM_LOCAL_CA_FILE: caFile,
+      LOG_LEVEL: 'info',
+    };
+    const startWorker = (extra: Record<string, string> = {}) =>
+      startChild('bin/worker.ts', { ...childEnv, ...extra }, { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000 });
+    let worker = await startWorker();
+    stops.push(() => worker.stop());
+
+    const apiPort = await freePort();
+    const api = await startChild('bin/api.ts', { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(apiPort) }, { ready: /api listening/, label: 'API' });
+    stops.push(() => api.stop());
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    stops.push(() => connection.close());
+    const client = new Client({ connection });
+
+    return {
+      databaseUrl,
+      temporalAddress,
+      apiUrl: `http://127.0.0.1:${apiPort}`,
+      apiKey,
+      tenantId,
+      database,
+      client,
+      smtp,
+      arrivals: { at, count: () => at.size },
+      get worker() {
+        return worker;
+      },
+      async restartWorker(extra) {
+        await worker.stop();
+        worker = await startWorker(extra);
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/** N users with an e-mail address at a domain no provider rule matches (default limits apply). */
+async function seedUsers(database: Database, tenantId: string, n: number): Promise<void> {
+  await database.sql`
+    insert into users (tenant_id, external_id, email, locale)
+    select ${tenantId}, 'u' || g, 'user' || g || '@' || ${RECIPIENT_DOMAIN}, case when g % 3 = 0 then 'fr' else 'en' end
+    from generate_series(1, ${n}::int) g
+    on conflict do nothing`;
+}
+
+export const userIdFor = (i: number, users: number) => `u${(i % users) + 1}`;

@@ -1,0 +1,146 @@
+// Several SMTP receivers acting as mailbox providers, a real DNS server on loopback whose MX
+// records point recipient domains at them, and N workers on one task queue routing through
+// pools of loopback source IPs: what the pool tests send through.
+import { randomUUID } from 'node:crypto';
+import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createMailer, type Mailer } from '../../activities/email/mailer.js';
+import { createDeliveryDeps } from '../../activities/pool/delivery-deps.js';
+import { createDnsResolver } from '../../activities/pool/mx-lookup.js';
+import type { DeliveryDeps } from '../../activities/pool/route.js';
+import { providerRules, type ProviderRulesInput } from '../../activities/pool/rules.js';
+import { createApi } from '../../api/app.js';
+import { createLogger } from '../../config/logger.js';
+import { createSecretBox, generateApiKey } from '../../config/secrets.js';
+import { provisionTenant, upsertPool, type PoolSpec } from '../../db/provision.js';
+import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
+import { startDnsServer, type DnsServer } from '../../dev/dns-server.js';
+import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
+import { createNotificationWorker } from '../../worker/create-worker.js';
+import { startTestEngine, type TestEngine } from './engine.js';
+import { freePort } from './ports.js';
+
+export interface ProviderSpec {
+  /** Recipient domain, e.g. gmail.test */
+  domain: string;
+  /** MX host name (decides the provider by suffix), e.g. gmail-smtp-in.l.google.com */
+  mx: string;
+  /** Loopback address the receiver listens on. */
+  address: string;
+  inbox?: Pick<SmtpInboxOptions, 'onRcpt' | 'onData'>;
+}
+
+export interface ProviderRig {
+  engine: TestEngine;
+  dns: DnsServer;
+  receivers: Record<string, SmtpInbox>;
+  delivery: DeliveryDeps;
+  mailers: Mailer[];
+  adminKey: string;
+  admin(method: string, path: string, body?: unknown): Promise<Response>;
+  addTenant(spec: { pool: Omit<PoolSpec, 'relayHost' | 'relayPort'> }): Promise<{ tenantId: string; apiKey: string }>;
+  /** Creates a user with this address and triggers one transaction alert; returns the notification id. */
+  notify(tenant: { apiKey: string }, email: string): Promise<string>;
+  stop(): Promise<void>;
+}
+
+export async function startProviderRig(opts: {
+  bundle: WorkflowBundleWithSourceMap;
+  rules: ProviderRulesInput;
+  providers: ProviderSpec[];
+  workers?: number;
+  now?: () => number;
+}): Promise<ProviderRig> {
+  const engine = await startTestEngine({ bundle: opts.bundle, noWorker: true });
+  const { db } = engine.database;
+  const mxPort = await freePort();
+  const dns = await startDnsServer({
+    zone: {
+      mx: Object.fromEntries(opts.providers.map((p) => [p.domain, [{ exchange: p.mx, priority: 10 }]])),
+      a: Object.fromEntries(opts.providers.map((p) => [p.mx, [p.address]])),
+    },
+  });
+  const receivers: Record<string, SmtpInbox> = {};
+  for (const p of opts.providers) {
+    receivers[p.domain] = await startSmtpInbox({ host: p.address, port: mxPort, resolver: dkimResolverFromDb(db), ...p.inbox });
+  }
+  const rules = providerRules(opts.rules);
+  // One resolver on the loopback DNS server, shared like a host's resolver; each worker its own cache.
+  const resolver = createDnsResolver([dns.address]);
+  const delivery = createDeliveryDeps({ rules, resolver, mxPort, now: opts.now });
+  const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
+  const logger = createLogger('silent');
+  const mailers: Mailer[] = [];
+  const stops: (() => Promise<void>)[] = [];
+  for (let i = 0; i < (opts.workers ?? 1); i++) {
+    // Each worker stands for a separate process: its own SMTP connections and DNS cache.
+    const mailer = createMailer();
+    mailers.push(mailer);
+    const connection = await NativeConnection.connect({ address: engine.temporalAddress });
+    const worker = await createNotificationWorker({
+      connection,
+      namespace: 'default',
+      taskQueue: engine.taskQueue,
+      workflowBundle: opts.bundle,
+      deps: { db, mailer, messaging: engine.messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now }) },
+    });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+      await connection.close();
+      await mailer.close();
+    });
+  }
+  const adminKey = `nf_admin_${randomUUID().replace(/-/g, '')}`;
+  const api = createApi({ db, temporal: engine.client, taskQueue: engine.taskQueue, adminKey, providerRules: rules }, { onError: (e) => console.error(e) });
+
+  return {
+    engine,
+    dns,
+    receivers,
+    delivery,
+    mailers,
+    adminKey,
+    admin: async (method, path, body) =>
+      api.request(path, {
+        method,
+        headers: { authorization: `Bearer ${adminKey}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      }),
+    async addTenant({ pool }) {
+      await upsertPool(db, { ...pool, relayHost: null, relayPort: null });
+      const tenantId = `t-${randomUUID().slice(0, 8)}`;
+      const apiKey = generateApiKey('nf_test');
+      await provisionTenant(db, secrets, { id: tenantId, name: `Bank ${tenantId}`, poolId: pool.id, domain: `${tenantId}.bank.test`, apiKey });
+      return { tenantId, apiKey };
+    },
+    async notify(tenant, email) {
+      const userId = `u-${randomUUID().slice(0, 8)}`;
+      const put = await engine.request('PUT', `/v1/users/${userId}`, { key: tenant.apiKey, body: { email, locale: 'en' } });
+      if (put.status !== 201) throw new Error(`user: ${put.status} ${await put.text()}`);
+      const res = await engine.request('POST', '/v1/notifications', {
+        key: tenant.apiKey,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { userId, type: 'account.transaction', data: { amount: 12, currency: 'EUR', merchant: 'Shop', accountLast4: '4242' } },
+      });
+      if (res.status !== 202) throw new Error(`notify: ${res.status} ${await res.text()}`);
+      return ((await res.json()) as { id: string }).id;
+    },
+    async stop() {
+      for (const s of stops) await s();
+      await Promise.allSettled([...Object.values(receivers).map((r) => r.close()), dns.close()]);
+      await engine.stop();
+    },
+  };
+}
+
+/** The largest number of arrivals inside any window of `windowMs` (arrival times in ms, any order). */
+export function maxInWindow(times: number[], windowMs: number): number {
+  const t = [...times].sort((a, b) => a - b);
+  let best = 0;
+  for (let i = 0, j = 0; j < t.length; j++) {
+    while (t[j]! - t[i]! >= windowMs) i++;
+    best = Math.max(best, j - i + 1);
+  }
+  return best;
+}
