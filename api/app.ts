@@ -2,10 +2,15 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './admin.js';
+import { alarmsApi } from './alarms.js';
 import { tenantAuth } from './auth.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { notificationsApi } from './notifications.js';
 import { openApiDocument } from './openapi.js';
+import { providerFeedbackApi } from './provider-feedback.js';
+import { statusWebhookApi } from './status-webhook.js';
+import { suppressionsApi } from './suppressions.js';
+import { unsubscribeApi } from './unsubscribe.js';
 import { ApiProblem, problemResponse, problems } from './problem.js';
 import { usersApi } from './users.js';
 
@@ -31,8 +36,18 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   // Operator routes first: they have their own key, and the tenant-key middleware below must not see them.
   const admin = new Hono();
   admin.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  admin.route('/alarms', alarmsApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
+
+  // Keyless routes, also ahead of the tenant-key middleware: the signed link or signed body is the credential.
+  const keyless = new Hono();
+  const keylessLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } });
+  keyless.use('/unsubscribe/*', keylessLimit);
+  keyless.use('/feedback/*', keylessLimit);
+  keyless.route('/unsubscribe', unsubscribeApi(deps));
+  keyless.route('/feedback', providerFeedbackApi(deps));
+  app.route('/v1', keyless);
 
   const v1 = new Hono<ApiEnv>();
   const limit = (maxSize: number) => bodyLimit({ maxSize, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`); } });
@@ -41,6 +56,8 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.use((c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));
   v1.use(tenantAuth(deps.db));
   v1.route('/users', usersApi(deps));
+  v1.route('/suppressions', suppressionsApi(deps));
+  v1.route('/webhook', statusWebhookApi(deps));
   v1.route('/notifications', notificationsApi(deps));
   app.route('/v1', v1);
   return app;

@@ -1,5 +1,6 @@
 import type { ProviderRules } from '../activities/pool/rules.js';
 import type { Client } from '@temporalio/client';
+import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 
 /** What the API needs, passed in by the entry point (bin/api.ts, bin/dev.ts, tests). */
@@ -11,6 +12,10 @@ export interface ApiDeps {
   adminKey?: string;
   /** Provider rules for the admin views of scores and states; the repo's rules file when absent. */
   providerRules?: ProviderRules;
+  /** Verifies unsubscribe links and derives status-webhook secrets; those routes answer 503 without it. */
+  secrets?: SecretBox;
+  /** Shared secret providers sign JSON complaint/bounce webhooks with; that route answers 503 without it. */
+  feedbackWebhookSecret?: string;
 }
 
 /** Hono context variables set by middleware. */

@@ -60,6 +60,7 @@ try {
   log('warm-up: 200 notifications');
   const warm = await triggerLoad(nextRun(), { amount: 200, connections: 8 });
   await awaitDeliveries(warm.sentAt, stack.arrivals, 120_000);
+  const workerAfterWarmUp = memoryOf(stack.worker.pid);
 
   const growth: BenchReport['growth'] = [];
   const reads: BenchReport['reads'] = [];
@@ -127,6 +128,7 @@ try {
       engineVsSmtp: round(best / smtp.perS, 2),
     },
     reads,
+    workerRssAfterWarmUpMb: round(workerAfterWarmUp?.rssMb ?? 0),
     durationS: Math.round((Date.now() - started) / 1000),
   };
   const dir = join(repoRoot, 'bench', 'results');

@@ -303,14 +303,16 @@ describe('GET /openapi.json', () => {
         expect(pathParams.sort(), `${method} ${path}`).toEqual(templated.sort());
         const codes = Object.keys(op.responses);
         expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
-        // /v1 needs the tenant key (document-wide security) and says so; the rest is open.
-        if (path.startsWith('/v1/')) {
-          expect(op.responses['401']?.content?.['application/problem+json'], `${method} ${path}`).toBeDefined();
-          expect((op as { security?: unknown }).security, `${method} ${path}`).toBeUndefined();
-        } else {
-          expect((op as { security?: unknown }).security, `${method} ${path}`).toEqual([]);
+        // An operation either inherits the tenant key, names a declared scheme, or is open
+        // (security: []); whatever needs a key documents the 401 problem.
+        const security = (op as { security?: Record<string, unknown>[] }).security;
+        for (const scheme of (security ?? []).flatMap((r) => Object.keys(r))) {
+          expect(doc.components.securitySchemes[scheme], `${method} ${path} uses ${scheme}`).toBeDefined();
         }
-        if (op.requestBody) expect(op.requestBody, `${method} ${path}`).toMatchObject({ required: true, content: { 'application/json': { schema: expect.any(Object) } } });
+        if (security === undefined || security.length > 0) {
+          expect(op.responses['401']?.content?.['application/problem+json'], `${method} ${path}`).toBeDefined();
+        }
+        if (op.requestBody) expect(op.requestBody, `${method} ${path}`).toMatchObject({ content: { 'application/json': { schema: expect.any(Object) } } });
         const refs = JSON.stringify(op).match(/"\$ref":"([^"]+)"/g) ?? [];
         for (const ref of refs) {
           const name = /#\/components\/schemas\/(\w+)/.exec(ref)?.[1];
@@ -319,7 +321,12 @@ describe('GET /openapi.json', () => {
       }
     }
     expect(doc.paths['/v1/notifications']?.post?.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+    // The service's own endpoints are open; the tenant API is not.
+    expect((doc.paths['/health']?.get as { security?: unknown }).security).toEqual([]);
+    expect((doc.paths['/openapi.json']?.get as { security?: unknown }).security).toEqual([]);
+    expect((doc.paths['/v1/notifications']?.post as { security?: unknown }).security).toBeUndefined();
     expect(doc.paths['/v1/notifications']?.post?.requestBody).toMatchObject({
+      required: true,
       content: { 'application/json': { schema: { type: 'object', required: expect.arrayContaining(['userId', 'type', 'data']), additionalProperties: false } } },
     });
   });

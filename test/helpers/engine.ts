@@ -6,6 +6,8 @@ import { inject } from 'vitest';
 import { createMailer } from '../../activities/email/mailer.js';
 import { createMessaging } from '../../activities/push/fcm-client.js';
 import { createApi } from '../../api/app.js';
+import type { ApiDeps } from '../../api/env.js';
+import type { MonitoringSettings } from '../../activities/monitor/settings.js';
 import { createLogger } from '../../config/logger.js';
 import { createSecretBox, generateApiKey } from '../../config/secrets.js';
 import { connectDatabase, type Database } from '../../db/client.js';
@@ -30,6 +32,10 @@ export interface EngineOptions {
   /** Start no worker (tests that run the worker as a separate process). */
   noWorker?: boolean;
   activityOverrides?: Parameters<typeof createNotificationWorker>[0]['activityOverrides'];
+  /** Blocklist zones/resolver, rate thresholds and operator webhook for the worker's activities. */
+  monitoring?: MonitoringSettings;
+  /** Extra API deps (admin key, provider feedback secret). */
+  api?: Partial<ApiDeps>;
 }
 
 export interface TestEngine {
@@ -102,7 +108,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       namespace: 'default',
       taskQueue,
       workflowBundle: opts.bundle,
-      deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000' },
+      deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', monitoring: opts.monitoring },
       activityOverrides: opts.activityOverrides,
     });
     const running = worker.run();
@@ -112,7 +118,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       await workerConnection.close();
     };
   }
-  const api = createApi({ db, temporal: client, taskQueue }, { onError: (e) => console.error(e) });
+  const api = createApi({ db, temporal: client, taskQueue, secrets, ...opts.api }, { onError: (e) => console.error(e) });
 
   return {
     tenantId,

@@ -1,0 +1,74 @@
+import { and, eq } from 'drizzle-orm';
+import { Hono } from 'hono';
+import { appendAudit } from '../activities/audit.js';
+import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../activities/feedback/unsubscribe-token.js';
+import { categories, preferences, users } from '../db/schema.js';
+import type { ApiDeps } from './env.js';
+import { ApiProblem, problems } from './problem.js';
+
+// RFC 8058 one-click unsubscribe. The link itself is the credential (signed, expiring), so no
+// API key: the mailbox provider POSTs "List-Unsubscribe=One-Click" and the category's e-mail
+// stops at once. A GET (a person clicking the footer link, or a link scanner) changes nothing.
+
+const refusal = {
+  malformed: new ApiProblem(400, { type: 'unsubscribe-link-invalid', title: 'Invalid unsubscribe link', detail: 'The unsubscribe link is malformed' }),
+  forged: new ApiProblem(403, { type: 'unsubscribe-link-invalid', title: 'Invalid unsubscribe link', detail: 'The unsubscribe link is not valid: its signature does not match' }),
+  expired: new ApiProblem(410, { type: 'unsubscribe-link-expired', title: 'Unsubscribe link expired', detail: 'The unsubscribe link has expired; use the preferences in the app instead' }),
+};
+
+export function unsubscribeApi({ db, secrets }: ApiDeps) {
+  const app = new Hono();
+
+  const claimOf = (token: string): UnsubscribeClaim => {
+    if (!secrets) throw problems.unavailable('Unsubscribe links need the engine secret key, which this API was not given');
+    const check = verifyUnsubscribeToken(secrets, token);
+    if (!check.ok) throw refusal[check.reason];
+    return check.claim;
+  };
+
+  app.get('/:token', (c) => {
+    const claim = claimOf(c.req.param('token'));
+    const action = c.req.path.replace(/"/g, '');
+    return c.html(
+      `<!doctype html><html><body><p>Stop e-mail about ${escape(claim.category)}?</p>` +
+        `<form method="post" action="${action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">` +
+        `<button type="submit">Unsubscribe</button></form></body></html>`,
+    );
+  });
+
+  app.post('/:token', async (c) => {
+    const claim = claimOf(c.req.param('token'));
+    const type = c.req.header('content-type') ?? '';
+    const form = /x-www-form-urlencoded|multipart\/form-data/i.test(type) ? await c.req.parseBody() : {};
+    if (form['List-Unsubscribe'] !== 'One-Click') {
+      throw problems.badRequest('A one-click unsubscribe POST carries the form body "List-Unsubscribe=One-Click" (RFC 8058)');
+    }
+    const [row] = await db
+      .select({ externalId: users.externalId, defaults: categories.defaultChannels, mandatory: categories.mandatory, requiresOptIn: categories.requiresOptIn, chosen: preferences.channels })
+      .from(users)
+      .innerJoin(categories, and(eq(categories.tenantId, users.tenantId), eq(categories.key, claim.category)))
+      .leftJoin(preferences, and(eq(preferences.userId, users.id), eq(preferences.categoryKey, claim.category)))
+      .where(and(eq(users.id, claim.userId), eq(users.tenantId, claim.tenantId)));
+    if (!row) throw problems.notFound('The user or category of this link no longer exists');
+    if (row.mandatory) throw problems.conflict(`${claim.category} alerts are mandatory and can't be unsubscribed from`);
+    const channels = (row.chosen ?? row.defaults).filter((ch) => ch !== 'email');
+    await db.transaction(async (tx) => {
+      await tx
+        .insert(preferences)
+        .values({ userId: claim.userId, categoryKey: claim.category, channels, optedInAt: null })
+        .onConflictDoUpdate({
+          target: [preferences.userId, preferences.categoryKey],
+          // An opt-in category left with no channel loses its opt-in.
+          set: { channels, updatedAt: new Date(), ...(row.requiresOptIn && channels.length === 0 ? { optedInAt: null } : {}) },
+        });
+      await appendAudit(tx, { tenantId: claim.tenantId, step: 'preferences.unsubscribed', detail: { userId: row.externalId, category: claim.category, source: 'one-click', channels } });
+    });
+    return c.json({ unsubscribed: true, category: claim.category, channels });
+  });
+
+  return app;
+}
+
+function escape(s: string): string {
+  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}

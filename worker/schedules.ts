@@ -1,0 +1,42 @@
+import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
+import { blocklistCheckWorkflow, deliveryMonitorWorkflow } from '../workflows/monitoring.js';
+
+export interface MonitoringScheduleOptions {
+  taskQueue: string;
+  /** Schedule ids are global to the namespace: tests give each engine its own prefix. */
+  idPrefix?: string;
+  blocklistEvery?: Duration;
+  monitorEvery?: Duration;
+}
+
+/**
+ * Creates the blocklist-check and delivery-monitor Schedules, or brings existing ones up to date:
+ * safe to run at every worker and dev start. A run still going when the next is due is skipped.
+ */
+export async function ensureMonitoringSchedules(client: Client, opts: MonitoringScheduleOptions): Promise<string[]> {
+  const prefix = opts.idPrefix ?? 'notiflow';
+  const schedules: { id: string; every: Duration; action: ScheduleOptionsAction }[] = [
+    {
+      id: `${prefix}-blocklist-check`,
+      every: opts.blocklistEvery ?? '15m',
+      action: { type: 'startWorkflow', workflowType: blocklistCheckWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: `${prefix}-blocklist-check` },
+    },
+    {
+      id: `${prefix}-delivery-monitor`,
+      every: opts.monitorEvery ?? '5m',
+      action: { type: 'startWorkflow', workflowType: deliveryMonitorWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: `${prefix}-delivery-monitor` },
+    },
+  ];
+  for (const s of schedules) {
+    const spec = { intervals: [{ every: s.every }] };
+    const policies = { overlap: ScheduleOverlapPolicy.SKIP };
+    try {
+      await client.schedule.create({ scheduleId: s.id, spec, action: s.action, policies });
+    } catch (err) {
+      if (!(err instanceof ScheduleAlreadyRunning)) throw err;
+      await client.schedule.getHandle(s.id).update((prev) => ({ ...prev, spec, action: s.action, policies }));
+    }
+  }
+  return schedules.map((s) => s.id);
+}
