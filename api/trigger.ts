@@ -48,7 +48,7 @@ export async function triggerNotification(
   const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.externalId, body.userId)));
   if (!user) throw problems.invalid(`User '${body.userId}' does not exist`, [{ path: 'body.userId', message: 'unknown user' }]);
 
-  const requestHash = createHash('sha256').update(JSON.stringify(body)).digest('hex');
+  const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const notificationId = crypto.randomUUID();
   const workflowId = notificationWorkflowId(tenantId, notificationId);
   // The unique (tenant, Idempotency-Key) index decides which of concurrent requests creates the notification.
@@ -98,4 +98,14 @@ export async function triggerNotification(
     }
   }
   return { id: row.id, status: row.status, workflowId: row.workflowId, inserted };
+}
+
+/** JSON with object keys sorted, so the same request with its keys in another order hashes the same. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }

@@ -237,11 +237,8 @@ describe('what preferences mean for delivery', () => {
     expect(engine.inbox.messages).toHaveLength(0);
   });
 
-  // KNOWN BUG, marked `fails` so the suite stays green: the marketing template requires an
-  // unsubscribeUrl and activities/render.ts does not pass one yet, so every opted-in newsletter
-  // fails with "missing variable(s) for marketing.newsletter: unsubscribeUrl". The one-click
-  // unsubscribe work (issue 4) wires it; then this starts passing and `it.fails` must become `it`.
-  it.fails('a newsletter for an opted-in user is sent on the chosen channel', async () => {
+  // The template requires an unsubscribe link: render passes one for non-mandatory categories.
+  it('a newsletter for an opted-in user is sent on the chosen channel', async () => {
     engine.inbox.clear();
     await putUser('olga', { email: 'olga@olga-mail.test', pushTokens: ['tok-olga'] });
     await putPrefs('olga', { marketing: ['email'] });

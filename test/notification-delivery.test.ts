@@ -134,6 +134,13 @@ describe('idempotency', () => {
     expect(again.status).toBe(202);
     expect(again.headers.get('idempotent-replayed')).toBe('true');
     expect(((await again.json()) as { id: string }).id).toBe(first);
+    // The same request with its keys in another order is the same request.
+    const reordered = await engine.request('POST', '/v1/notifications', {
+      headers: { 'idempotency-key': 'hugo-same' },
+      body: { data: { accountLast4: '9876', merchant: 'Café Central', currency: 'EUR', amount: 12.3 }, type: 'account.transaction', userId: 'hugo' },
+    });
+    expect(reordered.status).toBe(202);
+    expect(((await reordered.json()) as { id: string }).id).toBe(first);
     await settled(engine, first);
     await new Promise((r) => setTimeout(r, 1000));
     expect(arrivedFor('hugo@example.com')).toHaveLength(1);
