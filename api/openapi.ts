@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { adminPaths, operatorKeyScheme } from './openapi-admin.js';
+import { feedbackPaths } from './openapi-feedback.js';
 import * as s from './schemas.js';
 
 const json = (schema: z.ZodType) => ({ 'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) } });
@@ -62,6 +63,7 @@ export function openApiDocument() {
       '/v1/notifications/{id}/audit': { get: { summary: 'Audit trail, oldest first', parameters: [idPath], responses: { '200': ok('The audit trail', s.AuditView), ...errors } } },
       '/v1/notifications/{id}/cancel': { post: { summary: 'Cancel before anything was sent', parameters: [idPath], responses: { '200': ok('Cancelled', s.CancelView), '409': problem, ...errors } } },
       ...adminPaths(),
+      ...feedbackPaths(),
     },
   };
 }

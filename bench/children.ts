@@ -85,3 +85,21 @@ export function resetPeakRss(pid: number): void {
     /* not Linux, or not permitted: the peak then covers the whole run */
   }
 }
+
+/** CPU time (user + system) a process has used so far, in ms (Linux /proc, 100 ticks a second). */
+export function cpuMsOf(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU time the whole machine has spent busy (all cores, everyone's processes), in ms. */
+export function machineBusyMs(): number {
+  const [, ...ticks] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const n = ticks.map(Number);
+  const idle = (n[3] ?? 0) + (n[4] ?? 0);
+  return (n.reduce((a, b) => a + b, 0) - idle) * 10;
+}

@@ -14,7 +14,7 @@ export interface BenchReport {
   at: string;
   machine: { cpus: number; model: string; memoryGb: number; loadAvgAtStart: number[]; node: string };
   options: Record<string, unknown>;
-  growth: { notifications: number; accept: Accept; delivery: DeliveryResult; postgres: PgCost; workerPeakRssMb: number }[];
+  growth: { notifications: number; accept: Accept; delivery: DeliveryResult; postgres: PgCost; workerPeakRssMb: number; cpuMsPerNotification: Record<string, number> }[];
   halfRate: { ratePerS: number; accept: Accept; delivery: DeliveryResult };
   ceilings: { temporal: CeilingResult; smtp: CeilingResult; engineVsTemporal: number; engineVsSmtp: number };
   reads: ReadResult[];
@@ -55,6 +55,13 @@ export function formatReport(r: BenchReport): string {
         g.postgres.walBytesPerNotification,
         g.workerPeakRssMb,
       ]),
+    ),
+  );
+  out.push(
+    table(
+      'CPU ms per delivered notification during the bursts (machine = all cores, all processes: Temporal, Postgres, and other work on the machine)',
+      ['N', ...Object.keys(r.growth[0]?.cpuMsPerNotification ?? {})],
+      r.growth.map((g) => [g.notifications, ...Object.values(g.cpuMsPerNotification)]),
     ),
   );
   const h = r.halfRate;

@@ -3,14 +3,15 @@
 // writes bench/results/latest.json. Flags: --scale=1k|10k|100k (largest burst; default 10k),
 // --reads-at=100k|1m (table size for the read test; default 100k), --ceiling-n=2000,
 // --half-seconds=30, --connections=32, --budget-s=420 (when larger bursts stop waiting),
-// --worker-env=KEY=VALUE,... (extra worker environment for tuning experiments), --out=name.
+// --worker-env=KEY=VALUE,... (extra worker environment for tuning experiments), --bundle-at-start
+// (the worker bundles workflows/ itself instead of loading a prebuilt bundle), --out=name.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
-import { memoryOf, repoRoot, resetPeakRss } from './children.js';
+import { cpuMsOf, machineBusyMs, memoryOf, repoRoot, resetPeakRss } from './children.js';
 import { temporalCeiling, smtpCeiling } from './ceilings.js';
 import { awaitDeliveries } from './delivery.js';
 import { pgCost, pgSnapshot } from './pg-cost.js';
@@ -42,7 +43,7 @@ installTemporalRuntime('ERROR');
 const env = parseEnv(process.env);
 const users = Math.min(10_000, Math.max(1_000, maxScale));
 const started = Date.now();
-const stack = await startBenchStack(env, users, log);
+const stack = await startBenchStack(env, users, log, { bundleAtStart: flags['bundle-at-start'] === 'true' });
 let stopped = false;
 const stop = async () => {
   if (stopped) return;
@@ -65,6 +66,11 @@ try {
   await awaitDeliveries(warm.sentAt, stack.arrivals, 120_000);
   const workerAfterWarmUp = memoryOf(stack.worker.pid);
 
+  // Where the CPU goes: our three processes, and the whole machine (Temporal, Postgres and anyone else's work).
+  const cpuSnapshot = () => ({ worker: cpuMsOf(stack.worker.pid), api: cpuMsOf(stack.api.pid), inbox: cpuMsOf(stack.inbox.pid), bench: cpuMsOf(process.pid), machine: machineBusyMs() });
+  const cpuPer = (a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, n: number) =>
+    Object.fromEntries(Object.keys(a).map((k) => [k, round((b[k as keyof typeof a] - a[k as keyof typeof a]) / n, 2)]));
+
   const growth: BenchReport['growth'] = [];
   const reads: BenchReport['reads'] = [];
   let readIds: string[] = [];
@@ -77,10 +83,12 @@ try {
     const sampler = setInterval(() => {
       sampledPeak = Math.max(sampledPeak, memoryOf(stack.worker.pid)?.rssMb ?? 0);
     }, 250);
+    const cpuBefore = cpuSnapshot();
     const load = await triggerLoad(nextRun(), { amount: n, connections });
     log(`  accepted ${load.accepted}/${load.requests} at ${load.reqPerS} req/s; waiting for the inbox`);
     const delivery = await awaitDeliveries(load.sentAt, stack.arrivals, Math.max(30_000, deadline - Date.now()), (d) => log(`  delivered ${d}/${load.accepted}`));
     clearInterval(sampler);
+    const cpu = cpuPer(cpuBefore, cpuSnapshot(), Math.max(1, delivery.delivered));
     const mem = memoryOf(stack.worker.pid);
     const after = await pgSnapshot(stack.database.sql);
     // Per delivered notification: a burst cut short by the time budget still has its backlog's rows to write.
@@ -91,6 +99,7 @@ try {
       delivery,
       postgres: cost,
       workerPeakRssMb: round(Math.max(mem?.peakRssMb ?? 0, sampledPeak)),
+      cpuMsPerNotification: cpu,
     });
     log(`  delivered ${delivery.delivered}/${load.accepted} at ${delivery.sustainedPerS}/s sustained, p99 ${delivery.latencyMs.p99} ms${delivery.timedOut ? ' (time budget reached)' : ''}`);
     return load;
@@ -130,7 +139,7 @@ try {
   const report: BenchReport = {
     at: new Date().toISOString(),
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), loadAvgAtStart: loadavg().map((l) => round(l, 2)), node: process.version },
-    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv },
+    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, bundleAtStart: flags['bundle-at-start'] === 'true' },
     growth,
     halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery },
     ceilings: {

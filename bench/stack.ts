@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Env } from '../config/env.js';
+import { writeWorkflowBundle } from '../bin/bundle-workflows.js';
 import { createSecretBox, generateApiKey } from '../config/secrets.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { provisionTenant, upsertPool } from '../db/provision.js';
@@ -39,6 +40,8 @@ export interface BenchStack {
   smtp: { host: string; port: number };
   arrivals: Arrivals;
   worker: Child;
+  api: Child;
+  inbox: Child;
   /** Restarts the engine worker with extra environment (worker tuning before/after). */
   restartWorker(extraEnv?: Record<string, string>): Promise<void>;
   stop(): Promise<void>;
@@ -55,7 +58,7 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startBenchStack(env: Env, users: number, log: (m: string) => void): Promise<BenchStack> {
+export async function startBenchStack(env: Env, users: number, log: (m: string) => void, opts: { bundleAtStart?: boolean } = {}): Promise<BenchStack> {
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => log(`stop failed: ${String(err)}`));
@@ -127,7 +130,11 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
     });
     await seedUsers(database, tenantId, users);
 
+    // The worker loads a bundle built here, as a deployment would (npm run build:workflows), unless
+    // the run measures bundling at worker start.
+    const bundle: Record<string, string> = opts.bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: await writeWorkflowBundle(join(tmp, 'workflow-bundle.js')) };
     const childEnv = {
+      ...bundle,
       DATABASE_URL: databaseUrl,
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
@@ -162,6 +169,8 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       get worker() {
         return worker;
       },
+      api,
+      inbox: inboxChild,
       async restartWorker(extra) {
         await worker.stop();
         worker = await startWorker(extra);

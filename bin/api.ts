@@ -5,6 +5,7 @@ import { loadProviderRules } from '../activities/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { parseEnv } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
+import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 
@@ -16,7 +17,7 @@ const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
 const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
-const app = createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules }, { onError: (err) => logger.error({ err }, 'request failed') });
+const app = createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET }, { onError: (err) => logger.error({ err }, 'request failed') });
 const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
 logger.info({ url: `http://${env.API_HOST}:${env.API_PORT}` }, 'api listening');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

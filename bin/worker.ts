@@ -1,5 +1,7 @@
 // Production entry point: the Temporal worker serving the notification task queue.
 // Needs DATABASE_URL, TEMPORAL_ADDRESS, SECRET_KEY and FCM settings (see README).
+import { Client, Connection } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
@@ -8,6 +10,7 @@ import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase } from '../db/client.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
+import { ensureMonitoringSchedules } from '../worker/schedules.js';
 
 const env = parseEnv(process.env);
 installTemporalRuntime();
@@ -17,7 +20,16 @@ const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await NativeConnection.connect(temporal.connection);
 const deps = activityDepsFromEnv(env, database.db, logger);
-const worker = await createNotificationWorker({ connection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps });
+const worker = await createNotificationWorker({
+  connection,
+  namespace: temporal.namespace,
+  taskQueue: temporal.taskQueue,
+  deps,
+  workflowBundle: env.WORKFLOW_BUNDLE_PATH ? { codePath: env.WORKFLOW_BUNDLE_PATH } : undefined,
+});
+// The blocklist check and delivery monitor run from Schedules; creating them is idempotent.
+const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
+await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
 logger.info({ taskQueue: temporal.taskQueue }, 'worker started');
 await worker.run();

@@ -57,6 +57,26 @@ const schema = z.object({
   /** Port for direct MX delivery (pools without a relay host): 25, or a loopback receiver's in dev. */
   SMTP_MX_PORT: z.coerce.number().int().positive().default(25),
 
+  /** Feedback listener: the MX of the return-path domains and the address FBL reports are sent to. */
+  INBOUND_SMTP_HOST: z.string().default('127.0.0.1'),
+  INBOUND_SMTP_PORT: z.coerce.number().int().nonnegative().default(2526),
+  /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
+  DNSBL_ZONES: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */
+  BLOCKLIST_CHECK_EVERY: z.string().regex(/^\d+(s|m|h)$/).default('15m'),
+  DELIVERY_MONITOR_EVERY: z.string().regex(/^\d+(s|m|h)$/).default('5m'),
+  /** Delivery rates are judged over this window, and only from this many attempts per provider or IP. */
+  MONITOR_WINDOW_MINUTES: z.coerce.number().int().positive().default(60),
+  MONITOR_MIN_VOLUME: z.coerce.number().int().positive().default(100),
+  /** Where alarms are POSTed (signed with OPERATOR_WEBHOOK_SECRET); absent: alarms are only listed. */
+  OPERATOR_WEBHOOK_URL: z.string().url().optional(),
+  OPERATOR_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** Shared secret providers sign JSON complaint/bounce webhooks with (POST /v1/feedback/reports). */
+  FEEDBACK_WEBHOOK_SECRET: z.string().min(16).optional(),
+
+  /** A workflow bundle built ahead (`npm run build:workflows`); without it the worker bundles workflows/ at start, which costs ~80 MB of RSS for good. */
+  WORKFLOW_BUNDLE_PATH: z.string().optional(),
+
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 

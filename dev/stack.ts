@@ -4,10 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
+import type { Duration } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
+import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { startInboundListener } from '../inbound/server.js';
+import { ensureMonitoringSchedules } from '../worker/schedules.js';
 import type { Env } from '../config/env.js';
 import { createSecretBox } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
@@ -107,8 +111,14 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const connection = await Connection.connect(temporal.connection);
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: temporal.namespace });
+    await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration });
+    const inbound = await startInboundListener(
+      { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue) },
+      { host: env.INBOUND_SMTP_HOST, port: env.INBOUND_SMTP_PORT },
+    );
+    stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm));
     const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -47,7 +47,7 @@ export async function parseReport(raw: string, envelope: { mailFrom: string } = 
     const boundary = params.boundary;
     if (!boundary || !raw.includes(`--${boundary}--`)) throw new MalformedReport('truncated MIME: the multipart/report has no closing boundary');
     const reportType = (params['report-type'] ?? '').toLowerCase();
-    const original = originalRefs(mail.attachments);
+    const original = originalRefs(mail.attachments, raw);
     if (reportType === 'delivery-status') return { kind: 'dsn', recipients: dsnRecipients(mail.attachments), original };
     if (reportType === 'feedback-report') return { kind: 'arf', ...feedbackFields(mail.attachments), original };
     throw new MalformedReport(`unknown report type: ${reportType || '(none)'}`);
@@ -59,7 +59,7 @@ export async function parseReport(raw: string, envelope: { mailFrom: string } = 
   if (fromDaemon && (bounceSubject.test(mail.subject ?? '') || /permanent(?:ly)? (?:error|fatal)|could not be delivered/i.test(body))) {
     const diagnostic = diagnosticLine(body);
     if (!diagnostic) throw new MalformedReport('bounce without an SMTP reply or status code');
-    return { kind: 'plain-bounce', diagnostic, original: { ...originalRefs(mail.attachments), ...headerRefs(body) } };
+    return { kind: 'plain-bounce', diagnostic, original: originalRefs(mail.attachments, raw) };
   }
   throw new MalformedReport(`unknown report type: ${type} is neither a DSN nor an ARF report`);
 }
@@ -115,9 +115,13 @@ function feedbackFields(parts: Attachment[]): { feedbackType: string; sourceIp?:
 }
 
 /** The ids we put on every message, read back from the returned original (full message or headers only). */
-function originalRefs(parts: Attachment[]): OriginalRefs {
+function originalRefs(parts: Attachment[], raw: string): OriginalRefs {
   const part = parts.find((a) => /^(message\/(global|rfc822|rfc822-headers)|text\/rfc822-headers)$/i.test(a.contentType));
-  return part ? headerRefs(part.content.toString('utf8')) : {};
+  if (part) return headerRefs(part.content.toString('utf8'));
+  // Inline originals (message/rfc822 shown inline, or quoted in a plain bounce) are merged into
+  // the text by mailparser: read them from the raw body, below the report's own headers.
+  const bodyStart = raw.search(/\r?\n\r?\n/);
+  return bodyStart >= 0 ? headerRefs(raw.slice(bodyStart)) : {};
 }
 
 function headerRefs(text: string): OriginalRefs {

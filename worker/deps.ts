@@ -6,6 +6,7 @@ import { createDeliveryDeps } from '../activities/pool/delivery-deps.js';
 import { createMessaging } from '../activities/push/fcm-client.js';
 import type { Env } from '../config/env.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
+import { monitoringSettingsFromEnv } from './monitoring-config.js';
 import type { Db } from '../db/client.js';
 
 /** Builds the activities' real clients from configuration (production and the dev run alike). */
@@ -31,5 +32,6 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     publicUrl: env.PUBLIC_URL ?? `http://${env.API_HOST}:${env.API_PORT}`,
     // Loads and validates the provider rules: a malformed file stops the worker here, before it starts.
     delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT }),
+    monitoring: monitoringSettingsFromEnv(env),
   };
 }

@@ -21,8 +21,8 @@ export function blocklistActivities({ db, monitoring = defaultMonitoring, logger
   return {
     /**
      * Checks every sending IP against the configured DNSBL zones. A listed IP is quarantined at
-     * once for every provider and an alarm raised; an IP that every zone answers "not listed"
-     * for is released. Refused or failed lookups change nothing.
+     * once for every provider and an alarm raised; it is released once every zone that listed it
+     * answers "not listed". Refused or failed lookups are errors, never listings.
      */
     async checkBlocklists(): Promise<BlocklistReport> {
       const { zones, servers, timeoutMs } = monitoring.dnsbl;
@@ -30,8 +30,9 @@ export function blocklistActivities({ db, monitoring = defaultMonitoring, logger
       const report: BlocklistReport = { checked: ips.length, listed: [], released: [], errors: [], newAlarms: [] };
       if (zones.length === 0) return report;
       const resolver = createDnsblResolver(servers, timeoutMs);
-      const quarantined = new Set(
-        (await db.select({ ip: egressQuarantine.ip }).from(egressQuarantine).where(like(egressQuarantine.reason, `${reasonPrefix}%`))).map((r) => r.ip),
+      // IP -> the zones that listed it when it was quarantined.
+      const quarantined = new Map(
+        (await db.select().from(egressQuarantine).where(like(egressQuarantine.reason, `${reasonPrefix}%`))).map((r) => [r.ip, r.reason.slice(reasonPrefix.length).split(',')]),
       );
       for (const ip of ips) {
         const answers: DnsblAnswer[] = await Promise.all(zones.map((zone) => queryDnsbl(resolver, ip, zone)));
@@ -52,7 +53,8 @@ export function blocklistActivities({ db, monitoring = defaultMonitoring, logger
             detail: { ip, listings: listedIn.map((a) => ({ zone: a.zone, codes: a.codes })) },
           });
           if (id) report.newAlarms.push(id);
-        } else if (quarantined.has(ip) && answers.every((a) => 'listed' in a)) {
+        } else if (quarantined.get(ip)?.every((zone) => answers.some((a) => a.zone === zone && 'listed' in a))) {
+          // Every zone that listed it now answers "not listed" (a zone that can't answer proves nothing).
           await db.delete(egressQuarantine).where(eq(egressQuarantine.ip, ip));
           await resolveAlarm(db, 'blocklist', `ip:${ip}`);
           report.released.push(ip);

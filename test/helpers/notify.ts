@@ -41,7 +41,7 @@ export function settled(engine: TestEngine, id: string, timeoutMs = 60_000): Pro
   return waitUntil(
     async () => {
       const n = await getNotification(engine, id);
-      return ['delivered', 'failed', 'cancelled', 'skipped'].includes(n.status) ? n : undefined;
+      return ['delivered', 'failed', 'cancelled', 'skipped', 'suppressed'].includes(n.status) ? n : undefined;
     },
     timeoutMs,
     `notification ${id} to settle`,

@@ -1,0 +1,32 @@
+// Production entry point: the feedback listener (bounces to the VERP return paths, ARF reports from
+// feedback loops). Point the return-path domains' MX and the FBL address here. Needs DATABASE_URL,
+// TEMPORAL_ADDRESS (for tenant status webhooks) and SECRET_KEY (verifies return paths).
+import { Client, Connection } from '@temporalio/client';
+import { parseEnv } from '../config/env.js';
+import { createLogger } from '../config/logger.js';
+import { createSecretBox, parseSecretKey } from '../config/secrets.js';
+import { temporalSettings } from '../config/temporal.js';
+import { connectDatabase } from '../db/client.js';
+import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { startInboundListener } from '../inbound/server.js';
+
+const env = parseEnv(process.env);
+const logger = createLogger(env.LOG_LEVEL, 'inbound');
+if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !env.SECRET_KEY) throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY (npm start runs everything embedded)');
+const database = connectDatabase(env.DATABASE_URL, { max: 10 });
+const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
+const connection = await Connection.connect(temporal.connection);
+const client = new Client({ connection, namespace: temporal.namespace });
+const listener = await startInboundListener(
+  { db: database.db, secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)), logger, onOutcome: lateOutcomeWebhook(client, temporal.taskQueue) },
+  { host: env.INBOUND_SMTP_HOST, port: env.INBOUND_SMTP_PORT },
+);
+logger.info({ host: listener.host, port: listener.port }, 'feedback listener started');
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void listener.close().then(async () => {
+      await connection.close();
+      await database.close();
+    });
+  });
+}

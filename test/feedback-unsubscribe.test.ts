@@ -1,0 +1,76 @@
+import { eq } from 'drizzle-orm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signUnsubscribeToken } from '../activities/feedback/unsubscribe-token.js';
+import { createSecretBox } from '../config/secrets.js';
+import { users } from '../db/schema.js';
+import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { auditSteps, putUser, settled, trigger } from './helpers/notify.js';
+
+let engine: TestEngine;
+beforeAll(async () => {
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.41'] });
+});
+afterAll(async () => engine?.stop());
+
+const form = { 'content-type': 'application/x-www-form-urlencoded' };
+const oneClick = (path: string, body = 'List-Unsubscribe=One-Click') => engine.request('POST', path, { rawBody: body, headers: form, key: null });
+const transactionPrefs = async (user: string) =>
+  ((await (await engine.request('GET', `/v1/users/${user}/preferences`)).json()) as { categories: Record<string, { channels: string[]; source: string }> }).categories.transactions;
+
+describe('one-click unsubscribe (RFC 8058)', () => {
+  it('transaction alerts carry the headers and a footer link; a POST turns that e-mail off at once', async () => {
+    await putUser(engine, 'ulla', { email: 'ulla@example.de', pushTokens: ['tok-ulla'] }, { transactions: ['email'] });
+    const id = await trigger(engine, 'ulla', 'ulla-1');
+    await settled(engine, id);
+    const mail = engine.inbox.messages.find((m) => m.headers['x-notification-id'] === id)!;
+    const url = /^<(https?:\/\/[^>]+)>$/.exec(mail.headers['list-unsubscribe'] ?? '')?.[1];
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\/[\w-]+\.[\w-]+$/);
+    expect(mail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
+    expect(mail.dkim.result).toBe('pass');
+    expect(mail.text).toContain('/v1/unsubscribe/');
+    const path = new URL(url!).pathname;
+
+    // Refused, and nothing changes: forged signature, expired link, wrong body.
+    const forged = await oneClick(path.slice(0, -3) + (path.endsWith('AAA') ? 'BBB' : 'AAA'));
+    expect(forged.status).toBe(403);
+    expect(forged.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await forged.json()) as { detail: string }).detail).toMatch(/signature/);
+    const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
+    const claim = JSON.parse(Buffer.from(path.split('/').pop()!.split('.')[0]!, 'base64url').toString()) as [string, string, string, number];
+    const expired = signUnsubscribeToken(secrets, { tenantId: claim[0], userId: claim[1], category: claim[2], exp: Math.floor(Date.now() / 1000) - 60 });
+    const late = await oneClick(`/v1/unsubscribe/${expired}`);
+    expect(late.status).toBe(410);
+    expect(((await late.json()) as { type: string }).type).toMatch(/unsubscribe-link-expired/);
+    expect((await oneClick(path, 'something=else')).status).toBe(400);
+    // A link scanner's GET shows a confirmation form and changes nothing.
+    expect((await engine.request('GET', path, { key: null })).status).toBe(200);
+    expect(await transactionPrefs('ulla')).toEqual({ channels: ['email'], source: 'user', mandatory: false, requiresOptIn: false, optedInAt: null });
+
+    // The real one-click POST: no API key, the signed link is the credential.
+    const ok = await oneClick(path);
+    expect(ok.status).toBe(200);
+    expect(await ok.json()).toMatchObject({ unsubscribed: true, category: 'transactions', channels: [] });
+    expect((await transactionPrefs('ulla'))?.channels).toEqual([]);
+
+    const next = await trigger(engine, 'ulla', 'ulla-2');
+    const done = await settled(engine, next);
+    expect(done.status).toBe('skipped');
+    expect(engine.inbox.messages.filter((m) => m.rcptTo.includes('ulla@example.de'))).toHaveLength(1);
+    expect(await auditSteps(engine, next)).toContain('skipped');
+  });
+
+  it('security alerts carry no unsubscribe, and a link for a mandatory category is refused', async () => {
+    await putUser(engine, 'sven', { email: 'sven@example.se' });
+    const id = await trigger(engine, 'sven', 'sven-1', 'security.new_device', { device: 'Pixel 9', city: 'Lyon', at: '2026-06-01T10:00:00Z' });
+    await settled(engine, id);
+    const mail = engine.inbox.messages.find((m) => m.headers['x-notification-id'] === id)!;
+    expect(mail.headers['list-unsubscribe']).toBeUndefined();
+    expect(mail.headers['list-unsubscribe-post']).toBeUndefined();
+    expect(mail.text).not.toContain('/v1/unsubscribe/');
+
+    const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
+    const [user] = await engine.database.db.select({ id: users.id }).from(users).where(eq(users.externalId, 'sven'));
+    const token = signUnsubscribeToken(secrets, { tenantId: engine.tenantId, userId: user!.id, category: 'security', exp: Math.floor(Date.now() / 1000) + 600 });
+    expect((await oneClick(`/v1/unsubscribe/${token}`)).status).toBe(409);
+  });
+});
