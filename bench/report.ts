@@ -1,5 +1,6 @@
 import type { CeilingResult } from './ceilings.js';
 import type { DeliveryResult } from './delivery.js';
+import type { HistoryShape } from './history.js';
 import type { PgCost } from './pg-cost.js';
 import type { ReadResult } from './reads.js';
 
@@ -18,6 +19,7 @@ export interface BenchReport {
   halfRate: { ratePerS: number; accept: Accept; delivery: DeliveryResult };
   ceilings: { temporal: CeilingResult; smtp: CeilingResult; engineVsTemporal: number; engineVsSmtp: number };
   reads: ReadResult[];
+  temporalPerNotification: HistoryShape;
   /** Worker RSS once started, bundled and warmed up, before the first burst. */
   workerRssAfterWarmUpMb: number;
   durationS: number;
@@ -59,11 +61,13 @@ export function formatReport(r: BenchReport): string {
   );
   out.push(
     table(
-      'CPU ms per delivered notification during the bursts (machine = all cores, all processes: Temporal, Postgres, and other work on the machine)',
+      'CPU ms per notification during the bursts (api, bench: per accepted; worker, inbox, machine: per delivered; machine = all cores, all processes incl. Temporal, Postgres and other work)',
       ['N', ...Object.keys(r.growth[0]?.cpuMsPerNotification ?? {})],
       r.growth.map((g) => [g.notifications, ...Object.values(g.cpuMsPerNotification)]),
     ),
   );
+  const t = r.temporalPerNotification;
+  out.push(`\nTemporal per notification: ${t.events} history events, ${t.workflowTasks} workflow tasks, ${t.activityTasks} activity tasks, ${t.localActivities} local activities`);
   const h = r.halfRate;
   out.push(
     table('Fixed rate: half the highest sustained delivered rate', ['rate/s', 'triggered', 'delivered/s', 'e2e p50 ms', 'e2e p95 ms', 'e2e p99 ms', 'accept p99 ms'], [

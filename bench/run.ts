@@ -15,6 +15,7 @@ import { cpuMsOf, machineBusyMs, memoryOf, repoRoot, resetPeakRss } from './chil
 import { temporalCeiling, smtpCeiling } from './ceilings.js';
 import { awaitDeliveries } from './delivery.js';
 import { pgCost, pgSnapshot } from './pg-cost.js';
+import { historyShape } from './history.js';
 import { insertSyntheticHistory, measureReads } from './reads.js';
 import { printReport, type BenchReport } from './report.js';
 import { startBenchStack } from './stack.js';
@@ -70,6 +71,9 @@ try {
   const cpuSnapshot = () => ({ worker: cpuMsOf(stack.worker.pid), api: cpuMsOf(stack.api.pid), inbox: cpuMsOf(stack.inbox.pid), bench: cpuMsOf(process.pid), machine: machineBusyMs() });
   const cpuPer = (a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, n: number) =>
     Object.fromEntries(Object.keys(a).map((k) => [k, round((b[k as keyof typeof a] - a[k as keyof typeof a]) / n, 2)]));
+  // The API and load generator work per accepted request, the rest per delivered message.
+
+  const pick = (o: Record<string, number>, keys: string[]) => Object.fromEntries(keys.map((k) => [k, o[k]!]));
 
   const growth: BenchReport['growth'] = [];
   const reads: BenchReport['reads'] = [];
@@ -88,7 +92,8 @@ try {
     log(`  accepted ${load.accepted}/${load.requests} at ${load.reqPerS} req/s; waiting for the inbox`);
     const delivery = await awaitDeliveries(load.sentAt, stack.arrivals, Math.max(30_000, deadline - Date.now()), (d) => log(`  delivered ${d}/${load.accepted}`));
     clearInterval(sampler);
-    const cpu = cpuPer(cpuBefore, cpuSnapshot(), Math.max(1, delivery.delivered));
+    const cpuAfter = cpuSnapshot();
+    const cpu = { ...cpuPer(cpuBefore, cpuAfter, Math.max(1, delivery.delivered)), ...pick(cpuPer(cpuBefore, cpuAfter, Math.max(1, load.accepted)), ['api', 'bench']) };
     const mem = memoryOf(stack.worker.pid);
     const after = await pgSnapshot(stack.database.sql);
     // Per delivered notification: a burst cut short by the time budget still has its backlog's rows to write.
@@ -109,6 +114,8 @@ try {
   // The same 100 real notifications are read again once the tables hold `readsAt` rows.
   readIds = [...first.sentAt.keys()].slice(0, 100);
   reads.push(await measureReads(stack.database.sql, stack, readIds));
+  const firstNotification = (await (await fetch(`${stack.apiUrl}/v1/notifications/${readIds[0]}`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { workflowId: string };
+  const perNotification = await historyShape(stack.client, firstNotification.workflowId);
 
   const best = growth[0]!.delivery.sustainedPerS;
   const halfRate = Math.max(1, Math.floor(best / 2));
@@ -149,13 +156,14 @@ try {
       engineVsSmtp: round(best / smtp.perS, 2),
     },
     reads,
+    temporalPerNotification: perNotification,
     workerRssAfterWarmUpMb: round(workerAfterWarmUp?.rssMb ?? 0),
     durationS: Math.round((Date.now() - started) / 1000),
   };
   const dir = join(repoRoot, 'bench', 'results');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'latest.json'), JSON.stringify(report, null, 2));
-  if (flags.out) writeFileSync(join(dir, `${flags.out}.json`), JSON.stringify(report, null, 2));
+  // Named runs (--out=name, for before/after comparisons) leave latest.json to the plain run.
+  writeFileSync(join(dir, `${flags.out ?? 'latest'}.json`), JSON.stringify(report, null, 2));
   printReport(report);
 } finally {
   await stop();
