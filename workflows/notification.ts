@@ -148,11 +148,11 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   );
   progress.reason = reason;
   setStatus(final);
-  if (completion?.statusWebhook && final !== 'cancelled' && patched('tenant-status-webhook')) {
+  if (completion?.statusWebhook && (final === 'delivered' || final === 'suppressed' || final === 'failed') && patched('tenant-status-webhook')) {
     // Its own workflow, abandoned on close: a slow tenant endpoint never holds this one open.
     await startChild(statusWebhookWorkflow, {
-      workflowId: statusWebhookWorkflowId(notificationId, final === 'delivered' ? 'delivered' : final === 'suppressed' ? 'suppressed' : 'failed'),
-      args: [{ tenantId, notificationId, outcome: final === 'delivered' ? 'delivered' : final === 'suppressed' ? 'suppressed' : 'failed' }],
+      workflowId: statusWebhookWorkflowId(notificationId, final),
+      args: [{ tenantId, notificationId, outcome: final }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   }
