@@ -4,7 +4,6 @@
 // processes talking real HTTP, gRPC and SMTP over loopback.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -47,16 +46,8 @@ export interface BenchStack {
   stop(): Promise<void>;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../dev/ports.js';
+
 
 export async function startBenchStack(env: Env, users: number, log: (m: string) => void, opts: { bundleAtStart?: boolean } = {}): Promise<BenchStack> {
   const stops: (() => Promise<unknown>)[] = [];

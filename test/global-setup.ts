@@ -2,7 +2,7 @@ import type { TestProject } from 'vitest/node';
 import { migrateDatabase } from '../db/client.js';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { startTemporalDevServer } from '../dev/temporal-server.js';
-import { freePort } from './helpers/ports.js';
+import { freePort } from '../dev/ports.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -3,6 +3,7 @@ import { bundleWorkflows } from './helpers/engine.js';
 import { startProviderRig, type ProviderRig } from './helpers/provider-rig.js';
 import { waitUntil } from './helpers/wait.js';
 
+// Reputation follows the IP across pools and tenants, so this file's IPs are used by no other test file.
 let rig: ProviderRig;
 let tenant: { tenantId: string; apiKey: string };
 let poolId: string;
@@ -25,7 +26,7 @@ beforeAll(async () => {
       id: poolId,
       name: 'admin pool',
       kind: 'shared',
-      sources: ['127.0.0.21', '127.0.0.22'].map((ip, i) => ({ id: `${poolId}-${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.admin.test` })),
+      sources: ['127.0.0.121', '127.0.0.122'].map((ip, i) => ({ id: `${poolId}-${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.admin.test` })),
     },
   });
 });
@@ -50,7 +51,7 @@ describe('the operator API', () => {
     const ok = await rig.admin('GET', '/v1/admin/pools');
     expect(ok.status).toBe(200);
     const { pools } = (await ok.json()) as { pools: { id: string; kind: string; tenants: string[]; sources: { ip: string }[] }[] };
-    expect(pools.find((p) => p.id === poolId)).toMatchObject({ kind: 'shared', tenants: [tenant.tenantId], sources: [{ ip: '127.0.0.21' }, { ip: '127.0.0.22' }] });
+    expect(pools.find((p) => p.id === poolId)).toMatchObject({ kind: 'shared', tenants: [tenant.tenantId], sources: [{ ip: '127.0.0.121' }, { ip: '127.0.0.122' }] });
   });
 
   it('shows scores and recent outcomes, suspends an IP by hand (mail avoids it) and resumes it, with every change audited', async () => {
@@ -75,7 +76,7 @@ describe('the operator API', () => {
     expect(((await suspended.json()) as { providers: Record<string, { state: string }> }).providers.gmail!.state).toBe('suspended');
     const before = rig.receivers['gmail.test']!.messages.length;
     await sendAndWait(6);
-    expect(new Set(rig.receivers['gmail.test']!.messages.slice(before).map((m) => m.remoteAddress))).toEqual(new Set(['127.0.0.22']));
+    expect(new Set(rig.receivers['gmail.test']!.messages.slice(before).map((m) => m.remoteAddress))).toEqual(new Set(['127.0.0.122']));
 
     const resumed = await rig.admin('POST', `/v1/admin/ips/${poolId}-1/resume`, {});
     expect(((await resumed.json()) as { providers: Record<string, { state: string }> }).providers.gmail!.state).toBe('active');
@@ -91,7 +92,7 @@ describe('the operator API', () => {
 
   it('moves a tenant to another pool, and its mail follows', async () => {
     await rig.addTenant({
-      pool: { id: `${poolId}-b`, name: 'second pool', kind: 'shared', sources: [{ id: `${poolId}-b1`, localAddress: '127.0.0.23', ehloName: 'mta.b.test' }] },
+      pool: { id: `${poolId}-b`, name: 'second pool', kind: 'shared', sources: [{ id: `${poolId}-b1`, localAddress: '127.0.0.123', ehloName: 'mta.b.test' }] },
     });
     expect((await rig.admin('PUT', `/v1/admin/tenants/${tenant.tenantId}/pool`, { poolId: 'nope' })).status).toBe(422);
     expect((await rig.admin('PUT', '/v1/admin/tenants/nobody/pool', { poolId })).status).toBe(404);
@@ -100,7 +101,7 @@ describe('the operator API', () => {
     expect(await moved.json()).toEqual({ tenantId: tenant.tenantId, poolId: `${poolId}-b`, fallbackPoolId: poolId });
     const before = rig.receivers['gmail.test']!.messages.length;
     await sendAndWait(3);
-    expect(new Set(rig.receivers['gmail.test']!.messages.slice(before).map((m) => m.remoteAddress))).toEqual(new Set(['127.0.0.23']));
+    expect(new Set(rig.receivers['gmail.test']!.messages.slice(before).map((m) => m.remoteAddress))).toEqual(new Set(['127.0.0.123']));
     const [audit] = await rig.engine.database.sql<{ detail: Record<string, unknown> }[]>`
       select detail from audit_events where tenant_id = ${tenant.tenantId} and step = 'tenant.pool_changed'`;
     expect(audit!.detail).toMatchObject({ from: poolId, to: `${poolId}-b`, fallbackTo: poolId, by: 'operator' });

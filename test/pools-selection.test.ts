@@ -17,7 +17,7 @@ import { upsertPool } from '../db/provision.js';
 import { egressSources, egressWarmups } from '../db/schema.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox } from '../dev/smtp-inbox.js';
-import { freePort } from './helpers/ports.js';
+import { freePort } from '../dev/ports.js';
 
 const rules = providerRules({
   version: 1,

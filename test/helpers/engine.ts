@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Messaging } from 'firebase-admin/messaging';
@@ -42,6 +42,8 @@ export interface TestEngine {
   tenantId: string;
   apiKey: string;
   taskQueue: string;
+  /** Source addresses of the tenant's pool. */
+  sources: string[];
   secretKey: string;
   database: Database;
   databaseUrl: string;
@@ -71,6 +73,9 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const secretKey = randomBytes(32).toString('base64');
   const secrets = createSecretBox(Buffer.from(secretKey, 'base64'));
   const tenantId = `t-${randomUUID().slice(0, 8)}`;
+  // Reputation follows a source IP across tenants in the shared test database, so each engine
+  // sends from its own loopback address unless the test names them (127.0.0.x stay for those).
+  const sources = opts.sources ?? [`127.0.${randomInt(1, 255)}.${randomInt(2, 255)}`];
   const inbox = await startSmtpInbox({ host: '127.0.0.1', port: 0, resolver: dkimResolverFromDb(db), ...opts.inbox });
   const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: 0, ...opts.fcm });
   const messaging = createMessaging({
@@ -86,7 +91,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       kind: 'dedicated',
       relayHost: inbox.host,
       relayPort: inbox.port,
-      sources: (opts.sources ?? ['127.0.0.2']).map((ip, i) => ({ id: `${id}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.${id}.test` })),
+      sources: sources.map((ip, i) => ({ id: `${id}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.${id}.test` })),
     });
     const apiKey = generateApiKey('nf_test');
     await provisionTenant(db, secrets, { id, name: `Bank ${id}`, poolId, domain: `${id}.bank.test`, apiKey });
@@ -124,6 +129,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     tenantId,
     apiKey,
     taskQueue,
+    sources,
     secretKey,
     database,
     databaseUrl,

@@ -17,7 +17,7 @@ import { startDnsServer, type DnsServer } from '../../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
 import { createNotificationWorker } from '../../worker/create-worker.js';
 import { startTestEngine, type TestEngine } from './engine.js';
-import { freePort } from './ports.js';
+import { freePort } from '../../dev/ports.js';
 
 export interface ProviderSpec {
   /** Recipient domain, e.g. gmail.test */
