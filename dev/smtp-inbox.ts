@@ -6,6 +6,7 @@ import { SMTPServer, type SMTPServerSession } from 'smtp-server';
 import { simpleParser, type AddressObject } from 'mailparser';
 import { authenticate } from 'mailauth';
 import { arrivals } from './arrivals.js';
+import { listenSmtp } from '../inbound/listen.js';
 
 export interface ReceivedMessage {
   id: string;
@@ -144,15 +145,7 @@ export async function startSmtpInbox(opts: SmtpInboxOptions = {}): Promise<SmtpI
   }
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
+  const port = await listenSmtp(server, host, opts.port ?? 0);
 
   return {
     host,

@@ -3,6 +3,7 @@
 // as rejected), so a crash in between makes the sender retry rather than lose it.
 import { SMTPServer } from 'smtp-server';
 import { handleRawReport, type FeedbackDeps, type ReportResult } from './record.js';
+import { listenSmtp } from './listen.js';
 
 export interface InboundListenerOptions {
   host?: string;
@@ -60,17 +61,10 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
   });
 
   const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.server.address();
+  const port = await listenSmtp(server, host, opts.port ?? 0);
   return {
     host,
-    port: typeof address === 'object' && address ? address.port : 0,
+    port,
     results,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
