@@ -1,5 +1,5 @@
-import { eq } from 'drizzle-orm';
-import { notifications, renderedMessages, tenants, users } from '../db/schema.js';
+import { and, eq } from 'drizzle-orm';
+import { categories, notifications, renderedMessages, tenants, users } from '../db/schema.js';
 import { renderEmail, renderPush, resolveLocale, TemplateError } from '../templates/index.js';
 import type { Channel } from '../workflows/types.js';
 import { appendAudit } from './audit.js';
@@ -22,16 +22,20 @@ export function renderActivities({ db, secrets, publicUrl }: ActivityDeps) {
           data: notifications.data,
           locale: users.locale,
           timezone: users.timezone,
+          userId: notifications.userId,
+          category: notifications.categoryKey,
+          mandatory: categories.mandatory,
         })
         .from(notifications)
         .innerJoin(users, eq(users.id, notifications.userId))
         .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
+        .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
         .where(eq(notifications.id, notificationId));
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       const locale = resolveLocale(row.locale);
       const data = row.data as Record<string, unknown>;
       // Non-mandatory categories get a one-click unsubscribe link in the footer; security alerts none.
-      const unsubscribeUrl = channel === 'email' ? await unsubscribeUrlFor({ db, secrets, publicUrl }, notificationId) : undefined;
+      const unsubscribeUrl = channel === 'email' ? unsubscribeUrlFor({ secrets, publicUrl }, row) : undefined;
       const ctx = { tenantName: row.tenantName, timezone: row.timezone, unsubscribeUrl };
       let content: { subject: string; html: string | null; text: string };
       try {

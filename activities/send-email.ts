@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { and, eq } from 'drizzle-orm';
 import {
+  categories,
   deliveryAttempts,
   notifications,
   pools,
@@ -14,7 +15,7 @@ import { appendAudit } from './audit.js';
 import type { ActivityDeps } from './deps.js';
 import type { SmtpOutcome } from './email/mailer.js';
 import { returnPathFor } from './email/return-path.js';
-import { listUnsubscribeHeaders } from './feedback/list-unsubscribe.js';
+import { listUnsubscribeHeaders, unsubscribeUrlFor } from './feedback/list-unsubscribe.js';
 import { findSuppression } from './feedback/suppression.js';
 import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -41,10 +42,14 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
           poolId: tenants.poolId,
           relayHost: pools.relayHost,
           relayPort: pools.relayPort,
+          userId: notifications.userId,
+          category: notifications.categoryKey,
+          mandatory: categories.mandatory,
         })
         .from(notifications)
         .innerJoin(users, eq(users.id, notifications.userId))
         .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
+        .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
         .leftJoin(pools, eq(pools.id, tenants.poolId))
         .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'email')))
         .where(eq(notifications.id, notificationId));
@@ -73,7 +78,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         html: row.html ?? '',
         text: row.text,
         messageId: `<${notificationId}@${domain.domain}>`,
-        headers: { 'X-Notification-Id': notificationId, ...(await listUnsubscribeHeaders({ db, secrets, publicUrl }, notificationId)) },
+        headers: { 'X-Notification-Id': notificationId, ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, row)) },
         // VERP: the return path names this attempt (signed), so a bounce finds it.
         envelopeFrom: returnPathFor(secrets, plannedAttemptId, domain.domain),
         dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: secrets.decrypt(domain.dkimPrivateKeyEnc) },

@@ -36,7 +36,8 @@ const ecdsaSha256 = seq(oid('1.2.840.10045.4.3.2'));
 
 function certificate(subject: string, issuer: string, publicKey: KeyObject, signer: KeyObject, extensions: Buffer[]): string {
   const serial = randomBytes(12);
-  serial[0] = (serial[0] ?? 0) & 0x7f; // keep the INTEGER positive
+  // DER INTEGER: positive (high bit clear) and minimal (no leading zero byte), else TLS rejects it.
+  serial[0] = ((serial[0] ?? 0) & 0x7f) | 0x40;
   const now = Date.now();
   const tbs = seq(
     der(0xa0, der(0x02, Buffer.from([2]))), // v3

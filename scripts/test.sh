@@ -13,7 +13,8 @@ node -e '
   let r;
   try { r = JSON.parse(fs.readFileSync(process.argv[1], "utf8")); } catch { r = undefined; }
   if (!r) { console.log("0 passed, 0 failed"); console.error("vitest wrote no report"); process.exit(1); }
-  const failedFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && (f.assertionResults ?? []).length === 0).length;
+  // A file that failed outside any test (import error, failed beforeAll) counts as one failure.
+  const failedFiles = (r.testResults ?? []).filter((f) => f.status === "failed" && !(f.assertionResults ?? []).some((a) => a.status === "failed")).length;
   console.log(`${r.numPassedTests ?? 0} passed, ${(r.numFailedTests ?? 0) + failedFiles} failed`);
   process.exit(r.success && failedFiles === 0 && r.numFailedTests === 0 ? 0 : 1);
 ' "$report"
