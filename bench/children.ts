@@ -16,14 +16,15 @@ export interface Child {
 
 /**
  * Runs a TypeScript entry point with tsx and waits until a line of its output matches `ready`.
- * `ipc` opens a message channel (for the inbox child's arrival reports).
+ * `ipc` opens a message channel (for the inbox child's arrival reports); `nodeArgs` go to node
+ * itself (e.g. --cpu-prof, which NODE_OPTIONS refuses).
  */
 export async function startChild(
   script: string,
   env: Record<string, string>,
-  opts: { ready: RegExp; ipc?: boolean; timeoutMs?: number; label: string },
+  opts: { ready: RegExp; ipc?: boolean; timeoutMs?: number; label: string; nodeArgs?: string[] },
 ): Promise<Child> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],

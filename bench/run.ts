@@ -4,7 +4,8 @@
 // --reads-at=100k|1m (table size for the read test; default 100k), --ceiling-n=2000,
 // --half-seconds=30, --connections=32, --budget-s=420 (when larger bursts stop waiting),
 // --worker-env=KEY=VALUE,... (extra worker environment for tuning experiments), --bundle-at-start
-// (the worker bundles workflows/ itself instead of loading a prebuilt bundle), --out=name.
+// (the worker bundles workflows/ itself instead of loading a prebuilt bundle), --profile-worker
+// (V8 CPU profile of the worker, written to bench/results/profiles/ when it stops), --out=name.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os';
@@ -38,6 +39,7 @@ const connections = Number(flags.connections ?? 32);
 /** Larger bursts stop waiting for the inbox at this many seconds into the run (default run: about 10 minutes). */
 const budgetS = Number(flags['budget-s'] ?? (maxScale > 10_000 ? 3600 : 420));
 const workerEnv = Object.fromEntries((flags['worker-env'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const workerNodeArgs = flags['profile-worker'] === 'true' ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'bench', 'results', 'profiles')}`] : [];
 
 const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 installTemporalRuntime('ERROR');
@@ -54,9 +56,9 @@ const stop = async () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => void stop().then(() => process.exit(130)));
 
 try {
-  if (Object.keys(workerEnv).length) {
-    log(`restarting the worker with ${JSON.stringify(workerEnv)}`);
-    await stack.restartWorker(workerEnv);
+  if (Object.keys(workerEnv).length || workerNodeArgs.length) {
+    log(`restarting the worker with ${JSON.stringify({ ...workerEnv, nodeArgs: workerNodeArgs })}`);
+    await stack.restartWorker(workerEnv, workerNodeArgs);
   }
   const target = { apiUrl: stack.apiUrl, apiKey: stack.apiKey, users, runId: `bench-${randomBytes(4).toString('hex')}` };
   let runs = 0;
@@ -146,7 +148,7 @@ try {
   const report: BenchReport = {
     at: new Date().toISOString(),
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), loadAvgAtStart: loadavg().map((l) => round(l, 2)), node: process.version },
-    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, bundleAtStart: flags['bundle-at-start'] === 'true' },
+    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, profileWorker: workerNodeArgs.length > 0, bundleAtStart: flags['bundle-at-start'] === 'true' },
     growth,
     halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery },
     ceilings: {

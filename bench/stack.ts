@@ -42,7 +42,7 @@ export interface BenchStack {
   api: Child;
   inbox: Child;
   /** Restarts the engine worker with extra environment (worker tuning before/after). */
-  restartWorker(extraEnv?: Record<string, string>): Promise<void>;
+  restartWorker(extraEnv?: Record<string, string>, nodeArgs?: string[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -134,8 +134,8 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       FCM_LOCAL_CA_FILE: caFile,
       LOG_LEVEL: 'info',
     };
-    const startWorker = (extra: Record<string, string> = {}) =>
-      startChild('bin/worker.ts', { ...childEnv, ...extra }, { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000 });
+    const startWorker = (extra: Record<string, string> = {}, nodeArgs: string[] = []) =>
+      startChild('bin/worker.ts', { ...childEnv, ...extra }, { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000, nodeArgs });
     let worker = await startWorker();
     stops.push(() => worker.stop());
 
@@ -162,9 +162,9 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       },
       api,
       inbox: inboxChild,
-      async restartWorker(extra) {
+      async restartWorker(extra, nodeArgs) {
         await worker.stop();
-        worker = await startWorker(extra);
+        worker = await startWorker(extra, nodeArgs);
       },
       stop,
     };
