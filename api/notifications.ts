@@ -1,11 +1,11 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, gte } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { z } from 'zod';
 import { appendAudit } from '../activities/audit.js';
 import { auditEvents, deliveryAttempts, notifications, users } from '../db/schema.js';
 import { cancelUpdate } from '../workflows/notification.js';
-import type { ApiDeps, ApiEnv } from './env.js';
+import type { ApiEnv, AppDeps } from './env.js';
 import { problems } from './problem.js';
 import { IdempotencyKey, NotificationRequest } from './schemas.js';
 import type { AuditView, NotificationView } from './schemas.js';
@@ -15,8 +15,15 @@ import { jsonBody, parseWith } from './validate.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/**
+ * Attempts and audit events are partitioned by month of their own time, which is never before the
+ * notification's creation: bounding by it lets Postgres skip older months. A day of margin covers
+ * a server clock stepped back.
+ */
+const writtenSince = (n: { createdAt: Date }) => new Date(n.createdAt.getTime() - 86_400_000);
+
 /** Triggering notifications and reading their status and audit trail. */
-export function notificationsApi(deps: ApiDeps) {
+export function notificationsApi(deps: AppDeps) {
   const { db, temporal } = deps;
   const app = new Hono<ApiEnv>();
 
@@ -44,7 +51,11 @@ export function notificationsApi(deps: ApiDeps) {
 
   app.get('/:id', async (c) => {
     const { n, userId } = await findNotification(c.var.tenantId, c.req.param('id'));
-    const attempts = await db.select().from(deliveryAttempts).where(eq(deliveryAttempts.notificationId, n.id)).orderBy(asc(deliveryAttempts.startedAt));
+    const attempts = await db
+      .select()
+      .from(deliveryAttempts)
+      .where(and(eq(deliveryAttempts.notificationId, n.id), gte(deliveryAttempts.finishedAt, writtenSince(n))))
+      .orderBy(asc(deliveryAttempts.startedAt));
     const view: z.infer<typeof NotificationView> = {
       id: n.id,
       userId,
@@ -75,7 +86,11 @@ export function notificationsApi(deps: ApiDeps) {
 
   app.get('/:id/audit', async (c) => {
     const { n } = await findNotification(c.var.tenantId, c.req.param('id'));
-    const events = await db.select().from(auditEvents).where(eq(auditEvents.notificationId, n.id)).orderBy(asc(auditEvents.id));
+    const events = await db
+      .select()
+      .from(auditEvents)
+      .where(and(eq(auditEvents.notificationId, n.id), gte(auditEvents.at, writtenSince(n))))
+      .orderBy(asc(auditEvents.id));
     const view: z.infer<typeof AuditView> = {
       notificationId: n.id,
       events: events.map((e) => ({ at: e.at.toISOString(), step: e.step, detail: e.detail as Record<string, unknown> })),

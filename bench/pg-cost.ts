@@ -12,8 +12,10 @@ export interface PgSnapshot {
 export async function pgSnapshot(sql: postgres.Sql): Promise<PgSnapshot> {
   // Backends flush their statistics about once a second; wait so the counters include the last writes.
   await sleep(1500);
+  // Partitions (audit_events_2026_11, ...) count under their partitioned table.
   const tables = await sql<{ name: string; ins: string; bytes: string }[]>`
-    select relname as name, n_tup_ins as ins, pg_total_relation_size(relid) as bytes from pg_stat_user_tables where schemaname = 'public'`;
+    select coalesce(pg_partition_root(relid)::regclass::text, relname) as name, sum(n_tup_ins) as ins, sum(pg_total_relation_size(relid)) as bytes
+    from pg_stat_user_tables where schemaname = 'public' group by 1`;
   const [wal] = await sql<{ lsn: string }[]>`select pg_current_wal_lsn()::text as lsn`;
   return {
     rows: Object.fromEntries(tables.map((t) => [t.name, Number(t.ins)])),

@@ -39,9 +39,14 @@ export async function measureReads(sql: postgres.Sql, api: { apiUrl: string; api
 
 /**
  * Bulk-inserts `n` delivered notifications with the rows a real one leaves (one rendered e-mail,
- * one delivery attempt, five audit events), in chunks so memory and WAL stay bounded.
+ * one delivery attempt, five audit events), in chunks so memory and WAL stay bounded. They go back
+ * in time one a second from now (about 2.6M a month, a large sender's rate), and each row carries
+ * its own time as a real one would, so the time-partitioned tables spread them over their months.
  */
 export async function insertSyntheticHistory(sql: postgres.Sql, tenantId: string, n: number, log: (m: string) => void): Promise<void> {
+  // A million seconds reach back into last month, whose partitions a live database would have.
+  const monthsBack = Math.ceil(n / (28 * 86_400));
+  await sql`select ensure_monthly_partitions(3, ${monthsBack}::int)`;
   const chunk = 100_000;
   for (let from = 1; from <= n; from += chunk) {
     const to = Math.min(n, from + chunk - 1);
@@ -49,24 +54,24 @@ export async function insertSyntheticHistory(sql: postgres.Sql, tenantId: string
       await tx`
         create temp table syn on commit drop as
         with u as (select array_agg(id) as ids from users where tenant_id = ${tenantId})
-        select gen_random_uuid() as id, g, u.ids[1 + g % array_length(u.ids, 1)] as user_id
+        select gen_random_uuid() as id, g, u.ids[1 + g % array_length(u.ids, 1)] as user_id, now() - make_interval(secs => g) as t
         from generate_series(${from}::int, ${to}::int) g, u`;
       await tx`
         insert into notifications (id, tenant_id, user_id, type, category_key, idempotency_key, request_hash, workflow_id, data, status, channels, delivered_channels, created_at, updated_at)
         select id, ${tenantId}, user_id, 'account.transaction', 'transactions', 'syn-' || g, 'synthetic', 'syn/' || id,
                '{"amount": 1, "currency": "EUR", "merchant": "Synthetic", "accountLast4": "0000"}'::jsonb, 'delivered',
-               '{email}', '{email}', now() - make_interval(secs => g), now() - make_interval(secs => g)
+               '{email}', '{email}', t, t + interval '1 second'
         from syn`;
       await tx`
-        insert into rendered_messages (notification_id, channel, locale, subject, html, text)
-        select id, 'email', 'en', 'Card payment', repeat('<p>synthetic</p>', 200), 'synthetic' from syn`;
+        insert into rendered_messages (notification_id, channel, locale, subject, html, text, created_at)
+        select id, 'email', 'en', 'Card payment', repeat('<p>synthetic</p>', 200), 'synthetic', t + interval '100 ms' from syn`;
       await tx`
-        insert into delivery_attempts (notification_id, channel, attempt, outcome, source_ip, target, response_code, response, started_at)
-        select id, 'email', 1, 'accepted', '127.0.0.2', 'bench.example', 250, '250 OK', now() from syn`;
+        insert into delivery_attempts (notification_id, channel, attempt, outcome, source_ip, target, response_code, response, started_at, finished_at)
+        select id, 'email', 1, 'accepted', '127.0.0.2', 'bench.example', 250, '250 OK', t + interval '200 ms', t + interval '500 ms' from syn`;
       await tx`
-        insert into audit_events (tenant_id, notification_id, step, detail)
-        select ${tenantId}, id, step, '{}'::jsonb
-        from syn cross join unnest(array['notification.accepted', 'channels.decided', 'email.rendered', 'email.accepted', 'notification.delivered']) as step`;
+        insert into audit_events (tenant_id, notification_id, step, detail, at)
+        select ${tenantId}, id, s.step, '{}'::jsonb, t + make_interval(secs => s.k * 0.15)
+        from syn cross join unnest(array['notification.accepted', 'channels.decided', 'email.rendered', 'email.accepted', 'notification.delivered']) with ordinality as s(step, k)`;
     });
     log(`  synthetic history: ${to} / ${n}`);
   }

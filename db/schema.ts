@@ -187,11 +187,11 @@ export const renderedMessages = pgTable(
 
 export const attemptOutcomes = ['accepted', 'deferred', 'failed'] as const;
 
-/** One try to hand a message to SMTP or FCM, with the peer's answer. */
+/** One try to hand a message to SMTP or FCM, with the peer's answer. Range partitioned by month, like audit_events. */
 export const deliveryAttempts = pgTable(
   'delivery_attempts',
   {
-    id: uuid('id').primaryKey().defaultRandom(),
+    id: uuid('id').notNull().defaultRandom(),
     notificationId: uuid('notification_id').notNull().references(() => notifications.id, { onDelete: 'cascade' }),
     channel: text('channel', { enum: ['email', 'push'] }).notNull(),
     attempt: integer('attempt').notNull(),
@@ -207,14 +207,23 @@ export const deliveryAttempts = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }).notNull(),
     finishedAt: timestamp('finished_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index('delivery_attempts_notification_idx').on(t.notificationId, t.startedAt)],
+  (t) => [
+    // Partitioned by month of finished_at (migration 0004): the partition key is part of the key.
+    primaryKey({ columns: [t.id, t.finishedAt] }),
+    index('delivery_attempts_notification_idx').on(t.notificationId, t.startedAt),
+    // The delivery monitor's recent-window query; without it, a scan of every attempt every 5 min.
+    index('delivery_attempts_finished_idx').on(t.finishedAt),
+  ],
 );
 
-/** Append-only trail of every step; a trigger in the migration refuses UPDATE and DELETE. */
+/**
+ * Append-only trail of every step; a trigger in the migrations refuses UPDATE and DELETE. Range
+ * partitioned by month (see db/partitions.ts): retention drops whole months, indexes stay small.
+ */
 export const auditEvents = pgTable(
   'audit_events',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    id: bigserial('id', { mode: 'number' }).notNull(),
     tenantId: text('tenant_id').notNull(),
     notificationId: uuid('notification_id'),
     // clock_timestamp, not now(): several steps written in one transaction keep distinct times.
@@ -222,7 +231,11 @@ export const auditEvents = pgTable(
     step: text('step').notNull(),
     detail: jsonb('detail').notNull().default({}),
   },
-  (t) => [index('audit_events_notification_idx').on(t.notificationId, t.id)],
+  (t) => [
+    // Partitioned by month of `at` (migration 0004): the partition key is part of the key.
+    primaryKey({ columns: [t.id, t.at] }),
+    index('audit_events_notification_idx').on(t.notificationId, t.id),
+  ],
 );
 
 export * from './schema-feedback.js';

@@ -16,6 +16,7 @@ import type { Env } from '../config/env.js';
 import { createSecretBox } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
+import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { seedDemo } from './demo-seed.js';
@@ -71,6 +72,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     await migrateDatabase(databaseUrl);
     const database = connectDatabase(databaseUrl, { max: 20 });
     stops.push(() => database.close());
+    // The dev database outlives a run: this month's partitions may not exist yet.
+    await ensureMonthlyPartitions(database.db);
 
     let temporalAddress = env.TEMPORAL_ADDRESS;
     let temporalUiUrl: string | undefined;

@@ -1,4 +1,4 @@
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BlocklistReport } from '../activities/monitor/blocklist.js';
 import type { MonitorReport } from '../activities/monitor/delivery-rates.js';
@@ -41,6 +41,8 @@ export async function blocklistCheckWorkflow(): Promise<BlocklistReport> {
 
 /** Delivery, deferral, bounce and complaint rates per provider and IP against their thresholds. */
 export async function deliveryMonitorWorkflow(): Promise<MonitorReport> {
+  // The same schedule keeps the monthly partitions of the audit and attempt tables ahead of time.
+  if (patched('monthly-partitions')) await checks.ensureMonthlyPartitions();
   const report = await checks.monitorDeliveryRates();
   await notifyAll(report.newAlarms);
   return report;
