@@ -4,6 +4,7 @@ import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './admin.js';
 import { alarmsApi } from './alarms.js';
 import { tenantAuth } from './auth.js';
+import { createApiCaches } from './cache.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { notificationsApi } from './notifications.js';
 import { openApiDocument } from './openapi.js';
@@ -21,6 +22,7 @@ const MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024;
 
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
   const app = new Hono<ApiEnv>();
+  const caches = createApiCaches();
 
   app.onError((err, c) => {
     if (err instanceof ApiProblem) return problemResponse(c, err.status, err.problem);
@@ -54,11 +56,11 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   const defaultLimit = limit(MAX_BODY_BYTES);
   const batchLimit = limit(MAX_BATCH_BODY_BYTES);
   v1.use((c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));
-  v1.use(tenantAuth(deps.db));
+  v1.use(tenantAuth(deps.db, caches.tenantByKeyHash));
   v1.route('/users', usersApi(deps));
   v1.route('/suppressions', suppressionsApi(deps));
   v1.route('/webhook', statusWebhookApi(deps));
-  v1.route('/notifications', notificationsApi(deps));
+  v1.route('/notifications', notificationsApi({ ...deps, caches }));
   app.route('/v1', v1);
   return app;
 }

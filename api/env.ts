@@ -2,6 +2,7 @@ import type { ProviderRules } from '../activities/pool/rules.js';
 import type { Client } from '@temporalio/client';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
+import type { ApiCaches } from './cache.js';
 
 /** What the API needs, passed in by the entry point (bin/api.ts, bin/dev.ts, tests). */
 export interface ApiDeps {
@@ -17,6 +18,9 @@ export interface ApiDeps {
   /** Shared secret providers sign JSON complaint/bounce webhooks with; that route answers 503 without it. */
   feedbackWebhookSecret?: string;
 }
+
+/** ApiDeps plus what createApi adds for the routes: the accept path's caches. */
+export type AppDeps = ApiDeps & { caches: ApiCaches };
 
 /** Hono context variables set by middleware. */
 export interface ApiEnv {

@@ -1,24 +1,25 @@
 import type { Context } from 'hono';
 import type { z } from 'zod';
-import type { ApiDeps, ApiEnv } from './env.js';
+import type { ApiEnv, AppDeps } from './env.js';
 import { ApiProblem, problemBody, problems } from './problem.js';
 import { BatchItem, BatchRequest, MAX_BATCH_ITEMS } from './schemas.js';
 import type { BatchItemResult, BatchResponse } from './schemas.js';
-import { triggerNotification } from './trigger.js';
+import { checkRequest, recordNotifications, startNotification, tenantTypes, type Checked, type Recorded } from './trigger.js';
 import { jsonBody, parseWith } from './validate.js';
 
-/** Items triggered at once: enough to overlap database and Temporal round trips, below the pool size. */
+/** Workflow starts in flight at once: enough to overlap Temporal round trips. */
 const CONCURRENCY = 8;
 
 type ItemResult = z.infer<typeof BatchItemResult>;
 
 /**
  * POST /v1/notifications/batch: up to 1,000 notifications, each with its own idempotency key and
- * its own result. Each item goes through the same trigger as the single POST; a bad item gets its
- * own problem and nothing is written for it, while the others are accepted. Items that share a key
- * run one after the other, so the second is a replay (or a 422 if its payload differs).
+ * its own result. Items go through the same steps as the single POST (api/trigger.ts), with the
+ * tenant's types read once and the items recorded in one statement; a bad item gets its own
+ * problem and nothing is written for it, while the others are accepted. Items that share a key
+ * are recorded one after the other, so the second is a replay (or a 422 if its payload differs).
  */
-export async function triggerBatch(deps: ApiDeps, c: Context<ApiEnv>): Promise<Response> {
+export async function triggerBatch(deps: AppDeps, c: Context<ApiEnv>): Promise<Response> {
   const tenantId = c.var.tenantId;
   const { notifications: items } = await jsonBody(c, BatchRequest);
   if (items.length > MAX_BATCH_ITEMS) {
@@ -26,27 +27,56 @@ export async function triggerBatch(deps: ApiDeps, c: Context<ApiEnv>): Promise<R
   }
 
   const results: ItemResult[] = new Array(items.length);
-  const byKey = new Map<string, Promise<unknown>>();
-  const run = async (index: number): Promise<void> => {
-    try {
-      const item = parseWith(BatchItem, items[index], `body.notifications.${index}`);
-      const { idempotencyKey, ...body } = item;
-      const previous = byKey.get(idempotencyKey);
-      const current = (previous ?? Promise.resolve()).catch(() => {}).then(() => triggerNotification(deps, tenantId, idempotencyKey, body));
-      byKey.set(idempotencyKey, current);
-      const row = await current;
-      results[index] = { index, status: 202, id: row.id, workflowId: row.workflowId, replayed: !row.inserted };
-    } catch (err) {
-      // Unexpected failures fail the whole call: every item is idempotent, so the caller retries the batch as is.
-      if (!(err instanceof ApiProblem)) throw err;
-      results[index] = { index, status: err.status, problem: problemBody(err.status, err.problem) };
-    }
+  const refuse = (index: number, err: unknown) => {
+    // Unexpected failures fail the whole call: every item is idempotent, so the caller retries the batch as is.
+    if (!(err instanceof ApiProblem)) throw err;
+    results[index] = { index, status: err.status, problem: problemBody(err.status, err.problem) };
   };
 
+  // The checks that need no round trip. The n-th use of a key goes into the n-th round, so a
+  // repeated key is recorded after the earlier item's row is committed and resolves against it.
+  const types = await tenantTypes(deps, tenantId);
+  const rounds: { index: number; checked: Checked }[][] = [];
+  const uses = new Map<string, number>();
+  items.forEach((raw, index) => {
+    try {
+      const { idempotencyKey, ...body } = parseWith(BatchItem, raw, `body.notifications.${index}`);
+      const checked = checkRequest(types, idempotencyKey, body);
+      const round = uses.get(idempotencyKey) ?? 0;
+      uses.set(idempotencyKey, round + 1);
+      (rounds[round] ??= []).push({ index, checked });
+    } catch (err) {
+      refuse(index, err);
+    }
+  });
+
+  // One statement per round (almost always one in all).
+  const recorded: { index: number; n: Recorded }[] = [];
+  for (const round of rounds) {
+    const outcomes = await recordNotifications(deps, tenantId, round.map((r) => r.checked));
+    round.forEach(({ index }, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome instanceof ApiProblem) refuse(index, outcome);
+      else recorded.push({ index, n: outcome });
+    });
+  }
+
+  // Workflow starts, a few at a time; items that resolved to the same notification share one start.
+  const starts = new Map<string, Promise<void>>();
   let next = 0;
   await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, items.length) }, async () => {
-      while (next < items.length) await run(next++);
+    Array.from({ length: Math.min(CONCURRENCY, recorded.length) }, async () => {
+      while (next < recorded.length) {
+        const { index, n } = recorded[next++]!;
+        let start = starts.get(n.workflowId);
+        if (!start) starts.set(n.workflowId, (start = startNotification(deps, tenantId, n)));
+        try {
+          await start;
+          results[index] = { index, status: 202, id: n.id, workflowId: n.workflowId, replayed: !n.inserted };
+        } catch (err) {
+          refuse(index, err);
+        }
+      }
     }),
   );
   const accepted = results.filter((r) => r.status === 202).length;

@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import { appendAudit } from '../activities/audit.js';
-import { notifications, notificationTypes, users } from '../db/schema.js';
+import { notifications, notificationTypes } from '../db/schema.js';
 import { notificationTypes as templateCatalogue } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
 import { notificationWorkflow } from '../workflows/notification.js';
 import { Category, DeliveryStatusAttr, NotificationType, TenantId, UserId } from '../workflows/search-attributes.js';
 import type { NotificationInput } from '../workflows/types.js';
-import type { ApiDeps } from './env.js';
-import { problems } from './problem.js';
+import type { AppDeps } from './env.js';
+import { ApiProblem, problems } from './problem.js';
 import type { NotificationRequest } from './schemas.js';
 
 export interface Triggered {
@@ -21,23 +20,50 @@ export interface Triggered {
   inserted: boolean;
 }
 
+/** A request that passed the checks that need no user: its type exists and its data is complete. */
+export interface Checked {
+  idempotencyKey: string;
+  body: z.infer<typeof NotificationRequest>;
+  category: string;
+  requestHash: string;
+}
+
+/** The notification a request resolved to (new or earlier), with what its workflow start needs. */
+export interface Recorded extends Triggered {
+  userId: string;
+  type: string;
+  category: string;
+}
+
 /**
  * Validates one already-parsed notification against the tenant's types and users, records it
- * with its first audit step, and starts (or finds) its workflow. Shared by the single and the
- * batch trigger so both answer the same way; bad input throws an ApiProblem before anything is written.
+ * with its first audit step, and starts (or finds) its workflow. The batch trigger goes through
+ * the same three steps (checkRequest, recordNotifications, startNotification) for many at once, so
+ * both answer the same way; bad input throws an ApiProblem before anything is written.
  */
-export async function triggerNotification(
-  { db, temporal, taskQueue }: ApiDeps,
-  tenantId: string,
-  idempotencyKey: string,
-  body: z.infer<typeof NotificationRequest>,
-): Promise<Triggered> {
-  const [type] = await db
-    .select()
-    .from(notificationTypes)
-    .where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, body.type)));
+export async function triggerNotification(deps: AppDeps, tenantId: string, idempotencyKey: string, body: z.infer<typeof NotificationRequest>): Promise<Triggered> {
+  const checked = checkRequest(await tenantTypes(deps, tenantId), idempotencyKey, body);
+  const [recorded] = await recordNotifications(deps, tenantId, [checked]);
+  if (recorded instanceof ApiProblem) throw recorded;
+  const { id, status, workflowId, inserted } = recorded!;
+  await startNotification(deps, tenantId, recorded!);
+  return { id, status, workflowId, inserted };
+}
+
+/** The tenant's notification types (key -> category), cached for NOTIFICATION_TYPES_CACHE_TTL_MS. */
+export async function tenantTypes({ db, caches }: AppDeps, tenantId: string): Promise<ReadonlyMap<string, string>> {
+  const types = await caches.typesByTenant.get(tenantId, async () => {
+    const rows = await db.select({ key: notificationTypes.key, category: notificationTypes.categoryKey }).from(notificationTypes).where(eq(notificationTypes.tenantId, tenantId));
+    return new Map(rows.map((r) => [r.key, r.category]));
+  });
+  return types!;
+}
+
+/** The checks that need no round trip: a known type with a template, and every data field it needs. */
+export function checkRequest(types: ReadonlyMap<string, string>, idempotencyKey: string, body: z.infer<typeof NotificationRequest>): Checked {
+  const category = types.get(body.type);
   const template = templateCatalogue[body.type];
-  if (!type || !template) throw problems.invalid(`Unknown notification type '${body.type}'`, [{ path: 'body.type', message: 'unknown notification type' }]);
+  if (!category || !template) throw problems.invalid(`Unknown notification type '${body.type}'`, [{ path: 'body.type', message: 'unknown notification type' }]);
   const missing = template.fields.filter((f) => body.data[f] === undefined || body.data[f] === '');
   if (missing.length) {
     throw problems.invalid(
@@ -45,50 +71,129 @@ export async function triggerNotification(
       missing.map((f) => ({ path: `body.data.${f}`, message: 'required' })),
     );
   }
-  const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, tenantId), eq(users.externalId, body.userId)));
-  if (!user) throw problems.invalid(`User '${body.userId}' does not exist`, [{ path: 'body.userId', message: 'unknown user' }]);
+  return { idempotencyKey, body, category, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') };
+}
 
-  const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
-  const notificationId = crypto.randomUUID();
-  const workflowId = notificationWorkflowId(tenantId, notificationId);
-  // The unique (tenant, Idempotency-Key) index decides which of concurrent requests creates the notification.
-  const inserted = await db.transaction(async (tx) => {
-    const rows = await tx
-      .insert(notifications)
-      .values({ id: notificationId, tenantId, userId: user.id, type: body.type, categoryKey: type.categoryKey, idempotencyKey, requestHash, workflowId, data: body.data })
-      .onConflictDoNothing({ target: [notifications.tenantId, notifications.idempotencyKey] })
-      .returning({ id: notifications.id });
-    if (rows.length) {
-      await appendAudit(tx, { tenantId, notificationId, step: 'notification.accepted', detail: { type: body.type, userId: body.userId, category: type.categoryKey } });
-    }
-    return rows.length > 0;
+interface RecordRow extends Record<string, unknown> {
+  ord: number;
+  user_known: boolean;
+  inserted: boolean;
+  earlier_id: string | null;
+  earlier_status: string | null;
+  earlier_workflow_id: string | null;
+  earlier_request_hash: string | null;
+  earlier_type: string | null;
+  earlier_category: string | null;
+}
+
+/**
+ * Records checked requests in ONE statement: resolves each user, inserts the notifications whose
+ * user exists (the unique (tenant, Idempotency-Key) index decides which of concurrent requests
+ * creates one), appends a 'notification.accepted' audit event for each row actually inserted,
+ * and returns the notification an already-used key points to. Either both rows of a notification
+ * are written or neither. Requests must carry distinct keys (the batch sends repeats in a later call).
+ * Returns, per request in order, the notification or the problem to answer with (nothing written).
+ */
+export async function recordNotifications({ db }: AppDeps, tenantId: string, checked: readonly Checked[]): Promise<(Recorded | ApiProblem)[]> {
+  const input = checked.map((c, ord) => {
+    const id = crypto.randomUUID();
+    return {
+      ord,
+      id,
+      workflow_id: notificationWorkflowId(tenantId, id),
+      user_external_id: c.body.userId,
+      type: c.body.type,
+      category: c.category,
+      idempotency_key: c.idempotencyKey,
+      request_hash: c.requestHash,
+      data: c.body.data,
+    };
   });
-  const [row] = inserted
-    ? [{ id: notificationId, workflowId, requestHash, status: 'accepted', type: body.type, categoryKey: type.categoryKey }]
-    : await db
-        .select()
-        .from(notifications)
-        .where(and(eq(notifications.tenantId, tenantId), eq(notifications.idempotencyKey, idempotencyKey)));
-  if (!row) throw problems.conflict('The Idempotency-Key is being used by a request that is still in progress; retry');
-  if (row.requestHash !== requestHash) {
-    throw problems.invalid('This Idempotency-Key was already used with a different request', [{ path: 'header.Idempotency-Key', message: 'reused with another payload' }]);
-  }
+  // Passed as one text parameter: drizzle would expand a JS array into a parameter list.
+  const rows = await db.execute<RecordRow>(sql`
+    with input as (
+      select * from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
+        ord int, id uuid, workflow_id text, user_external_id text, type text, category text,
+        idempotency_key text, request_hash text, data jsonb)
+    ), known as (
+      select input.*, users.id as user_id
+      from input join users on users.tenant_id = ${tenantId} and users.external_id = input.user_external_id
+    ), inserted as (
+      insert into notifications (id, tenant_id, user_id, type, category_key, idempotency_key, request_hash, workflow_id, data)
+      select id, ${tenantId}::text, user_id, type, category, idempotency_key, request_hash, workflow_id, data from known
+      on conflict (tenant_id, idempotency_key) do nothing
+      returning id
+    ), audited as (
+      insert into audit_events (tenant_id, notification_id, step, detail)
+      select ${tenantId}::text, known.id, 'notification.accepted',
+             jsonb_build_object('type', known.type, 'userId', known.user_external_id, 'category', known.category)
+      from known join inserted on inserted.id = known.id
+    )
+    -- "earlier" sees the table as it was when the statement began: a row this statement inserted
+    -- is not in it, a row another request committed before is.
+    select input.ord, known.user_id is not null as user_known, inserted.id is not null as inserted,
+           earlier.id as earlier_id, earlier.status as earlier_status, earlier.workflow_id as earlier_workflow_id,
+           earlier.request_hash as earlier_request_hash, earlier.type as earlier_type, earlier.category_key as earlier_category
+    from input
+    left join known on known.ord = input.ord
+    left join inserted on inserted.id = input.id
+    left join notifications earlier on earlier.tenant_id = ${tenantId} and earlier.idempotency_key = input.idempotency_key
+  `);
 
-  // Start (or find) the workflow on every call: a retry after a failed start heals it, and
-  // Temporal's own id rules make sure one notification never runs twice.
-  const input: NotificationInput = { version: 1, notificationId: row.id, tenantId, userId: body.userId, type: row.type, category: row.categoryKey };
+  const results: (Recorded | ApiProblem | undefined)[] = new Array(checked.length);
+  const inFlight: number[] = [];
+  for (const row of rows) {
+    const c = checked[row.ord]!;
+    const fresh = input[row.ord]!;
+    if (!row.user_known) {
+      results[row.ord] = problems.invalid(`User '${c.body.userId}' does not exist`, [{ path: 'body.userId', message: 'unknown user' }]);
+    } else if (row.inserted) {
+      results[row.ord] = { id: fresh.id, status: 'accepted', workflowId: fresh.workflow_id, inserted: true, userId: c.body.userId, type: c.body.type, category: c.category };
+    } else if (row.earlier_id) {
+      results[row.ord] = replay(c, { id: row.earlier_id, status: row.earlier_status!, workflowId: row.earlier_workflow_id!, requestHash: row.earlier_request_hash!, type: row.earlier_type!, categoryKey: row.earlier_category! });
+    } else {
+      inFlight.push(row.ord);
+    }
+  }
+  // The key's row was committed by a concurrent request after this statement began: read it now.
+  if (inFlight.length) {
+    const earlier = await db
+      .select()
+      .from(notifications)
+      .where(and(eq(notifications.tenantId, tenantId), inArray(notifications.idempotencyKey, inFlight.map((i) => checked[i]!.idempotencyKey))));
+    for (const ord of inFlight) {
+      const row = earlier.find((e) => e.idempotencyKey === checked[ord]!.idempotencyKey);
+      results[ord] = row ? replay(checked[ord]!, row) : problems.conflict('The Idempotency-Key is being used by a request that is still in progress; retry');
+    }
+  }
+  return results as (Recorded | ApiProblem)[];
+}
+
+function replay(c: Checked, row: { id: string; status: string; workflowId: string; requestHash: string; type: string; categoryKey: string }): Recorded | ApiProblem {
+  if (row.requestHash !== c.requestHash) {
+    return problems.invalid('This Idempotency-Key was already used with a different request', [{ path: 'header.Idempotency-Key', message: 'reused with another payload' }]);
+  }
+  return { id: row.id, status: row.status, workflowId: row.workflowId, inserted: false, userId: c.body.userId, type: row.type, category: row.categoryKey };
+}
+
+/**
+ * Starts (or finds) the notification's workflow, on every call: a retry after a failed start
+ * heals it, and Temporal's own id rules make sure one notification never runs twice.
+ */
+export async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: string, n: Recorded): Promise<void> {
+  const input: NotificationInput = { version: 1, notificationId: n.id, tenantId, userId: n.userId, type: n.type, category: n.category };
   try {
     await temporal.workflow.start(notificationWorkflow, {
       taskQueue,
-      workflowId: row.workflowId,
+      workflowId: n.workflowId,
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
       typedSearchAttributes: [
         { key: TenantId, value: tenantId },
-        { key: UserId, value: body.userId },
-        { key: NotificationType, value: row.type },
-        { key: Category, value: row.categoryKey },
+        { key: UserId, value: n.userId },
+        { key: NotificationType, value: n.type },
+        { key: Category, value: n.category },
         { key: DeliveryStatusAttr, value: 'accepted' },
       ],
     });
@@ -97,7 +202,6 @@ export async function triggerNotification(
       throw problems.unavailable('The notification was recorded but could not be started; retry with the same Idempotency-Key');
     }
   }
-  return { id: row.id, status: row.status, workflowId: row.workflowId, inserted };
 }
 
 /** JSON with object keys sorted, so the same request with its keys in another order hashes the same. */

@@ -119,6 +119,24 @@ describe('POST /v1/notifications/batch', () => {
     expect(arrived).toHaveLength(1);
   });
 
+  it('leaves a key whose first use was refused free for its next use in the same batch', async () => {
+    const { body } = await batch([item('b4-a', 'nobody'), item('b4-a', 'bob'), item('b4-a', 'bob')]);
+    expect(body.results.map((r) => [r.status, r.replayed])).toEqual([
+      [422, undefined],
+      [202, false],
+      [202, true],
+    ]);
+    expect(body.results[2]!.id).toBe(body.results[1]!.id);
+    // One notification with one 'notification.accepted' event.
+    expect(await rowsForKeys(['b4-a'])).toHaveLength(1);
+    const events = await engine.database.db
+      .select({ step: auditEvents.step, detail: auditEvents.detail })
+      .from(auditEvents)
+      .where(and(eq(auditEvents.notificationId, body.results[1]!.id!), eq(auditEvents.step, 'notification.accepted')));
+    expect(events).toEqual([{ step: 'notification.accepted', detail: { type: 'account.transaction', userId: 'bob', category: 'transactions' } }]);
+    await settled(engine, body.results[1]!.id!);
+  });
+
   it('refuses more than 1,000 items as a whole, writing nothing', async () => {
     const items = Array.from({ length: 1001 }, (_, i) => item(`b3-${i}`, 'bob'));
     const { res, body } = await batch(items);
