@@ -1,10 +1,12 @@
 import { completionActivities } from './complete.js';
 import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
+import { partitionActivities } from './monitor/partitions.js';
 import { operatorWebhookActivities } from './webhooks/operator.js';
 import { statusWebhookActivities } from './webhooks/status.js';
 import type { ActivityDeps } from './deps.js';
 import { planActivities } from './plan.js';
+import { prepareActivities } from './prepare.js';
 import { renderActivities } from './render.js';
 import { sendEmailActivities } from './send-email.js';
 import { sendPushActivities } from './send-push.js';
@@ -14,6 +16,7 @@ export type { ActivityDeps } from './deps.js';
 /** Every activity the notification workflow calls, built from explicit dependencies. */
 export function createActivities(deps: ActivityDeps) {
   return {
+    ...prepareActivities(deps),
     ...planActivities(deps),
     ...renderActivities(deps),
     ...sendEmailActivities(deps),
@@ -21,6 +24,7 @@ export function createActivities(deps: ActivityDeps) {
     ...completionActivities(deps),
     ...blocklistActivities(deps),
     ...deliveryMonitorActivities(deps),
+    ...partitionActivities(deps),
     ...operatorWebhookActivities(deps),
     ...statusWebhookActivities(deps),
   };

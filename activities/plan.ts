@@ -42,6 +42,32 @@ export function decideChannels(f: PlanFacts): DeliveryPlan {
   return { kind: 'send', channels, fallback };
 }
 
+/** The channel decision from the columns planDelivery and prepareDelivery read. */
+export function planFromRow(row: {
+  hasEmail: boolean;
+  devices: number;
+  defaults: unknown;
+  chosen: unknown;
+  mandatory: boolean;
+  requiresOptIn: boolean;
+  optedInAt: Date | null;
+  allowFallback: boolean;
+}): { plan: DeliveryPlan; available: Channel[] } {
+  const available: Channel[] = [];
+  if (row.hasEmail) available.push('email');
+  if (row.devices > 0) available.push('push');
+  const plan = decideChannels({
+    available,
+    defaults: row.defaults as Channel[],
+    chosen: (row.chosen as Channel[] | null) ?? null,
+    mandatory: row.mandatory,
+    requiresOptIn: row.requiresOptIn,
+    optedIn: row.optedInAt !== null,
+    allowFallback: row.allowFallback,
+  });
+  return { plan, available };
+}
+
 export function planActivities({ db }: ActivityDeps) {
   return {
     /** Loads the user's reachability and preference for this notification's category and decides channels. */
@@ -66,18 +92,7 @@ export function planActivities({ db }: ActivityDeps) {
         .where(eq(notifications.id, notificationId));
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       const [devices] = await db.select({ n: count() }).from(pushDevices).where(eq(pushDevices.userId, row.userId));
-      const available: Channel[] = [];
-      if (row.hasEmail) available.push('email');
-      if ((devices?.n ?? 0) > 0) available.push('push');
-      const plan = decideChannels({
-        available,
-        defaults: row.defaults as Channel[],
-        chosen: (row.chosen as Channel[] | null) ?? null,
-        mandatory: row.mandatory,
-        requiresOptIn: row.requiresOptIn,
-        optedIn: row.optedInAt !== null,
-        allowFallback: row.allowFallback,
-      });
+      const { plan, available } = planFromRow({ ...row, hasEmail: Boolean(row.hasEmail), devices: devices?.n ?? 0 });
       await db.transaction(async (tx) => {
         await tx
           .update(notifications)

@@ -1,36 +1,44 @@
 import { randomUUID } from 'node:crypto';
 import { Context } from '@temporalio/activity';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import {
+  auditEvents,
   categories,
   deliveryAttempts,
   notifications,
   pools,
   renderedMessages,
-  sendingDomains,
+  suppressions,
   tenants,
   users,
 } from '../db/schema.js';
 import { appendAudit } from './audit.js';
+import { finalAuditEntry, finalStatusUpdate } from './complete.js';
 import type { ActivityDeps } from './deps.js';
 import type { SmtpOutcome } from './email/mailer.js';
 import { returnPathFor } from './email/return-path.js';
+import { senderCache } from './email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrlFor } from './feedback/list-unsubscribe.js';
-import { findSuppression } from './feedback/suppression.js';
 import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { defaultDeliveryDeps } from './pool/delivery-deps.js';
-import { chooseRoute, finishRoute } from './pool/route.js';
+import { chooseRoute, finishRoute, poolTopology } from './pool/route.js';
+
+/** Pool membership changed by an operator reaches each worker within this. */
+const POOL_TOPOLOGY_TTL_MS = 10_000;
 
 export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, delivery: deliveryDeps }: ActivityDeps) {
   const delivery = deliveryDeps ?? defaultDeliveryDeps();
+  const senders = senderCache(db, secrets);
+  const topology = poolTopology(db, POOL_TOPOLOGY_TTL_MS);
   return {
     /**
      * Sends the rendered e-mail, DKIM-signed with the tenant's key, from an egress source of the
      * tenant's pool. Each try is recorded as a delivery attempt. SMTP 4xx and connection errors
-     * throw retryable; 5xx throws non-retryable so the workflow falls back.
+     * throw retryable; 5xx throws non-retryable so the workflow falls back. With `complete`, an
+     * accepted mail is the notification's outcome: the same write records it as delivered.
      */
-    async sendEmail({ notificationId }: { notificationId: string }): Promise<{ attemptId: string; sourceIp: string }> {
+    async sendEmail({ notificationId, complete }: { notificationId: string; complete?: { tenantId: string } }): Promise<SendResult & { attemptId: string; sourceIp: string }> {
       const ctx = Context.current();
       const [row] = await db
         .select({
@@ -45,6 +53,9 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
           userId: notifications.userId,
           category: notifications.categoryKey,
           mandatory: categories.mandatory,
+          statusWebhookUrl: tenants.statusWebhookUrl,
+          suppressionReason: suppressions.reason,
+          suppressionSource: suppressions.source,
         })
         .from(notifications)
         .innerJoin(users, eq(users.id, notifications.userId))
@@ -52,23 +63,24 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
         .leftJoin(pools, eq(pools.id, tenants.poolId))
         .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'email')))
+        // Suppressions are stored normalised (see feedback/suppression.ts normaliseAddress).
+        .leftJoin(suppressions, and(eq(suppressions.tenantId, notifications.tenantId), eq(suppressions.email, sql`lower(btrim(${users.email}))`)))
         .where(eq(notifications.id, notificationId));
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (!row.email) throw permanent('NoEmailAddress', 'The user has no e-mail address');
       // Hard-bounced, complained or unsubscribed addresses get nothing; the workflow uses the other channel.
-      const suppression = await findSuppression(db, row.tenantId, row.email);
-      if (suppression) {
-        await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.suppressed', detail: { reason: suppression.reason, source: suppression.source } });
-        throw permanent('Suppressed', `The address is suppressed (${suppression.reason}); no e-mail was sent`);
+      if (row.suppressionReason) {
+        await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.suppressed', detail: { reason: row.suppressionReason, source: row.suppressionSource } });
+        throw permanent('Suppressed', `The address is suppressed (${row.suppressionReason}); no e-mail was sent`);
       }
       if (row.subject === null || row.text === null) throw transient('NotRendered', 'The e-mail has not been rendered yet');
       if (!row.poolId) throw permanent('NoPool', `Tenant ${row.tenantId} has no usable sending pool`);
 
-      const [domain] = await db.select().from(sendingDomains).where(eq(sendingDomains.tenantId, row.tenantId)).limit(1);
+      const domain = await senders.get(row.tenantId);
       if (!domain) throw permanent('NoSendingDomain', `Tenant ${row.tenantId} has no sending domain`);
       const recipientDomain = row.email.split('@').pop() ?? '';
       // Pool, provider rules and reputation pick the source; waits come back as a retry delay.
-      const egress = await chooseRoute(db, delivery, { tenantId: row.tenantId, poolId: row.poolId, recipientDomain });
+      const egress = await chooseRoute(db, delivery, { tenantId: row.tenantId, poolId: row.poolId, recipientDomain }, topology);
 
       const plannedAttemptId = randomUUID();
       const mail = {
@@ -81,7 +93,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         headers: { 'X-Notification-Id': notificationId, ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, row)) },
         // VERP: the return path names this attempt (signed), so a bounce finds it.
         envelopeFrom: returnPathFor(secrets, plannedAttemptId, domain.domain),
-        dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: secrets.decrypt(domain.dkimPrivateKeyEnc) },
+        dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: domain.dkimPrivateKey },
       };
       const route = egress.smtp;
       const startedAt = new Date();
@@ -93,39 +105,44 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       });
       const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
       const responseCode = outcome.ok ? smtpCode(outcome.response) : outcome.responseCode ?? null;
-      const attemptId = await db.transaction(async (tx) => {
-        const [attempt] = await tx
-          .insert(deliveryAttempts)
-          .values({
-            id: plannedAttemptId,
-            notificationId,
-            channel: 'email',
-            attempt: ctx.info.attempt,
-            outcome: attemptOutcome,
-            poolId: egress.poolId,
-            egressId: egress.egressId,
-            sourceIp: egress.sourceIp,
-            target: recipientDomain,
-            provider: egress.provider,
-            responseCode,
-            response: outcome.response,
-            startedAt,
-          })
-          .returning({ id: deliveryAttempts.id });
-        await appendAudit(tx, {
-          tenantId: row.tenantId,
-          notificationId,
-          step: `email.${attemptOutcome}`,
-          detail: { attempt: ctx.info.attempt, sourceIp: egress.sourceIp, provider: egress.provider, domain: recipientDomain, responseCode },
-        });
-        return attempt!.id;
+      const attempt = db.insert(deliveryAttempts).values({
+        id: plannedAttemptId,
+        notificationId,
+        channel: 'email',
+        attempt: ctx.info.attempt,
+        outcome: attemptOutcome,
+        poolId: egress.poolId,
+        egressId: egress.egressId,
+        sourceIp: egress.sourceIp,
+        target: recipientDomain,
+        provider: egress.provider,
+        responseCode,
+        response: outcome.response,
+        startedAt,
       });
-      if (outcome.ok) return { attemptId, sourceIp: egress.sourceIp };
+      const step = {
+        tenantId: row.tenantId,
+        notificationId,
+        step: `email.${attemptOutcome}`,
+        detail: { attempt: ctx.info.attempt, sourceIp: egress.sourceIp, provider: egress.provider, domain: recipientDomain, responseCode },
+      };
+      const completion = outcome.ok && complete ? { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['email'] } : undefined;
+      // The attempt, its audit step and (when this send completes the notification) the final
+      // status in one statement: one round trip, all or nothing.
+      const steps = db.insert(auditEvents).values(completion ? [step, finalAuditEntry(completion)] : [step]);
+      await db.execute(completion ? sql`with a as (${attempt.getSQL()}), s as (${finalStatusUpdate(db, completion).getSQL()}) ${steps.getSQL()}` : sql`with a as (${attempt.getSQL()}) ${steps.getSQL()}`);
+      const attemptId = plannedAttemptId;
+      if (outcome.ok) return { attemptId, sourceIp: egress.sourceIp, ...(completion ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}) };
       // A reply that blames the source (blocklist, rate limit) is retried from another source, not bounced.
       if (verdict.retryElsewhere) throw transient('SourceRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${egress.sourceIp} at ${egress.provider}: ${outcome.response}`, 100);
       throw failureOf(outcome);
     },
   };
+}
+
+/** What a send tells the workflow: when it was asked to complete the notification, whether a status webhook follows. */
+export interface SendResult {
+  completion?: { statusWebhook: boolean };
 }
 
 function smtpCode(response: string): number | null {

@@ -1,11 +1,13 @@
 import { Context } from '@temporalio/activity';
-import { and, eq } from 'drizzle-orm';
-import { deliveryAttempts, notifications, pushDevices, renderedMessages } from '../db/schema.js';
+import { and, eq, sql } from 'drizzle-orm';
+import { auditEvents, deliveryAttempts, notifications, pushDevices, renderedMessages, tenants } from '../db/schema.js';
 import { appendAudit } from './audit.js';
+import { finalAuditEntry, finalStatusUpdate } from './complete.js';
 import type { ActivityDeps } from './deps.js';
 import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { sendPush } from './push/fcm-client.js';
+import type { SendResult } from './send-email.js';
 
 export function sendPushActivities({ db, messaging }: ActivityDeps) {
   return {
@@ -13,12 +15,20 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
      * Pushes the rendered text to each of the user's devices through firebase-admin.
      * A retry skips devices already served. UNREGISTERED tokens are removed from the user.
      * Delivered to one device = delivered; only transient failures left = retry; else permanent.
+     * With `complete`, delivery is the notification's outcome and is recorded here.
      */
-    async sendPush({ notificationId }: { notificationId: string }): Promise<{ delivered: number; removed: number }> {
+    async sendPush({ notificationId, complete }: { notificationId: string; complete?: { tenantId: string } }): Promise<SendResult & { delivered: number; removed: number }> {
       const ctx = Context.current();
       const [row] = await db
-        .select({ tenantId: notifications.tenantId, userId: notifications.userId, title: renderedMessages.subject, body: renderedMessages.text })
+        .select({
+          tenantId: notifications.tenantId,
+          userId: notifications.userId,
+          title: renderedMessages.subject,
+          body: renderedMessages.text,
+          statusWebhookUrl: tenants.statusWebhookUrl,
+        })
         .from(notifications)
+        .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
         .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'push')))
         .where(eq(notifications.id, notificationId));
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
@@ -29,7 +39,13 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
         .from(deliveryAttempts)
         .where(and(eq(deliveryAttempts.notificationId, notificationId), eq(deliveryAttempts.channel, 'push'), eq(deliveryAttempts.outcome, 'accepted')));
       const servedIds = new Set(served.map((s) => s.target));
-      if (servedIds.size > 0) return { delivered: servedIds.size, removed: 0 };
+      const completed = async (result: { delivered: number; removed: number }) => {
+        if (!complete) return result;
+        const completion = { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['push'] };
+        await db.execute(sql`with s as (${finalStatusUpdate(db, completion).getSQL()}) ${db.insert(auditEvents).values(finalAuditEntry(completion)).getSQL()}`);
+        return { ...result, completion: { statusWebhook: Boolean(row.statusWebhookUrl) } };
+      };
+      if (servedIds.size > 0) return completed({ delivered: servedIds.size, removed: 0 });
       if (devices.length === 0) throw permanent('NoPushDevice', 'The user has no push device');
 
       let delivered = 0;
@@ -70,7 +86,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
           retryAfterMs = Math.max(retryAfterMs ?? 0, outcome.retryAfterMs ?? 0) || undefined;
         }
       }
-      if (delivered > 0) return { delivered, removed };
+      if (delivered > 0) return completed({ delivered, removed });
       const message = `FCM: ${errors.join(', ')}`;
       throw anyTransient ? transient('PushTransient', message, retryAfterMs) : permanent('PushPermanent', message);
     },

@@ -8,6 +8,7 @@ import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase } from '../db/client.js';
+import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
@@ -17,6 +18,8 @@ installTemporalRuntime();
 const logger = createLogger(env.LOG_LEVEL, 'worker');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
+// This month's and the next months' partitions of the audit and attempt tables (also kept by the monitor schedule).
+await ensureMonthlyPartitions(database.db);
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await NativeConnection.connect(temporal.connection);
 const deps = activityDepsFromEnv(env, database.db, logger);
@@ -26,6 +29,7 @@ const worker = await createNotificationWorker({
   taskQueue: temporal.taskQueue,
   deps,
   workflowBundle: env.WORKFLOW_BUNDLE_PATH ? { codePath: env.WORKFLOW_BUNDLE_PATH } : undefined,
+  tuning: { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES },
 });
 // The blocklist check and delivery monitor run from Schedules; creating them is idempotent.
 const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });

@@ -76,6 +76,10 @@ const schema = z.object({
 
   /** A workflow bundle built ahead (`npm run build:workflows`); without it the worker bundles workflows/ at start, which costs ~80 MB of RSS for good. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
+  /** Workflows kept in the worker's sticky cache (Temporal's default scales with the heap, ~2,300 here); fewer means less memory and more replays. */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().optional(),
+  /** Sends (and other activities) one worker runs at once; they wait on the network, not the CPU. */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -12,6 +12,8 @@ export interface NotificationWorkerOptions {
   deps: ActivityDeps;
   /** Prebuilt bundle (tests bundle once per file); otherwise the worker bundles `workflows/` at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
+  /** Worker tuning (WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_ACTIVITIES); Temporal's defaults / 200 when absent. */
+  tuning?: { maxCachedWorkflows?: number; maxConcurrentActivities?: number };
   /** Replaces individual activities, typed against the real ones (tests only). */
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
 }
@@ -26,7 +28,8 @@ export async function createNotificationWorker(opts: NotificationWorkerOptions):
     activities,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // Sends wait on the network, not the CPU: allow many in flight per worker.
-    maxConcurrentActivityTaskExecutions: 200,
-    maxConcurrentLocalActivityExecutions: 200,
+    maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? 200,
+    maxConcurrentLocalActivityExecutions: opts.tuning?.maxConcurrentActivities ?? 200,
+    ...(opts.tuning?.maxCachedWorkflows ? { maxCachedWorkflows: opts.tuning.maxCachedWorkflows } : {}),
   });
 }

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import type { ActivityDeps } from '../deps.js';
 import { raiseAlarm, resolveAlarm, type Severity } from './alarms.js';
 import { defaultMonitoring, type MonitoringSettings } from './settings.js';
+import { trimSlots } from '../pool/slots.js';
 
 export interface RateRow {
   /** "provider:<name>" or "ip:<address>". */
@@ -40,6 +41,8 @@ export function deliveryMonitorActivities({ db, monitoring = defaultMonitoring, 
      * window; a rate over its threshold opens (or escalates) an alarm, one back under closes it.
      */
     async monitorDeliveryRates(): Promise<MonitorReport> {
+      // Housekeeping on the same schedule: send slots older than three days are only history.
+      await trimSlots(db, Date.now());
       const { minutes, minVolume } = monitoring.window;
       const rows: RateRow[] = [];
       for (const [name, dim] of Object.entries(dimensions)) {

@@ -13,8 +13,9 @@ import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
 import { limitsFor, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
 import { pickWeighted } from './select-egress.js';
-import { releaseSlot, reserveSlot } from './slots.js';
-import { loadSourceStatus, providerView } from './source-status.js';
+import { releaseSlotSql, reserveSlot } from './slots.js';
+import { loadSourceStatus, providerView, type SourceRow } from './source-status.js';
+import { TtlCache } from '../../lib/ttl-cache.js';
 
 /** What routing needs beyond the database; entry points build it once (see delivery-deps.ts). */
 export interface DeliveryDeps {
@@ -42,6 +43,43 @@ export interface RouteVerdict {
   firedRules: string[];
 }
 
+/** A pool with its egress sources: changed only by operators, so a worker may keep it briefly. */
+export type PoolWithSources = typeof pools.$inferSelect & { sources: SourceRow[] };
+
+export interface PoolTopology {
+  pool(poolId: string): Promise<PoolWithSources | undefined>;
+  fallbackPoolId(tenantId: string): Promise<string | null>;
+}
+
+/**
+ * Pools, their sources and tenants' fallback pools, read from Postgres and kept `ttlMs` per worker
+ * (0: read every time). Operator changes to pool membership reach the workers within the TTL;
+ * reputation, controls and slots are never cached.
+ */
+export function poolTopology(db: Db, ttlMs: number): PoolTopology {
+  const loadPool = async (poolId: string) => {
+    const [pool] = await db.select().from(pools).where(eq(pools.id, poolId));
+    if (!pool) return undefined;
+    const sources = await db
+      .select({ id: egressSources.id, poolId: egressSources.poolId, localAddress: egressSources.localAddress, ehloName: egressSources.ehloName, weight: egressSources.weight })
+      .from(egressSources)
+      .where(eq(egressSources.poolId, poolId));
+    return { ...pool, sources };
+  };
+  // Cached as { id } so "no fallback" is kept too.
+  const loadFallback = async (tenantId: string) => {
+    const [row] = await db.select({ poolId: tenantFallbackPools.poolId }).from(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, tenantId));
+    return { id: row?.poolId ?? null };
+  };
+  if (ttlMs <= 0) return { pool: loadPool, fallbackPoolId: async (t) => (await loadFallback(t)).id };
+  const poolCache = new TtlCache<string, PoolWithSources>(ttlMs, 1_000);
+  const fallbackCache = new TtlCache<string, { id: string | null }>(ttlMs, 10_000);
+  return {
+    pool: (poolId) => poolCache.get(poolId, () => loadPool(poolId)),
+    fallbackPoolId: async (tenantId) => (await fallbackCache.get(tenantId, () => loadFallback(tenantId)))?.id ?? null,
+  };
+}
+
 /** Never wait less than this between tries: the retry itself costs a workflow task. */
 const MIN_WAIT_MS = 250;
 
@@ -57,9 +95,14 @@ export async function providerOf(d: DeliveryDeps, domain: string): Promise<{ pro
  * and takes a send slot under the provider's limits. When no source may send now it throws a
  * retryable failure whose delay is the time until the earliest one may.
  */
-export async function chooseRoute(db: Db, d: DeliveryDeps, msg: { tenantId: string; poolId: string; recipientDomain: string }): Promise<Route> {
+export async function chooseRoute(
+  db: Db,
+  d: DeliveryDeps,
+  msg: { tenantId: string; poolId: string; recipientDomain: string },
+  topology: PoolTopology = poolTopology(db, 0),
+): Promise<Route> {
   const now = d.now();
-  const [pool] = await db.select().from(pools).where(eq(pools.id, msg.poolId));
+  const pool = await topology.pool(msg.poolId);
   if (!pool) throw permanent('NoPool', `Tenant ${msg.tenantId} has no usable sending pool`);
 
   let lookup: Awaited<ReturnType<typeof providerOf>>;
@@ -78,19 +121,16 @@ export async function chooseRoute(db: Db, d: DeliveryDeps, msg: { tenantId: stri
     .where(and(eq(tenantHolds.tenantId, msg.tenantId), inArray(tenantHolds.provider, [provider, ALL_PROVIDERS]), gt(tenantHolds.until, new Date(now))));
   if (hold) throw transient('TenantHeld', `Tenant mail to ${provider} is held: ${hold.reason}`, Math.max(MIN_WAIT_MS, hold.until.getTime() - now));
 
-  const [fallback] = await db.select().from(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, msg.tenantId));
-  const poolIds = [msg.poolId, ...(fallback && fallback.poolId !== msg.poolId ? [fallback.poolId] : [])];
+  const fallbackPoolId = await topology.fallbackPoolId(msg.tenantId);
+  const poolIds = [msg.poolId, ...(fallbackPoolId && fallbackPoolId !== msg.poolId ? [fallbackPoolId] : [])];
   const limits = limitsFor(d.rules, provider);
   const waits: number[] = [];
 
   for (const poolId of poolIds) {
-    const [p] = poolId === pool.id ? [pool] : await db.select().from(pools).where(eq(pools.id, poolId));
+    const p = poolId === pool.id ? pool : await topology.pool(poolId);
     if (!p) continue;
     const target = targetOf(p, lookup.mxHosts, d.mxPort, msg.recipientDomain);
-    const sources = await db
-      .select({ id: egressSources.id, poolId: egressSources.poolId, localAddress: egressSources.localAddress, ehloName: egressSources.ehloName, weight: egressSources.weight })
-      .from(egressSources)
-      .where(eq(egressSources.poolId, poolId));
+    const sources = p.sources;
     const statuses = await loadSourceStatus(db, d.rules, sources, now);
     let candidates = statuses.flatMap((s) => {
       const view = providerView(s, provider, d.rules, now);
@@ -159,13 +199,12 @@ export async function finishRoute(
   outcome: SmtpOutcome,
 ): Promise<RouteVerdict> {
   const now = d.now();
-  await releaseSlot(db, route.reservationId, now);
   const reply = outcome.response.replace(/\s+/g, ' ');
   const matched = outcome.ok ? [] : responseRulesFor(d.rules, route.provider).filter((r) => new RegExp(r.regex, 'i').test(reply));
   const bounce = outcome.ok ? undefined : classifyBounce({ smtpCode: outcome.responseCode ?? null, status: outcome.enhancedCode ?? null, diagnostic: reply });
   const strongest = matched.find((r) => r.action === 'suspend') ?? matched.find((r) => r.action === 'throttle') ?? matched[0];
   const kind = outcomeKind({ accepted: outcome.ok, temporary: !outcome.ok && outcome.kind === 'transient', bounceClass: bounce?.class, ruleAction: strongest?.action });
-  await db.insert(reputationEvents).values({
+  const event = db.insert(reputationEvents).values({
     egressId: route.egressId,
     provider: route.provider,
     tenantId: ctx.tenantId,
@@ -174,6 +213,8 @@ export async function finishRoute(
     ruleId: matched.length ? matched.map((r) => r.id).join(' ') : null,
     at: new Date(now),
   });
+  // Frees the slot and logs the outcome in one statement (one round trip).
+  await db.execute(sql`with released as (${releaseSlotSql(route.reservationId, now)}) ${event.getSQL()}`);
 
   const fired: string[] = [];
   for (const rule of matched) {
