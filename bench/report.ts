@@ -1,6 +1,7 @@
 import type { CeilingResult } from './ceilings.js';
 import type { DeliveryResult } from './delivery.js';
 import type { HistoryShape } from './history.js';
+import { HOPS, type Hop, type HopBreakdown } from './hops.js';
 import type { PgCost } from './pg-cost.js';
 import type { ReadResult } from './reads.js';
 
@@ -16,7 +17,7 @@ export interface BenchReport {
   machine: { cpus: number; model: string; memoryGb: number; loadAvgAtStart: number[]; node: string };
   options: Record<string, unknown>;
   growth: { notifications: number; accept: Accept; delivery: DeliveryResult; postgres: PgCost; workerPeakRssMb: number; cpuMsPerNotification: Record<string, number> }[];
-  halfRate: { ratePerS: number; accept: Accept; delivery: DeliveryResult };
+  halfRate: { ratePerS: number; accept: Accept; delivery: DeliveryResult; hops?: HopBreakdown };
   ceilings: { temporal: CeilingResult; smtp: CeilingResult; engineVsTemporal: number; engineVsSmtp: number };
   reads: ReadResult[];
   temporalPerNotification: HistoryShape;
@@ -74,6 +75,12 @@ export function formatReport(r: BenchReport): string {
       [h.ratePerS, h.delivery.triggered, h.delivery.deliveredPerS, ms(h.delivery.latencyMs.p50), ms(h.delivery.latencyMs.p95), ms(h.delivery.latencyMs.p99), ms(h.accept.p99Ms)],
     ]),
   );
+  if (h.hops) {
+    const hops = h.hops;
+    out.push(
+      table(`Where the time goes at half rate (${hops.sampled} notifications, from their workflow histories)`, ['hop', 'p50 ms', 'p95 ms', 'p99 ms'], (Object.keys(HOPS) as Hop[]).map((k) => [HOPS[k], ms(hops[k].p50), ms(hops[k].p95), ms(hops[k].p99)])),
+    );
+  }
   const c = r.ceilings;
   out.push(
     table('Ceilings, same servers, same run', ['what', 'N', 'per s', 'p50 ms', 'p99 ms', 'engine / ceiling'], [

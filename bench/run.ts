@@ -3,7 +3,8 @@
 // writes bench/results/latest.json. Flags: --scale=1k|10k|100k (largest burst; default 10k),
 // --reads-at=100k|1m (table size for the read test; default 100k), --ceiling-n=2000,
 // --half-seconds=30, --connections=32, --budget-s=420 (when larger bursts stop waiting),
-// --worker-env=KEY=VALUE,... (extra worker environment for tuning experiments), --bundle-at-start
+// --worker-env=KEY=VALUE,... (extra worker environment for tuning experiments), --worker-node-args=--flag,...
+// (node/V8 flags for the worker), --bundle-at-start
 // (the worker bundles workflows/ itself instead of loading a prebuilt bundle), --profile-worker
 // (V8 CPU profile of the worker, written to bench/results/profiles/ when it stops), --out=name.
 import { randomBytes } from 'node:crypto';
@@ -17,11 +18,12 @@ import { temporalCeiling, smtpCeiling } from './ceilings.js';
 import { awaitDeliveries } from './delivery.js';
 import { pgCost, pgSnapshot } from './pg-cost.js';
 import { historyShape } from './history.js';
+import { hopBreakdown } from './hops.js';
 import { insertSyntheticHistory, measureReads } from './reads.js';
 import { printReport, type BenchReport } from './report.js';
 import { startBenchStack } from './stack.js';
 import { round } from './stats.js';
-import { triggerLoad } from './trigger-load.js';
+import { triggerLoad, triggerPaced } from './trigger-load.js';
 
 const size = (s: string) => {
   const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(s.trim());
@@ -39,7 +41,10 @@ const connections = Number(flags.connections ?? 32);
 /** Larger bursts stop waiting for the inbox at this many seconds into the run (default run: about 10 minutes). */
 const budgetS = Number(flags['budget-s'] ?? (maxScale > 10_000 ? 3600 : 420));
 const workerEnv = Object.fromEntries((flags['worker-env'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
-const workerNodeArgs = flags['profile-worker'] === 'true' ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'bench', 'results', 'profiles')}`] : [];
+const workerNodeArgs = [
+  ...(flags['profile-worker'] === 'true' ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'bench', 'results', 'profiles')}`] : []),
+  ...(flags['worker-node-args'] ?? '').split(',').filter(Boolean),
+];
 
 const log = (m: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 installTemporalRuntime('ERROR');
@@ -122,8 +127,9 @@ try {
   const best = growth[0]!.delivery.sustainedPerS;
   const halfRate = Math.max(1, Math.floor(best / 2));
   log(`fixed rate: ${halfRate}/s (half of ${best}/s) for ${halfSeconds} s`);
-  const half = await triggerLoad(nextRun(), { durationS: halfSeconds, overallRate: halfRate, connections: Math.min(connections, 16) });
+  const half = await triggerPaced(nextRun(), { durationS: halfSeconds, ratePerS: halfRate });
   const halfDelivery = await awaitDeliveries(half.sentAt, stack.arrivals, 180_000);
+  const halfHops = await hopBreakdown(stack.client, stack.database.sql, half.sentAt, stack.arrivals.at);
 
   log(`ceiling 1: ${ceilingN} no-op workflows straight from the Temporal client`);
   const temporal = await temporalCeiling(stack.client, stack.temporalAddress, ceilingN, 200);
@@ -148,9 +154,9 @@ try {
   const report: BenchReport = {
     at: new Date().toISOString(),
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), loadAvgAtStart: loadavg().map((l) => round(l, 2)), node: process.version },
-    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, profileWorker: workerNodeArgs.length > 0, bundleAtStart: flags['bundle-at-start'] === 'true' },
+    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, workerNodeArgs, bundleAtStart: flags['bundle-at-start'] === 'true' },
     growth,
-    halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery },
+    halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery, hops: halfHops },
     ceilings: {
       temporal,
       smtp,

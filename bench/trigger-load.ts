@@ -1,9 +1,10 @@
-// Load on POST /v1/notifications over real HTTP with autocannon: a burst of N (as fast as the
-// API accepts with bounded concurrency) or a fixed overall rate for a bounded time. Every request
+// Load on POST /v1/notifications over real HTTP: a burst of N with autocannon (as fast as the API
+// accepts with bounded concurrency), or a fixed rate for a bounded time, evenly paced. Every request
 // has its own Idempotency-Key, and the send time of each accepted notification is kept so the
 // inbox's arrival time gives trigger -> SMTP-accepted latency.
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
-import { percentiles, round } from './stats.js';
+import { percentiles, round, sleep } from './stats.js';
 import { userIdFor } from './stack.js';
 
 export interface LoadTarget {
@@ -31,7 +32,10 @@ interface Sent {
 
 const data = { amount: 42.5, currency: 'EUR', merchant: 'Boulangerie Paul', accountLast4: '1234' };
 
-export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durationS?: number; overallRate?: number; connections: number }): Promise<LoadResult> {
+const bodyFor = (t: LoadTarget, i: number) => JSON.stringify({ userId: userIdFor(i, t.users), type: 'account.transaction', data });
+
+/** A burst: `amount` requests (or for `durationS`) as fast as `connections` keep-alive connections allow. */
+export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durationS?: number; connections: number }): Promise<LoadResult> {
   const sentAt = new Map<string, number>();
   const latencies: number[] = [];
   let seq = 0;
@@ -43,7 +47,6 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
     pipelining: 1,
     amount: opts.amount,
     duration: opts.durationS ?? 600,
-    overallRate: opts.overallRate,
     timeout: 30,
     headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json' },
     requests: [
@@ -56,7 +59,7 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
           return {
             ...req,
             headers: { ...req.headers, 'idempotency-key': `${t.runId}-${i}` },
-            body: JSON.stringify({ userId: userIdFor(i, t.users), type: 'account.transaction', data }),
+            body: bodyFor(t, i),
           };
         },
         onResponse: (status, body, context: object) => {
@@ -69,12 +72,63 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
       },
     ],
   });
+  return summary(started, latencies, accepted, result.errors + result.timeouts + result.non2xx, sentAt);
+}
+
+/**
+ * A fixed rate: request i leaves at start + i / ratePerS whatever the earlier ones are doing (open
+ * loop), so arrivals are evenly spaced. (autocannon's overallRate sends each second's quota at the
+ * start of the second, a burst the engine then queues.)
+ */
+export async function triggerPaced(t: LoadTarget, opts: { ratePerS: number; durationS: number }): Promise<LoadResult> {
+  const sentAt = new Map<string, number>();
+  const latencies: number[] = [];
+  let accepted = 0;
+  let errors = 0;
+  const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+  const url = new URL(`${t.apiUrl}/v1/notifications`);
+  const post = (i: number) =>
+    new Promise<void>((resolve) => {
+      const body = bodyFor(t, i);
+      const t0 = Date.now();
+      const req = request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': `${t.runId}-${i}` } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          latencies.push(Date.now() - t0);
+          if (res.statusCode === 202) {
+            accepted++;
+            sentAt.set((JSON.parse(Buffer.concat(chunks).toString()) as { id: string }).id, t0);
+          } else errors++;
+          resolve();
+        });
+      });
+      req.on('error', () => {
+        errors++;
+        resolve();
+      });
+      req.end(body);
+    });
+  const started = Date.now();
+  const total = Math.round(opts.ratePerS * opts.durationS);
+  const inFlight: Promise<void>[] = [];
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / opts.ratePerS;
+    if (due > Date.now()) await sleep(due - Date.now());
+    inFlight.push(post(i));
+  }
+  await Promise.all(inFlight);
+  agent.destroy();
+  return summary(started, latencies, accepted, errors, sentAt);
+}
+
+function summary(started: number, latencies: number[], accepted: number, errors: number, sentAt: Map<string, number>): LoadResult {
   const durationS = (Date.now() - started) / 1000;
   const p = percentiles(latencies, [50, 99]);
   return {
     requests: latencies.length,
     accepted,
-    errors: result.errors + result.timeouts + result.non2xx,
+    errors,
     durationS: round(durationS, 2),
     reqPerS: round(latencies.length / durationS),
     latencyMs: { p50: p.p50 ?? null, p99: p.p99 ?? null },
