@@ -5,7 +5,8 @@ export default tseslint.config(
   { ignores: ['node_modules/**', 'db/migrations/**', '.cache/**', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
   {
-    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    // The compile thread's entry is plain JavaScript (templates/mjml.ts says why).
+    languageOptions: { parserOptions: { projectService: { allowDefaultProject: ['templates/*.mjs'] }, tsconfigRootDir: import.meta.dirname } },
     rules: {
       // Forgetting to await an activity, a workflow API or a DB write is a bug.
       '@typescript-eslint/no-floating-promises': 'error',

@@ -9,6 +9,7 @@ import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
+import { precompileTemplates } from '../templates/index.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
@@ -20,6 +21,8 @@ if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts n
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 // This month's and the next months' partitions of the audit and attempt tables (also kept by the monitor schedule).
 await ensureMonthlyPartitions(database.db);
+// Every template compiled now, in a thread that then exits: a broken template stops the worker here.
+await precompileTemplates();
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await NativeConnection.connect(temporal.connection);
 const deps = activityDepsFromEnv(env, database.db, logger);

@@ -18,6 +18,7 @@ import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
+import { precompileTemplates } from '../templates/index.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { seedDemo } from './demo-seed.js';
 import { dkimResolverFromDb } from './dkim-dns.js';
@@ -102,6 +103,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}` };
     const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
     stops.push(() => deps.mailer.close());
+    await precompileTemplates();
     const nativeConnection = await NativeConnection.connect(temporal.connection);
     const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps });
     const running = worker.run();

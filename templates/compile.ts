@@ -1,25 +1,9 @@
-import mjml2html from 'mjml';
 import { typeNames } from './catalogue.js';
 import { TemplateError } from './errors.js';
 import { locales, type Locale } from './locale.js';
 import { checkTranslations, loadSources, type Flags } from './sources.js';
+import { mjmlToHtml } from './mjml.js';
 import { PLACEHOLDER } from './substitute.js';
-
-/** MJML -> HTML, refusing invalid MJML. mjml 5's mjml2html returns a Promise. */
-export async function mjmlToHtml(source: string, where = 'template'): Promise<string> {
-  try {
-    const result = await mjml2html(source, {
-      validationLevel: 'strict',
-      // No web fonts: the layout uses system fonts, and a Google Fonts link would leak opens.
-      fonts: {},
-      keepComments: false,
-    });
-    return result.html;
-  } catch (cause) {
-    const message = cause instanceof Error ? cause.message : String(cause);
-    throw new TemplateError('invalid_template', `${where}: ${message}`, { where }, { cause });
-  }
-}
 
 /**
  * Compiles MJML whose `{{name}}` placeholders must come out intact. Each placeholder becomes
@@ -73,15 +57,15 @@ export function getCompiledEmail(type: string, locale: Locale, flags: Flags): Pr
   return compiled;
 }
 
-/** Compiles every template once (used at worker start-up so a broken template fails fast). */
+/** Compiles every template once, together (the worker does this at start-up so a broken template fails fast). */
 export async function precompileTemplates(): Promise<void> {
   checkTranslations('layout', locales);
+  const all: Promise<CompiledEmail>[] = [];
   for (const type of typeNames) {
     checkTranslations(type, locales);
     for (const locale of locales) {
-      for (const unsubscribe of [false, true]) {
-        await getCompiledEmail(type, locale, { unsubscribe });
-      }
+      for (const unsubscribe of [false, true]) all.push(getCompiledEmail(type, locale, { unsubscribe }));
     }
   }
+  await Promise.all(all);
 }

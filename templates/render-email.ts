@@ -1,5 +1,6 @@
 import { getTypeSpec } from './catalogue.js';
-import { getCompiledEmail, mjmlToHtml } from './compile.js';
+import { getCompiledEmail } from './compile.js';
+import { mjmlToHtmlHere } from './mjml.js';
 import { formattingLocale, resolveLocale } from './locale.js';
 import { loadSources } from './sources.js';
 import { escapeHtml, escapeHtmlMultiline, fillPlaceholders, singleLine } from './substitute.js';
@@ -38,7 +39,10 @@ export async function renderEmail(
   };
 }
 
-/** Runs mjml for every message: slow, kept for benchmarks and to check the compiled path against. */
+/**
+ * Runs mjml for every message, on this thread: slow, kept for benchmarks and to check the compiled
+ * path against.
+ */
 export async function renderEmailUncompiled(
   type: string,
   locale: string,
@@ -49,7 +53,7 @@ export async function renderEmailUncompiled(
   const sources = loadSources(type, resolved, flags);
   return {
     subject: singleLine(fillPlaceholders(sources.subject, values)),
-    html: await mjmlToHtml(fillPlaceholders(sources.mjml, htmlValues), `${type}/${resolved}`),
+    html: await mjmlToHtmlHere(fillPlaceholders(sources.mjml, htmlValues), `${type}/${resolved}`),
     text: fillPlaceholders(sources.text, values),
   };
 }

@@ -1,0 +1,13 @@
+// Worker-thread entry (plain JavaScript, so it loads without a TypeScript loader): runs mjml for
+// templates/mjml.ts and posts the HTML, or the error message, back. mjml lives and dies with this thread.
+import { parentPort } from 'node:worker_threads';
+import mjml2html from 'mjml';
+
+parentPort.on('message', ({ id, source, options }) => {
+  Promise.resolve()
+    .then(() => mjml2html(source, options))
+    .then(
+      (result) => parentPort.postMessage({ id, html: result.html }),
+      (err) => parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) }),
+    );
+});
