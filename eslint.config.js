@@ -2,7 +2,7 @@ import { builtinModules } from 'node:module';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'db/migrations/**', '.cache/**', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'db/migrations/**', '.cache/**', 'dist/**', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
   {
     // The compile thread's entry is plain JavaScript (templates/mjml.ts says why).

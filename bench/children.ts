@@ -15,7 +15,8 @@ export interface Child {
 }
 
 /**
- * Runs a TypeScript entry point with tsx and waits until a line of its output matches `ready`.
+ * Runs an entry point (TypeScript through tsx, or compiled JavaScript) and waits until a line of
+ * its output matches `ready`.
  * `ipc` opens a message channel (for the inbox child's arrival reports); `nodeArgs` go to node
  * itself (e.g. --cpu-prof, which NODE_OPTIONS refuses).
  */
@@ -24,7 +25,7 @@ export async function startChild(
   env: Record<string, string>,
   opts: { ready: RegExp; ipc?: boolean; timeoutMs?: number; label: string; nodeArgs?: string[] },
 ): Promise<Child> {
-  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), '--import', 'tsx', script], {
+  const proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), ...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), script], {
     cwd: repoRoot,
     env: { ...process.env, ...env },
     stdio: opts.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
@@ -65,6 +66,14 @@ export async function startChild(
       clearTimeout(timer);
     },
   };
+}
+
+/** What `npm run <name>` runs when it is `node [flags] <script>`: the bench starts it the same way, without npm in between. */
+export function npmNodeScript(name: string): { nodeArgs: string[]; script: string } {
+  const scripts = (JSON.parse(readFileSync(`${repoRoot}/package.json`, 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const [node, ...args] = (scripts[name] ?? '').split(/\s+/);
+  if (node !== 'node' || args.length === 0) throw new Error(`npm script ${name} is not "node [flags] <script>": ${scripts[name]}`);
+  return { nodeArgs: args.slice(0, -1), script: args.at(-1)! };
 }
 
 /** Resident memory of a process from /proc: current (VmRSS) and the kernel's high-water mark (VmHWM), in MB. */

@@ -4,8 +4,9 @@
 // --reads-at=100k|1m (table size for the read test; default 100k), --ceiling-n=2000,
 // --half-seconds=30, --connections=32, --budget-s=420 (when larger bursts stop waiting),
 // --worker-env=KEY=VALUE,... (extra worker environment for tuning experiments), --worker-node-args=--flag,...
-// (node/V8 flags for the worker), --bundle-at-start
-// (the worker bundles workflows/ itself instead of loading a prebuilt bundle), --profile-worker
+// (node/V8 flags for the worker, after those of npm run start:worker), --from-source (bin/*.ts through
+// tsx instead of the build), --bundle-at-start (from source, the worker bundles workflows/ itself
+// instead of loading a prebuilt bundle), --profile-worker
 // (V8 CPU profile of the worker, written to bench/results/profiles/ when it stops), --out=name.
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -51,7 +52,7 @@ installTemporalRuntime('ERROR');
 const env = parseEnv(process.env);
 const users = Math.min(10_000, Math.max(1_000, maxScale));
 const started = Date.now();
-const stack = await startBenchStack(env, users, log, { bundleAtStart: flags['bundle-at-start'] === 'true' });
+const stack = await startBenchStack(env, users, log, { bundleAtStart: flags['bundle-at-start'] === 'true', fromSource: flags['from-source'] === 'true' });
 let stopped = false;
 const stop = async () => {
   if (stopped) return;
@@ -154,7 +155,7 @@ try {
   const report: BenchReport = {
     at: new Date().toISOString(),
     machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), loadAvgAtStart: loadavg().map((l) => round(l, 2)), node: process.version },
-    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, workerNodeArgs, bundleAtStart: flags['bundle-at-start'] === 'true' },
+    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, workerNodeArgs, bundleAtStart: flags['bundle-at-start'] === 'true', fromSource: flags['from-source'] === 'true' },
     growth,
     halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery, hops: halfHops },
     ceilings: {

@@ -15,7 +15,8 @@ import { provisionTenant, upsertPool } from '../db/provision.js';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { startFcmEndpoint } from '../dev/fcm-endpoint.js';
 import { startTemporalDevServer } from '../dev/temporal-server.js';
-import { startChild, type Child } from './children.js';
+import { execFileSync } from 'node:child_process';
+import { npmNodeScript, repoRoot, startChild, type Child } from './children.js';
 
 /** Source addresses of the bench pool: loopback aliases, each with its own SMTP connections. */
 export const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
@@ -49,7 +50,15 @@ export interface BenchStack {
 import { freePort } from '../dev/ports.js';
 
 
-export async function startBenchStack(env: Env, users: number, log: (m: string) => void, opts: { bundleAtStart?: boolean } = {}): Promise<BenchStack> {
+export async function startBenchStack(env: Env, users: number, log: (m: string) => void, opts: { bundleAtStart?: boolean; fromSource?: boolean } = {}): Promise<BenchStack> {
+  // The worker and API run as deployed: built (npm run build) and started as npm run start:worker /
+  // start:api would. --from-source runs bin/*.ts through tsx instead (as before the build existed).
+  const fromSource = opts.fromSource || opts.bundleAtStart;
+  if (!fromSource) {
+    log('building (npm run build)');
+    execFileSync('bash', ['scripts/build.sh'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+  }
+  const entry = (name: 'worker' | 'api') => (fromSource ? { nodeArgs: [], script: `bin/${name}.ts` } : npmNodeScript(`start:${name}`));
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
     for (const s of stops.reverse()) await s().catch((err: unknown) => log(`stop failed: ${String(err)}`));
@@ -121,9 +130,9 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
     });
     await seedUsers(database, tenantId, users);
 
-    // The worker loads a bundle built here, as a deployment would (npm run build:workflows), unless
-    // the run measures bundling at worker start.
-    const bundle: Record<string, string> = opts.bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: await writeWorkflowBundle(join(tmp, 'workflow-bundle.js')) };
+    // The built worker loads the bundle from the same build; from source it gets one built here
+    // (npm run build:workflows), unless the run measures bundling at worker start.
+    const bundle: Record<string, string> = !fromSource || opts.bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: await writeWorkflowBundle(join(tmp, 'workflow-bundle.js')) };
     const childEnv = {
       ...bundle,
       DATABASE_URL: databaseUrl,
@@ -135,12 +144,12 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       LOG_LEVEL: 'info',
     };
     const startWorker = (extra: Record<string, string> = {}, nodeArgs: string[] = []) =>
-      startChild('bin/worker.ts', { ...childEnv, ...extra }, { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000, nodeArgs });
+      startChild(entry('worker').script, { ...childEnv, ...extra }, { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000, nodeArgs: [...entry('worker').nodeArgs, ...nodeArgs] });
     let worker = await startWorker();
     stops.push(() => worker.stop());
 
     const apiPort = await freePort();
-    const api = await startChild('bin/api.ts', { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(apiPort) }, { ready: /api listening/, label: 'API' });
+    const api = await startChild(entry('api').script, { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(apiPort) }, { ready: /api listening/, label: 'API', nodeArgs: entry('api').nodeArgs });
     stops.push(() => api.stop());
 
     const connection = await Connection.connect({ address: temporalAddress });

@@ -10,7 +10,7 @@ import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { precompileTemplates } from '../templates/index.js';
-import { createNotificationWorker } from '../worker/create-worker.js';
+import { builtWorkflowBundlePath, createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 
@@ -26,12 +26,14 @@ await precompileTemplates();
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await NativeConnection.connect(temporal.connection);
 const deps = activityDepsFromEnv(env, database.db, logger);
+// Compiled (npm run build): the bundle built with this code, so no webpack at start. From source: bundle at start.
+const bundlePath = env.WORKFLOW_BUNDLE_PATH ?? builtWorkflowBundlePath;
 const worker = await createNotificationWorker({
   connection,
   namespace: temporal.namespace,
   taskQueue: temporal.taskQueue,
   deps,
-  workflowBundle: env.WORKFLOW_BUNDLE_PATH ? { codePath: env.WORKFLOW_BUNDLE_PATH } : undefined,
+  workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
   tuning: { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES },
 });
 // The blocklist check and delivery monitor run from Schedules; creating them is idempotent.

@@ -74,10 +74,14 @@ const schema = z.object({
   /** Shared secret providers sign JSON complaint/bounce webhooks with (POST /v1/feedback/reports). */
   FEEDBACK_WEBHOOK_SECRET: z.string().min(16).optional(),
 
-  /** A workflow bundle built ahead (`npm run build:workflows`); without it the worker bundles workflows/ at start, which costs ~80 MB of RSS for good. */
+  /** A workflow bundle built ahead (`npm run build:workflows`); without it the built worker loads dist/workflow-bundle.js, and one run from source bundles workflows/ at start, which costs ~80 MB of RSS for good. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
-  /** Workflows kept in the worker's sticky cache (Temporal's default scales with the heap, ~2,300 here); fewer means less memory and more replays. */
-  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().optional(),
+  /**
+   * Workflows kept in the worker's sticky cache; fewer means less memory and more replays. Fixed
+   * rather than Temporal's default, which scales with the heap limit: under the 384 MB old-space
+   * cap `npm run start:worker` sets it would be ~100, below a burst's workflows in flight.
+   */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(1000),
   /** Sends (and other activities) one worker runs at once; they wait on the network, not the CPU. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
 

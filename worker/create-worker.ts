@@ -3,7 +3,11 @@ import { Worker } from '@temporalio/worker';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
-export const workflowsPath = fileURLToPath(new URL('../workflows/index.ts', import.meta.url));
+// Under tsx/vitest this module is the .ts source; from dist/ (npm run build) it is compiled .js.
+const compiled = !import.meta.url.endsWith('.ts');
+export const workflowsPath = fileURLToPath(new URL(`../workflows/index.${compiled ? 'js' : 'ts'}`, import.meta.url));
+/** dist/workflow-bundle.js, written by `npm run build`: the compiled worker's default bundle. None when run from source. */
+export const builtWorkflowBundlePath = compiled ? fileURLToPath(new URL('../workflow-bundle.js', import.meta.url)) : undefined;
 
 export interface NotificationWorkerOptions {
   connection: NativeConnection;
