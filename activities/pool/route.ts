@@ -213,14 +213,23 @@ export async function finishRoute(
     ruleId: matched.length ? matched.map((r) => r.id).join(' ') : null,
     at: new Date(now),
   });
-  // Frees the slot and logs the outcome in one statement (one round trip).
-  await db.execute(sql`with released as (${releaseSlotSql(route.reservationId, now)}) ${event.getSQL()}`);
-
   const fired: string[] = [];
-  for (const rule of matched) {
-    if (!(await triggerFires(db, rule, route, ctx.tenantId, now))) continue;
-    fired.push(rule.id);
-    await applyRule(db, rule, route, ctx, now);
+  if (matched.length === 0) {
+    // Frees the slot and logs the outcome in one statement (one round trip).
+    await db.execute(sql`with released as (${releaseSlotSql(route.reservationId, now)}) ${event.getSQL()}`);
+  } else {
+    // A rule may suspend or throttle this source: the slot is freed only once that is recorded, so
+    // no other send takes the slot in between and meets the same refusal.
+    try {
+      await event;
+      for (const rule of matched) {
+        if (!(await triggerFires(db, rule, route, ctx.tenantId, now))) continue;
+        fired.push(rule.id);
+        await applyRule(db, rule, route, ctx, now);
+      }
+    } finally {
+      await db.execute(releaseSlotSql(route.reservationId, now));
+    }
   }
   const retryElsewhere = !outcome.ok && (matched.some((r) => r.action !== 'holdTenant') || bounce?.class === 'blocklisted');
   return { retryElsewhere, firedRules: fired };
