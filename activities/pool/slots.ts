@@ -19,7 +19,7 @@ export interface SlotRequest {
   warmup: WarmupDay | null;
 }
 
-export type SlotResult = { ok: true; reservationId: number } | { ok: false; retryAt: number; reason: 'connections' | 'rate' | 'warmup-cap' };
+export type SlotResult = { ok: true; reservationId: number } | { ok: false; retryAt: number; reason: 'suspended' | 'connections' | 'rate' | 'warmup-cap' };
 
 const ts = (ms: number) => new Date(ms).toISOString();
 
@@ -27,14 +27,16 @@ export async function reserveSlot(db: Db, req: SlotRequest): Promise<SlotResult>
   const { egressId, provider, now } = req;
   const windowStart = now - req.rate.perMs;
   const dayStart = req.warmup?.dayStart ?? now;
-  // Lock, count and insert in one round trip (db/migrations/0005_reserve_send_slot.sql); the
+  // Lock, check suspension, count and insert in one round trip (db/migrations/0005 and 0006); the
   // function looks back STALE_MS before the window for slots still in flight.
   const [row] = (await db.execute(sql`
     select * from reserve_send_slot(${egressId}, ${provider}, ${ts(now)}::timestamptz, ${ts(windowStart)}::timestamptz,
       ${ts(now - STALE_MS)}::timestamptz, ${ts(dayStart)}::timestamptz, ${req.connections}::int, ${req.rate.count}::int, ${req.warmup?.cap ?? null}::int)
-  `)) as unknown as { reservation_id: string | number | null; inflight: number; in_window: number; oldest_release: number | null; today: number }[];
+  `)) as unknown as { reservation_id: string | number | null; inflight: number; in_window: number; oldest_release: number | null; today: number; suspended_until: number | null }[];
   const r = row!;
   if (r.reservation_id !== null) return { ok: true, reservationId: Number(r.reservation_id) };
+  // Suspended since the caller read the source's status (a provider rule fired meanwhile).
+  if (r.suspended_until !== null) return { ok: false, retryAt: r.suspended_until, reason: 'suspended' };
   if (req.warmup && r.today >= req.warmup.cap) return { ok: false, retryAt: req.warmup.dayEnd, reason: 'warmup-cap' };
   if (r.inflight >= req.connections) return { ok: false, retryAt: now + 250, reason: 'connections' };
   return { ok: false, retryAt: r.oldest_release !== null ? r.oldest_release + req.rate.perMs + 1 : now + 500, reason: 'rate' };
