@@ -63,10 +63,6 @@ function createPool(egress: Egress, maxConnections: number, maxMessages: number)
     requireTLS: egress.requireTLS ?? false,
     maxConnections,
     maxMessages,
-    // A connection the server closes mid-send (e.g. after a 421) fails the send instead of nodemailer
-    // quietly sending it again on a new connection: every try a provider sees is one the engine chose,
-    // routed under its rules and recorded as an attempt (retries are the activity's).
-    maxRequeues: 0,
     connectionTimeout: 10_000,
     greetingTimeout: 10_000,
     socketTimeout: 60_000,
