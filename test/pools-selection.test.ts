@@ -11,10 +11,11 @@ import { createDeliveryDeps } from '../activities/pool/delivery-deps.js';
 import { createDnsResolver } from '../activities/pool/mx-lookup.js';
 import { chooseRoute, finishRoute, type DeliveryDeps } from '../activities/pool/route.js';
 import { providerRules } from '../activities/pool/rules.js';
+import { reserveSlot } from '../activities/pool/slots.js';
 import { loadSourceStatus, providerView } from '../activities/pool/source-status.js';
 import { connectDatabase, type Database } from '../db/client.js';
 import { upsertPool } from '../db/provision.js';
-import { egressSources, egressWarmups } from '../db/schema.js';
+import { egressControls, egressSources, egressWarmups } from '../db/schema.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox } from '../dev/smtp-inbox.js';
 import { freePort } from '../dev/ports.js';
@@ -213,6 +214,23 @@ describe('response rules and bounce classes', () => {
     const rows = await database.sql<{ kind: string; charge: string; n: number }[]>`
       select kind, charge, count(*)::int as n from reputation_events where egress_id = ${`${p}-127.0.0.17`} group by 1, 2`;
     expect(rows).toEqual([{ kind: 'bounce:unknown_user', charge: 'tenant', n: 10 }]);
+  });
+});
+
+describe('send slots', () => {
+  it('are refused on a source suspended after its status was read, until the suspension ends', async () => {
+    const p = await pool('slots', [{ ip: '127.0.0.19' }]);
+    const egressId = `${p}-127.0.0.19`;
+    const ask = () => reserveSlot(database.db, { egressId, provider: 'gmail', now: clock, connections: 4, rate: { count: 10_000, perMs: 1000 }, warmup: null });
+    expect((await ask()).ok).toBe(true);
+    // A provider rule suspends the source between another send's status read and its slot request.
+    const until = new Date(clock + 600_000);
+    await database.db.insert(egressControls).values({ egressId, provider: 'gmail', kind: 'suspend', until, reason: 'test', setBy: 'gmail-4.7.28' });
+    expect(await ask()).toEqual({ ok: false, retryAt: until.getTime(), reason: 'suspended' });
+    const before = await database.sql<{ n: number }[]>`select count(*)::int as n from send_reservations where egress_id = ${egressId}`;
+    expect(before[0]!.n).toBe(1);
+    clock = until.getTime() + 1;
+    expect((await ask()).ok).toBe(true);
   });
 });
 
