@@ -1,35 +1,8 @@
 import { eq } from 'drizzle-orm';
-import type { Db } from '../db/client.js';
-import { auditEvents, notifications, tenants } from '../db/schema.js';
-import type { DeliveryStatus } from '../workflows/types.js';
-import { appendAudit, type AuditEntry } from './audit.js';
+import { auditEvents, tenants } from '../db/schema.js';
+import { appendAudit, type AuditEntry } from '../domain/audit/append.js';
+import { finalAuditEntry, finalStatusUpdate, type Completion } from '../domain/notifications/completion.js';
 import type { ActivityDeps } from './deps.js';
-
-export interface Completion {
-  notificationId: string;
-  tenantId: string;
-  status: DeliveryStatus;
-  deliveredChannels: string[];
-  reason?: string;
-}
-
-/** The final status on the notification row, as a statement the caller runs (alone or inside its own). */
-export function finalStatusUpdate(db: Pick<Db, 'update'>, c: Completion) {
-  return db
-    .update(notifications)
-    .set({ status: c.status, deliveredChannels: c.deliveredChannels, error: c.reason ?? null, updatedAt: new Date() })
-    .where(eq(notifications.id, c.notificationId));
-}
-
-/** The audit step that closes a notification's trail. */
-export function finalAuditEntry(c: Completion) {
-  return {
-    tenantId: c.tenantId,
-    notificationId: c.notificationId,
-    step: `notification.${c.status}`,
-    detail: { deliveredChannels: c.deliveredChannels, ...(c.reason ? { reason: c.reason } : {}) },
-  };
-}
 
 export function completionActivities({ db }: ActivityDeps) {
   return {

@@ -2,9 +2,9 @@ import type { Messaging } from 'firebase-admin/messaging';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
-import type { Mailer } from './email/mailer.js';
-import type { MonitoringSettings } from './monitor/settings.js';
-import type { DeliveryDeps } from './pool/route.js';
+import type { Mailer } from '../domain/email/mailer.js';
+import type { MonitoringSettings } from '../domain/monitor/settings.js';
+import type { DeliveryDeps } from '../domain/pool/route.js';
 
 /** Everything activities touch, passed in explicitly so tests wire real local servers. */
 export interface ActivityDeps {

@@ -1,15 +1,15 @@
 import { completionActivities } from './complete.js';
+import type { ActivityDeps } from './deps.js';
 import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
 import { partitionActivities } from './monitor/partitions.js';
-import { operatorWebhookActivities } from './webhooks/operator.js';
-import { statusWebhookActivities } from './webhooks/status.js';
-import type { ActivityDeps } from './deps.js';
 import { planActivities } from './plan.js';
 import { prepareActivities } from './prepare.js';
 import { renderActivities } from './render.js';
 import { sendEmailActivities } from './send-email.js';
 import { sendPushActivities } from './send-push.js';
+import { operatorWebhookActivities } from './webhooks/operator.js';
+import { statusWebhookActivities } from './webhooks/status.js';
 
 export type { ActivityDeps } from './deps.js';
 

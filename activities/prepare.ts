@@ -1,9 +1,9 @@
 import { and, eq, sql } from 'drizzle-orm';
 import { auditEvents, categories, notifications, preferences, renderedMessages, tenants, users } from '../db/schema.js';
 import type { ActivityDeps } from './deps.js';
-import { permanent } from './failures.js';
-import { planFromRow, type DeliveryPlan } from './plan.js';
-import { renderColumns, renderContent, type RenderedContent } from './render.js';
+import { permanent } from '../domain/failures/temporal.js';
+import { planFromRow, type DeliveryPlan } from '../domain/notifications/plan.js';
+import { renderColumns, renderContent, type RenderedContent } from '../domain/notifications/render.js';
 
 export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
   // Built once: drizzle's query building costs more CPU than the query itself on this path.

@@ -12,17 +12,17 @@ import {
   tenants,
   users,
 } from '../db/schema.js';
-import { appendAudit } from './audit.js';
-import { finalAuditEntry, finalStatusUpdate } from './complete.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { finalAuditEntry, finalStatusUpdate } from '../domain/notifications/completion.js';
 import type { ActivityDeps } from './deps.js';
-import type { SmtpOutcome } from './email/mailer.js';
-import { returnPathFor } from './email/return-path.js';
-import { senderCache } from './email/sender.js';
-import { listUnsubscribeHeaders, unsubscribeUrlFor } from './feedback/list-unsubscribe.js';
-import { permanent, transient } from './failures.js';
+import type { SmtpOutcome } from '../domain/email/mailer.js';
+import { returnPathFor } from '../domain/email/return-path.js';
+import { senderCache } from '../domain/email/sender.js';
+import { listUnsubscribeHeaders, unsubscribeUrlFor } from '../domain/feedback/list-unsubscribe.js';
+import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
-import { defaultDeliveryDeps } from './pool/delivery-deps.js';
-import { chooseRoute, finishRoute, poolTopology } from './pool/route.js';
+import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
 
 /** Pool membership changed by an operator reaches each worker within this. */
 const POOL_TOPOLOGY_TTL_MS = 10_000;

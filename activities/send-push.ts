@@ -1,12 +1,12 @@
 import { Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
 import { auditEvents, deliveryAttempts, notifications, pushDevices, renderedMessages, tenants } from '../db/schema.js';
-import { appendAudit } from './audit.js';
-import { finalAuditEntry, finalStatusUpdate } from './complete.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { finalAuditEntry, finalStatusUpdate } from '../domain/notifications/completion.js';
 import type { ActivityDeps } from './deps.js';
-import { permanent, transient } from './failures.js';
+import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
-import { sendPush } from './push/fcm-client.js';
+import { sendPush } from '../domain/push/fcm-client.js';
 import type { SendResult } from './send-email.js';
 
 export function sendPushActivities({ db, messaging }: ActivityDeps) {

@@ -1,10 +1,10 @@
 import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { appendAudit } from '../activities/audit.js';
-import { defaultDeliveryDeps } from '../activities/pool/delivery-deps.js';
-import type { ProviderRules, RateLimit } from '../activities/pool/rules.js';
-import { loadSourceStatus, providerView, type ProviderView, type SourceStatus } from '../activities/pool/source-status.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import type { ProviderRules, RateLimit } from '../domain/pool/rules.js';
+import { loadSourceStatus, providerView, type ProviderView, type SourceStatus } from '../domain/pool/source-status.js';
 import type { Db } from '../db/client.js';
 import { egressSources, pools, tenants } from '../db/schema.js';
 import { ALL_PROVIDERS, egressControls, reputationEvents, tenantFallbackPools } from '../db/schema-pools.js';

@@ -1,4 +1,4 @@
-import type { ProviderRules } from '../activities/pool/rules.js';
+import type { ProviderRules } from '../domain/pool/rules.js';
 import type { Client } from '@temporalio/client';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';

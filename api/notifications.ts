@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { and, asc, eq, gte } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { appendAudit } from '../activities/audit.js';
+import { appendAudit } from '../domain/audit/append.js';
 import { auditEvents, deliveryAttempts, notifications, users } from '../db/schema.js';
 import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';

@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { signatureHeader, verifyWebhookSignature } from '../activities/webhooks/sign.js';
+import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { keepRejected, recordReport } from '../inbound/record.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import type { ParsedReport } from '../inbound/parse-report.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { locales } from '../templates/index.js';
+import { channels, notificationStatuses } from '../domain/notifications/status.js';
 
 /** The single source for request/response validation, TypeScript types and the OpenAPI document. */
 
@@ -16,7 +17,7 @@ const timezone = z.string().refine((tz) => {
   }
 }, 'must be an IANA time zone such as Europe/Paris');
 
-export const Channel = z.enum(['email', 'push']);
+export const Channel = z.enum(channels);
 
 export const UserProfile = z
   .object({
@@ -93,7 +94,7 @@ export const NotificationView = z.object({
   userId: z.string(),
   type: z.string(),
   category: z.string(),
-  status: z.enum(['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped', 'suppressed']),
+  status: z.enum(notificationStatuses),
   channels: z.array(z.string()),
   deliveredChannels: z.array(z.string()),
   error: z.string().nullable(),

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { appendAudit } from '../activities/audit.js';
-import { tenantWebhookSecret } from '../activities/webhooks/sign.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { tenantWebhookSecret } from '../domain/webhooks/sign.js';
 import { tenants } from '../db/schema.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { StatusWebhookBody } from './feedback-schemas.js';

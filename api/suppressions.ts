@@ -1,8 +1,8 @@
 import { and, asc, eq, gt } from 'drizzle-orm';
 import { Hono } from 'hono';
 import type { z } from 'zod';
-import { appendAudit } from '../activities/audit.js';
-import { normaliseAddress, suppress } from '../activities/feedback/suppression.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { normaliseAddress, suppress } from '../domain/feedback/suppression.js';
 import { suppressions } from '../db/schema.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { SuppressionBody, SuppressionListQuery, type SuppressionView } from './feedback-schemas.js';

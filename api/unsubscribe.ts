@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { appendAudit } from '../activities/audit.js';
-import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../activities/feedback/unsubscribe-token.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
 import { categories, preferences, users } from '../db/schema.js';
 import type { ApiDeps } from './env.js';
 import { ApiProblem, problems } from './problem.js';

@@ -1,6 +1,6 @@
 import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
-import { appendAudit } from '../activities/audit.js';
+import { appendAudit } from '../domain/audit/append.js';
 import { categories, preferences, pushDevices, users } from '../db/schema.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { problems } from './problem.js';

@@ -3,7 +3,7 @@
 // and what SMTP allows here (nodemailer straight to the same inbox, same sources and pool limits).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { createMailer } from '../activities/email/mailer.js';
+import { createMailer } from '../domain/email/mailer.js';
 import { renderEmail } from '../templates/index.js';
 import { startChild } from './children.js';
 import { RECIPIENT_DOMAIN, SOURCES } from './stack.js';

@@ -1,7 +1,7 @@
 // Production entry point: the HTTP API. Needs DATABASE_URL and TEMPORAL_ADDRESS (see README).
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
-import { loadProviderRules } from '../activities/pool/rules.js';
+import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { parseEnv } from '../config/env.js';
 import { createLogger } from '../config/logger.js';

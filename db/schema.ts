@@ -12,6 +12,7 @@ import {
   uniqueIndex,
   uuid,
 } from 'drizzle-orm/pg-core';
+import { channels, notificationStatuses, type NotificationStatus } from '../domain/notifications/status.js';
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 
@@ -141,8 +142,7 @@ export const preferences = pgTable(
   (t) => [primaryKey({ columns: [t.userId, t.categoryKey] })],
 );
 
-export const notificationStatuses = ['accepted', 'running', 'delivered', 'failed', 'cancelled', 'skipped', 'suppressed'] as const;
-export type NotificationStatus = (typeof notificationStatuses)[number];
+export { notificationStatuses, type NotificationStatus };
 
 export const notifications = pgTable(
   'notifications',
@@ -175,7 +175,7 @@ export const renderedMessages = pgTable(
   'rendered_messages',
   {
     notificationId: uuid('notification_id').notNull().references(() => notifications.id, { onDelete: 'cascade' }),
-    channel: text('channel', { enum: ['email', 'push'] }).notNull(),
+    channel: text('channel', { enum: channels }).notNull(),
     locale: text('locale').notNull(),
     subject: text('subject').notNull(),
     html: text('html'),
@@ -193,7 +193,7 @@ export const deliveryAttempts = pgTable(
   {
     id: uuid('id').notNull().defaultRandom(),
     notificationId: uuid('notification_id').notNull().references(() => notifications.id, { onDelete: 'cascade' }),
-    channel: text('channel', { enum: ['email', 'push'] }).notNull(),
+    channel: text('channel', { enum: channels }).notNull(),
     attempt: integer('attempt').notNull(),
     outcome: text('outcome', { enum: attemptOutcomes }).notNull(),
     poolId: text('pool_id'),

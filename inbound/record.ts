@@ -4,14 +4,14 @@
 // nothing else.
 import { and, desc, eq } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { appendAudit } from '../activities/audit.js';
-import { attemptFromReturnPath } from '../activities/email/return-path.js';
-import { redactAddresses } from '../activities/failures.js';
-import { suppress } from '../activities/feedback/suppression.js';
+import { appendAudit } from '../domain/audit/append.js';
+import { attemptFromReturnPath } from '../domain/email/return-path.js';
+import { redactAddresses } from '../domain/failures/redact.js';
+import { suppress } from '../domain/feedback/suppression.js';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import { deliveryAttempts, feedbackEvents, feedbackRejects, notifications, users } from '../db/schema.js';
-import { classifyBounce, recipientClasses, type BounceVerdict } from './classify-bounce.js';
+import { classifyBounce, recipientClasses, type BounceVerdict } from '../domain/feedback/bounce-class.js';
 import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
 
 /** A notification outcome learnt after sending, for the tenant's status webhook. */

@@ -1,7 +1,7 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultMonitoring } from '../activities/monitor/settings.js';
-import { signatureHeader, verifyWebhookSignature } from '../activities/webhooks/sign.js';
+import { defaultMonitoring } from '../domain/monitor/settings.js';
+import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { alarms, egressQuarantine } from '../db/schema.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';

@@ -1,6 +1,6 @@
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signatureHeader, signWebhook, tenantWebhookSecret, verifyWebhookSignature } from '../activities/webhooks/sign.js';
+import { signatureHeader, signWebhook, tenantWebhookSecret, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { createSecretBox } from '../config/secrets.js';
 import { feedbackEvents, feedbackRejects, suppressions } from '../db/schema.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';

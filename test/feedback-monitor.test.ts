@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, isNull } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultMonitoring } from '../activities/monitor/settings.js';
-import { signatureHeader, verifyWebhookSignature } from '../activities/webhooks/sign.js';
+import { defaultMonitoring } from '../domain/monitor/settings.js';
+import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { createSecretBox } from '../config/secrets.js';
 import { alarms, deliveryAttempts, notifications, users } from '../db/schema.js';
 import { startInboundListener, type InboundListener } from '../inbound/server.js';

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { attemptFromReturnPath, returnPathFor } from '../activities/email/return-path.js';
-import { signUnsubscribeToken, verifyUnsubscribeToken } from '../activities/feedback/unsubscribe-token.js';
-import { dnsblName } from '../activities/monitor/dnsbl.js';
-import { signWebhook, verifyWebhookSignature } from '../activities/webhooks/sign.js';
+import { attemptFromReturnPath, returnPathFor } from '../domain/email/return-path.js';
+import { signUnsubscribeToken, verifyUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
+import { dnsblName } from '../domain/monitor/dnsbl.js';
+import { signWebhook, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { createSecretBox } from '../config/secrets.js';
-import { classifyBounce } from '../inbound/classify-bounce.js';
+import { classifyBounce } from '../domain/feedback/bounce-class.js';
 import { MalformedReport, parseReport } from '../inbound/parse-report.js';
 import { arfReport, dsnReport, qmailBounce } from './helpers/feedback-mail.js';
 

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUnsubscribeToken } from '../activities/feedback/unsubscribe-token.js';
+import { signUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
 import { createSecretBox } from '../config/secrets.js';
 import { users } from '../db/schema.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';

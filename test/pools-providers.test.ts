@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProviderRulesInput } from '../activities/pool/rules.js';
+import type { ProviderRulesInput } from '../domain/pool/rules.js';
 import { bundleWorkflows } from './helpers/engine.js';
 import { maxInWindow, startProviderRig, type ProviderRig } from './helpers/provider-rig.js';
 import { waitUntil } from './helpers/wait.js';

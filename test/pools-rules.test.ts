@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDeliveryDeps } from '../activities/pool/delivery-deps.js';
-import { createDnsResolver, createMxLookup } from '../activities/pool/mx-lookup.js';
-import { classifyProvider } from '../activities/pool/providers.js';
-import { defaultRulesPath, limitsFor, loadProviderRules, RulesFileError } from '../activities/pool/rules.js';
+import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { createDnsResolver, createMxLookup } from '../domain/pool/mx-lookup.js';
+import { classifyProvider } from '../domain/pool/providers.js';
+import { defaultRulesPath, limitsFor, loadProviderRules, RulesFileError } from '../domain/pool/rules.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
 
 const repoText = readFileSync(defaultRulesPath, 'utf8');

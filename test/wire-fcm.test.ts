@@ -2,7 +2,7 @@
 import { deleteApp } from 'firebase-admin/app';
 import type { Messaging } from 'firebase-admin/messaging';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMessaging, sendPush } from '../activities/push/fcm-client.js';
+import { createMessaging, sendPush } from '../domain/push/fcm-client.js';
 import { startFcmEndpoint, type FcmEndpoint, type FcmEndpointOptions } from '../dev/fcm-endpoint.js';
 
 const PROJECT = 'notiflow-test';

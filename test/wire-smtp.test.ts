@@ -2,7 +2,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createMailer, type Mailer, type OutgoingEmail } from '../activities/email/mailer.js';
+import { createMailer, type Mailer, type OutgoingEmail } from '../domain/email/mailer.js';
 import { startSmtpInbox, type SmtpInbox } from '../dev/smtp-inbox.js';
 
 const DOMAIN = 'bank.example';

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities/index.js';
-import { createMailer } from '../activities/email/mailer.js';
-import { createDeliveryDeps } from '../activities/pool/delivery-deps.js';
-import { createMessaging } from '../activities/push/fcm-client.js';
+import { createMailer } from '../domain/email/mailer.js';
+import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { createMessaging } from '../domain/push/fcm-client.js';
 import type { Env } from '../config/env.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { monitoringSettingsFromEnv } from './monitoring-config.js';

@@ -1,4 +1,4 @@
-import { defaultMonitoring, type MonitoringSettings } from '../activities/monitor/settings.js';
+import { defaultMonitoring, type MonitoringSettings } from '../domain/monitor/settings.js';
 import type { Env } from '../config/env.js';
 
 /** Blocklist and delivery-monitor settings from configuration; DNSBL lookups use the engine's own resolvers. */

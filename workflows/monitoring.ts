@@ -1,7 +1,7 @@
 import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { BlocklistReport } from '../activities/monitor/blocklist.js';
-import type { MonitorReport } from '../activities/monitor/delivery-rates.js';
+import type { BlocklistReport } from '../domain/monitor/blocklist.js';
+import type { MonitorReport } from '../domain/monitor/delivery-rates.js';
 
 // Checks run from Temporal Schedules (worker/schedules.ts); each new alarm gets its own
 // notification workflow so a slow operator endpoint never holds up the next check.

@@ -22,8 +22,8 @@ import type {
   CancelResult,
   Channel,
   ChannelResult,
-  DeliveryStatus,
   NotificationInput,
+  NotificationStatus,
   NotificationProgress,
 } from './types.js';
 
@@ -92,7 +92,7 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     },
   );
 
-  const setStatus = (status: DeliveryStatus): void => {
+  const setStatus = (status: NotificationStatus): void => {
     progress.status = status;
     upsertSearchAttributes([{ key: DeliveryStatusAttr, value: status }]);
   };
@@ -148,7 +148,7 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
 
   const delivered = progress.results.filter((r) => r.outcome === 'delivered').map((r) => r.channel);
   const allSuppressed = progress.results.length > 0 && progress.results.every((r) => r.outcome === 'suppressed');
-  const final: DeliveryStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : allSuppressed ? 'suppressed' : 'failed';
+  const final: NotificationStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : allSuppressed ? 'suppressed' : 'failed';
   const reason = final === 'failed' || final === 'suppressed' ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ') : undefined;
   // The completion write must happen even after a cancel, so it runs outside the cancelled scope.
   if (!completion || final !== 'delivered') {

@@ -1,6 +1,6 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
-import type { StatusOutcome } from '../activities/webhooks/status.js';
+import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
 
 // Tenant endpoints go down: retry with backoff (up to an hour apart) for a day, then give up.
 const hooks = proxyActivities<Activities>({
@@ -9,9 +9,9 @@ const hooks = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
 });
 
-export const statusWebhookWorkflowId = (notificationId: string, outcome: StatusOutcome) => `status-webhook:${notificationId}:${outcome}`;
+export const statusWebhookWorkflowId = (notificationId: string, outcome: StatusWebhookOutcome) => `status-webhook:${notificationId}:${outcome}`;
 
 /** One notification outcome posted to the tenant's webhook; its own workflow so a slow endpoint blocks nothing. */
-export async function statusWebhookWorkflow(input: { tenantId: string; notificationId: string; outcome: StatusOutcome }): Promise<{ posted: boolean }> {
+export async function statusWebhookWorkflow(input: { tenantId: string; notificationId: string; outcome: StatusWebhookOutcome }): Promise<{ posted: boolean }> {
   return hooks.postStatusWebhook({ ...input, at: workflowInfo().startTime.toISOString() });
 }

@@ -1,6 +1,8 @@
 /** Shapes that cross the workflow boundary. They carry ids and event data, never e-mail addresses or push tokens. */
 
-export type Channel = 'email' | 'push';
+import type { Channel, ChannelOutcome, NotificationStatus } from '../domain/notifications/status.js';
+
+export type { Channel, NotificationStatus };
 
 export interface NotificationInputV1 {
   version: 1;
@@ -14,19 +16,17 @@ export interface NotificationInputV1 {
 
 export type NotificationInput = NotificationInputV1;
 
-export type DeliveryStatus = 'accepted' | 'running' | 'delivered' | 'failed' | 'cancelled' | 'skipped' | 'suppressed';
-
 export interface ChannelResult {
   channel: Channel;
   /** suppressed: the address is on the tenant's suppression list, nothing was sent. */
-  outcome: 'delivered' | 'failed' | 'cancelled' | 'suppressed';
+  outcome: ChannelOutcome;
   /** Failure type (e.g. SmtpPermanent, PushTokensInvalid) and message when it failed. */
   error?: { type: string; message: string };
   fallback: boolean;
 }
 
 export interface NotificationProgress {
-  status: DeliveryStatus;
+  status: NotificationStatus;
   channels: Channel[];
   results: ChannelResult[];
   reason?: string;
@@ -34,5 +34,5 @@ export interface NotificationProgress {
 
 export interface CancelResult {
   cancelled: boolean;
-  status: DeliveryStatus;
+  status: NotificationStatus;
 }

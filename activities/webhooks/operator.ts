@@ -1,9 +1,9 @@
 import { eq, sql } from 'drizzle-orm';
 import { alarms } from '../../db/schema.js';
 import type { ActivityDeps } from '../deps.js';
-import { permanent, transient } from '../failures.js';
-import { defaultMonitoring } from '../monitor/settings.js';
-import { postSigned } from './post.js';
+import { permanent, transient } from '../../domain/failures/temporal.js';
+import { defaultMonitoring } from '../../domain/monitor/settings.js';
+import { postSigned } from '../../domain/webhooks/post.js';
 
 export function operatorWebhookActivities({ db, monitoring = defaultMonitoring }: ActivityDeps) {
   return {

@@ -1,12 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { notifications, tenants, users } from '../../db/schema.js';
-import { appendAudit } from '../audit.js';
+import { appendAudit } from '../../domain/audit/append.js';
 import type { ActivityDeps } from '../deps.js';
-import { transient } from '../failures.js';
-import { postSigned } from './post.js';
-import { tenantWebhookSecret } from './sign.js';
-
-export type StatusOutcome = 'delivered' | 'bounced' | 'complained' | 'failed' | 'suppressed' | 'skipped' | 'cancelled';
+import { transient } from '../../domain/failures/temporal.js';
+import type { StatusWebhookOutcome } from '../../domain/notifications/status.js';
+import { postSigned } from '../../domain/webhooks/post.js';
+import { tenantWebhookSecret } from '../../domain/webhooks/sign.js';
 
 export function statusWebhookActivities({ db, secrets }: ActivityDeps) {
   return {
@@ -15,7 +14,7 @@ export function statusWebhookActivities({ db, secrets }: ActivityDeps) {
      * secret; throws (and is retried with backoff) until the tenant acknowledges with a 2xx.
      * The body carries ids and the outcome only, never an address.
      */
-    async postStatusWebhook(input: { tenantId: string; notificationId: string; outcome: StatusOutcome; at: string }): Promise<{ posted: boolean }> {
+    async postStatusWebhook(input: { tenantId: string; notificationId: string; outcome: StatusWebhookOutcome; at: string }): Promise<{ posted: boolean }> {
       const [row] = await db
         .select({ url: tenants.statusWebhookUrl, userId: users.externalId, type: notifications.type, category: notifications.categoryKey, channels: notifications.deliveredChannels })
         .from(notifications)

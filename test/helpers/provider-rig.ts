@@ -3,11 +3,11 @@
 // pools of loopback source IPs: what the pool tests send through.
 import { randomUUID } from 'node:crypto';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { createMailer, type Mailer } from '../../activities/email/mailer.js';
-import { createDeliveryDeps } from '../../activities/pool/delivery-deps.js';
-import { createDnsResolver } from '../../activities/pool/mx-lookup.js';
-import type { DeliveryDeps } from '../../activities/pool/route.js';
-import { providerRules, type ProviderRulesInput } from '../../activities/pool/rules.js';
+import { createMailer, type Mailer } from '../../domain/email/mailer.js';
+import { createDeliveryDeps } from '../../domain/pool/delivery-deps.js';
+import { createDnsResolver } from '../../domain/pool/mx-lookup.js';
+import type { DeliveryDeps } from '../../domain/pool/route.js';
+import { providerRules, type ProviderRulesInput } from '../../domain/pool/rules.js';
 import { createApi } from '../../api/app.js';
 import { createLogger } from '../../config/logger.js';
 import { createSecretBox, generateApiKey } from '../../config/secrets.js';

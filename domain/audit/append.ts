@@ -1,5 +1,5 @@
-import { auditEvents } from '../db/schema.js';
-import type { Db } from '../db/client.js';
+import { auditEvents } from '../../db/schema.js';
+import type { Db } from '../../db/client.js';
 
 export interface AuditEntry {
   tenantId: string;

@@ -1,4 +1,5 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { redactAddresses } from './redact.js';
 
 /**
  * The failure taxonomy shared by every activity:
@@ -17,10 +18,4 @@ export function transient(type: string, message: string, nextRetryDelayMs?: numb
 
 export function permanent(type: string, message: string): ApplicationFailure {
   return ApplicationFailure.create({ type, message: redactAddresses(message), nonRetryable: true });
-}
-
-const emailPattern = /[^\s<>"'(),;:]+@[^\s<>"'(),;:]+/g;
-
-export function redactAddresses(text: string): string {
-  return text.replace(emailPattern, '<address>');
 }

@@ -1,4 +1,4 @@
-import { redactAddresses } from '../activities/failures.js';
+import { redactAddresses } from '../failures/redact.js';
 
 // Bounce classification: hard/soft plus a class, from the DSN status, the SMTP reply and the
 // diagnostic text. Phrases re-derived from the classes KumoMTA and ZoneMTA use (see the
