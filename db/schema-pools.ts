@@ -1,10 +1,29 @@
-import { bigserial, index, integer, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
-import { egressSources, pools, tenants } from './schema.js';
+import { bigserial, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
+import { at, createdAt } from './columns.js';
 
 // Reputation-aware pools: per-provider controls on egress sources, warm-up ramps, the shared
 // send counters that hold limits across every worker process, and reputation outcomes.
 
-const at = (name: string) => timestamp(name, { withTimezone: true });
+/** A group of egress sources; dedicated pools serve one tenant, shared pools many. */
+export const pools = pgTable('pools', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  kind: text('kind', { enum: ['shared', 'dedicated'] }).notNull().default('shared'),
+  /** Smart host the pool relays through (dev inbox, a relay); null means direct MX delivery. */
+  relayHost: text('relay_host'),
+  relayPort: integer('relay_port'),
+  createdAt: createdAt(),
+});
+
+/** One sending address (source IP + EHLO name) of a pool. */
+export const egressSources = pgTable('egress_sources', {
+  id: text('id').primaryKey(),
+  poolId: text('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+  localAddress: text('local_address').notNull(),
+  ehloName: text('ehlo_name').notNull(),
+  weight: integer('weight').notNull().default(100),
+  createdAt: createdAt(),
+});
 
 /** All providers at once, in the `provider` columns below. */
 export const ALL_PROVIDERS = '*';
@@ -74,21 +93,3 @@ export const reputationEvents = pgTable(
   },
   (t) => [index('reputation_events_egress_idx').on(t.egressId, t.at), index('reputation_events_tenant_idx').on(t.tenantId, t.at)],
 );
-
-/** A tenant's mail to one provider held (response rule "holdTenant"), until a time. */
-export const tenantHolds = pgTable(
-  'tenant_holds',
-  {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-    provider: text('provider').notNull(),
-    until: at('until').notNull(),
-    reason: text('reason').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.tenantId, t.provider] })],
-);
-
-/** The pool a tenant may overflow to when its own can't send; only tenants that allow it have a row. */
-export const tenantFallbackPools = pgTable('tenant_fallback_pools', {
-  tenantId: text('tenant_id').primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
-  poolId: text('pool_id').notNull().references(() => pools.id),
-});

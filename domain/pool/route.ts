@@ -2,8 +2,7 @@
 // and afterwards, what the provider's reply means for that source's reputation and controls.
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { egressSources, pools } from '../../db/schema.js';
-import { ALL_PROVIDERS, egressControls, reputationEvents, tenantFallbackPools, tenantHolds } from '../../db/schema-pools.js';
+import { ALL_PROVIDERS, egressControls, egressSources, pools, reputationEvents, tenantFallbackPools, tenantHolds } from '../../db/schema.js';
 import { classifyBounce } from '../feedback/bounce-class.js';
 import { appendAudit } from '../audit/append.js';
 import type { Egress, SmtpOutcome } from '../email/mailer.js';

@@ -2,8 +2,7 @@
 // active controls, warm-up step, IP quarantine and decayed reputation per provider.
 import { and, gt, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { egressQuarantine } from '../../db/schema-feedback.js';
-import { ALL_PROVIDERS, egressControls, egressWarmups } from '../../db/schema-pools.js';
+import { ALL_PROVIDERS, egressControls, egressQuarantine, egressWarmups } from '../../db/schema.js';
 import { chargeOf, scoreOf, stateOf, type DecayedRow, type EgressState, type Score } from './reputation.js';
 import type { ProviderRules, RateLimit } from './rules.js';
 import { warmupDay, type WarmupDay } from './warmup.js';
