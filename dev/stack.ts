@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
@@ -22,7 +21,7 @@ import { precompileTemplates } from '../templates/index.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { seedDemo } from './demo-seed.js';
 import { dkimResolverFromDb } from './dkim-dns.js';
-import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { startEmbeddedPostgres, userTmpDir } from './embedded-postgres.js';
 import { startFcmEndpoint } from './fcm-endpoint.js';
 import { devRoutes } from './routes.js';
 import { startSmtpInbox } from './smtp-inbox.js';
@@ -53,7 +52,7 @@ function devSecret(dir: string, name: string): string {
  * TEMPORAL_ADDRESS replace the embedded servers.
  */
 export async function startDevStack(env: Env, logger: Logger): Promise<DevStack> {
-  const dataDir = env.DEV_DATA_DIR ?? join(tmpdir(), 'notiflow', 'dev');
+  const dataDir = env.DEV_DATA_DIR ?? join(userTmpDir(), 'dev');
   mkdirSync(dataDir, { recursive: true });
   const stops: (() => Promise<unknown>)[] = [];
   const stop = async () => {
