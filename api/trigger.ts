@@ -3,7 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { notifications, notificationTypes } from '../db/schema.js';
-import { notificationTypes as templateCatalogue } from '../templates/index.js';
+import { templateCatalogue } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
 import { notificationWorkflow } from '../workflows/notification.js';
 import { Category, DeliveryStatusAttr, NotificationType, TenantId, UserId } from '../workflows/search-attributes.js';

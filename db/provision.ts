@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { hashApiKey, type SecretBox } from '../config/secrets.js';
-import { notificationTypes as templateCatalogue } from '../templates/index.js';
+import { templateCatalogue } from '../templates/index.js';
 import type { Db } from './client.js';
 import { apiKeys, categories, egressSources, notificationTypes, pools, sendingDomains, tenants } from './schema.js';
 

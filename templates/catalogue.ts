@@ -40,8 +40,12 @@ const specs: Record<string, TypeSpec> = {
   },
 };
 
-/** Catalogue: type -> category and required data fields (used by the API to validate `data` before starting anything). */
-export const notificationTypes: Record<string, { category: string; fields: readonly string[] }> = Object.freeze(
+/**
+ * The template catalogue: each type the templates render -> its category and required data
+ * fields (the API validates `data` with it before starting anything). A tenant's own list of
+ * types it may trigger is the `notification_types` table, provisioned from this catalogue.
+ */
+export const templateCatalogue: Record<string, { category: string; fields: readonly string[] }> = Object.freeze(
   Object.fromEntries(
     Object.entries(specs).map(([type, spec]) => [
       type,

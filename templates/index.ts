@@ -1,5 +1,5 @@
 export { locales, resolveLocale, type Locale } from './locale.js';
-export { notificationTypes } from './catalogue.js';
+export { templateCatalogue } from './catalogue.js';
 export { TemplateError, type TemplateErrorCode } from './errors.js';
 export type { RenderContext } from './variables.js';
 export { renderEmail, renderEmailUncompiled, type RenderedEmail } from './render-email.js';

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import {
   locales,
-  notificationTypes,
+  templateCatalogue,
   precompileTemplates,
   renderEmail,
   renderEmailUncompiled,
@@ -83,7 +83,7 @@ beforeAll(async () => {
 
 describe('catalogue', () => {
   it('lists the public types with their category and fields', () => {
-    expect(notificationTypes).toEqual({
+    expect(templateCatalogue).toEqual({
       'account.transaction': { category: 'transactions', fields: ['amount', 'currency', 'merchant', 'accountLast4'] },
       'account.low_balance': { category: 'balance', fields: ['balance', 'currency', 'threshold'] },
       'security.new_device': { category: 'security', fields: ['device', 'city', 'at'] },
@@ -140,7 +140,7 @@ describe.each(Object.keys(expected))('%s', (type) => {
   });
 
   it('throws missing_variable naming each absent, null or empty field', async () => {
-    const fields = notificationTypes[type]!.fields;
+    const fields = templateCatalogue[type]!.fields;
     const [first, second] = fields;
     const broken = { ...data, [first!]: undefined, ...(second ? { [second]: '' } : {}) };
     const error = await rejection(renderEmail(type, 'en', broken, withUnsubscribe));
@@ -156,7 +156,7 @@ describe.each(Object.keys(expected))('%s', (type) => {
 
   it('produces the same output compiled and uncompiled', async () => {
     for (const locale of locales) {
-      const tricky = { ...data, [notificationTypes[type]!.fields.at(-1)!]: `<script>alert("x")</script> & 'co'\nnext` };
+      const tricky = { ...data, [templateCatalogue[type]!.fields.at(-1)!]: `<script>alert("x")</script> & 'co'\nnext` };
       for (const c of [withUnsubscribe, { ...withUnsubscribe, unsubscribeUrl: undefined }]) {
         if (type === 'marketing.newsletter' && !c.unsubscribeUrl) continue;
         const compiled = await renderEmail(type, locale, tricky, c);
