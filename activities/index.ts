@@ -3,7 +3,6 @@ import type { ActivityDeps } from './deps.js';
 import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
 import { partitionActivities } from './monitor/partitions.js';
-import { planActivities } from './plan.js';
 import { prepareActivities } from './prepare.js';
 import { renderActivities } from './render.js';
 import { sendEmailActivities } from './send-email.js';
@@ -17,7 +16,6 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return {
     ...prepareActivities(deps),
-    ...planActivities(deps),
     ...renderActivities(deps),
     ...sendEmailActivities(deps),
     ...sendPushActivities(deps),

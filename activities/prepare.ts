@@ -27,7 +27,7 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
     .prepare('prepare_delivery');
   return {
     /**
-     * planDelivery and renderMessage in one step: one read for the user's reachability,
+     * The channel plan and renderMessage in one step: one read for the user's reachability,
      * preference and the render facts, the channels decided, each chosen channel rendered, and
      * one write (status, rendered messages, audit steps) in a single statement. Two round trips
      * to Postgres instead of eleven, and one local activity instead of two (see BENCHMARKS.md).

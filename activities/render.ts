@@ -11,7 +11,7 @@ export function renderActivities({ db, secrets, publicUrl }: ActivityDeps) {
     /**
      * Renders the message in the user's language and stores it in Postgres; the workflow
      * history keeps only the fact that it was rendered, not the content. (Channels chosen at
-     * the start are rendered by prepareDelivery; this serves fallbacks and older histories.)
+     * the start are rendered by prepareDelivery; this serves fallback channels.)
      */
     async renderMessage({ notificationId, channel }: { notificationId: string; channel: Channel }): Promise<{ locale: string }> {
       const [row] = await db

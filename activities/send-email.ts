@@ -31,41 +31,45 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
   const delivery = deliveryDeps ?? defaultDeliveryDeps();
   const senders = senderCache(db, secrets);
   const topology = poolTopology(db, POOL_TOPOLOGY_TTL_MS);
+  // Built once per worker, like prepareDelivery's read: drizzle's query building costs more CPU
+  // than the query on this path.
+  const facts = db
+    .select({
+      tenantId: notifications.tenantId,
+      email: users.email,
+      subject: renderedMessages.subject,
+      html: renderedMessages.html,
+      text: renderedMessages.text,
+      poolId: tenants.poolId,
+      relayHost: pools.relayHost,
+      relayPort: pools.relayPort,
+      userId: notifications.userId,
+      category: notifications.categoryKey,
+      mandatory: categories.mandatory,
+      statusWebhookUrl: tenants.statusWebhookUrl,
+      suppressionReason: suppressions.reason,
+      suppressionSource: suppressions.source,
+    })
+    .from(notifications)
+    .innerJoin(users, eq(users.id, notifications.userId))
+    .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
+    .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
+    .leftJoin(pools, eq(pools.id, tenants.poolId))
+    .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'email')))
+    // Suppressions are stored normalised (see domain/feedback/suppression.ts normaliseAddress).
+    .leftJoin(suppressions, and(eq(suppressions.tenantId, notifications.tenantId), eq(suppressions.email, sql`lower(btrim(${users.email}))`)))
+    .where(eq(notifications.id, sql.placeholder('id')))
+    .prepare('send_email_facts');
   return {
     /**
      * Sends the rendered e-mail, DKIM-signed with the tenant's key, from an egress source of the
      * tenant's pool. Each try is recorded as a delivery attempt. SMTP 4xx and connection errors
-     * throw retryable; 5xx throws non-retryable so the workflow falls back. With `complete`, an
-     * accepted mail is the notification's outcome: the same write records it as delivered.
+     * throw retryable; 5xx throws non-retryable so the workflow falls back. With `deliveryCompletes`,
+     * an accepted mail is the notification's outcome: the same write records it as delivered.
      */
-    async sendEmail({ notificationId, complete }: { notificationId: string; complete?: { tenantId: string } }): Promise<SendResult & { attemptId: string; sourceIp: string }> {
+    async sendEmail({ notificationId, deliveryCompletes }: SendInput): Promise<SendResult & { attemptId: string; sourceIp: string }> {
       const ctx = Context.current();
-      const [row] = await db
-        .select({
-          tenantId: notifications.tenantId,
-          email: users.email,
-          subject: renderedMessages.subject,
-          html: renderedMessages.html,
-          text: renderedMessages.text,
-          poolId: tenants.poolId,
-          relayHost: pools.relayHost,
-          relayPort: pools.relayPort,
-          userId: notifications.userId,
-          category: notifications.categoryKey,
-          mandatory: categories.mandatory,
-          statusWebhookUrl: tenants.statusWebhookUrl,
-          suppressionReason: suppressions.reason,
-          suppressionSource: suppressions.source,
-        })
-        .from(notifications)
-        .innerJoin(users, eq(users.id, notifications.userId))
-        .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
-        .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
-        .leftJoin(pools, eq(pools.id, tenants.poolId))
-        .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'email')))
-        // Suppressions are stored normalised (see feedback/suppression.ts normaliseAddress).
-        .leftJoin(suppressions, and(eq(suppressions.tenantId, notifications.tenantId), eq(suppressions.email, sql`lower(btrim(${users.email}))`)))
-        .where(eq(notifications.id, notificationId));
+      const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (!row.email) throw permanent('NoEmailAddress', 'The user has no e-mail address');
       // Hard-bounced, complained or unsubscribed addresses get nothing; the workflow uses the other channel.
@@ -126,7 +130,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         step: `email.${attemptOutcome}`,
         detail: { attempt: ctx.info.attempt, sourceIp: egress.sourceIp, provider: egress.provider, domain: recipientDomain, responseCode },
       };
-      const completion = outcome.ok && complete ? { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['email'] } : undefined;
+      const completion = outcome.ok && deliveryCompletes ? { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['email'] } : undefined;
       // The attempt, its audit step and (when this send completes the notification) the final
       // status in one statement: one round trip, all or nothing.
       const steps = db.insert(auditEvents).values(completion ? [step, finalAuditEntry(completion)] : [step]);
@@ -140,7 +144,16 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
   };
 }
 
-/** What a send tells the workflow: when it was asked to complete the notification, whether a status webhook follows. */
+export interface SendInput {
+  notificationId: string;
+  /**
+   * True when this channel's delivery is the notification's outcome (it is the only channel
+   * still in play): the send's own write then records the notification as delivered.
+   */
+  deliveryCompletes?: boolean;
+}
+
+/** What a send tells the workflow: when its delivery completed the notification, whether a status webhook follows. */
 export interface SendResult {
   completion?: { statusWebhook: boolean };
 }

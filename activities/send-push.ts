@@ -6,31 +6,34 @@ import { finalAuditEntry, finalStatusUpdate } from '../domain/notifications/comp
 import type { ActivityDeps } from './deps.js';
 import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
-import { sendPush } from '../domain/push/fcm-client.js';
-import type { SendResult } from './send-email.js';
+import { sendToDevice } from '../domain/push/fcm-client.js';
+import type { SendInput, SendResult } from './send-email.js';
 
 export function sendPushActivities({ db, messaging }: ActivityDeps) {
+  // Built once per worker, like prepareDelivery's read.
+  const facts = db
+    .select({
+      tenantId: notifications.tenantId,
+      userId: notifications.userId,
+      title: renderedMessages.subject,
+      body: renderedMessages.text,
+      statusWebhookUrl: tenants.statusWebhookUrl,
+    })
+    .from(notifications)
+    .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
+    .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'push')))
+    .where(eq(notifications.id, sql.placeholder('id')))
+    .prepare('send_push_facts');
   return {
     /**
      * Pushes the rendered text to each of the user's devices through firebase-admin.
      * A retry skips devices already served. UNREGISTERED tokens are removed from the user.
      * Delivered to one device = delivered; only transient failures left = retry; else permanent.
-     * With `complete`, delivery is the notification's outcome and is recorded here.
+     * With `deliveryCompletes`, delivery is the notification's outcome and is recorded here.
      */
-    async sendPush({ notificationId, complete }: { notificationId: string; complete?: { tenantId: string } }): Promise<SendResult & { delivered: number; removed: number }> {
+    async sendPush({ notificationId, deliveryCompletes }: SendInput): Promise<SendResult & { delivered: number; removed: number }> {
       const ctx = Context.current();
-      const [row] = await db
-        .select({
-          tenantId: notifications.tenantId,
-          userId: notifications.userId,
-          title: renderedMessages.subject,
-          body: renderedMessages.text,
-          statusWebhookUrl: tenants.statusWebhookUrl,
-        })
-        .from(notifications)
-        .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
-        .leftJoin(renderedMessages, and(eq(renderedMessages.notificationId, notifications.id), eq(renderedMessages.channel, 'push')))
-        .where(eq(notifications.id, notificationId));
+      const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (row.title === null || row.body === null) throw transient('NotRendered', 'The push has not been rendered yet');
       const devices = await db.select().from(pushDevices).where(eq(pushDevices.userId, row.userId));
@@ -40,7 +43,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
         .where(and(eq(deliveryAttempts.notificationId, notificationId), eq(deliveryAttempts.channel, 'push'), eq(deliveryAttempts.outcome, 'accepted')));
       const servedIds = new Set(served.map((s) => s.target));
       const completed = async (result: { delivered: number; removed: number }) => {
-        if (!complete) return result;
+        if (!deliveryCompletes) return result;
         const completion = { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['push'] };
         await db.execute(sql`with s as (${finalStatusUpdate(db, completion).getSQL()}) ${db.insert(auditEvents).values(finalAuditEntry(completion)).getSQL()}`);
         return { ...result, completion: { statusWebhook: Boolean(row.statusWebhookUrl) } };
@@ -55,7 +58,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       const errors: string[] = [];
       for (const device of devices) {
         const startedAt = new Date();
-        const outcome = await withHeartbeat(() => sendPush(messaging, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
+        const outcome = await withHeartbeat(() => sendToDevice(messaging, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
         await db.transaction(async (tx) => {
           await tx.insert(deliveryAttempts).values({

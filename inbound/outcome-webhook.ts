@@ -1,5 +1,6 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
-import { statusWebhookWorkflow, statusWebhookWorkflowId } from '../workflows/status-webhook.js';
+import { statusWebhookWorkflowId } from '../workflows/ids.js';
+import { statusWebhookWorkflow } from '../workflows/status-webhook.js';
 import type { LateOutcome } from './record.js';
 
 /** Starts the tenant status webhook for a bounce or complaint learnt after sending (once per outcome). */

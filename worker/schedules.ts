@@ -1,5 +1,6 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
+import { monitoringScheduleIds } from '../workflows/ids.js';
 import { blocklistCheckWorkflow, deliveryMonitorWorkflow } from '../workflows/monitoring.js';
 
 export interface MonitoringScheduleOptions {
@@ -15,17 +16,17 @@ export interface MonitoringScheduleOptions {
  * safe to run at every worker and dev start. A run still going when the next is due is skipped.
  */
 export async function ensureMonitoringSchedules(client: Client, opts: MonitoringScheduleOptions): Promise<string[]> {
-  const prefix = opts.idPrefix ?? 'notiflow';
+  const ids = monitoringScheduleIds(opts.idPrefix);
   const schedules: { id: string; every: Duration; action: ScheduleOptionsAction }[] = [
     {
-      id: `${prefix}-blocklist-check`,
+      id: ids.blocklistCheck,
       every: opts.blocklistEvery ?? '15m',
-      action: { type: 'startWorkflow', workflowType: blocklistCheckWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: `${prefix}-blocklist-check` },
+      action: { type: 'startWorkflow', workflowType: blocklistCheckWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.blocklistCheck },
     },
     {
-      id: `${prefix}-delivery-monitor`,
+      id: ids.deliveryMonitor,
       every: opts.monitorEvery ?? '5m',
-      action: { type: 'startWorkflow', workflowType: deliveryMonitorWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: `${prefix}-delivery-monitor` },
+      action: { type: 'startWorkflow', workflowType: deliveryMonitorWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.deliveryMonitor },
     },
   ];
   for (const s of schedules) {

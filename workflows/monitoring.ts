@@ -1,7 +1,8 @@
-import { ParentClosePolicy, patched, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BlocklistReport } from '../domain/monitor/blocklist.js';
 import type { MonitorReport } from '../domain/monitor/delivery-rates.js';
+import { alarmWorkflowId } from './ids.js';
 
 // Checks run from Temporal Schedules (worker/schedules.ts); each new alarm gets its own
 // notification workflow so a slow operator endpoint never holds up the next check.
@@ -18,8 +19,6 @@ const operator = proxyActivities<Activities>({
   scheduleToCloseTimeout: '3 days',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
-
-export const alarmWorkflowId = (alarmId: string) => `alarm-notify:${alarmId}`;
 
 async function notifyAll(alarmIds: string[]): Promise<void> {
   for (const alarmId of alarmIds) {
@@ -42,7 +41,7 @@ export async function blocklistCheckWorkflow(): Promise<BlocklistReport> {
 /** Delivery, deferral, bounce and complaint rates per provider and IP against their thresholds. */
 export async function deliveryMonitorWorkflow(): Promise<MonitorReport> {
   // The same schedule keeps the monthly partitions of the audit and attempt tables ahead of time.
-  if (patched('monthly-partitions')) await checks.ensureMonthlyPartitions();
+  await checks.ensureMonthlyPartitions();
   const report = await checks.monitorDeliveryRates();
   await notifyAll(report.newAlarms);
   return report;

@@ -8,7 +8,6 @@ import {
   defineUpdate,
   isCancellation,
   ParentClosePolicy,
-  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -17,7 +16,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import { ChannelAttr, DeliveryStatusAttr } from './search-attributes.js';
-import { statusWebhookWorkflow, statusWebhookWorkflowId } from './status-webhook.js';
+import { statusWebhookWorkflowId } from './ids.js';
+import { statusWebhookWorkflow } from './status-webhook.js';
 import type {
   CancelResult,
   Channel,
@@ -32,15 +32,9 @@ export const statusQuery = defineQuery<NotificationProgress>('status');
 export const cancelUpdate = defineUpdate<CancelResult>('cancel');
 export const cancelSignal = defineSignal('cancel');
 
-// Postgres reads and writes: idempotent, so retry until the database is back.
-const db = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['TemplateError', 'NotFound'] },
-});
-
 // Plan, render and completion are short Postgres steps: as local activities they run inside the
 // workflow task that needs them, which saves a server round trip and a workflow task each
-// (measured in BENCHMARKS.md). Same retry rules as `db`.
+// (measured in BENCHMARKS.md). They are idempotent, so retried until the database is back.
 const dbLocal = proxyLocalActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['TemplateError', 'NotFound'] },
@@ -98,31 +92,29 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   };
   // Lean steps: plan and render in one local activity, the search attributes set in one
   // upsert, and a sole channel's send also books the final status (see BENCHMARKS.md).
-  // Histories started before a change replay with the steps they recorded.
-  const lean = patched('lean-steps');
-  if (!lean) setStatus('running');
-  const steps = lean || patched('local-db-steps') ? dbLocal : db;
-
-  const plan = lean ? await dbLocal.prepareDelivery({ notificationId }) : await steps.planDelivery({ notificationId });
+  const plan = await dbLocal.prepareDelivery({ notificationId });
   if (plan.kind === 'skipped') {
     progress.reason = plan.reason;
     setStatus('skipped');
-    await steps.completeNotification({ notificationId, tenantId, status: 'skipped', deliveredChannels: [], reason: plan.reason });
+    await dbLocal.completeNotification({ notificationId, tenantId, status: 'skipped', deliveredChannels: [], reason: plan.reason });
     return progress;
   }
   progress.channels = [...plan.channels];
-  if (lean) progress.status = 'running';
-  upsertSearchAttributes([{ key: ChannelAttr, value: progress.channels }, ...(lean ? [{ key: DeliveryStatusAttr, value: 'running' }] : [])]);
-  const rendered = new Set<Channel>(lean ? plan.channels : []);
+  upsertSearchAttributes([
+    { key: ChannelAttr, value: progress.channels },
+    { key: DeliveryStatusAttr, value: 'running' },
+  ]);
+  // prepareDelivery rendered the chosen channels; a fallback channel is rendered when needed.
+  const rendered = new Set<Channel>(plan.channels);
   // With one channel, its success is the outcome: the send's own write records it.
-  const sendCompletes = lean && plan.channels.length === 1 ? { tenantId } : undefined;
+  const deliveryCompletes = plan.channels.length === 1;
   let completion: { statusWebhook: boolean } | undefined;
 
   const deliver = async (channel: Channel, fallback: boolean): Promise<ChannelResult> => {
     try {
       await sendScope.run(async () => {
-        if (!rendered.has(channel)) await steps.renderMessage({ notificationId, channel });
-        const sent = channel === 'email' ? await send.sendEmail({ notificationId, complete: sendCompletes }) : await send.sendPush({ notificationId, complete: sendCompletes });
+        if (!rendered.has(channel)) await dbLocal.renderMessage({ notificationId, channel });
+        const sent = channel === 'email' ? await send.sendEmail({ notificationId, deliveryCompletes }) : await send.sendPush({ notificationId, deliveryCompletes });
         completion = sent.completion ?? completion;
       });
       return { channel, outcome: 'delivered', fallback };
@@ -153,12 +145,12 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   // The completion write must happen even after a cancel, so it runs outside the cancelled scope.
   if (!completion || final !== 'delivered') {
     completion = await CancellationScope.nonCancellable(() =>
-      steps.completeNotification({ notificationId, tenantId, status: final, deliveredChannels: delivered, reason }),
+      dbLocal.completeNotification({ notificationId, tenantId, status: final, deliveredChannels: delivered, reason }),
     );
   }
   progress.reason = reason;
   setStatus(final);
-  if (completion?.statusWebhook && (final === 'delivered' || final === 'suppressed' || final === 'failed') && patched('tenant-status-webhook')) {
+  if (completion?.statusWebhook && (final === 'delivered' || final === 'suppressed' || final === 'failed')) {
     // Its own workflow, abandoned on close: a slow tenant endpoint never holds this one open.
     await startChild(statusWebhookWorkflow, {
       workflowId: statusWebhookWorkflowId(notificationId, final),

@@ -9,8 +9,6 @@ const hooks = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
 });
 
-export const statusWebhookWorkflowId = (notificationId: string, outcome: StatusWebhookOutcome) => `status-webhook:${notificationId}:${outcome}`;
-
 /** One notification outcome posted to the tenant's webhook; its own workflow so a slow endpoint blocks nothing. */
 export async function statusWebhookWorkflow(input: { tenantId: string; notificationId: string; outcome: StatusWebhookOutcome }): Promise<{ posted: boolean }> {
   return hooks.postStatusWebhook({ ...input, at: workflowInfo().startTime.toISOString() });

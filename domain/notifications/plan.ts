@@ -37,7 +37,7 @@ export function decideChannels(f: PlanFacts): DeliveryPlan {
   return { kind: 'send', channels, fallback };
 }
 
-/** The channel decision from the columns planDelivery and prepareDelivery read. */
+/** The channel decision from the columns prepareDelivery reads. */
 export function planFromRow(row: {
   hasEmail: boolean;
   devices: number;

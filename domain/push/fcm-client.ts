@@ -36,7 +36,7 @@ class LocalFcmAgent extends https.Agent {
 }
 
 // firebase-admin's errors drop the HTTP headers, so Retry-After is read off the response of
-// requests started inside sendPush (scoped by AsyncLocalStorage; later retries overwrite).
+// requests started inside sendToDevice (scoped by AsyncLocalStorage; later retries overwrite).
 const responseScope = new AsyncLocalStorage<{ retryAfter?: string }>();
 const requestStart = channel('http.client.request.start'); // module-held so the subscription lives on
 requestStart.subscribe((msg) => {
@@ -67,7 +67,7 @@ export function createMessaging(cfg: FcmConfig): Messaging {
 }
 
 /** Sends one push through firebase-admin's send() (HTTP/1.1 via the app's agent) and classifies the result. */
-export async function sendPush(
+export async function sendToDevice(
   messaging: Messaging,
   msg: { token: string; title: string; body: string; data?: Record<string, string> },
 ): Promise<PushOutcome> {
