@@ -62,7 +62,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
     .prepare('send_email_facts');
   return {
     /**
-     * Sends the rendered e-mail, DKIM-signed with the tenant's key, from an egress source of the
+     * Sends the rendered e-mail, DKIM-signed with the tenant's key, from an IP of the
      * tenant's pool. Each try is recorded as a delivery attempt. SMTP 4xx and connection errors
      * throw retryable; 5xx throws non-retryable so the workflow falls back. With `deliveryCompletes`,
      * an accepted mail is the notification's outcome: the same write records it as delivered.
@@ -83,8 +83,8 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       const domain = await senders.get(row.tenantId);
       if (!domain) throw permanent('NoSendingDomain', `Tenant ${row.tenantId} has no sending domain`);
       const recipientDomain = row.email.split('@').pop() ?? '';
-      // Pool, provider rules and reputation pick the source; waits come back as a retry delay.
-      const egress = await chooseRoute(db, delivery, { tenantId: row.tenantId, poolId: row.poolId, recipientDomain }, topology);
+      // Pool, provider rules and reputation pick the IP; waits come back as a retry delay.
+      const route = await chooseRoute(db, delivery, { tenantId: row.tenantId, poolId: row.poolId, recipientDomain }, topology);
 
       const plannedAttemptId = randomUUID();
       const mail = {
@@ -99,12 +99,11 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         envelopeFrom: returnPathFor(secrets, plannedAttemptId, domain.domain),
         dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: domain.dkimPrivateKey },
       };
-      const route = egress.smtp;
       const startedAt = new Date();
-      const outcome = await withHeartbeat(() => mailer.send(route, mail));
+      const outcome = await withHeartbeat(() => mailer.send(route.smtp, mail));
       // The mail has left: a failure to book its outcome must not make the activity send it again.
-      const verdict = await finishRoute(db, delivery, egress, { tenantId: row.tenantId, notificationId }, outcome).catch((err: unknown) => {
-        logger.warn({ err, notificationId, egressId: egress.egressId }, 'recording the send outcome for reputation failed');
+      const verdict = await finishRoute(db, delivery, route, { tenantId: row.tenantId, notificationId }, outcome).catch((err: unknown) => {
+        logger.warn({ err, notificationId, ipId: route.ipId }, 'recording the send outcome for reputation failed');
         return { retryElsewhere: false, firedRules: [] };
       });
       const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
@@ -115,11 +114,11 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         channel: 'email',
         attempt: ctx.info.attempt,
         outcome: attemptOutcome,
-        poolId: egress.poolId,
-        egressId: egress.egressId,
-        sourceIp: egress.sourceIp,
+        poolId: route.poolId,
+        ipId: route.ipId,
+        sourceIp: route.sourceIp,
         target: recipientDomain,
-        provider: egress.provider,
+        provider: route.provider,
         responseCode,
         response: outcome.response,
         startedAt,
@@ -128,7 +127,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         tenantId: row.tenantId,
         notificationId,
         step: `email.${attemptOutcome}`,
-        detail: { attempt: ctx.info.attempt, sourceIp: egress.sourceIp, provider: egress.provider, domain: recipientDomain, responseCode },
+        detail: { attempt: ctx.info.attempt, sourceIp: route.sourceIp, provider: route.provider, domain: recipientDomain, responseCode },
       };
       const completion = outcome.ok && deliveryCompletes ? { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['email'] } : undefined;
       // The attempt, its audit step and (when this send completes the notification) the final
@@ -136,9 +135,9 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       const steps = db.insert(auditEvents).values(completion ? [step, finalAuditEntry(completion)] : [step]);
       await db.execute(completion ? sql`with a as (${attempt.getSQL()}), s as (${finalStatusUpdate(db, completion).getSQL()}) ${steps.getSQL()}` : sql`with a as (${attempt.getSQL()}) ${steps.getSQL()}`);
       const attemptId = plannedAttemptId;
-      if (outcome.ok) return { attemptId, sourceIp: egress.sourceIp, ...(completion ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}) };
-      // A reply that blames the source (blocklist, rate limit) is retried from another source, not bounced.
-      if (verdict.retryElsewhere) throw transient('SourceRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${egress.sourceIp} at ${egress.provider}: ${outcome.response}`, 100);
+      if (outcome.ok) return { attemptId, sourceIp: route.sourceIp, ...(completion ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}) };
+      // A reply that blames the IP (blocklist, rate limit) is retried from another IP, not bounced.
+      if (verdict.retryElsewhere) throw transient('IpRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${route.sourceIp} at ${route.provider}: ${outcome.response}`, 100);
       throw failureOf(outcome);
     },
   };

@@ -59,7 +59,7 @@ export const PoolsView = z.object({
       relay: z.string().nullable(),
       tenants: z.array(z.string()),
       fallbackFor: z.array(z.string()),
-      sources: z.array(z.object({ id: z.string(), ip: z.string(), ehloName: z.string(), weight: z.number() })),
+      ips: z.array(z.object({ id: z.string(), ip: z.string(), ehloName: z.string(), weight: z.number() })),
     }),
   ),
 });

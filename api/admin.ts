@@ -4,9 +4,9 @@ import type { z } from 'zod';
 import { appendAudit } from '../domain/audit/append.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import type { ProviderRules, RateLimit } from '../domain/pool/rules.js';
-import { loadSourceStatus, providerView, type ProviderView, type SourceStatus } from '../domain/pool/source-status.js';
+import { loadIpStatus, providerView, type ProviderView, type IpStatus } from '../domain/pool/ip-status.js';
 import type { Db } from '../db/client.js';
-import { ALL_PROVIDERS, egressControls, egressSources, pools, reputationEvents, tenantFallbackPools, tenants } from '../db/schema.js';
+import { ALL_PROVIDERS, ipControls, sendingIps, pools, reputationEvents, tenantFallbackPools, tenants } from '../db/schema.js';
 import { adminAuth } from './admin-auth.js';
 import { MovePoolBody, ResumeBody, SuspendBody } from './admin-schemas.js';
 import type { IpDetailView, IpView, PoolsView, TenantPoolView } from './admin-schemas.js';
@@ -25,9 +25,9 @@ export function adminApi(deps: ApiDeps) {
   app.use(adminAuth(deps.adminKey));
 
   app.get('/pools', async (c) => {
-    const [poolRows, sources, tenantRows, fallbacks] = await Promise.all([
+    const [poolRows, ips, tenantRows, fallbacks] = await Promise.all([
       db.select().from(pools).orderBy(pools.id),
-      db.select().from(egressSources).orderBy(egressSources.id),
+      db.select().from(sendingIps).orderBy(sendingIps.id),
       db.select({ id: tenants.id, poolId: tenants.poolId }).from(tenants),
       db.select().from(tenantFallbackPools),
     ]);
@@ -39,7 +39,7 @@ export function adminApi(deps: ApiDeps) {
         relay: p.relayHost ? `${p.relayHost}:${p.relayPort}` : null,
         tenants: tenantRows.filter((t) => t.poolId === p.id).map((t) => t.id),
         fallbackFor: fallbacks.filter((f) => f.poolId === p.id).map((f) => f.tenantId),
-        sources: sources.filter((s) => s.poolId === p.id).map((s) => ({ id: s.id, ip: s.localAddress, ehloName: s.ehloName, weight: s.weight })),
+        ips: ips.filter((s) => s.poolId === p.id).map((s) => ({ id: s.id, ip: s.localAddress, ehloName: s.ehloName, weight: s.weight })),
       })),
     };
     return c.json(body);
@@ -47,9 +47,9 @@ export function adminApi(deps: ApiDeps) {
 
   app.get('/ips', async (c) => {
     const poolId = c.req.query('pool');
-    const rows = await db.select().from(egressSources).where(poolId ? eq(egressSources.poolId, poolId) : undefined).orderBy(egressSources.id);
+    const rows = await db.select().from(sendingIps).where(poolId ? eq(sendingIps.poolId, poolId) : undefined).orderBy(sendingIps.id);
     const now = Date.now();
-    const statuses = await loadSourceStatus(db, rules(), rows, now);
+    const statuses = await loadIpStatus(db, rules(), rows, now);
     const sent = await sentToday(db, statuses);
     return c.json({ ips: statuses.map((s) => ipView(s, rules(), now, sent.get(s.id) ?? 0)) });
   });
@@ -61,7 +61,7 @@ export function adminApi(deps: ApiDeps) {
     const events = await db
       .select()
       .from(reputationEvents)
-      .where(and(eq(reputationEvents.egressId, s.id), gt(reputationEvents.at, since)))
+      .where(and(eq(reputationEvents.ipId, s.id), gt(reputationEvents.at, since)))
       .orderBy(desc(reputationEvents.at))
       .limit(1000);
     const recentOutcomes: z.infer<typeof IpDetailView>['recentOutcomes'] = {};
@@ -80,16 +80,16 @@ export function adminApi(deps: ApiDeps) {
     const until = new Date(Date.now() + body.minutes * 60_000);
     await db.transaction(async (tx) => {
       await tx
-        .insert(egressControls)
-        .values({ egressId: s.id, provider: body.provider, kind: 'suspend', until, reason: body.reason, setBy: 'operator' })
+        .insert(ipControls)
+        .values({ ipId: s.id, provider: body.provider, kind: 'suspend', until, reason: body.reason, setBy: 'operator' })
         .onConflictDoUpdate({
-          target: [egressControls.egressId, egressControls.provider, egressControls.kind],
+          target: [ipControls.ipId, ipControls.provider, ipControls.kind],
           set: { until, reason: body.reason, setBy: 'operator', updatedAt: new Date() },
         });
       await appendAudit(tx, {
         tenantId: OPERATOR_TENANT,
-        step: 'egress.suspended',
-        detail: { egressId: s.id, sourceIp: s.localAddress, provider: body.provider, until: until.toISOString(), reason: body.reason, by: 'operator' },
+        step: 'ip.suspended',
+        detail: { ipId: s.id, sourceIp: s.localAddress, provider: body.provider, until: until.toISOString(), reason: body.reason, by: 'operator' },
       });
     });
     return c.json(await viewOf(db, rules(), s.id));
@@ -100,13 +100,13 @@ export function adminApi(deps: ApiDeps) {
     const body = await jsonBody(c, ResumeBody);
     await db.transaction(async (tx) => {
       const lifted = await tx
-        .delete(egressControls)
-        .where(and(eq(egressControls.egressId, s.id), body.provider ? eq(egressControls.provider, body.provider) : undefined))
-        .returning({ provider: egressControls.provider, kind: egressControls.kind });
+        .delete(ipControls)
+        .where(and(eq(ipControls.ipId, s.id), body.provider ? eq(ipControls.provider, body.provider) : undefined))
+        .returning({ provider: ipControls.provider, kind: ipControls.kind });
       await appendAudit(tx, {
         tenantId: OPERATOR_TENANT,
-        step: 'egress.resumed',
-        detail: { egressId: s.id, sourceIp: s.localAddress, provider: body.provider ?? ALL_PROVIDERS, lifted, by: 'operator' },
+        step: 'ip.resumed',
+        detail: { ipId: s.id, sourceIp: s.localAddress, provider: body.provider ?? ALL_PROVIDERS, lifted, by: 'operator' },
       });
     });
     return c.json(await viewOf(db, rules(), s.id));
@@ -154,10 +154,10 @@ export function adminApi(deps: ApiDeps) {
   return app;
 }
 
-async function loadOne(db: Db, rules: ProviderRules, id: string): Promise<SourceStatus> {
-  const [row] = await db.select().from(egressSources).where(eq(egressSources.id, id));
+async function loadOne(db: Db, rules: ProviderRules, id: string): Promise<IpStatus> {
+  const [row] = await db.select().from(sendingIps).where(eq(sendingIps.id, id));
   if (!row) throw problems.notFound(`IP '${id}' does not exist`);
-  const [s] = await loadSourceStatus(db, rules, [row], Date.now());
+  const [s] = await loadIpStatus(db, rules, [row], Date.now());
   return s!;
 }
 
@@ -166,7 +166,7 @@ async function viewOf(db: Db, rules: ProviderRules, id: string) {
   return ipView(s, rules, Date.now(), (await sentToday(db, [s])).get(s.id) ?? 0);
 }
 
-async function sentToday(db: Db, statuses: SourceStatus[]): Promise<Map<string, number>> {
+async function sentToday(db: Db, statuses: IpStatus[]): Promise<Map<string, number>> {
   const out = new Map<string, number>();
   for (const s of statuses) {
     if (!s.warmup) continue;
@@ -185,7 +185,7 @@ function standing(v: ProviderView) {
   return { state: v.state, score: v.score, suspendedUntil: iso(v.suspendedUntil), throttledUntil: iso(v.throttledUntil), throttle: rateText(v.throttle) };
 }
 
-function ipView(s: SourceStatus, rules: ProviderRules, now: number, sent: number): z.infer<typeof IpView> {
+function ipView(s: IpStatus, rules: ProviderRules, now: number, sent: number): z.infer<typeof IpView> {
   const overall = providerView(s, ALL_PROVIDERS, rules, now);
   const providers: Record<string, ReturnType<typeof standing>> = {};
   const names = new Set([...Object.keys(s.byProvider), ...s.controls.map((c) => c.provider).filter((p) => p !== ALL_PROVIDERS)]);

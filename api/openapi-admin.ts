@@ -8,14 +8,14 @@ const ok = (description: string, schema: z.ZodType) => ({ description, content: 
 const problem = { description: 'Problem details (RFC 9457)', content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } };
 const errors = { '401': problem, '404': problem, '413': problem, '422': problem };
 const security = [{ operatorKey: [] }];
-const ipPath = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'Egress source id' };
+const ipPath = { name: 'id', in: 'path', required: true, schema: { type: 'string' }, description: 'IP id' };
 const tenantPath = { name: 'tenantId', in: 'path', required: true, schema: { type: 'string' } };
 
 export const operatorKeyScheme = { type: 'http', scheme: 'bearer', description: 'Operator key (ADMIN_API_KEY); tenant keys are refused' };
 
 export function adminPaths() {
   return {
-    '/v1/admin/pools': { get: { summary: 'Pools with their sources, tenants and fallback users', security, responses: { '200': ok('Pools', a.PoolsView), ...errors } } },
+    '/v1/admin/pools': { get: { summary: 'Pools with their IPs, tenants and fallback users', security, responses: { '200': ok('Pools', a.PoolsView), ...errors } } },
     '/v1/admin/ips': {
       get: {
         summary: 'Every sending IP with its score and state, overall and per provider',

@@ -1,12 +1,12 @@
 // The two ceilings the engine is compared with, measured on the same servers in the same run:
 // what Temporal allows here (one workflow, one no-op activity, started straight from the client)
-// and what SMTP allows here (nodemailer straight to the same inbox, same sources and pool limits).
+// and what SMTP allows here (nodemailer straight to the same inbox, same IPs and pool limits).
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createMailer } from '../domain/email/mailer.js';
 import { renderEmail } from '../templates/index.js';
 import { startChild } from './children.js';
-import { RECIPIENT_DOMAIN, SOURCES } from './stack.js';
+import { RECIPIENT_DOMAIN, POOL_IPS } from './stack.js';
 import { percentiles, pool, round } from './stats.js';
 import type { noopWorkflow } from './noop/workflows.js';
 
@@ -50,7 +50,7 @@ export async function smtpCeiling(smtp: { host: string; port: number }, n: numbe
   try {
     await pool(n, concurrency, async (i) => {
       const id = `ceiling-${randomUUID()}`;
-      const source = SOURCES[i % SOURCES.length]!;
+      const source = POOL_IPS[i % POOL_IPS.length]!;
       const t0 = Date.now();
       const outcome = await mailer.send(
         { host: smtp.host, port: smtp.port, localAddress: source, ehloName: `mta.${source}.test` },

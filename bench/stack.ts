@@ -19,7 +19,7 @@ import { execFileSync } from 'node:child_process';
 import { npmNodeScript, repoRoot, startChild, type Child } from './children.js';
 
 /** Source addresses of the bench pool: loopback aliases, each with its own SMTP connections. */
-export const SOURCES = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
+export const POOL_IPS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
 export const TASK_QUEUE = 'bench-notifications';
 export const RECIPIENT_DOMAIN = 'bench.example';
 
@@ -119,7 +119,7 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       kind: 'dedicated',
       relayHost: smtp.host,
       relayPort: smtp.port,
-      sources: SOURCES.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.bench.test` })),
+      ips: POOL_IPS.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.bench.test` })),
     });
     await provisionTenant(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), {
       id: tenantId,

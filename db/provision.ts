@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { hashApiKey, type SecretBox } from '../config/secrets.js';
 import { templateCatalogue } from '../templates/index.js';
 import type { Db } from './client.js';
-import { apiKeys, categories, egressSources, notificationTypes, pools, sendingDomains, tenants } from './schema.js';
+import { apiKeys, categories, sendingIps, notificationTypes, pools, sendingDomains, tenants } from './schema.js';
 
 /** The categories every tenant starts with; security is mandatory, marketing needs a recorded opt-in. */
 export const defaultCategories = [
@@ -19,17 +19,17 @@ export interface PoolSpec {
   kind: 'shared' | 'dedicated';
   relayHost: string | null;
   relayPort: number | null;
-  sources: { id: string; localAddress: string; ehloName: string; weight?: number }[];
+  ips: { id: string; localAddress: string; ehloName: string; weight?: number }[];
 }
 
-/** Creates or updates a pool and its egress sources (idempotent). */
+/** Creates or updates a pool and its IPs (idempotent). */
 export async function upsertPool(db: Db, spec: PoolSpec): Promise<void> {
   await db.transaction(async (tx) => {
-    const { sources, ...pool } = spec;
+    const { ips, ...pool } = spec;
     await tx.insert(pools).values(pool).onConflictDoUpdate({ target: pools.id, set: { name: pool.name, kind: pool.kind, relayHost: pool.relayHost, relayPort: pool.relayPort } });
-    for (const s of sources) {
+    for (const s of ips) {
       const values = { ...s, poolId: spec.id, weight: s.weight ?? 100 };
-      await tx.insert(egressSources).values(values).onConflictDoUpdate({ target: egressSources.id, set: values });
+      await tx.insert(sendingIps).values(values).onConflictDoUpdate({ target: sendingIps.id, set: values });
     }
   });
 }

@@ -64,7 +64,7 @@ export const feedbackRejects = pgTable('feedback_rejects', {
 });
 
 /** Sending IPs taken out of service for every provider (e.g. a DNSBL listing) until released. */
-export const egressQuarantine = pgTable('egress_quarantine', {
+export const ipQuarantine = pgTable('egress_quarantine', {
   ip: text('ip').primaryKey(),
   reason: text('reason').notNull(),
   since: at('since').notNull().defaultNow(),

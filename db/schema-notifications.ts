@@ -62,7 +62,7 @@ export const deliveryAttempts = pgTable(
     attempt: integer('attempt').notNull(),
     outcome: text('outcome', { enum: attemptOutcomes }).notNull(),
     poolId: text('pool_id'),
-    egressId: text('egress_id'),
+    ipId: text('egress_id'),
     sourceIp: text('source_ip'),
     /** Recipient domain (e-mail) or device id (push): enough to diagnose, no address or token. */
     target: text('target'),

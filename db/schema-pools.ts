@@ -1,10 +1,10 @@
 import { bigserial, index, integer, pgTable, primaryKey, text } from 'drizzle-orm/pg-core';
 import { at, createdAt } from './columns.js';
 
-// Reputation-aware pools: per-provider controls on egress sources, warm-up ramps, the shared
+// Reputation-aware pools: per-provider controls on sending IPs, warm-up ramps, the shared
 // send counters that hold limits across every worker process, and reputation outcomes.
 
-/** A group of egress sources; dedicated pools serve one tenant, shared pools many. */
+/** A group of sending IPs; dedicated pools serve one tenant, shared pools many. */
 export const pools = pgTable('pools', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
@@ -15,8 +15,12 @@ export const pools = pgTable('pools', {
   createdAt: createdAt(),
 });
 
-/** One sending address (source IP + EHLO name) of a pool. */
-export const egressSources = pgTable('egress_sources', {
+/**
+ * One sending IP of a pool: its address and EHLO name. (The SQL names egress_sources, egress_*
+ * and egress_id predate the word "IP" used everywhere else; renaming them needs a migration that
+ * also rewrites reserve_send_slot().)
+ */
+export const sendingIps = pgTable('egress_sources', {
   id: text('id').primaryKey(),
   poolId: text('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
   localAddress: text('local_address').notNull(),
@@ -29,13 +33,13 @@ export const egressSources = pgTable('egress_sources', {
 export const ALL_PROVIDERS = '*';
 
 /**
- * A suspension or throttle of one egress source for one provider (or '*'), until a time.
- * Set by a response rule or by an operator; scoped to source x provider, never global.
+ * A suspension or throttle of one IP for one provider (or '*'), until a time.
+ * Set by a response rule or by an operator; scoped to IP x provider, never global.
  */
-export const egressControls = pgTable(
+export const ipControls = pgTable(
   'egress_controls',
   {
-    egressId: text('egress_id').notNull().references(() => egressSources.id, { onDelete: 'cascade' }),
+    ipId: text('egress_id').notNull().references(() => sendingIps.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     kind: text('kind', { enum: ['suspend', 'throttle'] }).notNull(),
     until: at('until').notNull(),
@@ -47,41 +51,41 @@ export const egressControls = pgTable(
     setBy: text('set_by').notNull(),
     updatedAt: at('updated_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.egressId, t.provider, t.kind] })],
+  (t) => [primaryKey({ columns: [t.ipId, t.provider, t.kind] })],
 );
 
-/** A new source's warm-up: its daily cap follows the rules file's ramp from this day on. */
-export const egressWarmups = pgTable('egress_warmups', {
-  egressId: text('egress_id').primaryKey().references(() => egressSources.id, { onDelete: 'cascade' }),
+/** A new IP's warm-up: its daily cap follows the rules file's ramp from this day on. */
+export const ipWarmups = pgTable('egress_warmups', {
+  ipId: text('egress_id').primaryKey().references(() => sendingIps.id, { onDelete: 'cascade' }),
   startedAt: at('started_at').notNull(),
 });
 
 /**
- * One send slot taken from an egress source for a provider. Rates, concurrency and warm-up caps
+ * One send slot taken from an IP for a provider. Rates, concurrency and warm-up caps
  * are counted here under an advisory lock, so they hold across all worker processes together.
  */
 export const sendReservations = pgTable(
   'send_reservations',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    egressId: text('egress_id').notNull(),
+    ipId: text('egress_id').notNull(),
     provider: text('provider').notNull(),
     reservedAt: at('reserved_at').notNull(),
     /** null while the SMTP transaction is in flight. */
     releasedAt: at('released_at'),
   },
-  (t) => [index('send_reservations_egress_idx').on(t.egressId, t.reservedAt)],
+  (t) => [index('send_reservations_egress_idx').on(t.ipId, t.reservedAt)],
 );
 
 /**
- * Delivery outcomes per egress x provider, the input of the reputation score. `charge` says who
+ * Delivery outcomes per IP x provider, the input of the reputation score. `charge` says who
  * carries it: the IP, or the tenant (unknown-user bounces are list hygiene, not IP reputation).
  */
 export const reputationEvents = pgTable(
   'reputation_events',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    egressId: text('egress_id').notNull(),
+    ipId: text('egress_id').notNull(),
     provider: text('provider').notNull(),
     tenantId: text('tenant_id').notNull(),
     /** delivered, deferred, rate_limited, blocked, bounce:<class>, complaint */
@@ -91,5 +95,5 @@ export const reputationEvents = pgTable(
     ruleId: text('rule_id'),
     at: at('at').notNull(),
   },
-  (t) => [index('reputation_events_egress_idx').on(t.egressId, t.at), index('reputation_events_tenant_idx').on(t.tenantId, t.at)],
+  (t) => [index('reputation_events_egress_idx').on(t.ipId, t.at), index('reputation_events_tenant_idx').on(t.tenantId, t.at)],
 );

@@ -1,5 +1,5 @@
 // A real SMTP receiver for tests and the dev run: it sees the connecting source address
-// (so loopback aliases stand in for egress IPs), verifies DKIM with an injected resolver,
+// (so loopback aliases stand in for sending IPs), verifies DKIM with an injected resolver,
 // and can answer with chosen SMTP replies to exercise the sender's failure handling.
 import { randomUUID } from 'node:crypto';
 import { SMTPServer, type SMTPServerSession } from 'smtp-server';

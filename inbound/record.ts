@@ -12,13 +12,14 @@ import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import { deliveryAttempts, feedbackEvents, feedbackRejects, notifications, users } from '../db/schema.js';
 import { classifyBounce, recipientClasses, type BounceVerdict } from '../domain/feedback/bounce-class.js';
+import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
 import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
 
 /** A notification outcome learnt after sending, for the tenant's status webhook. */
 export interface LateOutcome {
   tenantId: string;
   notificationId: string;
-  outcome: 'bounced' | 'complained';
+  outcome: Extract<StatusWebhookOutcome, 'bounced' | 'complained'>;
 }
 
 export interface FeedbackDeps {

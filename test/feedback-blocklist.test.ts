@@ -2,7 +2,7 @@ import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultMonitoring } from '../domain/monitor/settings.js';
 import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
-import { alarms, egressQuarantine } from '../db/schema.js';
+import { alarms, ipQuarantine } from '../db/schema.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 import { blocklistCheckWorkflow } from '../workflows/monitoring.js';
@@ -35,7 +35,7 @@ beforeAll(async () => {
   engine = await startTestEngine({
     bundle: await bundleWorkflows(),
     // IPs of their own: reputation is per IP across the shared database.
-    sources: ['127.0.0.31', '127.0.0.32'],
+    ips: ['127.0.0.31', '127.0.0.32'],
     api: { adminKey },
     monitoring: {
       ...defaultMonitoring,
@@ -47,7 +47,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const id of scheduleIds) await engine?.client.schedule.getHandle(id).delete().catch(() => undefined);
   // Leave the shared database as found even if an assertion failed midway.
-  await engine?.database.db.delete(egressQuarantine).where(eq(egressQuarantine.reason, 'dnsbl:bl.notiflow.test'));
+  await engine?.database.db.delete(ipQuarantine).where(eq(ipQuarantine.reason, 'dnsbl:bl.notiflow.test'));
   await engine?.stop();
   await operator?.close();
   await dns?.close();
@@ -57,7 +57,7 @@ const check = () => engine.client.workflow.execute(blocklistCheckWorkflow, { tas
 const openAlarms = async () =>
   ((await (await engine.request('GET', '/v1/admin/alarms?kind=blocklist', { key: adminKey })).json()) as { alarms: { id: string; scope: string; severity: string; notifiedAt: string | null; notifyAttempts: number }[] }).alarms;
 
-async function sendAndSeeSources(user: string, n: number): Promise<string[]> {
+async function sendAndSeeIps(user: string, n: number): Promise<string[]> {
   const ips: string[] = [];
   for (let i = 0; i < n; i++) {
     const id = await trigger(engine, user, `${user}-${Date.now()}-${i}`);
@@ -84,9 +84,9 @@ describe('blocklist monitoring', () => {
     expect(report.listed).toEqual([{ ip: '127.0.0.32', zones: ['bl.notiflow.test'] }]);
     // Refused queries are errors, not listings: 127.0.0.31 stays in service.
     expect(report.errors).toEqual(expect.arrayContaining([expect.objectContaining({ ip: '127.0.0.31', zone: 'refusing.notiflow.test', error: expect.stringMatching(/refused/) })]));
-    const [q] = await engine.database.db.select().from(egressQuarantine).where(eq(egressQuarantine.ip, '127.0.0.32'));
+    const [q] = await engine.database.db.select().from(ipQuarantine).where(eq(ipQuarantine.ip, '127.0.0.32'));
     expect(q).toMatchObject({ reason: 'dnsbl:bl.notiflow.test', until: null });
-    expect(await engine.database.db.select().from(egressQuarantine).where(eq(egressQuarantine.ip, '127.0.0.31'))).toEqual([]);
+    expect(await engine.database.db.select().from(ipQuarantine).where(eq(ipQuarantine.ip, '127.0.0.31'))).toEqual([]);
 
     const [alarm] = await openAlarms();
     expect(alarm).toMatchObject({ scope: 'ip:127.0.0.32', severity: 'alarm' });
@@ -101,7 +101,7 @@ describe('blocklist monitoring', () => {
     });
 
     // Traffic stops from the listed IP.
-    expect(new Set(await sendAndSeeSources('liam', 6))).toEqual(new Set(['127.0.0.31']));
+    expect(new Set(await sendAndSeeIps('liam', 6))).toEqual(new Set(['127.0.0.31']));
 
     // A second check while still listed raises nothing new.
     expect((await check()).newAlarms).toEqual([]);
@@ -110,9 +110,9 @@ describe('blocklist monitoring', () => {
     delete dns.zone.a!['32.0.0.127.bl.notiflow.test'];
     const after = await check();
     expect(after.released).toEqual(['127.0.0.32']);
-    expect(await engine.database.db.select().from(egressQuarantine).where(eq(egressQuarantine.ip, '127.0.0.32'))).toEqual([]);
+    expect(await engine.database.db.select().from(ipQuarantine).where(eq(ipQuarantine.ip, '127.0.0.32'))).toEqual([]);
     expect(await openAlarms()).toEqual([]);
-    const back = await waitUntil(async () => ((await sendAndSeeSources('liam', 1))[0] === '127.0.0.32' ? true : undefined), 60_000, 'mail from 127.0.0.32 again');
+    const back = await waitUntil(async () => ((await sendAndSeeIps('liam', 1))[0] === '127.0.0.32' ? true : undefined), 60_000, 'mail from 127.0.0.32 again');
     expect(back).toBe(true);
   });
 });

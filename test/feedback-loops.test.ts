@@ -19,7 +19,7 @@ let tenantHook: Awaited<ReturnType<typeof startHttpReceiver>>;
 
 beforeAll(async () => {
   // An IP of its own: the complaints below lower its reputation, which other files must not inherit.
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.21'], api: { adminKey, feedbackWebhookSecret: providerSecret } });
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.21'], api: { adminKey, feedbackWebhookSecret: providerSecret } });
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
   listener = await startInboundListener({ db: engine.database.db, secrets, onOutcome: lateOutcomeWebhook(engine.client, engine.taskQueue) });
   tenantHook = await startHttpReceiver();

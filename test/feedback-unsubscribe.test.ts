@@ -8,7 +8,7 @@ import { auditSteps, putUser, settled, trigger } from './helpers/notify.js';
 
 let engine: TestEngine;
 beforeAll(async () => {
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.41'] });
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.41'] });
 });
 afterAll(async () => engine?.stop());
 

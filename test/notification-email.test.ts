@@ -32,7 +32,7 @@ describe('an e-mail user', () => {
     expect(mail!.rcptTo).toEqual(['alice@example.fr']);
     expect(mail!.dkim.result).toBe('pass');
     expect(mail!.dkim.domain).toBe(`${engine.tenantId}.bank.test`);
-    expect(mail!.remoteAddress).toBe(engine.sources[0]);
+    expect(mail!.remoteAddress).toBe(engine.ips[0]);
     expect(mail!.html).toContain('Boulangerie &lt;Paul&gt;');
     expect(mail!.text).toMatch(/42,50\s€/);
 
@@ -41,7 +41,7 @@ describe('an e-mail user', () => {
       return n.status === 'delivered' ? n : undefined;
     });
     expect(done.deliveredChannels).toEqual(['email']);
-    expect(done.attempts).toEqual([expect.objectContaining({ outcome: 'accepted', sourceIp: engine.sources[0], responseCode: 250 })]);
+    expect(done.attempts).toEqual([expect.objectContaining({ outcome: 'accepted', sourceIp: engine.ips[0], responseCode: 250 })]);
 
     const audit = (await (await engine.request('GET', `/v1/notifications/${id}/audit`)).json()) as { events: { at: string; step: string }[] };
     expect(audit.events.map((e) => e.step)).toEqual([

@@ -26,7 +26,7 @@ beforeAll(async () => {
       id: poolId,
       name: 'admin pool',
       kind: 'shared',
-      sources: ['127.0.0.121', '127.0.0.122'].map((ip, i) => ({ id: `${poolId}-${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.admin.test` })),
+      ips: ['127.0.0.121', '127.0.0.122'].map((ip, i) => ({ id: `${poolId}-${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.admin.test` })),
     },
   });
 });
@@ -42,7 +42,7 @@ async function sendAndWait(n: number) {
 }
 
 const operatorAudit = (step: string) =>
-  rig.engine.database.sql<{ tenant_id: string; detail: Record<string, unknown> }[]>`select tenant_id, detail from audit_events where step = ${step} and detail->>'egressId' like ${`${poolId}-%`} order by id`;
+  rig.engine.database.sql<{ tenant_id: string; detail: Record<string, unknown> }[]>`select tenant_id, detail from audit_events where step = ${step} and detail->>'ipId' like ${`${poolId}-%`} order by id`;
 
 describe('the operator API', () => {
   it('is closed to tenant keys and to requests without the operator key', async () => {
@@ -50,8 +50,8 @@ describe('the operator API', () => {
     expect((await rig.engine.request('GET', '/v1/admin/pools', { key: null })).status).toBe(401);
     const ok = await rig.admin('GET', '/v1/admin/pools');
     expect(ok.status).toBe(200);
-    const { pools } = (await ok.json()) as { pools: { id: string; kind: string; tenants: string[]; sources: { ip: string }[] }[] };
-    expect(pools.find((p) => p.id === poolId)).toMatchObject({ kind: 'shared', tenants: [tenant.tenantId], sources: [{ ip: '127.0.0.121' }, { ip: '127.0.0.122' }] });
+    const { pools } = (await ok.json()) as { pools: { id: string; kind: string; tenants: string[]; ips: { ip: string }[] }[] };
+    expect(pools.find((p) => p.id === poolId)).toMatchObject({ kind: 'shared', tenants: [tenant.tenantId], ips: [{ ip: '127.0.0.121' }, { ip: '127.0.0.122' }] });
   });
 
   it('shows scores and recent outcomes, suspends an IP by hand (mail avoids it) and resumes it, with every change audited', async () => {
@@ -84,15 +84,15 @@ describe('the operator API', () => {
     const after = (await (await rig.admin('GET', `/v1/admin/ips/${poolId}-2`)).json()) as { recentOutcomes: Record<string, { counts: Record<string, number> }> };
     expect(after.recentOutcomes.gmail!.counts.delivered).toBeGreaterThanOrEqual(6);
 
-    expect(await operatorAudit('egress.suspended')).toEqual([
-      { tenant_id: '*', detail: expect.objectContaining({ egressId: `${poolId}-1`, provider: 'gmail', reason: 'investigating complaints', by: 'operator' }) },
+    expect(await operatorAudit('ip.suspended')).toEqual([
+      { tenant_id: '*', detail: expect.objectContaining({ ipId: `${poolId}-1`, provider: 'gmail', reason: 'investigating complaints', by: 'operator' }) },
     ]);
-    expect(await operatorAudit('egress.resumed')).toEqual([{ tenant_id: '*', detail: expect.objectContaining({ egressId: `${poolId}-1`, by: 'operator' }) }]);
+    expect(await operatorAudit('ip.resumed')).toEqual([{ tenant_id: '*', detail: expect.objectContaining({ ipId: `${poolId}-1`, by: 'operator' }) }]);
   });
 
   it('moves a tenant to another pool, and its mail follows', async () => {
     await rig.addTenant({
-      pool: { id: `${poolId}-b`, name: 'second pool', kind: 'shared', sources: [{ id: `${poolId}-b1`, localAddress: '127.0.0.123', ehloName: 'mta.b.test' }] },
+      pool: { id: `${poolId}-b`, name: 'second pool', kind: 'shared', ips: [{ id: `${poolId}-b1`, localAddress: '127.0.0.123', ehloName: 'mta.b.test' }] },
     });
     expect((await rig.admin('PUT', `/v1/admin/tenants/${tenant.tenantId}/pool`, { poolId: 'nope' })).status).toBe(422);
     expect((await rig.admin('PUT', '/v1/admin/tenants/nobody/pool', { poolId })).status).toBe(404);

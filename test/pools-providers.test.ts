@@ -78,7 +78,7 @@ beforeAll(async () => {
       id: pool(rig.engine.tenantId),
       name: 'shared pool',
       kind: 'shared',
-      sources: ['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((ip, i) => ({ id: `${rig.engine.tenantId}-s${i + 2}`, localAddress: ip, ehloName: `mta${i + 2}.pool.test` })),
+      ips: ['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((ip, i) => ({ id: `${rig.engine.tenantId}-s${i + 2}`, localAddress: ip, ehloName: `mta${i + 2}.pool.test` })),
     },
   });
 });
@@ -171,7 +171,7 @@ describe('provider rules on a shared pool', () => {
       { provider: 'outlook', n: 10 },
     ]);
     const steps = await rig.engine.database.sql<{ step: string; detail: { sourceIp: string; provider: string } }[]>`
-      select step, detail from audit_events where tenant_id = ${shared.tenantId} and step = 'egress.suspended'`;
+      select step, detail from audit_events where tenant_id = ${shared.tenantId} and step = 'ip.suspended'`;
     expect(new Set(steps.map((s) => `${s.detail.sourceIp}@${s.detail.provider}`))).toEqual(new Set(['127.0.0.3@gmail', '127.0.0.4@outlook']));
 
     // The operator API shows the states and scores these sends produced.
@@ -197,7 +197,7 @@ describe('pool binding', () => {
         id: `dedicated-${rig.engine.tenantId}`,
         name: 'dedicated pool',
         kind: 'dedicated',
-        sources: ['127.0.0.5', '127.0.0.6'].map((ip, i) => ({ id: `${rig.engine.tenantId}-d${i + 5}`, localAddress: ip, ehloName: `mta${i + 5}.dedicated.test` })),
+        ips: ['127.0.0.5', '127.0.0.6'].map((ip, i) => ({ id: `${rig.engine.tenantId}-d${i + 5}`, localAddress: ip, ehloName: `mta${i + 5}.dedicated.test` })),
       },
     });
     const [mine, theirs] = await Promise.all([

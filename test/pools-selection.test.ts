@@ -12,10 +12,10 @@ import { createDnsResolver } from '../domain/pool/mx-lookup.js';
 import { chooseRoute, finishRoute, type DeliveryDeps } from '../domain/pool/route.js';
 import { providerRules } from '../domain/pool/rules.js';
 import { reserveSlot } from '../domain/pool/slots.js';
-import { loadSourceStatus, providerView } from '../domain/pool/source-status.js';
+import { loadIpStatus, providerView } from '../domain/pool/ip-status.js';
 import { connectDatabase, type Database } from '../db/client.js';
 import { upsertPool } from '../db/provision.js';
-import { egressControls, egressSources, egressWarmups } from '../db/schema.js';
+import { ipControls, sendingIps, ipWarmups } from '../db/schema.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox } from '../dev/smtp-inbox.js';
 import { freePort } from '../dev/ports.js';
@@ -66,7 +66,7 @@ afterAll(async () => {
   await database?.close();
 });
 
-async function pool(name: string, sources: { ip: string; weight?: number }[]) {
+async function pool(name: string, ips: { ip: string; weight?: number }[]) {
   const id = `${tag}-${name}`;
   await upsertPool(database.db, {
     id,
@@ -74,7 +74,7 @@ async function pool(name: string, sources: { ip: string; weight?: number }[]) {
     kind: 'shared',
     relayHost: null,
     relayPort: null,
-    sources: sources.map((s) => ({ id: `${id}-${s.ip}`, localAddress: s.ip, ehloName: `mta.${name}.test`, weight: s.weight })),
+    ips: ips.map((s) => ({ id: `${id}-${s.ip}`, localAddress: s.ip, ehloName: `mta.${name}.test`, weight: s.weight })),
   });
   return id;
 }
@@ -98,8 +98,8 @@ async function refusal(poolId: string, domain: string): Promise<ApplicationFailu
 }
 
 async function standing(poolId: string, ip: string, provider: string) {
-  const rows = await database.db.select().from(egressSources);
-  const [s] = await loadSourceStatus(database.db, rules, rows.filter((r) => r.poolId === poolId && r.localAddress === ip), clock);
+  const rows = await database.db.select().from(sendingIps);
+  const [s] = await loadIpStatus(database.db, rules, rows.filter((r) => r.poolId === poolId && r.localAddress === ip), clock);
   return providerView(s!, provider, rules, clock);
 }
 
@@ -114,7 +114,7 @@ describe('a suspended IP', () => {
 
     // No address may send: a retryable failure whose delay is the rest of the suspension.
     const wait = await refusal(p, 'gmail.test');
-    expect(wait.type).toBe('NoEgressAvailable');
+    expect(wait.type).toBe('NoIpAvailable');
     expect(wait.nonRetryable).toBe(false);
     expect(Number(wait.nextRetryDelay)).toBeGreaterThan(9 * 60_000);
     expect(Number(wait.nextRetryDelay)).toBeLessThanOrEqual(10 * 60_000);
@@ -138,19 +138,19 @@ describe('a suspended IP', () => {
 describe('a warming IP', () => {
   it('never exceeds its day’s cap, and gets the next day’s cap a day later', async () => {
     const p = await pool('warm', [{ ip: '127.0.0.12' }]);
-    const [src] = await database.db.select().from(egressSources).where(eq(egressSources.poolId, p));
-    await database.db.insert(egressWarmups).values({ egressId: src!.id, startedAt: new Date(clock) });
+    const [src] = await database.db.select().from(sendingIps).where(eq(sendingIps.poolId, p));
+    await database.db.insert(ipWarmups).values({ ipId: src!.id, startedAt: new Date(clock) });
     const day0 = inbox.messages.filter((m) => m.remoteAddress === '127.0.0.12').length;
     for (let i = 0; i < 3; i++) expect((await send(p, 'other.test')).outcome.ok).toBe(true);
     const capped = await refusal(p, 'other.test');
-    expect(capped.type).toBe('NoEgressAvailable');
+    expect(capped.type).toBe('NoIpAvailable');
     expect(Number(capped.nextRetryDelay)).toBeGreaterThan(23 * 3_600_000);
     expect(inbox.messages.filter((m) => m.remoteAddress === '127.0.0.12').length - day0).toBe(3);
     expect((await standing(p, '127.0.0.12', 'other')).state).toBe('warming');
 
     clock += 24 * 3_600_000;
     for (let i = 0; i < 6; i++) expect((await send(p, 'other.test')).outcome.ok).toBe(true);
-    expect((await refusal(p, 'other.test')).type).toBe('NoEgressAvailable');
+    expect((await refusal(p, 'other.test')).type).toBe('NoIpAvailable');
     expect(inbox.messages.filter((m) => m.remoteAddress === '127.0.0.12').length - day0).toBe(9);
 
     clock += 24 * 3_600_000; // past the ramp: full share, no cap
@@ -220,14 +220,14 @@ describe('response rules and bounce classes', () => {
 describe('send slots', () => {
   it('are refused on a source suspended after its status was read, until the suspension ends', async () => {
     const p = await pool('slots', [{ ip: '127.0.0.19' }]);
-    const egressId = `${p}-127.0.0.19`;
-    const ask = () => reserveSlot(database.db, { egressId, provider: 'gmail', now: clock, connections: 4, rate: { count: 10_000, perMs: 1000 }, warmup: null });
+    const ipId = `${p}-127.0.0.19`;
+    const ask = () => reserveSlot(database.db, { ipId, provider: 'gmail', now: clock, connections: 4, rate: { count: 10_000, perMs: 1000 }, warmup: null });
     expect((await ask()).ok).toBe(true);
     // A provider rule suspends the source between another send's status read and its slot request.
     const until = new Date(clock + 600_000);
-    await database.db.insert(egressControls).values({ egressId, provider: 'gmail', kind: 'suspend', until, reason: 'test', setBy: 'gmail-4.7.28' });
+    await database.db.insert(ipControls).values({ ipId, provider: 'gmail', kind: 'suspend', until, reason: 'test', setBy: 'gmail-4.7.28' });
     expect(await ask()).toEqual({ ok: false, retryAt: until.getTime(), reason: 'suspended' });
-    const before = await database.sql<{ n: number }[]>`select count(*)::int as n from send_reservations where egress_id = ${egressId}`;
+    const before = await database.sql<{ n: number }[]>`select count(*)::int as n from send_reservations where egress_id = ${ipId}`;
     expect(before[0]!.n).toBe(1);
     clock = until.getTime() + 1;
     expect((await ask()).ok).toBe(true);

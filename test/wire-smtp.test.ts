@@ -50,9 +50,9 @@ describe('wire: SMTP', () => {
   it('delivers a DKIM-signed message from the chosen source address, and it verifies', async () => {
     inbox = await startSmtpInbox({ resolver: dkimResolver(key.publicB64) });
     mailer = createMailer();
-    const egress = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.2', ehloName: 'mta2.bank.example' };
+    const route = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.2', ehloName: 'mta2.bank.example' };
 
-    const outcome = await mailer.send(egress, mail(key.privatePem));
+    const outcome = await mailer.send(route, mail(key.privatePem));
     expect(outcome).toMatchObject({ ok: true, response: expect.stringMatching(/^250/) });
 
     const [msg] = await inbox.waitFor(1);
@@ -66,8 +66,8 @@ describe('wire: SMTP', () => {
     expect(msg?.headers['x-notiflow-id']).toBe('n-123');
     expect(msg?.text.trim()).toBe('A new device signed in.');
 
-    // the pooled transport for this egress is reused
-    await mailer.send(egress, mail(key.privatePem));
+    // the pooled transport for this route is reused
+    await mailer.send(route, mail(key.privatePem));
     await inbox.waitFor(2);
     expect(mailer.stats().transports).toBe(1);
     expect(inbox.connections.filter((c) => c.remoteAddress === '127.0.0.2')).toHaveLength(1);
@@ -76,10 +76,10 @@ describe('wire: SMTP', () => {
   it("reports dkim 'fail' when signed with a key other than the published one, 'none' when unsigned", async () => {
     inbox = await startSmtpInbox({ resolver: dkimResolver(key.publicB64) });
     mailer = createMailer();
-    const egress = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.3' };
+    const route = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.3' };
 
-    await mailer.send(egress, mail(rsaKey().privatePem));
-    await mailer.send(egress, mail());
+    await mailer.send(route, mail(rsaKey().privatePem));
+    await mailer.send(route, mail());
     const [wrongKey, unsigned] = await inbox.waitFor(2);
     expect(wrongKey?.dkim.result).toBe('fail');
     expect(wrongKey?.remoteAddress).toBe('127.0.0.3');

@@ -1,17 +1,17 @@
-// Pooled SMTP transports keyed by egress (destination + source IP + EHLO name), so each
+// Pooled SMTP transports keyed by route (destination + source IP + EHLO name), so each
 // sending IP keeps its own warm connections; DKIM is applied per message because the
 // signing domain belongs to the tenant, not to the connection.
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
 
-export interface Egress {
+export interface SmtpRoute {
   host: string;
   port: number;
   localAddress?: string;
   ehloName?: string;
   secure?: boolean;
   requireTLS?: boolean;
-  /** Per-egress pool limits from the provider rules (connections per IP, messages per connection). */
+  /** Per-route pool limits from the provider rules (connections per IP, messages per connection). */
   maxConnections?: number;
   maxMessages?: number;
 }
@@ -39,12 +39,12 @@ export type SmtpOutcome =
   | { ok: false; kind: 'transient' | 'permanent'; responseCode?: number; enhancedCode?: string; response: string; code?: string };
 
 export interface Mailer {
-  send(egress: Egress, mail: OutgoingEmail): Promise<SmtpOutcome>;
+  send(route: SmtpRoute, mail: OutgoingEmail): Promise<SmtpOutcome>;
   close(): Promise<void>;
   stats(): { transports: number };
 }
 
-/** pino-compatible subset; messages carry egress and SMTP replies, never addresses. */
+/** pino-compatible subset; messages carry routes and SMTP replies, never addresses. */
 export interface MailerLogger {
   debug(obj: object, msg?: string): void;
   warn(obj: object, msg?: string): void;
@@ -52,15 +52,15 @@ export interface MailerLogger {
 
 type Transport = ReturnType<typeof createPool>;
 
-function createPool(egress: Egress, maxConnections: number, maxMessages: number) {
+function createPool(route: SmtpRoute, maxConnections: number, maxMessages: number) {
   return nodemailer.createTransport({
     pool: true,
-    host: egress.host,
-    port: egress.port,
-    localAddress: egress.localAddress,
-    name: egress.ehloName,
-    secure: egress.secure ?? false,
-    requireTLS: egress.requireTLS ?? false,
+    host: route.host,
+    port: route.port,
+    localAddress: route.localAddress,
+    name: route.ehloName,
+    secure: route.secure ?? false,
+    requireTLS: route.requireTLS ?? false,
     maxConnections,
     maxMessages,
     connectionTimeout: 10_000,
@@ -70,26 +70,26 @@ function createPool(egress: Egress, maxConnections: number, maxMessages: number)
   });
 }
 
-const egressKey = (e: Egress) =>
+const routeKey = (e: SmtpRoute) =>
   [e.host, e.port, e.localAddress ?? '', e.ehloName ?? '', e.secure ? 's' : '', e.requireTLS ? 't' : '', e.maxConnections ?? '', e.maxMessages ?? ''].join('|');
 
 export function createMailer(opts: { maxConnections?: number; maxMessages?: number; logger?: MailerLogger } = {}): Mailer {
   const transports = new Map<string, Transport>();
   const log = opts.logger;
 
-  function transportFor(egress: Egress): Transport {
-    const key = egressKey(egress);
+  function transportFor(route: SmtpRoute): Transport {
+    const key = routeKey(route);
     let t = transports.get(key);
     if (!t) {
-      t = createPool(egress, egress.maxConnections ?? opts.maxConnections ?? 2, egress.maxMessages ?? opts.maxMessages ?? 100);
-      t.on('error', (err) => log?.warn({ egress: key, err: err.message }, 'smtp pool error'));
+      t = createPool(route, route.maxConnections ?? opts.maxConnections ?? 2, route.maxMessages ?? opts.maxMessages ?? 100);
+      t.on('error', (err) => log?.warn({ route: key, err: err.message }, 'smtp pool error'));
       transports.set(key, t);
     }
     return t;
   }
 
   return {
-    async send(egress, mail) {
+    async send(route, mail) {
       const message: SendMailOptions = {
         from: mail.from,
         to: mail.to,
@@ -102,12 +102,12 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
         dkim: mail.dkim,
       };
       try {
-        const info = await transportFor(egress).sendMail(message);
-        log?.debug({ egress: egressKey(egress), response: info.response }, 'smtp accepted');
+        const info = await transportFor(route).sendMail(message);
+        log?.debug({ route: routeKey(route), response: info.response }, 'smtp accepted');
         return { ok: true, response: info.response, messageId: info.messageId };
       } catch (err) {
         const outcome = classifySmtpError(err);
-        log?.warn({ egress: egressKey(egress), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code }, 'smtp send failed');
+        log?.warn({ route: routeKey(route), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code }, 'smtp send failed');
         return outcome;
       }
     },

@@ -1,5 +1,5 @@
 import { eq, like, sql } from 'drizzle-orm';
-import { egressQuarantine, egressSources } from '../../db/schema.js';
+import { ipQuarantine, sendingIps } from '../../db/schema.js';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/client.js';
 import { raiseAlarm, resolveAlarm } from './alarms.js';
@@ -25,13 +25,13 @@ const reasonPrefix = 'dnsbl:';
  */
 export async function checkBlocklists({ db, monitoring = defaultMonitoring, logger }: { db: Db; monitoring?: MonitoringSettings; logger: Logger }): Promise<BlocklistReport> {
   const { zones, servers, timeoutMs } = monitoring.dnsbl;
-  const ips = (await db.selectDistinct({ ip: egressSources.localAddress }).from(egressSources)).map((r) => r.ip);
+  const ips = (await db.selectDistinct({ ip: sendingIps.localAddress }).from(sendingIps)).map((r) => r.ip);
   const report: BlocklistReport = { checked: ips.length, listed: [], released: [], errors: [], newAlarms: [] };
   if (zones.length === 0) return report;
   const resolver = createDnsblResolver(servers, timeoutMs);
   // IP -> the zones that listed it when it was quarantined.
   const quarantined = new Map(
-    (await db.select().from(egressQuarantine).where(like(egressQuarantine.reason, `${reasonPrefix}%`))).map((r) => [r.ip, r.reason.slice(reasonPrefix.length).split(',')]),
+    (await db.select().from(ipQuarantine).where(like(ipQuarantine.reason, `${reasonPrefix}%`))).map((r) => [r.ip, r.reason.slice(reasonPrefix.length).split(',')]),
   );
   for (const ip of ips) {
     const answers: DnsblAnswer[] = await Promise.all(zones.map((zone) => queryDnsbl(resolver, ip, zone)));
@@ -40,9 +40,9 @@ export async function checkBlocklists({ db, monitoring = defaultMonitoring, logg
     if (listedIn.length > 0) {
       const reason = `${reasonPrefix}${listedIn.map((a) => a.zone).join(',')}`;
       await db
-        .insert(egressQuarantine)
+        .insert(ipQuarantine)
         .values({ ip, reason })
-        .onConflictDoUpdate({ target: egressQuarantine.ip, set: { reason }, where: sql`${egressQuarantine.reason} like ${`${reasonPrefix}%`}` });
+        .onConflictDoUpdate({ target: ipQuarantine.ip, set: { reason }, where: sql`${ipQuarantine.reason} like ${`${reasonPrefix}%`}` });
       report.listed.push({ ip, zones: listedIn.map((a) => a.zone) });
       const id = await raiseAlarm(db, {
         kind: 'blocklist',
@@ -54,7 +54,7 @@ export async function checkBlocklists({ db, monitoring = defaultMonitoring, logg
       if (id) report.newAlarms.push(id);
     } else if (quarantined.get(ip)?.every((zone) => answers.some((a) => a.zone === zone && 'listed' in a))) {
       // Every zone that listed it now answers "not listed" (a zone that can't answer proves nothing).
-      await db.delete(egressQuarantine).where(eq(egressQuarantine.ip, ip));
+      await db.delete(ipQuarantine).where(eq(ipQuarantine.ip, ip));
       await resolveAlarm(db, 'blocklist', `ip:${ip}`);
       report.released.push(ip);
     }

@@ -1,4 +1,4 @@
-// Reputation as pure functions of recorded outcomes: decayed good/bad totals per egress x
+// Reputation as pure functions of recorded outcomes: decayed good/bad totals per IP x
 // provider -> a 0-100 score -> a state. Time is a parameter, so tests move it instead of sleeping.
 import type { ProviderRules } from './rules.js';
 
@@ -67,7 +67,7 @@ export function decay(ageMs: number, rules: ProviderRules): number {
   return Math.pow(0.5, Math.max(0, ageMs) / (rules.reputation.halfLifeMinutes * 60_000));
 }
 
-export type EgressState = 'active' | 'warming' | 'throttled' | 'suspended' | 'quarantined';
+export type IpState = 'active' | 'warming' | 'throttled' | 'suspended' | 'quarantined';
 
 export interface StateInput {
   /** Suspended for this provider (or all) until then, if in the future. */
@@ -78,7 +78,7 @@ export interface StateInput {
   score: Score;
 }
 
-export function stateOf(s: StateInput, rules: ProviderRules, now: number): EgressState {
+export function stateOf(s: StateInput, rules: ProviderRules, now: number): IpState {
   if (s.quarantined || isQuarantined(s.score, rules)) return 'quarantined';
   if (s.suspendedUntil !== undefined && s.suspendedUntil > now) return 'suspended';
   if ((s.throttledUntil !== undefined && s.throttledUntil > now) || s.score.score < rules.reputation.norm) return 'throttled';

@@ -1,19 +1,19 @@
-// Per message: which source of the tenant's pool sends it, to which host, under which limits;
-// and afterwards, what the provider's reply means for that source's reputation and controls.
+// Per message: which IP of the tenant's pool sends it, to which host, under which limits;
+// and afterwards, what the provider's reply means for that IP's reputation and controls.
 import { and, eq, gt, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { ALL_PROVIDERS, egressControls, egressSources, pools, reputationEvents, tenantFallbackPools, tenantHolds } from '../../db/schema.js';
+import { ALL_PROVIDERS, ipControls, sendingIps, pools, reputationEvents, tenantFallbackPools, tenantHolds } from '../../db/schema.js';
 import { classifyBounce } from '../feedback/bounce-class.js';
 import { appendAudit } from '../audit/append.js';
-import type { Egress, SmtpOutcome } from '../email/mailer.js';
+import type { SmtpRoute, SmtpOutcome } from '../email/mailer.js';
 import { permanent, transient } from '../failures/temporal.js';
 import type { MxLookup } from './mx-lookup.js';
 import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
 import { limitsFor, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
-import { pickWeighted } from './select-egress.js';
+import { pickWeighted } from './select-ip.js';
 import { releaseSlotSql, reserveSlot } from './slots.js';
-import { loadSourceStatus, providerView, type SourceRow } from './source-status.js';
+import { loadIpStatus, providerView, type IpRow } from './ip-status.js';
 import { TtlCache } from '../../lib/ttl-cache.js';
 
 /** What routing needs beyond the database; entry points build it once (see delivery-deps.ts). */
@@ -30,28 +30,28 @@ export interface DeliveryDeps {
 export interface Route {
   provider: string;
   poolId: string;
-  egressId: string;
+  ipId: string;
   sourceIp: string;
-  smtp: Egress;
+  smtp: SmtpRoute;
   reservationId: number;
 }
 
 export interface RouteVerdict {
-  /** The reply blames the source, not the message: retry from another source instead of bouncing. */
+  /** The reply blames the IP, not the message: retry from another IP instead of bouncing. */
   retryElsewhere: boolean;
   firedRules: string[];
 }
 
-/** A pool with its egress sources: changed only by operators, so a worker may keep it briefly. */
-export type PoolWithSources = typeof pools.$inferSelect & { sources: SourceRow[] };
+/** A pool with its IPs: changed only by operators, so a worker may keep it briefly. */
+export type PoolWithIps = typeof pools.$inferSelect & { ips: IpRow[] };
 
 export interface PoolTopology {
-  pool(poolId: string): Promise<PoolWithSources | undefined>;
+  pool(poolId: string): Promise<PoolWithIps | undefined>;
   fallbackPoolId(tenantId: string): Promise<string | null>;
 }
 
 /**
- * Pools, their sources and tenants' fallback pools, read from Postgres and kept `ttlMs` per worker
+ * Pools, their IPs and tenants' fallback pools, read from Postgres and kept `ttlMs` per worker
  * (0: read every time). Operator changes to pool membership reach the workers within the TTL;
  * reputation, controls and slots are never cached.
  */
@@ -59,11 +59,11 @@ export function poolTopology(db: Db, ttlMs: number): PoolTopology {
   const loadPool = async (poolId: string) => {
     const [pool] = await db.select().from(pools).where(eq(pools.id, poolId));
     if (!pool) return undefined;
-    const sources = await db
-      .select({ id: egressSources.id, poolId: egressSources.poolId, localAddress: egressSources.localAddress, ehloName: egressSources.ehloName, weight: egressSources.weight })
-      .from(egressSources)
-      .where(eq(egressSources.poolId, poolId));
-    return { ...pool, sources };
+    const ips = await db
+      .select({ id: sendingIps.id, poolId: sendingIps.poolId, localAddress: sendingIps.localAddress, ehloName: sendingIps.ehloName, weight: sendingIps.weight })
+      .from(sendingIps)
+      .where(eq(sendingIps.poolId, poolId));
+    return { ...pool, ips };
   };
   // Cached as { id } so "no fallback" is kept too.
   const loadFallback = async (tenantId: string) => {
@@ -71,7 +71,7 @@ export function poolTopology(db: Db, ttlMs: number): PoolTopology {
     return { id: row?.poolId ?? null };
   };
   if (ttlMs <= 0) return { pool: loadPool, fallbackPoolId: async (t) => (await loadFallback(t)).id };
-  const poolCache = new TtlCache<string, PoolWithSources>(ttlMs, 1_000);
+  const poolCache = new TtlCache<string, PoolWithIps>(ttlMs, 1_000);
   const fallbackCache = new TtlCache<string, { id: string | null }>(ttlMs, 10_000);
   return {
     pool: (poolId) => poolCache.get(poolId, () => loadPool(poolId)),
@@ -89,9 +89,9 @@ export async function providerOf(d: DeliveryDeps, domain: string): Promise<{ pro
 }
 
 /**
- * Picks the source for one message: the tenant's pool (then its fallback pool, where the tenant
- * has one), minus sources suspended or quarantined for this provider, weighted by weight x score,
- * and takes a send slot under the provider's limits. When no source may send now it throws a
+ * Picks the IP for one message: the tenant's pool (then its fallback pool, where the tenant
+ * has one), minus IPs suspended or quarantined for this provider, weighted by weight x score,
+ * and takes a send slot under the provider's limits. When no IP may send now it throws a
  * retryable failure whose delay is the time until the earliest one may.
  */
 export async function chooseRoute(
@@ -129,8 +129,8 @@ export async function chooseRoute(
     const p = poolId === pool.id ? pool : await topology.pool(poolId);
     if (!p) continue;
     const target = targetOf(p, lookup.mxHosts, d.mxPort, msg.recipientDomain);
-    const sources = p.sources;
-    const statuses = await loadSourceStatus(db, d.rules, sources, now);
+    const ips = p.ips;
+    const statuses = await loadIpStatus(db, d.rules, ips, now);
     let candidates = statuses.flatMap((s) => {
       const view = providerView(s, provider, d.rules, now);
       if (view.state === 'suspended') {
@@ -148,7 +148,7 @@ export async function chooseRoute(
       if (!pick) break;
       candidates = candidates.filter((c) => c !== pick);
       const rate = slower(limits.messageRate, pick.view.throttle);
-      const slot = await reserveSlot(db, { egressId: pick.s.id, provider, now, connections: limits.connectionsPerIp, rate, warmup: pick.s.warmup });
+      const slot = await reserveSlot(db, { ipId: pick.s.id, provider, now, connections: limits.connectionsPerIp, rate, warmup: pick.s.warmup });
       if (!slot.ok) {
         waits.push(slot.retryAt);
         continue;
@@ -156,7 +156,7 @@ export async function chooseRoute(
       return {
         provider,
         poolId,
-        egressId: pick.s.id,
+        ipId: pick.s.id,
         sourceIp: pick.s.localAddress,
         reservationId: slot.reservationId,
         smtp: {
@@ -171,7 +171,7 @@ export async function chooseRoute(
   }
   const next = waits.length ? Math.min(...waits) : now + 60_000;
   const delay = Math.max(MIN_WAIT_MS, next - now);
-  throw transient('NoEgressAvailable', `No source of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay);
+  throw transient('NoIpAvailable', `No IP of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay);
 }
 
 function targetOf(pool: { relayHost: string | null; relayPort: number | null }, mxHosts: { exchange: string; addresses: string[] }[] | null, mxPort: number, domain: string) {
@@ -187,7 +187,7 @@ function slower(a: RateLimit, b: RateLimit | undefined): RateLimit {
 }
 
 /**
- * Records what the provider answered: frees the slot, logs the outcome against the source (or the
+ * Records what the provider answered: frees the slot, logs the outcome against the IP (or the
  * tenant, for list-hygiene bounces), and applies the provider's response rules whose trigger fires.
  */
 export async function finishRoute(
@@ -204,7 +204,7 @@ export async function finishRoute(
   const strongest = matched.find((r) => r.action === 'suspend') ?? matched.find((r) => r.action === 'throttle') ?? matched[0];
   const kind = outcomeKind({ accepted: outcome.ok, temporary: !outcome.ok && outcome.kind === 'transient', bounceClass: bounce?.class, ruleAction: strongest?.action });
   const event = db.insert(reputationEvents).values({
-    egressId: route.egressId,
+    ipId: route.ipId,
     provider: route.provider,
     tenantId: ctx.tenantId,
     kind,
@@ -236,8 +236,8 @@ export async function finishRoute(
 
 async function triggerFires(db: Db, rule: ResponseRule, route: Route, tenantId: string, now: number): Promise<boolean> {
   if (rule.trigger === 'immediate') return true;
-  // Hits counted in the rule's scope: the source x provider, or the tenant x provider for holds.
-  const scope = rule.action === 'holdTenant' ? sql`tenant_id = ${tenantId}` : sql`egress_id = ${route.egressId}`;
+  // Hits counted in the rule's scope: the IP x provider, or the tenant x provider for holds.
+  const scope = rule.action === 'holdTenant' ? sql`tenant_id = ${tenantId}` : sql`egress_id = ${route.ipId}`;
   const [row] = (await db.execute(sql`
     select count(*)::int as hits from reputation_events
     where ${scope} and provider = ${route.provider} and ${rule.id} = any(string_to_array(rule_id, ' '))
@@ -255,7 +255,7 @@ async function applyRule(db: Db, rule: ResponseRule, route: Route, ctx: { tenant
       .onConflictDoUpdate({ target: [tenantHolds.tenantId, tenantHolds.provider], set: { until: sql`greatest(${tenantHolds.until}, excluded.until)`, reason } });
   } else {
     const values = {
-      egressId: route.egressId,
+      ipId: route.ipId,
       provider: route.provider,
       kind: rule.action,
       until,
@@ -267,18 +267,18 @@ async function applyRule(db: Db, rule: ResponseRule, route: Route, ctx: { tenant
     };
     // A rule that fires again extends the effect (KumoMTA does the same).
     await db
-      .insert(egressControls)
+      .insert(ipControls)
       .values(values)
       .onConflictDoUpdate({
-        target: [egressControls.egressId, egressControls.provider, egressControls.kind],
-        set: { until: sql`greatest(${egressControls.until}, excluded.until)`, rateCount: values.rateCount, ratePerMs: values.ratePerMs, reason, setBy: rule.id, updatedAt: values.updatedAt },
+        target: [ipControls.ipId, ipControls.provider, ipControls.kind],
+        set: { until: sql`greatest(${ipControls.until}, excluded.until)`, rateCount: values.rateCount, ratePerMs: values.ratePerMs, reason, setBy: rule.id, updatedAt: values.updatedAt },
       });
   }
-  const step = rule.action === 'suspend' ? 'egress.suspended' : rule.action === 'throttle' ? 'egress.throttled' : 'tenant.held';
+  const step = rule.action === 'suspend' ? 'ip.suspended' : rule.action === 'throttle' ? 'ip.throttled' : 'tenant.held';
   await appendAudit(db, {
     tenantId: ctx.tenantId,
     notificationId: ctx.notificationId,
     step,
-    detail: { egressId: route.egressId, sourceIp: route.sourceIp, provider: route.provider, rule: rule.id, until: until.toISOString() },
+    detail: { ipId: route.ipId, sourceIp: route.sourceIp, provider: route.provider, rule: rule.id, until: until.toISOString() },
   });
 }

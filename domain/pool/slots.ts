@@ -1,7 +1,7 @@
-// Send slots counted in Postgres under a per-source advisory lock, so connection, rate and
+// Send slots counted in Postgres under a per-IP advisory lock, so connection, rate and
 // warm-up limits hold for all worker processes together. A slot counts in the rate window
 // until `perMs` after its SMTP transaction ended: however long a send takes, the receiver
-// never sees more than `count` messages from one source in any window of `perMs`.
+// never sees more than `count` messages from one IP in any window of `perMs`.
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import type { RateLimit } from './rules.js';
@@ -11,7 +11,7 @@ import type { WarmupDay } from './warmup.js';
 const STALE_MS = 2 * 60_000;
 
 export interface SlotRequest {
-  egressId: string;
+  ipId: string;
   provider: string;
   now: number;
   connections: number;
@@ -24,18 +24,18 @@ export type SlotResult = { ok: true; reservationId: number } | { ok: false; retr
 const ts = (ms: number) => new Date(ms).toISOString();
 
 export async function reserveSlot(db: Db, req: SlotRequest): Promise<SlotResult> {
-  const { egressId, provider, now } = req;
+  const { ipId, provider, now } = req;
   const windowStart = now - req.rate.perMs;
   const dayStart = req.warmup?.dayStart ?? now;
   // Lock, check suspension, count and insert in one round trip (db/migrations/0005 and 0006); the
   // function looks back STALE_MS before the window for slots still in flight.
   const [row] = (await db.execute(sql`
-    select * from reserve_send_slot(${egressId}, ${provider}, ${ts(now)}::timestamptz, ${ts(windowStart)}::timestamptz,
+    select * from reserve_send_slot(${ipId}, ${provider}, ${ts(now)}::timestamptz, ${ts(windowStart)}::timestamptz,
       ${ts(now - STALE_MS)}::timestamptz, ${ts(dayStart)}::timestamptz, ${req.connections}::int, ${req.rate.count}::int, ${req.warmup?.cap ?? null}::int)
   `)) as unknown as { reservation_id: string | number | null; inflight: number; in_window: number; oldest_release: number | null; today: number; suspended_until: number | null }[];
   const r = row!;
   if (r.reservation_id !== null) return { ok: true, reservationId: Number(r.reservation_id) };
-  // Suspended since the caller read the source's status (a provider rule fired meanwhile).
+  // Suspended since the caller read the IP's status (a provider rule fired meanwhile).
   if (r.suspended_until !== null) return { ok: false, retryAt: r.suspended_until, reason: 'suspended' };
   if (req.warmup && r.today >= req.warmup.cap) return { ok: false, retryAt: req.warmup.dayEnd, reason: 'warmup-cap' };
   if (r.inflight >= req.connections) return { ok: false, retryAt: now + 250, reason: 'connections' };

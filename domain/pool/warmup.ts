@@ -1,4 +1,4 @@
-// Warm-up ramp: a new source's daily cap rises day by day (rules file `warmup.dailyCaps`);
+// Warm-up ramp: a new IP's daily cap rises day by day (rules file `warmup.dailyCaps`);
 // after the last step it sends its full share. Days count from the warm-up start, not midnight.
 
 const DAY_MS = 86_400_000;
@@ -8,7 +8,7 @@ export interface WarmupDay {
   cap: number;
   dayStart: number;
   dayEnd: number;
-  /** Share of its weight a warming source gets, rising with the ramp. */
+  /** Share of its weight a warming IP gets, rising with the ramp. */
   share: number;
 }
 

@@ -28,7 +28,7 @@ export interface EngineOptions {
   inbox?: SmtpInboxOptions;
   fcm?: FcmEndpointOptions;
   /** Source addresses of the tenant's pool (loopback aliases stand in for IPs). */
-  sources?: string[];
+  ips?: string[];
   /** Start no worker (tests that run the worker as a separate process). */
   noWorker?: boolean;
   activityOverrides?: Parameters<typeof createNotificationWorker>[0]['activityOverrides'];
@@ -43,7 +43,7 @@ export interface TestEngine {
   apiKey: string;
   taskQueue: string;
   /** Source addresses of the tenant's pool. */
-  sources: string[];
+  ips: string[];
   secretKey: string;
   database: Database;
   databaseUrl: string;
@@ -75,7 +75,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const tenantId = `t-${randomUUID().slice(0, 8)}`;
   // Reputation follows a source IP across tenants in the shared test database, so each engine
   // sends from its own loopback address unless the test names them (127.0.0.x stay for those).
-  const sources = opts.sources ?? [`127.0.${randomInt(1, 255)}.${randomInt(2, 255)}`];
+  const ips = opts.ips ?? [`127.0.${randomInt(1, 255)}.${randomInt(2, 255)}`];
   const inbox = await startSmtpInbox({ host: '127.0.0.1', port: 0, resolver: dkimResolverFromDb(db), ...opts.inbox });
   const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: 0, ...opts.fcm });
   const messaging = createMessaging({
@@ -91,7 +91,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       kind: 'dedicated',
       relayHost: inbox.host,
       relayPort: inbox.port,
-      sources: sources.map((ip, i) => ({ id: `${id}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.${id}.test` })),
+      ips: ips.map((ip, i) => ({ id: `${id}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.${id}.test` })),
     });
     const apiKey = generateApiKey('nf_test');
     await provisionTenant(db, secrets, { id, name: `Bank ${id}`, poolId, domain: `${id}.bank.test`, apiKey });
@@ -129,7 +129,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     tenantId,
     apiKey,
     taskQueue,
-    sources,
+    ips,
     secretKey,
     database,
     databaseUrl,
