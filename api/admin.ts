@@ -1,6 +1,5 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import { and, desc, eq, gt, inArray, sql } from 'drizzle-orm';
-import { Hono } from 'hono';
-import type { z } from 'zod';
 import { appendAudit } from '../domain/audit/append.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import type { ProviderRules, RateLimit } from '../domain/pool/rules.js';
@@ -8,11 +7,62 @@ import { loadIpStatus, providerView, type ProviderView, type IpStatus } from '..
 import type { Db } from '../db/client.js';
 import { ALL_PROVIDERS, ipControls, sendingIps, pools, reputationEvents, tenantFallbackPools, tenants } from '../db/schema.js';
 import { adminAuth } from './admin-auth.js';
-import { MovePoolBody, ResumeBody, SuspendBody } from './admin-schemas.js';
-import type { IpDetailView, IpView, PoolsView, TenantPoolView } from './admin-schemas.js';
+import { IpDetailView, IpView, MovePoolBody, PoolsView, ResumeBody, SuspendBody, TenantPoolView } from './admin-schemas.js';
+import { BODY_PROBLEMS, jsonBody, jsonResponse, OPERATOR, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
 import { problems } from './problem.js';
-import { jsonBody } from './validate.js';
+
+const ipParam = z.object({ id: z.string().describe('IP id') });
+/** Every operator route can answer an unsafe string (400) and a missing or wrong operator key (401). */
+const OPERATOR_PROBLEMS = [400, 401] as const;
+
+const listPools = createRoute({
+  method: 'get',
+  path: '/pools',
+  summary: 'Pools with their IPs, tenants and fallback users',
+  ...OPERATOR,
+  responses: { 200: jsonResponse(PoolsView, 'Pools'), ...problemResponses(...OPERATOR_PROBLEMS) },
+});
+const listIps = createRoute({
+  method: 'get',
+  path: '/ips',
+  summary: 'Every sending IP with its score and state, overall and per provider',
+  ...OPERATOR,
+  request: { query: z.object({ pool: z.string().optional().describe('Only the IPs of this pool') }) },
+  responses: { 200: jsonResponse(z.object({ ips: z.array(IpView) }), 'IPs'), ...problemResponses(...OPERATOR_PROBLEMS, 422) },
+});
+const readIp = createRoute({
+  method: 'get',
+  path: '/ips/{id}',
+  summary: 'One IP with its recent outcomes per provider (24 h)',
+  ...OPERATOR,
+  request: { params: ipParam },
+  responses: { 200: jsonResponse(IpDetailView, 'The IP'), ...problemResponses(...OPERATOR_PROBLEMS, 404) },
+});
+const suspendIp = createRoute({
+  method: 'post',
+  path: '/ips/{id}/suspend',
+  summary: 'Suspend an IP for one provider or all, for a time (audited)',
+  ...OPERATOR,
+  request: { params: ipParam, body: jsonBody(SuspendBody) },
+  responses: { 200: jsonResponse(IpView, 'The IP'), ...problemResponses(...OPERATOR_PROBLEMS, ...BODY_PROBLEMS, 404) },
+});
+const resumeIp = createRoute({
+  method: 'post',
+  path: '/ips/{id}/resume',
+  summary: 'Lift suspensions and throttles of an IP (audited)',
+  ...OPERATOR,
+  request: { params: ipParam, body: jsonBody(ResumeBody) },
+  responses: { 200: jsonResponse(IpView, 'The IP'), ...problemResponses(...OPERATOR_PROBLEMS, ...BODY_PROBLEMS, 404) },
+});
+const moveTenant = createRoute({
+  method: 'put',
+  path: '/tenants/{tenantId}/pool',
+  summary: "Move a tenant to another pool and set its fallback pool (audited); another tenant's dedicated pool is refused",
+  ...OPERATOR,
+  request: { params: z.object({ tenantId: z.string() }), body: jsonBody(MovePoolBody) },
+  responses: { 200: jsonResponse(TenantPoolView, 'The binding'), ...problemResponses(...OPERATOR_PROBLEMS, ...BODY_PROBLEMS, 404, 409) },
+});
 
 /** Audit rows about shared infrastructure (IPs) belong to no tenant. */
 const OPERATOR_TENANT = '*';
@@ -21,10 +71,10 @@ const OPERATOR_TENANT = '*';
 export function adminApi(deps: ApiDeps) {
   const { db } = deps;
   const rules = () => deps.providerRules ?? defaultDeliveryDeps().rules;
-  const app = new Hono();
+  const app = router();
   app.use(adminAuth(deps.adminKey));
 
-  app.get('/pools', async (c) => {
+  app.openapi(listPools, async (c) => {
     const [poolRows, ips, tenantRows, fallbacks] = await Promise.all([
       db.select().from(pools).orderBy(pools.id),
       db.select().from(sendingIps).orderBy(sendingIps.id),
@@ -42,20 +92,20 @@ export function adminApi(deps: ApiDeps) {
         ips: ips.filter((s) => s.poolId === p.id).map((s) => ({ id: s.id, ip: s.localAddress, ehloName: s.ehloName, weight: s.weight })),
       })),
     };
-    return c.json(body);
+    return c.json(body, 200);
   });
 
-  app.get('/ips', async (c) => {
-    const poolId = c.req.query('pool');
+  app.openapi(listIps, async (c) => {
+    const poolId = c.req.valid('query').pool;
     const rows = await db.select().from(sendingIps).where(poolId ? eq(sendingIps.poolId, poolId) : undefined).orderBy(sendingIps.id);
     const now = Date.now();
     const statuses = await loadIpStatus(db, rules(), rows, now);
     const sent = await sentToday(db, statuses);
-    return c.json({ ips: statuses.map((s) => ipView(s, rules(), now, sent.get(s.id) ?? 0)) });
+    return c.json({ ips: statuses.map((s) => ipView(s, rules(), now, sent.get(s.id) ?? 0)) }, 200);
   });
 
-  app.get('/ips/:id', async (c) => {
-    const s = await loadOne(db, rules(), c.req.param('id'));
+  app.openapi(readIp, async (c) => {
+    const s = await loadOne(db, rules(), c.req.valid('param').id);
     const now = Date.now();
     const since = new Date(now - 24 * 3_600_000);
     const events = await db
@@ -71,12 +121,12 @@ export function adminApi(deps: ApiDeps) {
       if (p.last.length < 10) p.last.push({ kind: e.kind, at: e.at.toISOString(), ruleId: e.ruleId, tenantId: e.tenantId });
     }
     const sent = await sentToday(db, [s]);
-    return c.json({ ...ipView(s, rules(), now, sent.get(s.id) ?? 0), recentOutcomes } satisfies z.infer<typeof IpDetailView>);
+    return c.json({ ...ipView(s, rules(), now, sent.get(s.id) ?? 0), recentOutcomes } satisfies z.infer<typeof IpDetailView>, 200);
   });
 
-  app.post('/ips/:id/suspend', async (c) => {
-    const s = await loadOne(db, rules(), c.req.param('id'));
-    const body = await jsonBody(c, SuspendBody);
+  app.openapi(suspendIp, async (c) => {
+    const s = await loadOne(db, rules(), c.req.valid('param').id);
+    const body = c.req.valid('json');
     const until = new Date(Date.now() + body.minutes * 60_000);
     await db.transaction(async (tx) => {
       await tx
@@ -92,12 +142,12 @@ export function adminApi(deps: ApiDeps) {
         detail: { ipId: s.id, sourceIp: s.localAddress, provider: body.provider, until: until.toISOString(), reason: body.reason, by: 'operator' },
       });
     });
-    return c.json(await viewOf(db, rules(), s.id));
+    return c.json(await viewOf(db, rules(), s.id), 200);
   });
 
-  app.post('/ips/:id/resume', async (c) => {
-    const s = await loadOne(db, rules(), c.req.param('id'));
-    const body = await jsonBody(c, ResumeBody);
+  app.openapi(resumeIp, async (c) => {
+    const s = await loadOne(db, rules(), c.req.valid('param').id);
+    const body = c.req.valid('json');
     await db.transaction(async (tx) => {
       const lifted = await tx
         .delete(ipControls)
@@ -109,12 +159,12 @@ export function adminApi(deps: ApiDeps) {
         detail: { ipId: s.id, sourceIp: s.localAddress, provider: body.provider ?? ALL_PROVIDERS, lifted, by: 'operator' },
       });
     });
-    return c.json(await viewOf(db, rules(), s.id));
+    return c.json(await viewOf(db, rules(), s.id), 200);
   });
 
-  app.put('/tenants/:tenantId/pool', async (c) => {
-    const tenantId = c.req.param('tenantId');
-    const body = await jsonBody(c, MovePoolBody);
+  app.openapi(moveTenant, async (c) => {
+    const tenantId = c.req.valid('param').tenantId;
+    const body = c.req.valid('json');
     const [tenant] = await db.select().from(tenants).where(eq(tenants.id, tenantId));
     if (!tenant) throw problems.notFound(`Tenant '${tenantId}' does not exist`);
     const wanted = [body.poolId, ...(body.fallbackPoolId ? [body.fallbackPoolId] : [])];
@@ -148,7 +198,7 @@ export function adminApi(deps: ApiDeps) {
         detail: { from: tenant.poolId, to: body.poolId, fallbackFrom: fallback?.poolId ?? null, fallbackTo: fallbackPoolId, by: 'operator' },
       });
     });
-    return c.json({ tenantId, poolId: body.poolId, fallbackPoolId } satisfies z.infer<typeof TenantPoolView>);
+    return c.json({ tenantId, poolId: body.poolId, fallbackPoolId } satisfies z.infer<typeof TenantPoolView>, 200);
   });
 
   return app;

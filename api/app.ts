@@ -1,13 +1,15 @@
-import { Hono } from 'hono';
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './admin.js';
 import { alarmsApi } from './alarms.js';
 import { tenantAuth } from './auth.js';
 import { createApiCaches } from './cache.js';
+import { jsonResponse, OPEN, refuseInvalid, router } from './contract.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { methodNotAllowed, refuseUnsafeStrings } from './guards.js';
 import { notificationsApi } from './notifications.js';
-import { openApiDocument } from './openapi.js';
 import { providerFeedbackApi } from './provider-feedback.js';
 import { statusWebhookApi } from './status-webhook.js';
 import { suppressionsApi } from './suppressions.js';
@@ -20,42 +22,69 @@ const MAX_BODY_BYTES = 64 * 1024;
 /** A batch of up to 1,000 notifications needs more room. */
 const MAX_BATCH_BODY_BYTES = 2 * 1024 * 1024;
 
+const documentInfo = {
+  openapi: '3.1.0',
+  info: { title: 'notiflow', version: '0.1.0', description: 'Account alerts by e-mail or push, one durable Temporal workflow per notification.' },
+  security: [{ tenantKey: [] }],
+};
+
+const health = createRoute({ method: 'get', path: '/health', summary: 'Liveness', ...OPEN, responses: { 200: jsonResponse(z.object({ ok: z.boolean() }), 'The API is up') } });
+const document = createRoute({
+  method: 'get',
+  path: '/openapi.json',
+  summary: 'This document, generated from the route declarations',
+  ...OPEN,
+  responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), 'OpenAPI 3.1 document') },
+});
+const reference = createRoute({
+  method: 'get',
+  path: '/docs',
+  summary: 'Interactive API reference (Scalar) reading /openapi.json',
+  ...OPEN,
+  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
+});
+
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
-  const app = new Hono<ApiEnv>();
+  const app = new OpenAPIHono<ApiEnv>({ defaultHook: refuseInvalid as never });
   const caches = createApiCaches();
+  app.openAPIRegistry.registerComponent('securitySchemes', 'tenantKey', { type: 'http', scheme: 'bearer', description: 'Tenant API key' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', { type: 'http', scheme: 'bearer', description: 'Operator key (ADMIN_API_KEY); tenant keys are refused' });
 
   app.onError((err, c) => {
     if (err instanceof ApiProblem) return problemResponse(c, err.status, err.problem);
+    // The router's own refusals (body parsing, media type), in our words.
+    if (err instanceof HTTPException && err.status === 415) return problemResponse(c, 415, problems.unsupportedMediaType('Content-Type must be application/json').problem);
+    if (err instanceof HTTPException && err.status === 400 && err.message.startsWith('Malformed JSON')) return problemResponse(c, 400, problems.badRequest('The request body is not valid JSON').problem);
     if (err instanceof HTTPException) return problemResponse(c, err.status, { type: 'http-error', title: 'Request failed', detail: err.message });
     opts.onError?.(err);
     return problemResponse(c, 500, { type: 'internal', title: 'Internal error', detail: 'The request failed unexpectedly; it has been logged' });
   });
   app.notFound((c) => problemResponse(c, 404, { type: 'not-found', title: 'Not found', detail: `No route for ${c.req.method} ${c.req.path}` }));
 
-  app.get('/health', (c) => c.json({ ok: true }));
-  app.get('/openapi.json', (c) => c.json(openApiDocument()));
+  app.use(methodNotAllowed(() => app.routes));
+  const limit = (maxSize: number) => bodyLimit({ maxSize, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`); } });
+  const defaultLimit = limit(MAX_BODY_BYTES);
+  const batchLimit = limit(MAX_BATCH_BODY_BYTES);
+  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));
+  app.use('/v1/*', refuseUnsafeStrings);
+
+  app.openapi(health, (c) => c.json({ ok: true }, 200));
+  app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
+  app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
 
   // Operator routes first: they have their own key, and the tenant-key middleware below must not see them.
-  const admin = new Hono();
-  admin.use(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } }));
+  const admin = router();
   admin.route('/alarms', alarmsApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
 
   // Keyless routes, also ahead of the tenant-key middleware: the signed link or signed body is the credential.
-  const keyless = new Hono();
-  const keylessLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${MAX_BODY_BYTES} bytes`); } });
-  keyless.use('/unsubscribe/*', keylessLimit);
-  keyless.use('/feedback/*', keylessLimit);
+  const keyless = router();
   keyless.route('/unsubscribe', unsubscribeApi(deps));
   keyless.route('/feedback', providerFeedbackApi(deps));
   app.route('/v1', keyless);
 
-  const v1 = new Hono<ApiEnv>();
-  const limit = (maxSize: number) => bodyLimit({ maxSize, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`); } });
-  const defaultLimit = limit(MAX_BODY_BYTES);
-  const batchLimit = limit(MAX_BATCH_BODY_BYTES);
-  v1.use((c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));
+  const v1 = router<ApiEnv>();
   v1.use(tenantAuth(deps.db, caches.tenantByKeyHash));
   v1.route('/users', usersApi(deps));
   v1.route('/suppressions', suppressionsApi(deps));

@@ -1,11 +1,12 @@
 import { z } from 'zod';
 import { suppressionReasons } from '../db/schema.js';
+import { Email } from './schemas.js';
 
 /** Request and response shapes of the feedback routes: suppressions, status webhook, provider reports. */
 
 export const SuppressionBody = z
   .object({
-    email: z.email().max(254),
+    email: Email,
     reason: z.enum(suppressionReasons).default('manual'),
     detail: z.string().max(500).optional(),
   })
@@ -20,6 +21,8 @@ export const SuppressionView = z.object({
   createdAt: z.string(),
 });
 
+export const SuppressionPage = z.object({ suppressions: z.array(SuppressionView), next: z.string().nullable().describe('Pass as `after` for the next page') });
+
 export const SuppressionListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   /** Keyset cursor: the last address of the previous page. */
@@ -31,6 +34,21 @@ export const StatusWebhookBody = z
   .strict();
 
 export const StatusWebhookView = z.object({ url: z.string().nullable(), secret: z.string().nullable() });
+
+export const UnsubscribeResult = z.object({ unsubscribed: z.boolean(), category: z.string(), channels: z.array(z.string()) });
+
+/** What a provider report came to: recorded, a duplicate, or kept as rejected with the reason. */
+export const ReportResultView = z.union([
+  z.object({
+    status: z.literal('recorded'),
+    kind: z.enum(['bounce', 'complaint']),
+    notificationId: z.string(),
+    verdict: z.object({ type: z.enum(['hard', 'soft']), class: z.string() }).optional(),
+    suppressed: z.boolean(),
+  }),
+  z.object({ status: z.literal('duplicate'), notificationId: z.string() }),
+  z.object({ status: z.literal('rejected'), reason: z.string() }),
+]);
 
 /** What a provider posts as JSON instead of mailing an ARF report or a DSN. */
 export const ProviderReport = z
@@ -46,6 +64,19 @@ export const ProviderReport = z
   })
   .strict()
   .refine((r) => r.notificationId || r.messageId, 'notificationId or messageId is required');
+
+export const AlarmView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  severity: z.enum(['warn', 'alarm']),
+  scope: z.string(),
+  message: z.string(),
+  detail: z.record(z.string(), z.unknown()),
+  raisedAt: z.string(),
+  resolvedAt: z.string().nullable(),
+  notifiedAt: z.string().nullable(),
+  notifyAttempts: z.number().int(),
+});
 
 export const AlarmListQuery = z.object({
   state: z.enum(['open', 'resolved', 'all']).default('open'),

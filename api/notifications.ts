@@ -1,17 +1,15 @@
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq, gte } from 'drizzle-orm';
-import { Hono } from 'hono';
-import type { z } from 'zod';
 import { appendAudit } from '../domain/audit/append.js';
 import { auditEvents, deliveryAttempts, notifications, users } from '../db/schema.js';
 import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';
+import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
-import { IdempotencyKey, NotificationRequest } from './schemas.js';
-import type { AuditView, NotificationView } from './schemas.js';
+import { AuditView, BatchItem, BatchRequest, BatchResponse, CancelView, IdempotencyKey, MAX_BATCH_ITEMS, NotificationAccepted, NotificationRequest, NotificationView } from './schemas.js';
 import { triggerBatch } from './trigger-batch.js';
 import { triggerNotification } from './trigger.js';
-import { jsonBody, parseWith } from './validate.js';
 
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -22,21 +20,67 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
  */
 const writtenSince = (n: { createdAt: Date }) => new Date(n.createdAt.getTime() - 86_400_000);
 
+/** Any id is looked up: one that is not a notification of the tenant's is not found. */
+const notificationId = z.object({ id: z.string().describe('The notification id (a UUID) the trigger returned') });
+
+const trigger = createRoute({
+  method: 'post',
+  path: '/',
+  summary: 'Trigger a notification',
+  request: { headers: z.object({ 'Idempotency-Key': IdempotencyKey }), body: jsonBody(NotificationRequest) },
+  responses: {
+    202: {
+      ...jsonResponse(NotificationAccepted, 'Accepted (or replayed for a known Idempotency-Key)'),
+      headers: z.object({ Location: z.string(), 'Idempotent-Replayed': z.literal('true').optional() }),
+    },
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 409, 503),
+  },
+});
+const batch = createRoute({
+  method: 'post',
+  path: '/batch',
+  summary: `Trigger up to ${MAX_BATCH_ITEMS} notifications, each with its own idempotency key and result`,
+  description: `Each item is validated on its own: a bad item gets its 4xx problem in the results and nothing is written for it. More than ${MAX_BATCH_ITEMS} items: 413.`,
+  // The envelope is checked by the router; the items one by one by the handler (documented in full here).
+  request: { body: jsonBody(documented(BatchRequest, { notifications: { type: 'array', minItems: 1, items: BatchItem } })) },
+  responses: { 202: jsonResponse(BatchResponse, 'Per-item results: 202 with the id, or the 4xx problem'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 503) },
+});
+const read = createRoute({
+  method: 'get',
+  path: '/{id}',
+  summary: 'Status, channels and delivery attempts',
+  request: { params: notificationId },
+  responses: { 200: jsonResponse(NotificationView, 'The notification'), ...problemResponses(...TENANT_PROBLEMS, 404) },
+});
+const audit = createRoute({
+  method: 'get',
+  path: '/{id}/audit',
+  summary: 'Audit trail, oldest first',
+  request: { params: notificationId },
+  responses: { 200: jsonResponse(AuditView, 'The audit trail'), ...problemResponses(...TENANT_PROBLEMS, 404) },
+});
+const cancel = createRoute({
+  method: 'post',
+  path: '/{id}/cancel',
+  summary: 'Cancel before anything was sent',
+  request: { params: notificationId },
+  responses: { 200: jsonResponse(CancelView, 'Cancelled'), ...problemResponses(...TENANT_PROBLEMS, 404, 409, 413) },
+});
+
 /** Triggering notifications and reading their status and audit trail. */
 export function notificationsApi(deps: AppDeps) {
   const { db, temporal } = deps;
-  const app = new Hono<ApiEnv>();
+  const app = router<ApiEnv>();
 
-  app.post('/', async (c) => {
-    const idempotencyKey = parseWith(IdempotencyKey, c.req.header('idempotency-key'), 'header.Idempotency-Key');
-    const body = await jsonBody(c, NotificationRequest);
-    const row = await triggerNotification(deps, c.var.tenantId, idempotencyKey, body);
+  app.openapi(trigger, async (c) => {
+    const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
+    const row = await triggerNotification(deps, c.var.tenantId, idempotencyKey, c.req.valid('json'));
     c.header('Location', `/v1/notifications/${row.id}`);
     if (!row.inserted) c.header('Idempotent-Replayed', 'true');
     return c.json({ id: row.id, status: row.status, workflowId: row.workflowId, replayed: !row.inserted }, 202);
   });
 
-  app.post('/batch', (c) => triggerBatch(deps, c));
+  app.openapi(batch, async (c) => c.json(await triggerBatch(deps, c.var.tenantId, c.req.valid('json').notifications), 202));
 
   const findNotification = async (tenantId: string, id: string) => {
     if (!uuidPattern.test(id)) throw problems.notFound(`Notification '${id}' does not exist`);
@@ -49,8 +93,8 @@ export function notificationsApi(deps: AppDeps) {
     return row;
   };
 
-  app.get('/:id', async (c) => {
-    const { n, userId } = await findNotification(c.var.tenantId, c.req.param('id'));
+  app.openapi(read, async (c) => {
+    const { n, userId } = await findNotification(c.var.tenantId, c.req.valid('param').id);
     const attempts = await db
       .select()
       .from(deliveryAttempts)
@@ -81,11 +125,11 @@ export function notificationsApi(deps: AppDeps) {
         at: a.finishedAt.toISOString(),
       })),
     };
-    return c.json(view);
+    return c.json(view, 200);
   });
 
-  app.get('/:id/audit', async (c) => {
-    const { n } = await findNotification(c.var.tenantId, c.req.param('id'));
+  app.openapi(audit, async (c) => {
+    const { n } = await findNotification(c.var.tenantId, c.req.valid('param').id);
     const events = await db
       .select()
       .from(auditEvents)
@@ -95,18 +139,18 @@ export function notificationsApi(deps: AppDeps) {
       notificationId: n.id,
       events: events.map((e) => ({ at: e.at.toISOString(), step: e.step, detail: e.detail as Record<string, unknown> })),
     };
-    return c.json(view);
+    return c.json(view, 200);
   });
 
-  app.post('/:id/cancel', async (c) => {
+  app.openapi(cancel, async (c) => {
     const tenantId = c.var.tenantId;
-    const { n } = await findNotification(tenantId, c.req.param('id'));
+    const { n } = await findNotification(tenantId, c.req.valid('param').id);
     if (n.status !== 'accepted' && n.status !== 'running') throw problems.conflict(`The notification is already ${n.status}`);
     await appendAudit(db, { tenantId, notificationId: n.id, step: 'cancel.requested' });
     try {
       const result = await temporal.workflow.getHandle(n.workflowId).executeUpdate(cancelUpdate);
       if (!result.cancelled) throw problems.conflict(`The notification could not be cancelled: it is ${result.status}`);
-      return c.json({ id: n.id, cancelled: true, status: result.status });
+      return c.json({ id: n.id, cancelled: true, status: result.status }, 200);
     } catch (err) {
       if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {
         throw problems.conflict(`The notification can no longer be cancelled (${err.cause instanceof Error ? err.cause.message : err.message})`);

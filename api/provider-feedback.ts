@@ -1,10 +1,11 @@
-import { Hono } from 'hono';
+import { createRoute, z } from '@hono/zod-openapi';
 import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { keepRejected, recordReport } from '../inbound/record.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import type { ParsedReport } from '../inbound/parse-report.js';
+import { jsonResponse, jsonSchemaOf, OPEN, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
-import { ProviderReport } from './feedback-schemas.js';
+import { ProviderReport, ReportResultView } from './feedback-schemas.js';
 import { problems } from './problem.js';
 import { parseWith } from './validate.js';
 
@@ -15,9 +16,22 @@ const uuidAt = /^<?([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
  * the shared FEEDBACK_WEBHOOK_SECRET. Recorded exactly like mailed reports; unusable ones are
  * kept for inspection and answered 202 so the provider doesn't resend them.
  */
+const postReport = createRoute({
+  method: 'post',
+  path: '/reports',
+  summary: 'Complaints and bounces posted by a mailbox provider as JSON, signed with the shared secret',
+  ...OPEN,
+  request: {
+    headers: z.object({ [signatureHeader]: z.string().optional().describe('t=<unix>,v1=<hex HMAC-SHA256 of "t.body">; a request without a valid one is refused 401') }),
+    // The signature covers the raw bytes: the handler checks it first, then parses (so not a validator here).
+    body: { required: true, content: { 'application/json': { schema: jsonSchemaOf(ProviderReport) } } },
+  },
+  responses: { 202: jsonResponse(ReportResultView, 'Recorded, a duplicate, or kept as rejected with the reason'), ...problemResponses(400, 401, 413, 422, 503) },
+});
+
 export function providerFeedbackApi(deps: ApiDeps) {
-  const app = new Hono();
-  app.post('/reports', async (c) => {
+  const app = router();
+  app.openapi(postReport, async (c) => {
     const { db, secrets, feedbackWebhookSecret } = deps;
     if (!feedbackWebhookSecret || !secrets) throw problems.unavailable('Provider feedback webhooks are not configured (FEEDBACK_WEBHOOK_SECRET)');
     const raw = await c.req.text();

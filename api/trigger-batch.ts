@@ -1,11 +1,10 @@
-import type { Context } from 'hono';
 import type { z } from 'zod';
-import type { ApiEnv, AppDeps } from './env.js';
+import type { AppDeps } from './env.js';
 import { ApiProblem, problemBody, problems } from './problem.js';
-import { BatchItem, BatchRequest, MAX_BATCH_ITEMS } from './schemas.js';
+import { BatchItem, MAX_BATCH_ITEMS } from './schemas.js';
 import type { BatchItemResult, BatchResponse } from './schemas.js';
 import { checkRequest, recordNotifications, startNotification, tenantTypes, type Checked, type Recorded } from './trigger.js';
-import { jsonBody, parseWith } from './validate.js';
+import { parseWith } from './validate.js';
 
 /** Workflow starts in flight at once: enough to overlap Temporal round trips. */
 const CONCURRENCY = 8;
@@ -13,15 +12,13 @@ const CONCURRENCY = 8;
 type ItemResult = z.infer<typeof BatchItemResult>;
 
 /**
- * POST /v1/notifications/batch: up to 1,000 notifications, each with its own idempotency key and
+ * POST /v1/notifications/batch (declared in api/notifications.ts): up to 1,000 notifications, each with its own idempotency key and
  * its own result. Items go through the same steps as the single POST (api/trigger.ts), with the
  * tenant's types read once and the items recorded in one statement; a bad item gets its own
  * problem and nothing is written for it, while the others are accepted. Items that share a key
  * are recorded one after the other, so the second is a replay (or a 422 if its payload differs).
  */
-export async function triggerBatch(deps: AppDeps, c: Context<ApiEnv>): Promise<Response> {
-  const tenantId = c.var.tenantId;
-  const { notifications: items } = await jsonBody(c, BatchRequest);
+export async function triggerBatch(deps: AppDeps, tenantId: string, items: readonly unknown[]): Promise<z.infer<typeof BatchResponse>> {
   if (items.length > MAX_BATCH_ITEMS) {
     throw problems.tooLarge(`A batch carries at most ${MAX_BATCH_ITEMS} notifications (got ${items.length}); split it`);
   }
@@ -80,6 +77,5 @@ export async function triggerBatch(deps: AppDeps, c: Context<ApiEnv>): Promise<R
     }),
   );
   const accepted = results.filter((r) => r.status === 202).length;
-  const response: z.infer<typeof BatchResponse> = { accepted, rejected: results.length - accepted, results };
-  return c.json(response, 202);
+  return { accepted, rejected: results.length - accepted, results };
 }

@@ -1,9 +1,11 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { Hono } from 'hono';
 import { appendAudit } from '../domain/audit/append.js';
 import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
 import { categories, preferences, users } from '../db/schema.js';
+import { jsonResponse, OPEN, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
+import { UnsubscribeResult } from './feedback-schemas.js';
 import { ApiProblem, problems } from './problem.js';
 
 // RFC 8058 one-click unsubscribe. The link itself is the credential (signed, expiring), so no
@@ -16,8 +18,40 @@ const refusal = {
   expired: new ApiProblem(410, { type: 'unsubscribe-link-expired', title: 'Unsubscribe link expired', detail: 'The unsubscribe link has expired; use the preferences in the app instead' }),
 };
 
+const tokenParam = z.object({ token: z.string().describe('Signed, expiring token from the List-Unsubscribe link') });
+/** A link that is malformed (400), forged (403) or expired (410); 503 when the API has no secret key. */
+const LINK_PROBLEMS = [400, 403, 410, 503] as const;
+
+const confirmPage = createRoute({
+  method: 'get',
+  path: '/{token}',
+  summary: 'Confirmation page for a person following the footer link (changes nothing)',
+  ...OPEN,
+  request: { params: tokenParam },
+  responses: { 200: { description: 'HTML form', content: { 'text/html': { schema: z.string() } } }, ...problemResponses(...LINK_PROBLEMS) },
+});
+const oneClick = createRoute({
+  method: 'post',
+  path: '/{token}',
+  summary: 'RFC 8058 one-click unsubscribe: turns the category\'s e-mail off at once',
+  ...OPEN,
+  request: {
+    params: tokenParam,
+    // Checked by the handler, which answers 400 for any other body (RFC 8058), so not a validator.
+    body: {
+      required: true,
+      content: {
+        'application/x-www-form-urlencoded': {
+          schema: { type: 'object', properties: { 'List-Unsubscribe': { type: 'string', enum: ['One-Click'] } }, required: ['List-Unsubscribe'] },
+        },
+      },
+    },
+  },
+  responses: { 200: jsonResponse(UnsubscribeResult, 'Unsubscribed'), ...problemResponses(...LINK_PROBLEMS, 404, 409, 413) },
+});
+
 export function unsubscribeApi({ db, secrets }: ApiDeps) {
-  const app = new Hono();
+  const app = router();
 
   const claimOf = (token: string): UnsubscribeClaim => {
     if (!secrets) throw problems.unavailable('Unsubscribe links need the engine secret key, which this API was not given');
@@ -26,8 +60,8 @@ export function unsubscribeApi({ db, secrets }: ApiDeps) {
     return check.claim;
   };
 
-  app.get('/:token', (c) => {
-    const claim = claimOf(c.req.param('token'));
+  app.openapi(confirmPage, (c) => {
+    const claim = claimOf(c.req.valid('param').token);
     const action = c.req.path.replace(/"/g, '');
     return c.html(
       `<!doctype html><html><body><p>Stop e-mail about ${escape(claim.category)}?</p>` +
@@ -36,8 +70,8 @@ export function unsubscribeApi({ db, secrets }: ApiDeps) {
     );
   });
 
-  app.post('/:token', async (c) => {
-    const claim = claimOf(c.req.param('token'));
+  app.openapi(oneClick, async (c) => {
+    const claim = claimOf(c.req.valid('param').token);
     const type = c.req.header('content-type') ?? '';
     const form = /x-www-form-urlencoded|multipart\/form-data/i.test(type) ? await c.req.parseBody() : {};
     if (form['List-Unsubscribe'] !== 'One-Click') {
@@ -63,7 +97,7 @@ export function unsubscribeApi({ db, secrets }: ApiDeps) {
         });
       await appendAudit(tx, { tenantId: claim.tenantId, step: 'preferences.unsubscribed', detail: { userId: row.externalId, category: claim.category, source: 'one-click', channels } });
     });
-    return c.json({ unsubscribed: true, category: claim.category, channels });
+    return c.json({ unsubscribed: true, category: claim.category, channels }, 200);
   });
 
   return app;

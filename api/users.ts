@@ -1,17 +1,47 @@
+import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, notInArray, sql } from 'drizzle-orm';
-import { Hono } from 'hono';
 import { appendAudit } from '../domain/audit/append.js';
 import { categories, preferences, pushDevices, users } from '../db/schema.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { BODY_PROBLEMS, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
-import { PreferencesBody, UserIdParam, UserProfile } from './schemas.js';
-import type { PreferencesView, UserView } from './schemas.js';
-import { jsonBody, parseWith } from './validate.js';
-import type { z } from 'zod';
+import { PreferencesBody, PreferencesView, UserIdParam, UserProfile, UserView } from './schemas.js';
+
+/** Reads look the id up as given (an id that cannot exist is simply not found); writes check its form. */
+const anyUser = z.object({ userId: z.string().describe('The user id the tenant chose') });
+
+const putUser = createRoute({
+  method: 'put',
+  path: '/{userId}',
+  summary: 'Create or replace a user profile',
+  request: { params: z.object({ userId: UserIdParam }), body: jsonBody(UserProfile) },
+  responses: { 200: jsonResponse(UserView, 'Updated'), 201: jsonResponse(UserView, 'Created'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+});
+const getUser = createRoute({
+  method: 'get',
+  path: '/{userId}',
+  summary: 'Read a user profile',
+  request: { params: anyUser },
+  responses: { 200: jsonResponse(UserView, 'The user'), ...problemResponses(...TENANT_PROBLEMS, 404) },
+});
+const getPreferences = createRoute({
+  method: 'get',
+  path: '/{userId}/preferences',
+  summary: 'Channels per category, with their source',
+  request: { params: anyUser },
+  responses: { 200: jsonResponse(PreferencesView, 'Preferences'), ...problemResponses(...TENANT_PROBLEMS, 404) },
+});
+const putPreferences = createRoute({
+  method: 'put',
+  path: '/{userId}/preferences',
+  summary: 'Choose channels per category',
+  request: { params: anyUser, body: jsonBody(PreferencesBody) },
+  responses: { 200: jsonResponse(PreferencesView, 'Preferences'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) },
+});
 
 /** End users of a tenant: profile, device tokens and channel preferences. */
 export function usersApi({ db }: ApiDeps) {
-  const app = new Hono<ApiEnv>();
+  const app = router<ApiEnv>();
 
   const findUser = async (tenantId: string, externalId: string) => {
     const [user] = await db.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
@@ -24,10 +54,10 @@ export function usersApi({ db }: ApiDeps) {
     return { userId: user.externalId, email: user.email, locale: user.locale, timezone: user.timezone, pushDevices: n };
   };
 
-  app.put('/:userId', async (c) => {
+  app.openapi(putUser, async (c) => {
     const tenantId = c.var.tenantId;
-    const externalId = parseWith(UserIdParam, c.req.param('userId'), 'path.userId');
-    const body = await jsonBody(c, UserProfile);
+    const externalId = c.req.valid('param').userId;
+    const body = c.req.valid('json');
     const tokens = [...new Set(body.pushTokens)];
     const { user, created } = await db.transaction(async (tx) => {
       const values = { tenantId, externalId, email: body.email ?? null, locale: body.locale, timezone: body.timezone, updatedAt: new Date() };
@@ -47,9 +77,9 @@ export function usersApi({ db }: ApiDeps) {
     return c.json(await view(user), created ? 201 : 200);
   });
 
-  app.get('/:userId', async (c) => {
-    const user = await findUser(c.var.tenantId, c.req.param('userId'));
-    return c.json(await view(user));
+  app.openapi(getUser, async (c) => {
+    const user = await findUser(c.var.tenantId, c.req.valid('param').userId);
+    return c.json(await view(user), 200);
   });
 
   const preferencesView = async (tenantId: string, userId: string): Promise<z.infer<typeof PreferencesView>> => {
@@ -69,15 +99,15 @@ export function usersApi({ db }: ApiDeps) {
     return { categories: result };
   };
 
-  app.get('/:userId/preferences', async (c) => {
-    const user = await findUser(c.var.tenantId, c.req.param('userId'));
-    return c.json(await preferencesView(c.var.tenantId, user.id));
+  app.openapi(getPreferences, async (c) => {
+    const user = await findUser(c.var.tenantId, c.req.valid('param').userId);
+    return c.json(await preferencesView(c.var.tenantId, user.id), 200);
   });
 
-  app.put('/:userId/preferences', async (c) => {
+  app.openapi(putPreferences, async (c) => {
     const tenantId = c.var.tenantId;
-    const body = await jsonBody(c, PreferencesBody);
-    const user = await findUser(tenantId, c.req.param('userId'));
+    const body = c.req.valid('json');
+    const user = await findUser(tenantId, c.req.valid('param').userId);
     const cats = await db.select().from(categories).where(eq(categories.tenantId, tenantId));
     const errors: { path: string; message: string }[] = [];
     for (const [key, channels] of Object.entries(body.categories)) {
@@ -98,7 +128,7 @@ export function usersApi({ db }: ApiDeps) {
       }
       await appendAudit(tx, { tenantId, step: 'preferences.updated', detail: { userId: user.externalId, categories: body.categories } });
     });
-    return c.json(await preferencesView(tenantId, user.id));
+    return c.json(await preferencesView(tenantId, user.id), 200);
   });
 
   return app;

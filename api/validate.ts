@@ -1,25 +1,15 @@
-import type { Context } from 'hono';
 import type { z } from 'zod';
-import { problems } from './problem.js';
+import { problems, type ApiProblem } from './problem.js';
 
-/** Parses the JSON body against a schema; malformed JSON and schema errors become 4xx problems. */
-export async function jsonBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
-  const type = c.req.header('content-type') ?? '';
-  if (!type.includes('application/json')) throw problems.unsupportedMediaType('Content-Type must be application/json');
-  let raw: unknown;
-  try {
-    raw = await c.req.json();
-  } catch {
-    throw problems.badRequest('The request body is not valid JSON');
-  }
-  return parseWith(schema, raw, 'body');
+/** A zod failure as the 422 problem, each issue's path prefixed with where it was found (body, query, ...). */
+export function zodProblem(error: z.ZodError, where: string): ApiProblem {
+  const errors = error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+  return problems.invalid(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
 }
 
+/** Parses a value the route validates itself (a batch item, a signed body) against a schema. */
 export function parseWith<S extends z.ZodType>(schema: S, value: unknown, where: string): z.infer<S> {
   const result = schema.safeParse(value);
-  if (!result.success) {
-    const errors = result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
-    throw problems.invalid(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
-  }
+  if (!result.success) throw zodProblem(result.error, where);
   return result.data;
 }

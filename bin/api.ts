@@ -1,8 +1,8 @@
 // Production entry point: the HTTP API. Needs DATABASE_URL and TEMPORAL_ADDRESS (see README).
-import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
+import { serveApi } from '../api/serve.js';
 import { parseEnv } from '../config/env.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
@@ -18,7 +18,7 @@ const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
 const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
 const app = createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET }, { onError: (err) => logger.error({ err }, 'request failed') });
-const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
+const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
 logger.info({ url: `http://${env.API_HOST}:${env.API_PORT}` }, 'api listening');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {

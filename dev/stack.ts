@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { serve } from '@hono/node-server';
 import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
+import { serveApi } from '../api/serve.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
@@ -124,7 +124,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const app = new Hono();
     app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm));
-    const server = serve({ fetch: app.fetch, hostname: env.API_HOST, port: env.API_PORT });
+    const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;

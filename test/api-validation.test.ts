@@ -193,8 +193,20 @@ describe('POST /v1/notifications refuses bad requests and starts nothing', () =>
   it('an unknown route → 404 problem', async () => {
     await expectNothingDone(async () => {
       await expectProblem(await engine.request('GET', '/v1/nothing-here'), 404, /No route for GET \/v1\/nothing-here/);
-      await expectProblem(await engine.request('DELETE', '/v1/notifications'), 404, /No route/);
       await expectProblem(await engine.request('GET', '/nope', { key: null }), 404, /No route/);
+    });
+  });
+
+  it('a known path with a method it does not serve → 405 with Allow, with or without a key', async () => {
+    await expectNothingDone(async () => {
+      for (const key of [undefined, null]) {
+        const res = await engine.request('DELETE', '/v1/notifications', { key });
+        await expectProblem(res, 405, /DELETE is not served on \/v1\/notifications/);
+        expect(res.headers.get('allow')).toBe('POST');
+      }
+      const patch = await engine.request('PATCH', '/v1/users/alice', { body: { email: 'x@example.com' } });
+      await expectProblem(patch, 405, /PATCH/);
+      expect(patch.headers.get('allow')).toBe('GET, HEAD, PUT');
     });
   });
 
@@ -314,7 +326,13 @@ describe('GET /openapi.json', () => {
         if (security === undefined || security.length > 0) {
           expect(op.responses['401']?.content?.['application/problem+json'], `${method} ${path}`).toBeDefined();
         }
-        if (op.requestBody) expect(op.requestBody, `${method} ${path}`).toMatchObject({ content: { 'application/json': { schema: expect.any(Object) } } });
+        // JSON bodies everywhere but the RFC 8058 one-click form.
+        const bodyType = path === '/v1/unsubscribe/{token}' ? 'application/x-www-form-urlencoded' : 'application/json';
+        if (op.requestBody) expect(op.requestBody, `${method} ${path}`).toMatchObject({ content: { [bodyType]: { schema: expect.any(Object) } } });
+        // Every answer but a 204 says what its body is; each answer's body is checked against it by test/api-fuzz.test.ts.
+        for (const [code, response] of Object.entries(op.responses)) {
+          if (code !== '204') expect(Object.values(response.content ?? {}).map((m) => m.schema), `${method} ${path} ${code}`).toEqual([expect.any(Object)]);
+        }
         const refs = JSON.stringify(op).match(/"\$ref":"([^"]+)"/g) ?? [];
         for (const ref of refs) {
           const name = /#\/components\/schemas\/(\w+)/.exec(ref)?.[1];

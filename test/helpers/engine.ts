@@ -1,4 +1,5 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Messaging } from 'firebase-admin/messaging';
@@ -6,6 +7,7 @@ import { inject } from 'vitest';
 import { createMailer } from '../../domain/email/mailer.js';
 import { createMessaging } from '../../domain/push/fcm-client.js';
 import { createApi } from '../../api/app.js';
+import { serveApi } from '../../api/serve.js';
 import type { ApiDeps } from '../../api/env.js';
 import type { MonitoringSettings } from '../../domain/monitor/settings.js';
 import { createLogger } from '../../config/logger.js';
@@ -54,6 +56,8 @@ export interface TestEngine {
   messaging: Messaging;
   /** Calls the real Hono app (no mocks) with the tenant's key unless `key` overrides it. */
   request(method: string, path: string, opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null }): Promise<Response>;
+  /** Serves the same app over a real socket (as bin/api.ts does); returns its base URL. */
+  listen(): Promise<string>;
   /** A second tenant on the same engine, for isolation tests. */
   addTenant(id?: string): Promise<{ tenantId: string; apiKey: string }>;
   stop(): Promise<void>;
@@ -124,6 +128,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     };
   }
   const api = createApi({ db, temporal: client, taskQueue, secrets, ...opts.api }, { onError: (e) => console.error(e) });
+  let stopServer = async () => {};
 
   return {
     tenantId,
@@ -147,8 +152,15 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       if (body !== undefined) headers['content-type'] ??= 'application/json';
       return api.request(path, { method, headers, body });
     },
+    async listen() {
+      const server = serveApi(api.fetch, { hostname: '127.0.0.1', port: 0 });
+      await new Promise((resolve) => server.once('listening', resolve));
+      stopServer = () => new Promise<void>((resolve) => server.close(() => resolve()));
+      return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    },
     addTenant: (id = `t-${randomUUID().slice(0, 8)}`) => provision(id),
     async stop() {
+      await stopServer();
       await stopWorker();
       await mailer.close();
       await Promise.allSettled([inbox.close(), fcm.close()]);
