@@ -5,12 +5,15 @@ import type { Db } from '../db/client.js';
 import type { Mailer } from '../domain/email/mailer.js';
 import type { MonitoringSettings } from '../domain/monitor/settings.js';
 import type { DeliveryDeps } from '../domain/pool/route.js';
+import type { DomainSettings } from '../domain/sending-domains/service.js';
+import type { TxtResolver } from '../domain/sending-domains/verify.js';
 
 /** Everything activities touch, passed in explicitly so tests wire real local servers. */
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  messaging: Messaging;
+  /** Absent: push is disabled (no Firebase credentials); push sends fail for good and e-mail serves instead. */
+  messaging?: Messaging;
   secrets: SecretBox;
   logger: Logger;
   /** Base URL of the public API, for links inside messages. */
@@ -19,4 +22,6 @@ export interface ActivityDeps {
   monitoring?: MonitoringSettings;
   /** Provider rules, MX lookups and the MX port for pool routing; the repo's rules and relay-only when absent. */
   delivery?: DeliveryDeps;
+  /** Sending-domain records and the resolver the daily domain check looks them up through; dev defaults and the system's resolver when absent. */
+  domains?: { settings: DomainSettings; resolver: TxtResolver };
 }

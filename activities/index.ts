@@ -2,6 +2,7 @@ import { completionActivities } from './complete.js';
 import type { ActivityDeps } from './deps.js';
 import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
+import { domainCheckActivities } from './monitor/domain-check.js';
 import { partitionActivities } from './monitor/partitions.js';
 import { prepareActivities } from './prepare.js';
 import { renderActivities } from './render.js';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...completionActivities(deps),
     ...blocklistActivities(deps),
     ...deliveryMonitorActivities(deps),
+    ...domainCheckActivities(deps),
     ...partitionActivities(deps),
     ...operatorWebhookActivities(deps),
     ...statusWebhookActivities(deps),

@@ -21,6 +21,8 @@ import { senderCache } from '../domain/email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrlFor } from '../domain/feedback/list-unsubscribe.js';
 import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
+import { tenantGate } from '../domain/tenancy/gate.js';
+import { returnPathDomain } from '../domain/sending-domains/records.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
 
@@ -47,6 +49,8 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       category: notifications.categoryKey,
       mandatory: categories.mandatory,
       statusWebhookUrl: tenants.statusWebhookUrl,
+      tenantStatus: tenants.status,
+      tenantStatusReason: tenants.statusReason,
       suppressionReason: suppressions.reason,
       suppressionSource: suppressions.source,
     })
@@ -72,6 +76,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (!row.email) throw permanent('NoEmailAddress', 'The user has no e-mail address');
+      await tenantGate(db, row, notificationId, 'email');
       // Hard-bounced, complained or unsubscribed addresses get nothing; the workflow uses the other channel.
       if (row.suppressionReason) {
         await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.suppressed', detail: { reason: row.suppressionReason, source: row.suppressionSource } });
@@ -96,7 +101,8 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         messageId: `<${notificationId}@${domain.domain}>`,
         headers: { 'X-Notification-Id': notificationId, ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, row)) },
         // VERP: the return path names this attempt (signed), so a bounce finds it.
-        envelopeFrom: returnPathFor(secrets, plannedAttemptId, domain.domain),
+        // On the return-path subdomain (CNAME to the engine's inbound host): SPF passes there and aligns with the From domain.
+        envelopeFrom: returnPathFor(secrets, plannedAttemptId, returnPathDomain(domain.domain)),
         dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: domain.dkimPrivateKey },
       };
       const startedAt = new Date();

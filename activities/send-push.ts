@@ -8,6 +8,7 @@ import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
 import { sendToDevice } from '../domain/push/fcm-client.js';
 import type { SendInput, SendResult } from './send-email.js';
+import { tenantGate } from '../domain/tenancy/gate.js';
 
 export function sendPushActivities({ db, messaging }: ActivityDeps) {
   // Built once per worker, like prepareDelivery's read.
@@ -18,6 +19,8 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       title: renderedMessages.subject,
       body: renderedMessages.text,
       statusWebhookUrl: tenants.statusWebhookUrl,
+      tenantStatus: tenants.status,
+      tenantStatusReason: tenants.statusReason,
     })
     .from(notifications)
     .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
@@ -36,6 +39,8 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (row.title === null || row.body === null) throw transient('NotRendered', 'The push has not been rendered yet');
+      await tenantGate(db, row, notificationId, 'push');
+      if (!messaging) throw permanent('PushDisabled', 'Push is disabled on this engine (no Firebase credentials)');
       const devices = await db.select().from(pushDevices).where(eq(pushDevices.userId, row.userId));
       const served = await db
         .select({ target: deliveryAttempts.target })
@@ -58,7 +63,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       const errors: string[] = [];
       for (const device of devices) {
         const startedAt = new Date();
-        const outcome = await withHeartbeat(() => sendToDevice(messaging, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
+        const outcome = await withHeartbeat(() => sendToDevice(messaging!, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
         await db.transaction(async (tx) => {
           await tx.insert(deliveryAttempts).values({

@@ -4,7 +4,9 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { adminApi } from './admin.js';
 import { alarmsApi } from './alarms.js';
-import { tenantAuth } from './auth.js';
+import { KEY_CHANGES_CHANNEL, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
+import { apiKeysApi } from './api-keys.js';
+import { requireScope, tenantAuth } from './auth.js';
 import { createApiCaches } from './cache.js';
 import { jsonResponse, OPEN, refuseInvalid, router } from './contract.js';
 import type { ApiDeps, ApiEnv } from './env.js';
@@ -15,6 +17,8 @@ import { statusWebhookApi } from './status-webhook.js';
 import { suppressionsApi } from './suppressions.js';
 import { unsubscribeApi } from './unsubscribe.js';
 import { ApiProblem, problemResponse, problems } from './problem.js';
+import { sendingDomainsApi } from './sending-domains.js';
+import { tenantsAdminApi } from './tenants-admin.js';
 import { usersApi } from './users.js';
 
 /** Request bodies above this are refused before they are parsed. */
@@ -44,9 +48,24 @@ const reference = createRoute({
   responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
 });
 
+/** A resource's routes behind the scope they need (403 problem+json without it). */
+function scoped(scope: ApiKeyScope, routes: OpenAPIHono<ApiEnv>) {
+  const g = router<ApiEnv>();
+  g.use(requireScope(scope));
+  g.route('/', routes);
+  return g;
+}
+
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: refuseInvalid as never });
   const caches = createApiCaches();
+  // A key revoked or a tenant suspended by any API process: every process forgets its cached
+  // grants at once (and after a reconnect, when a message may have been missed).
+  const forget = () => {
+    caches.tenantByKeyHash.clear();
+    caches.sendableByTenant.clear();
+  };
+  deps.db.$client.listen(KEY_CHANGES_CHANNEL, forget, forget).catch((err: unknown) => opts.onError?.(err));
   app.openAPIRegistry.registerComponent('securitySchemes', 'tenantKey', { type: 'http', scheme: 'bearer', description: 'Tenant API key' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', { type: 'http', scheme: 'bearer', description: 'Operator key (ADMIN_API_KEY); tenant keys are refused' });
 
@@ -75,6 +94,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   // Operator routes first: they have their own key, and the tenant-key middleware below must not see them.
   const admin = router();
   admin.route('/alarms', alarmsApi(deps));
+  admin.route('/', tenantsAdminApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
 
@@ -85,11 +105,13 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.route('/v1', keyless);
 
   const v1 = router<ApiEnv>();
-  v1.use(tenantAuth(deps.db, caches.tenantByKeyHash));
-  v1.route('/users', usersApi(deps));
-  v1.route('/suppressions', suppressionsApi(deps));
-  v1.route('/webhook', statusWebhookApi(deps));
-  v1.route('/notifications', notificationsApi({ ...deps, caches }));
+  v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError));
+  v1.route('/users', scoped('send', usersApi(deps)));
+  v1.route('/suppressions', scoped('send', suppressionsApi(deps)));
+  v1.route('/notifications', scoped('send', notificationsApi({ ...deps, caches })));
+  v1.route('/webhook', scoped('manage', statusWebhookApi(deps)));
+  v1.route('/api-keys', scoped('manage', apiKeysApi(deps)));
+  v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
   app.route('/v1', v1);
   return app;
 }

@@ -2,6 +2,9 @@ import type { ProviderRules } from '../domain/pool/rules.js';
 import type { Client } from '@temporalio/client';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
+import type { ApiKeyScope } from '../domain/tenancy/api-keys.js';
+import type { DomainSettings } from '../domain/sending-domains/service.js';
+import type { TxtResolver } from '../domain/sending-domains/verify.js';
 import type { ApiCaches } from './cache.js';
 
 /** What the API needs, passed in by the entry point (bin/api.ts, bin/dev.ts, tests). */
@@ -17,6 +20,10 @@ export interface ApiDeps {
   secrets?: SecretBox;
   /** Shared secret providers sign JSON complaint/bounce webhooks with; that route answers 503 without it. */
   feedbackWebhookSecret?: string;
+  /** Records a sending domain publishes (bounce host, SPF include) and the DKIM rotation grace; dev defaults when absent. */
+  domainSettings?: DomainSettings;
+  /** The resolver sending-domain checks look records up through (DNS_SERVERS); the system's when absent. */
+  resolver?: TxtResolver;
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */
@@ -24,5 +31,5 @@ export type AppDeps = ApiDeps & { caches: ApiCaches };
 
 /** Hono context variables set by middleware. */
 export interface ApiEnv {
-  Variables: { tenantId: string };
+  Variables: { tenantId: string; scopes: ApiKeyScope[] };
 }

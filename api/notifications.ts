@@ -43,7 +43,7 @@ const batch = createRoute({
   description: `Each item is validated on its own: a bad item gets its 4xx problem in the results and nothing is written for it. More than ${MAX_BATCH_ITEMS} items: 413.`,
   // The envelope is checked by the router; the items one by one by the handler (documented in full here).
   request: { body: jsonBody(documented(BatchRequest, { notifications: { type: 'array', minItems: 1, items: BatchItem } })) },
-  responses: { 202: jsonResponse(BatchResponse, 'Per-item results: 202 with the id, or the 4xx problem'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 503) },
+  responses: { 202: jsonResponse(BatchResponse, 'Per-item results: 202 with the id, or the 4xx problem'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 409, 503) },
 });
 const read = createRoute({
   method: 'get',

@@ -22,6 +22,7 @@ export class ApiProblem extends HTTPException {
 
 export const problems = {
   unauthorized: (detail: string) => new ApiProblem(401, { type: 'unauthorized', title: 'Unauthorized', detail }),
+  forbidden: (detail: string) => new ApiProblem(403, { type: 'forbidden', title: 'Forbidden', detail }),
   notFound: (detail: string) => new ApiProblem(404, { type: 'not-found', title: 'Not found', detail }),
   conflict: (detail: string) => new ApiProblem(409, { type: 'conflict', title: 'Conflict', detail }),
   invalid: (detail: string, errors?: Problem['errors']) =>

@@ -3,7 +3,7 @@ import type { AppDeps } from './env.js';
 import { ApiProblem, problemBody, problems } from './problem.js';
 import { BatchItem, MAX_BATCH_ITEMS } from './schemas.js';
 import type { BatchItemResult, BatchResponse } from './schemas.js';
-import { checkRequest, recordNotifications, startNotification, tenantTypes, type Checked, type Recorded } from './trigger.js';
+import { checkRequest, ensureSendable, recordNotifications, startNotification, tenantTypes, type Checked, type Recorded } from './trigger.js';
 import { parseWith } from './validate.js';
 
 /** Workflow starts in flight at once: enough to overlap Temporal round trips. */
@@ -32,6 +32,7 @@ export async function triggerBatch(deps: AppDeps, tenantId: string, items: reado
 
   // The checks that need no round trip. The n-th use of a key goes into the n-th round, so a
   // repeated key is recorded after the earlier item's row is committed and resolves against it.
+  await ensureSendable(deps, tenantId);
   const types = await tenantTypes(deps, tenantId);
   const rounds: { index: number; checked: Checked }[][] = [];
   const uses = new Map<string, number>();

@@ -3,6 +3,7 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { notifications, notificationTypes } from '../db/schema.js';
+import { canSendFromDomain } from '../domain/sending-domains/service.js';
 import { templateCatalogue } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
 import { notificationWorkflow } from '../workflows/notification.js';
@@ -42,12 +43,28 @@ export interface Recorded extends Triggered {
  * both answer the same way; bad input throws an ApiProblem before anything is written.
  */
 export async function triggerNotification(deps: AppDeps, tenantId: string, idempotencyKey: string, body: z.infer<typeof NotificationRequest>): Promise<Triggered> {
+  await ensureSendable(deps, tenantId);
   const checked = checkRequest(await tenantTypes(deps, tenantId), idempotencyKey, body);
   const [recorded] = await recordNotifications(deps, tenantId, [checked]);
   if (recorded instanceof ApiProblem) throw recorded;
   const { id, status, workflowId, inserted } = recorded!;
   await startNotification(deps, tenantId, recorded!);
   return { id, status, workflowId, inserted };
+}
+
+/**
+ * Mail goes out only from a domain whose DKIM record has verified (an operator may mark a
+ * development tenant as sandbox): otherwise 409 before anything is written.
+ */
+export async function ensureSendable({ db, caches }: AppDeps, tenantId: string): Promise<void> {
+  let refusal: string | undefined;
+  await caches.sendableByTenant.get(tenantId, async () => {
+    const verdict = await canSendFromDomain(db, tenantId);
+    if (verdict.ok) return true;
+    refusal = verdict.detail;
+    return undefined;
+  });
+  if (refusal) throw problems.conflict(refusal);
 }
 
 /** The tenant's notification types (key -> category), cached for NOTIFICATION_TYPES_CACHE_TTL_MS. */

@@ -1,9 +1,11 @@
 // Production entry point: the HTTP API. Needs DATABASE_URL and TEMPORAL_ADDRESS (see README).
+import { Resolver } from 'node:dns/promises';
 import { Client, Connection } from '@temporalio/client';
 import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { serveApi } from '../api/serve.js';
 import { parseEnv } from '../config/env.js';
+import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
@@ -17,7 +19,12 @@ const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
 const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
-const app = createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET }, { onError: (err) => logger.error({ err }, 'request failed') });
+const resolver = new Resolver({ timeout: 2_000, tries: 2 });
+if (env.DNS_SERVERS?.length) resolver.setServers(env.DNS_SERVERS);
+const app = createApi(
+  { db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, domainSettings: domainSettingsFromEnv(env), resolver },
+  { onError: (err) => logger.error({ err }, 'request failed') },
+);
 const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
 logger.info({ url: `http://${env.API_HOST}:${env.API_PORT}` }, 'api listening');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

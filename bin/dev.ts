@@ -14,6 +14,7 @@ API: ${stack.apiUrl}
 Temporal UI: ${stack.temporalUiUrl ?? '(external Temporal: see your cluster UI)'}
 Inbox: ${stack.inboxUrl}
 Push: ${stack.pushUrl}
+DNS: ${stack.dns} (the engine resolves through it; publish records with POST ${stack.apiUrl}/dev/dns)
 API key: ${stack.apiKey}
 Admin key: ${stack.adminKey}
 

@@ -7,7 +7,7 @@ import { parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
-import { connectDatabase } from '../db/client.js';
+import { connectDatabase, waitForSchema } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { precompileTemplates } from '../templates/index.js';
 import { builtWorkflowBundlePath, createNotificationWorker } from '../worker/create-worker.js';
@@ -19,6 +19,8 @@ installTemporalRuntime();
 const logger = createLogger(env.LOG_LEVEL, 'worker');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
+// Started beside the API (which migrates) or before `npm run db:migrate`: wait for the schema rather than crash.
+await waitForSchema(database.sql, (m) => logger.warn(m));
 // This month's and the next months' partitions of the audit and attempt tables (also kept by the monitor schedule).
 await ensureMonthlyPartitions(database.db);
 // Every template compiled now, in a thread that then exits: a broken template stops the worker here.
@@ -38,7 +40,7 @@ const worker = await createNotificationWorker({
 });
 // The blocklist check and delivery monitor run from Schedules; creating them is idempotent.
 const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
-await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration });
+await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
 logger.info({ taskQueue: temporal.taskQueue }, 'worker started');
 await worker.run();

@@ -57,6 +57,20 @@ const schema = z.object({
   /** Port for direct MX delivery (pools without a relay host): 25, or a loopback receiver's in dev. */
   SMTP_MX_PORT: z.coerce.number().int().positive().default(25),
 
+  /**
+   * The engine's inbound host name: each sending domain's return-path CNAME (nfbounce.<domain>)
+   * points here, so its A/MX must reach the inbound listener and its SPF TXT must list every pool IP.
+   */
+  BOUNCE_HOST: z.string().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i).default('bounce.notiflow.test'),
+  /** A host whose SPF record lists the engine's IPs, for tenants' "include:"; absent: their pool's IPs are listed. */
+  SPF_INCLUDE: z.string().optional(),
+  /** How long a replaced DKIM key's record must stay published after signing switched away from it. */
+  DKIM_ROTATION_GRACE_HOURS: z.coerce.number().int().min(1).default(72),
+  /** How often verified sending domains are re-checked (Temporal Schedule); scheduled DKIM rotations start from it. */
+  DOMAIN_CHECK_EVERY: z.string().regex(/^\d+(s|m|h)$/).default('24h'),
+  /** The dev DNS server (npm start) the engine resolves through; records are published into it with POST /dev/dns. */
+  DEV_DNS_PORT: z.coerce.number().int().positive().default(5354),
+
   /** Feedback listener: the MX of the return-path domains and the address FBL reports are sent to. */
   INBOUND_SMTP_HOST: z.string().default('127.0.0.1'),
   INBOUND_SMTP_PORT: z.coerce.number().int().nonnegative().default(2526),

@@ -5,6 +5,7 @@ import { provisionTenant, upsertPool } from '../db/provision.js';
 import { preferences, pushDevices, users } from '../db/schema.js';
 
 export const DEMO_TENANT = 'demo-bank';
+export const DEMO_DOMAIN = 'demo-bank.test';
 
 /**
  * The demo the README shows with curl: tenant demo-bank on a shared pool of three loopback
@@ -21,7 +22,7 @@ export async function seedDemo(db: Db, secrets: SecretBox, inbox: { host: string
     ips: [2, 3, 4].map((n) => ({ id: `dev-ip${n - 1}`, localAddress: `127.0.0.${n}`, ehloName: `mta${n - 1}.notiflow.test` })),
   });
   const apiKey = `nf_demo_${secrets.sign('demo-bank api key').slice(0, 32)}`;
-  await provisionTenant(db, secrets, { id: DEMO_TENANT, name: 'Demo Bank', poolId: 'dev-shared', domain: 'demo-bank.test', apiKey });
+  await provisionTenant(db, secrets, { id: DEMO_TENANT, name: 'Demo Bank', poolId: 'dev-shared', domain: DEMO_DOMAIN, apiKey });
 
   const people = [
     { externalId: 'alice', email: 'alice@example.fr', locale: 'fr', tokens: [], prefs: { transactions: ['email'], balance: ['email'] } },

@@ -1,6 +1,7 @@
-// A real DNS server on loopback (UDP, via dns2) for tests and the dev run: it answers MX and A
-// records for made-up recipient domains so the engine's own resolver path (node:dns Resolver
-// pointed at this server) classifies providers and finds MX hosts, with no internet.
+// A real DNS server on loopback (UDP, via dns2) for tests and the dev run: it answers MX, A, TXT
+// and CNAME records for made-up domains so the engine's own resolver path (node:dns Resolver
+// pointed at this server) classifies providers, finds MX hosts and checks a tenant's sending
+// domain records, with no internet. A CNAME is followed for other types, as a recursive resolver does.
 import dns2 from 'dns2';
 
 const { Packet } = dns2;
@@ -10,6 +11,29 @@ export interface DnsZone {
   mx?: Record<string, { exchange: string; priority: number }[]>;
   /** name -> IPv4 addresses */
   a?: Record<string, string[]>;
+  /** name -> TXT records (each one string; split into 255-octet strings on the wire) */
+  txt?: Record<string, string[]>;
+  /** name -> canonical name */
+  cname?: Record<string, string>;
+}
+
+/** Adds a record to a zone (the dev run's /dev/dns endpoint and tests "publish" this way). */
+export function publishRecord(zone: DnsZone, record: { type: 'TXT' | 'CNAME' | 'A'; host: string; value: string }): void {
+  const host = record.host.toLowerCase().replace(/\.$/, '');
+  if (record.type === 'CNAME') (zone.cname ??= {})[host] = record.value.toLowerCase().replace(/\.$/, '');
+  else if (record.type === 'A') ((zone.a ??= {})[host] ??= []).push(record.value);
+  else {
+    const list = ((zone.txt ??= {})[host] ??= []);
+    if (!list.includes(record.value)) list.push(record.value);
+  }
+}
+
+/** Removes every record of a type at a host. */
+export function unpublishRecord(zone: DnsZone, record: { type: 'TXT' | 'CNAME' | 'A'; host: string }): void {
+  const host = record.host.toLowerCase().replace(/\.$/, '');
+  if (record.type === 'CNAME') delete zone.cname?.[host];
+  else if (record.type === 'A') delete zone.a?.[host];
+  else delete zone.txt?.[host];
 }
 
 export interface DnsServer {
@@ -33,15 +57,27 @@ export async function startDnsServer(opts: { host?: string; port?: number; zone:
       const response = Packet.createResponseFromRequest(request);
       const [q] = request.questions;
       if (!q) return void send(response);
-      const name = q.name.toLowerCase().replace(/\.$/, '');
-      queries.push(`${q.type === Packet.TYPE.MX ? 'MX' : q.type === Packet.TYPE.A ? 'A' : q.type} ${name}`);
+      let name = q.name.toLowerCase().replace(/\.$/, '');
+      const typeName = q.type === Packet.TYPE.MX ? 'MX' : q.type === Packet.TYPE.A ? 'A' : q.type === Packet.TYPE.TXT ? 'TXT' : q.type === Packet.TYPE.CNAME ? 'CNAME' : q.type;
+      queries.push(`${typeName} ${name}`);
+      let owner = q.name;
+      const cname = zone.cname?.[name];
+      if (cname) {
+        answer(response, { name: owner, type: Packet.TYPE.CNAME, class: Packet.CLASS.IN, ttl: 300, domain: cname });
+        if (q.type === Packet.TYPE.CNAME) return void send(response);
+        owner = cname;
+        name = cname;
+      }
       const mx = zone.mx?.[name];
       const a = zone.a?.[name];
+      const txt = zone.txt?.[name];
       if (q.type === Packet.TYPE.MX && mx) {
-        for (const r of mx) answer(response, { name: q.name, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl: 300, exchange: r.exchange, priority: r.priority });
+        for (const r of mx) answer(response, { name: owner, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl: 300, exchange: r.exchange, priority: r.priority });
       } else if (q.type === Packet.TYPE.A && a) {
-        for (const address of a) answer(response, { name: q.name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 300, address });
-      } else if (!mx && !a) {
+        for (const address of a) answer(response, { name: owner, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl: 300, address });
+      } else if (q.type === Packet.TYPE.TXT && txt) {
+        for (const value of txt) answer(response, { name: owner, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 300, data: value.match(/.{1,255}/gs) ?? [''] });
+      } else if (!cname && !mx && !a && !txt) {
         response.header.rcode = Packet.RCODE.NXDOMAIN;
       }
       void send(response);

@@ -22,6 +22,9 @@ export interface ReceivedMessage {
   html: string;
   headers: Record<string, string>;
   dkim: { result: 'pass' | 'fail' | 'neutral' | 'none' | string; domain?: string; selector?: string; info?: string };
+  /** SPF of the envelope sender's domain, and DMARC with the domains that aligned (mailauth). */
+  spf: { result: string; domain?: string };
+  dmarc: { result: string; spfAligned?: string; dkimAligned?: string };
   raw: string;
 }
 
@@ -138,6 +141,8 @@ export async function startSmtpInbox(opts: SmtpInboxOptions = {}): Promise<SmtpI
         selector: sig?.selector,
         info: sig?.info,
       },
+      spf: { result: auth.spf ? auth.spf.status.result : 'none', domain: auth.spf ? auth.spf.domain : undefined },
+      dmarc: dmarcOf(auth.dmarc),
       raw,
     });
     arrived.notify();
@@ -180,4 +185,9 @@ function headerMap(lines: ReadonlyArray<{ key: string; line: string }>): Record<
     out[key] = key in out ? `${out[key]}\n${value}` : value;
   }
   return out;
+}
+
+function dmarcOf(d: unknown): ReceivedMessage['dmarc'] {
+  const r = (d ?? {}) as { status?: { result?: string }; alignment?: { spf?: { result?: string | false }; dkim?: { result?: string | false } } };
+  return { result: r.status?.result ?? 'none', spfAligned: r.alignment?.spf?.result || undefined, dkimAligned: r.alignment?.dkim?.result || undefined };
 }

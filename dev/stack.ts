@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { Resolver } from 'node:dns/promises';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client, Connection } from '@temporalio/client';
@@ -20,7 +21,11 @@ import { createNotificationWorker } from '../worker/create-worker.js';
 import { precompileTemplates } from '../templates/index.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { seedDemo } from './demo-seed.js';
-import { dkimResolverFromDb } from './dkim-dns.js';
+import { domainSettingsFromEnv } from '../config/domain-settings.js';
+import { sendingIps } from '../db/schema.js';
+import { getDomain } from '../domain/sending-domains/service.js';
+import { publishRecord, startDnsServer, type DnsZone } from './dns-server.js';
+import { DEMO_DOMAIN, DEMO_TENANT } from './demo-seed.js';
 import { startEmbeddedPostgres, userTmpDir } from './embedded-postgres.js';
 import { startFcmEndpoint } from './fcm-endpoint.js';
 import { devRoutes } from './routes.js';
@@ -32,6 +37,8 @@ export interface DevStack {
   temporalUiUrl: string | undefined;
   inboxUrl: string;
   pushUrl: string;
+  /** The dev DNS server the engine resolves through (host:port); publish records with POST /dev/dns. */
+  dns: string;
   apiKey: string;
   adminKey: string;
   stop(): Promise<void>;
@@ -44,6 +51,11 @@ function devSecret(dir: string, name: string): string {
   const value = randomBytes(32).toString('base64');
   writeFileSync(file, value, { mode: 0o600 });
   return value;
+}
+
+/** The engine's own names in the dev DNS: the bounce host return paths point at (its SPF is set once the pools are known). */
+function devZone(bounceHost: string, inboundHost: string): DnsZone {
+  return { a: { [bounceHost]: [inboundHost] }, mx: { [bounceHost]: [{ exchange: bounceHost, priority: 10 }] }, txt: {} };
 }
 
 /**
@@ -91,15 +103,28 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       temporalUiUrl = server.uiUrl;
     }
 
-    const inbox = await startSmtpInbox({ host: '127.0.0.1', port: env.DEV_SMTP_PORT, resolver: dkimResolverFromDb(database.db) });
+    // The DNS the engine resolves through in dev: the bounce host's records, the demo domain's, and
+    // whatever a user publishes with POST /dev/dns. The inbox checks DKIM/SPF/DMARC through it too.
+    const domainSettings = domainSettingsFromEnv(env);
+    const dnsServer = await startDnsServer({ port: env.DEV_DNS_PORT, zone: devZone(domainSettings.bounceHost, env.INBOUND_SMTP_HOST) });
+    stops.push(() => dnsServer.close());
+    const dnsServers = env.DNS_SERVERS ?? [dnsServer.address];
+    const resolver = new Resolver({ timeout: 2_000, tries: 2 });
+    resolver.setServers(dnsServers);
+    const inbox = await startSmtpInbox({ host: '127.0.0.1', port: env.DEV_SMTP_PORT, resolver: (name, type) => resolver.resolve(name, type) });
     stops.push(() => inbox.close());
     const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: env.DEV_FCM_PORT });
     stops.push(() => fcm.close());
 
     const { apiKey } = await seedDemo(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), inbox);
+    // The demo domain is provisioned as verified; its records are published so mail to the inbox passes DKIM, SPF and DMARC.
+    const demo = await getDomain(database.db, domainSettings, DEMO_TENANT, DEMO_DOMAIN);
+    for (const r of demo.records) publishRecord(dnsServer.zone, r);
+    const spfIps = (await database.db.select({ ip: sendingIps.localAddress }).from(sendingIps)).map((s) => `ip4:${s.ip}`);
+    dnsServer.zone.txt![domainSettings.bounceHost] = [`v=spf1 ${[...new Set(spfIps)].join(' ')} -all`];
 
     const temporal = temporalSettings(env, temporalAddress);
-    const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}` };
+    const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`, DNS_SERVERS: dnsServers };
     const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
     stops.push(() => deps.mailer.close());
     await precompileTemplates();
@@ -115,20 +140,20 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const connection = await Connection.connect(temporal.connection);
     stops.push(() => connection.close());
     const client = new Client({ connection, namespace: temporal.namespace });
-    await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration });
+    await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
     const inbound = await startInboundListener(
       { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue) },
       { host: env.INBOUND_SMTP_HOST, port: env.INBOUND_SMTP_PORT },
     );
     stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET }, { onError: (err) => logger.error({ err }, 'request failed') }));
-    app.route('/dev', devRoutes(inbox, fcm));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/dev', devRoutes(inbox, fcm, dnsServer));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
     const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
-    return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, apiKey, adminKey, stop };
+    return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, dns: dnsServer.address, apiKey, adminKey, stop };
   } catch (err) {
     await stop();
     throw err;

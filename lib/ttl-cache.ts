@@ -6,6 +6,8 @@
 export class TtlCache<K, V> {
   private readonly entries = new Map<K, { value: V; expires: number }>();
   private readonly loading = new Map<K, Promise<V | undefined>>();
+  /** Bumped by clear(): a load that started before is not kept (it may have read what clear() was for). */
+  private generation = 0;
 
   constructor(
     readonly ttlMs: number,
@@ -18,9 +20,10 @@ export class TtlCache<K, V> {
     if (hit) this.entries.delete(key);
     const pending = this.loading.get(key);
     if (pending) return pending;
+    const generation = this.generation;
     const loaded = load()
       .then((value) => {
-        if (value !== undefined) this.set(key, value);
+        if (value !== undefined && generation === this.generation) this.set(key, value);
         return value;
       })
       .finally(() => this.loading.delete(key));
@@ -31,6 +34,13 @@ export class TtlCache<K, V> {
   /** Forgets one entry, so the next get loads it again. */
   delete(key: K): void {
     this.entries.delete(key);
+  }
+
+  /** Forgets everything (a key revoked or a tenant suspended somewhere: cheaper than knowing which entries). */
+  clear(): void {
+    this.generation++;
+    this.entries.clear();
+    this.loading.clear();
   }
 
   private set(key: K, value: V): void {

@@ -36,6 +36,8 @@ beforeAll(async () => {
     bundle: await bundleWorkflows(),
     // IPs of their own: reputation is per IP across the shared database.
     ips: ['127.0.0.31', '127.0.0.32'],
+    // Shared: a listed IP is quarantined and the tenant keeps sending from the others (dedicated: see the last test).
+    poolKind: 'shared',
     api: { adminKey },
     monitoring: {
       ...defaultMonitoring,
@@ -114,5 +116,22 @@ describe('blocklist monitoring', () => {
     expect(await openAlarms()).toEqual([]);
     const back = await waitUntil(async () => ((await sendAndSeeIps('liam', 1))[0] === '127.0.0.32' ? true : undefined), 60_000, 'mail from 127.0.0.32 again');
     expect(back).toBe(true);
+  });
+
+  it('a listed dedicated IP puts its tenant on hold, and the alarm says why', async () => {
+    const poolId = `${engine.tenantId}-pool`;
+    const put = await engine.request('PUT', `/v1/admin/pools/${poolId}`, {
+      key: adminKey,
+      body: { name: 'Dedicated', kind: 'dedicated', relay: { host: engine.inbox.host, port: engine.inbox.port }, sources: [{ id: `${engine.tenantId}-ip1`, ip: '127.0.0.31', ehloName: 'mta1.bank.test', weight: 100 }, { id: `${engine.tenantId}-ip2`, ip: '127.0.0.32', ehloName: 'mta2.bank.test', weight: 100 }] },
+    });
+    expect(put.status).toBe(200);
+    dns.zone.a!['32.0.0.127.bl.notiflow.test'] = ['127.0.0.2'];
+    await check();
+    const tenant = (await (await engine.request('GET', `/v1/admin/tenants/${engine.tenantId}`, { key: adminKey })).json()) as { status: string; statusReason: string };
+    expect(tenant).toMatchObject({ status: 'held', statusReason: expect.stringMatching(/dedicated IP 127\.0\.0\.32 is listed on bl\.notiflow\.test/) });
+    const alarmsNow = (await (await engine.request('GET', '/v1/admin/alarms?kind=tenant-held', { key: adminKey })).json()) as { alarms: { scope: string; message: string }[] };
+    expect(alarmsNow.alarms).toEqual([expect.objectContaining({ scope: `tenant:${engine.tenantId}`, message: expect.stringMatching(/on hold: its dedicated IP/) })]);
+    delete dns.zone.a!['32.0.0.127.bl.notiflow.test'];
+    await check();
   });
 });

@@ -83,7 +83,7 @@ describe('bounces over SMTP', () => {
     await putUser(engine, 'bob', { email: 'bob@example.fr', pushTokens: ['tok-bob'] }, { transactions: ['email'] });
     const { id, mail } = await deliverOne('bob', 'bob-1');
     // The envelope sender is the VERP return path of this attempt, on the tenant's domain.
-    expect(mail.mailFrom).toMatch(new RegExp(`^bounces\\+[0-9a-f]{32}\\.[0-9a-f]{16}@${engine.tenantId}\\.bank\\.test$`));
+    expect(mail.mailFrom).toMatch(new RegExp(`^bounces\\+[0-9a-f]{32}\\.[0-9a-f]{16}@nfbounce\\.${engine.tenantId}\\.bank\\.test$`));
     const delivered = await webhookFor(id, 'delivered');
     expect(verifyWebhookSignature(tenantWebhookSecret(createSecretBox(Buffer.from(engine.secretKey, 'base64')), engine.tenantId), delivered.headers[signatureHeader.toLowerCase()] as string, delivered.body)).toBe(true);
 

@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities/index.js';
@@ -7,6 +8,7 @@ import { createMessaging } from '../domain/push/fcm-client.js';
 import type { Env } from '../config/env.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { monitoringSettingsFromEnv } from './monitoring-config.js';
+import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import type { Db } from '../db/client.js';
 
 /** Builds the activities' real clients from configuration (production and the dev run alike). */
@@ -19,9 +21,11 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     const caPem = overrides.fcmCaPem ?? (env.FCM_LOCAL_CA_FILE ? readFileSync(env.FCM_LOCAL_CA_FILE, 'utf8') : undefined);
     if (!caPem) throw new Error('FCM_LOCAL_ENDPOINT needs FCM_LOCAL_CA_FILE (the endpoint CA certificate)');
     messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, endpoint: { host: host!, port: Number(port), caPem, accessToken: 'test-access-token' } });
-  } else {
-    if (!env.FCM_SERVICE_ACCOUNT_PATH) throw new Error('Set FCM_SERVICE_ACCOUNT_PATH (a Firebase service account) or FCM_LOCAL_ENDPOINT');
+  } else if (env.FCM_SERVICE_ACCOUNT_PATH) {
     messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, serviceAccountJson: readFileSync(env.FCM_SERVICE_ACCOUNT_PATH, 'utf8') });
+  } else {
+    // An e-mail-only deployment: said once at start, and push sends fail for good (e-mail serves instead).
+    logger.warn('push disabled: no FCM_SERVICE_ACCOUNT_PATH (Firebase service account) is set; e-mail only');
   }
   return {
     db,
@@ -33,5 +37,13 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     // Loads and validates the provider rules: a malformed file stops the worker here, before it starts.
     delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT }),
     monitoring: monitoringSettingsFromEnv(env),
+    domains: { settings: domainSettingsFromEnv(env), resolver: systemOr(env.DNS_SERVERS) },
   };
+}
+
+/** node's resolver on DNS_SERVERS, or on the system's servers. */
+function systemOr(servers: string[] | undefined): Resolver {
+  const r = new Resolver({ timeout: 2_000, tries: 2 });
+  if (servers?.length) r.setServers(servers);
+  return r;
 }

@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { monitoringScheduleIds } from '../workflows/ids.js';
-import { blocklistCheckWorkflow, deliveryMonitorWorkflow } from '../workflows/monitoring.js';
+import { blocklistCheckWorkflow, deliveryMonitorWorkflow, domainCheckWorkflow } from '../workflows/monitoring.js';
 
 export interface MonitoringScheduleOptions {
   taskQueue: string;
@@ -9,6 +9,8 @@ export interface MonitoringScheduleOptions {
   idPrefix?: string;
   blocklistEvery?: Duration;
   monitorEvery?: Duration;
+  /** Sending-domain DNS re-check (and scheduled DKIM rotations); daily by default. */
+  domainCheckEvery?: Duration;
 }
 
 /**
@@ -27,6 +29,11 @@ export async function ensureMonitoringSchedules(client: Client, opts: Monitoring
       id: ids.deliveryMonitor,
       every: opts.monitorEvery ?? '5m',
       action: { type: 'startWorkflow', workflowType: deliveryMonitorWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.deliveryMonitor },
+    },
+    {
+      id: ids.domainCheck,
+      every: opts.domainCheckEvery ?? '24h',
+      action: { type: 'startWorkflow', workflowType: domainCheckWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.domainCheck },
     },
   ];
   for (const s of schedules) {

@@ -17,5 +17,10 @@ export function alarmWorkflowId(alarmId: string): string {
 
 /** Schedule ids are global to the namespace: tests give each engine its own prefix. */
 export function monitoringScheduleIds(prefix = 'notiflow') {
-  return { blocklistCheck: `${prefix}-blocklist-check`, deliveryMonitor: `${prefix}-delivery-monitor` };
+  return { blocklistCheck: `${prefix}-blocklist-check`, deliveryMonitor: `${prefix}-delivery-monitor`, domainCheck: `${prefix}-domain-check` };
+}
+
+/** One post per domain event and check run (the run's own workflow id keeps it unique). */
+export function domainEventWorkflowId(type: string, domain: string, runId: string): string {
+  return `domain-event:${type}:${domain}:${runId}`;
 }

@@ -1,8 +1,9 @@
-import { ParentClosePolicy, proxyActivities, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BlocklistReport } from '../domain/monitor/blocklist.js';
 import type { MonitorReport } from '../domain/monitor/delivery-rates.js';
-import { alarmWorkflowId } from './ids.js';
+import { alarmWorkflowId, domainEventWorkflowId } from './ids.js';
+import type { DomainCheckReport, DomainEvent } from '../domain/monitor/domain-check.js';
 
 // Checks run from Temporal Schedules (worker/schedules.ts); each new alarm gets its own
 // notification workflow so a slow operator endpoint never holds up the next check.
@@ -45,6 +46,29 @@ export async function deliveryMonitorWorkflow(): Promise<MonitorReport> {
   const report = await checks.monitorDeliveryRates();
   await notifyAll(report.newAlarms);
   return report;
+}
+
+/** Daily: verified sending domains re-checked (a regression alarms the operator and tells the tenant), scheduled DKIM rotations started. */
+export async function domainCheckWorkflow(): Promise<DomainCheckReport> {
+  const report = await checks.checkSendingDomains();
+  await notifyAll(report.newAlarms);
+  const events: DomainEvent[] = [
+    ...report.regressed.map((d) => ({ type: 'domain.dns_regressed' as const, ...d })),
+    ...report.rotated.map((d) => ({ type: 'domain.dkim_rotation_started' as const, ...d })),
+  ];
+  for (const event of events) {
+    await startChild(tenantDomainEventWorkflow, {
+      workflowId: domainEventWorkflowId(event.type, event.domain, workflowInfo().runId),
+      args: [event],
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+    });
+  }
+  return report;
+}
+
+/** Posts one domain event to the tenant's webhook, retried until acknowledged. */
+export async function tenantDomainEventWorkflow(event: DomainEvent): Promise<{ posted: boolean }> {
+  return operator.postDomainEvent(event);
 }
 
 /** Posts one alarm to the operator's webhook, retried until acknowledged. */

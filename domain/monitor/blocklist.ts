@@ -1,5 +1,6 @@
-import { eq, like, sql } from 'drizzle-orm';
-import { ipQuarantine, sendingIps } from '../../db/schema.js';
+import { and, eq, like, sql } from 'drizzle-orm';
+import { ipQuarantine, pools, sendingIps, tenants } from '../../db/schema.js';
+import { holdTenant } from '../tenancy/tenants.js';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/client.js';
 import { raiseAlarm, resolveAlarm } from './alarms.js';
@@ -52,6 +53,17 @@ export async function checkBlocklists({ db, monitoring = defaultMonitoring, logg
         detail: { ip, listings: listedIn.map((a) => ({ zone: a.zone, codes: a.codes })) },
       });
       if (id) report.newAlarms.push(id);
+      // A dedicated IP carries its tenant's reputation: that tenant is put on hold (shared IPs: quarantine only).
+      const owners = await db
+        .selectDistinct({ tenantId: tenants.id })
+        .from(sendingIps)
+        .innerJoin(pools, and(eq(pools.id, sendingIps.poolId), eq(pools.kind, 'dedicated')))
+        .innerJoin(tenants, eq(tenants.poolId, pools.id))
+        .where(eq(sendingIps.localAddress, ip));
+      for (const o of owners) {
+        const held = await holdTenant(db, o.tenantId, `its dedicated IP ${ip} is listed on ${listedIn.map((a) => a.zone).join(', ')}`);
+        if (held) report.newAlarms.push(held);
+      }
     } else if (quarantined.get(ip)?.every((zone) => answers.some((a) => a.zone === zone && 'listed' in a))) {
       // Every zone that listed it now answers "not listed" (a zone that can't answer proves nothing).
       await db.delete(ipQuarantine).where(eq(ipQuarantine.ip, ip));

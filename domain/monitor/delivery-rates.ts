@@ -4,9 +4,10 @@ import type { Db } from '../../db/client.js';
 import { raiseAlarm, resolveAlarm, type Severity } from './alarms.js';
 import { defaultMonitoring, type MonitoringSettings } from './settings.js';
 import { trimSlots } from '../pool/slots.js';
+import { holdTenant } from '../tenancy/tenants.js';
 
 export interface RateRow {
-  /** "provider:<name>" or "ip:<address>". */
+  /** "provider:<name>", "ip:<address>" or "tenant:<id>". */
   scope: string;
   delivered: number;
   deferred: number;
@@ -26,9 +27,11 @@ type Metric = keyof RateRow['rates'];
 
 // The two dimensions rates are computed for; provider falls back to the recipient domain until
 // an attempt carries a classified provider.
+// Per tenant too: a tenant whose complaint rate reaches the alarm threshold is put on hold.
 const dimensions = {
-  provider: { attempts: sql.raw(`coalesce(provider, target, 'unknown')`), feedback: sql.raw(`coalesce(provider, 'unknown')`) },
-  ip: { attempts: sql.raw(`coalesce(source_ip, 'unknown')`), feedback: sql.raw(`coalesce(source_ip, 'unknown')`) },
+  provider: { attempts: sql.raw(`coalesce(provider, target, 'unknown')`), from: sql.raw('delivery_attempts'), feedback: sql.raw(`coalesce(provider, 'unknown')`) },
+  ip: { attempts: sql.raw(`coalesce(source_ip, 'unknown')`), from: sql.raw('delivery_attempts'), feedback: sql.raw(`coalesce(source_ip, 'unknown')`) },
+  tenant: { attempts: sql.raw('notifications.tenant_id'), from: sql.raw('delivery_attempts join notifications on notifications.id = delivery_attempts.notification_id'), feedback: sql.raw('tenant_id') },
 } as const;
 
 export function severityOf(rate: number, t: { warn: number; alarm: number }): Severity | null {
@@ -51,7 +54,7 @@ export async function monitorDeliveryRates({ db, monitoring = defaultMonitoring,
              (count(*) filter (where outcome = 'accepted'))::int as accepted,
              (count(*) filter (where outcome = 'deferred'))::int as deferred,
              (count(*) filter (where outcome = 'failed'))::int as failed
-        from delivery_attempts where channel = 'email' and finished_at > ${since} group by 1`);
+        from ${dim.from} where channel = 'email' and finished_at > ${since} group by 1`);
     const feedback = await db.execute<{ key: string; bounced: number; complaints: number }>(sql`
       select ${dim.feedback} as key,
              (count(*) filter (where kind = 'bounce' and bounce_type = 'hard'))::int as bounced,
@@ -85,6 +88,12 @@ export async function monitorDeliveryRates({ db, monitoring = defaultMonitoring,
     for (const metric of Object.keys(row.rates) as Metric[]) {
       const id = await judge(db, monitoring, row, metric);
       if (id) newAlarms.push(id);
+      // The iConneqt rule: a tenant that spams loses sending until an operator reinstates it.
+      if (metric === 'complaint' && row.scope.startsWith('tenant:') && severityOf(row.rates.complaint, monitoring.thresholds.complaint) === 'alarm') {
+        const tenantId = row.scope.slice('tenant:'.length);
+        const held = await holdTenant(db, tenantId, `complaint rate ${(row.rates.complaint * 100).toFixed(2)}% over the last ${minutes} min reached the alarm threshold`);
+        if (held) newAlarms.push(held);
+      }
     }
   }
   if (newAlarms.length) logger.warn({ newAlarms: newAlarms.length }, 'delivery monitor raised alarms');

@@ -31,6 +31,8 @@ export interface EngineOptions {
   fcm?: FcmEndpointOptions;
   /** Source addresses of the tenant's pool (loopback aliases stand in for IPs). */
   ips?: string[];
+  /** The tenant's pool kind (dedicated unless said): a blocklisted dedicated IP puts its tenant on hold. */
+  poolKind?: 'shared' | 'dedicated';
   /** Start no worker (tests that run the worker as a separate process). */
   noWorker?: boolean;
   activityOverrides?: Parameters<typeof createNotificationWorker>[0]['activityOverrides'];
@@ -92,7 +94,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     await upsertPool(db, {
       id: poolId,
       name: `${id} pool`,
-      kind: 'dedicated',
+      kind: opts.poolKind ?? 'dedicated',
       relayHost: inbox.host,
       relayPort: inbox.port,
       ips: ips.map((ip, i) => ({ id: `${id}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.${id}.test` })),
