@@ -53,12 +53,14 @@ async function rowCounts(tenantId: string) {
 
 /** Runs `act` and asserts it wrote no notification or audit row for the tenant and sent nothing. */
 async function expectNothingDone(act: () => Promise<void>, tenantId = engine.tenantId): Promise<void> {
+  // Mail from this tenant's domain only: another tenant's alert may land meanwhile (tenant isolation test).
+  const mailsOf = () => engine.inbox.messages.filter((m) => m.from.includes(`@${tenantId}.`)).length;
   const before = await rowCounts(tenantId);
-  const mails = engine.inbox.messages.length;
+  const mails = mailsOf();
   const pushes = engine.fcm.received.length;
   await act();
   expect(await rowCounts(tenantId)).toEqual(before);
-  expect(engine.inbox.messages.length).toBe(mails);
+  expect(mailsOf()).toBe(mails);
   expect(engine.fcm.received.length).toBe(pushes);
 }
 
