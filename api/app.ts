@@ -65,7 +65,9 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
     caches.tenantByKeyHash.clear();
     caches.sendableByTenant.clear();
   };
-  deps.db.$client.listen(KEY_CHANGES_CHANNEL, forget, forget).catch((err: unknown) => opts.onError?.(err));
+  // (An app built only to read its document, as the fuzz test does, has no database.)
+  const pg = (deps.db as ApiDeps['db'] | undefined)?.$client;
+  pg?.listen(KEY_CHANGES_CHANNEL, forget, forget).catch((err: unknown) => opts.onError?.(err));
   app.openAPIRegistry.registerComponent('securitySchemes', 'tenantKey', { type: 'http', scheme: 'bearer', description: 'Tenant API key' });
   app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', { type: 'http', scheme: 'bearer', description: 'Operator key (ADMIN_API_KEY); tenant keys are refused' });
 

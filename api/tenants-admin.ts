@@ -46,7 +46,7 @@ export const PoolBody = z
           .object({
             id: slug,
             ip: z.union([z.ipv4(), z.ipv6()]),
-            ehloName: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a host name'),
+            ehloName: z.string().max(253).regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a host name'),
             weight: z.number().int().min(0).max(10_000).default(100),
           })
           .strict(),
