@@ -74,6 +74,18 @@ const schema = z.object({
   /** Feedback listener: the MX of the return-path domains and the address FBL reports are sent to. */
   INBOUND_SMTP_HOST: z.string().default('127.0.0.1'),
   INBOUND_SMTP_PORT: z.coerce.number().int().nonnegative().default(2526),
+  /** Its bounds: largest report (cut at the cap), connections overall and per source address. */
+  INBOUND_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  INBOUND_MAX_CONNECTIONS: z.coerce.number().int().positive().default(200),
+  INBOUND_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(10),
+  /** A command line must be complete within this time, a whole message within the second (slow senders are cut). */
+  INBOUND_COMMAND_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  INBOUND_MESSAGE_TIMEOUT_MS: z.coerce.number().int().positive().default(300_000),
+  /** Certificate and key (PEM files) for its STARTTLS; the dev run uses its own test CA. */
+  INBOUND_TLS_CERT_PATH: z.string().optional(),
+  INBOUND_TLS_KEY_PATH: z.string().optional(),
+  /** Reports that could not be used are kept this many days (feedback_rejects). */
+  FEEDBACK_REJECTS_KEEP_DAYS: z.coerce.number().int().positive().default(30),
   /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
   DNSBL_ZONES: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */

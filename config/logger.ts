@@ -1,7 +1,7 @@
 import { pino, stdSerializers, type DestinationStream, type Logger } from 'pino';
 
-/** Keys under which database drivers keep a failed query's bound values. */
-const PARAMETER_KEYS = new Set(['params', 'parameters', 'args']);
+/** Keys under which database drivers keep a failed query's bound values (Postgres's `detail` quotes them too: "Key (email)=(...)"). */
+const PARAMETER_KEYS = new Set(['params', 'parameters', 'args', 'detail']);
 
 /** Drops bound parameters from a serialized error: drizzle puts them in its message ("params: ..."). */
 function withoutParameters(value: unknown, depth = 0): unknown {

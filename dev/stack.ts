@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
 import { serveApi } from '../api/serve.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 import type { Env } from '../config/env.js';
@@ -30,6 +31,7 @@ import { startEmbeddedPostgres, userTmpDir } from './embedded-postgres.js';
 import { startFcmEndpoint } from './fcm-endpoint.js';
 import { devRoutes } from './routes.js';
 import { startSmtpInbox } from './smtp-inbox.js';
+import { createTestTls } from './test-ca.js';
 import { startTemporalDevServer } from './temporal-server.js';
 
 export interface DevStack {
@@ -142,8 +144,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const client = new Client({ connection, namespace: temporal.namespace });
     await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
     const inbound = await startInboundListener(
-      { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue) },
-      { host: env.INBOUND_SMTP_HOST, port: env.INBOUND_SMTP_PORT },
+      { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), rejectsKeepDays: env.FEEDBACK_REJECTS_KEEP_DAYS },
+      inboundOptions(env, createTestTls(['localhost'], ['127.0.0.1'])),
     );
     stops.push(() => inbound.close());
     const app = new Hono();

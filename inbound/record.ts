@@ -2,7 +2,7 @@
 // outcome: a feedback event (per IP x provider, for reputation), suppression where the address is
 // done for, and the audit trail. Reports that can't be used are kept with the reason and change
 // nothing else.
-import { and, desc, eq } from 'drizzle-orm';
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { appendAudit } from '../domain/audit/append.js';
 import { attemptFromReturnPath } from '../domain/email/return-path.js';
@@ -28,6 +28,8 @@ export interface FeedbackDeps {
   logger?: Logger;
   /** Called after a bounce or complaint is committed (starts the tenant status webhook). */
   onOutcome?: (event: LateOutcome) => Promise<void>;
+  /** Rejected reports are kept this many days for inspection (default 30). */
+  rejectsKeepDays?: number;
 }
 
 export type ReportResult =
@@ -38,7 +40,9 @@ export type ReportResult =
 /** Complaint feedback types (RFC 5965 §7.3); not-spam and auth-failure reports are not complaints. */
 const complaintTypes = new Set(['abuse', 'fraud', 'virus', 'other']);
 
-const maxRawKept = 256 * 1024;
+/** Bytes of a rejected report kept: enough to see what it was, bounded whatever arrives. */
+export const maxRawKept = 64 * 1024;
+const maxReasonKept = 500;
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Everything that arrives at the listener goes through here. */
@@ -48,7 +52,7 @@ export async function handleRawReport(
   envelope: { mailFrom: string; rcptTo: string[]; remoteAddress?: string; source?: string },
 ): Promise<ReportResult> {
   const source = envelope.source ?? 'smtp';
-  const reject = (reason: string) => keepRejected(deps.db, { source, reason, raw, remoteAddress: envelope.remoteAddress });
+  const reject = (reason: string) => keepRejected(deps, { source, reason, raw, remoteAddress: envelope.remoteAddress });
   let report: ParsedReport;
   try {
     report = await parseReport(raw, envelope);
@@ -123,7 +127,7 @@ export async function recordReport(
     const failed = report.kind === 'dsn' ? report.recipients.find((r) => r.action === 'failed' || r.action === 'delayed') : undefined;
     if (report.kind === 'dsn' && !failed) return ctx.reject('the DSN reports no failed or delayed recipient');
     status = failed?.status ?? null;
-    diagnostic = redactAddresses((failed ? failed.diagnostic : report.kind === 'plain-bounce' ? report.diagnostic : undefined) ?? '') || null;
+    diagnostic = storable(redactAddresses((failed ? failed.diagnostic : report.kind === 'plain-bounce' ? report.diagnostic : undefined) ?? '')) || null;
     verdict = classifyBounce({ status, diagnostic, action: failed?.action });
     kind = 'bounce';
     cls = verdict.class;
@@ -210,7 +214,37 @@ async function findAttempt(db: Db, link: { attemptId: string } | { notificationI
   return a;
 }
 
-export async function keepRejected(db: Db, r: { source: string; reason: string; raw: string; remoteAddress?: string }): Promise<ReportResult> {
-  await db.insert(feedbackRejects).values({ source: r.source, reason: r.reason, raw: r.raw.slice(0, maxRawKept), remoteAddress: r.remoteAddress ?? null });
+export async function keepRejected(
+  deps: Pick<FeedbackDeps, 'db' | 'rejectsKeepDays'>,
+  r: { source: string; reason: string; raw: string; remoteAddress?: string },
+): Promise<ReportResult> {
+  const { db } = deps;
+  await db.insert(feedbackRejects).values({
+    source: r.source,
+    reason: storable(r.reason).slice(0, maxReasonKept),
+    raw: storable(cutUtf8(r.raw, maxRawKept)),
+    remoteAddress: r.remoteAddress ?? null,
+  });
+  await pruneRejects(deps, deps.rejectsKeepDays ?? 30);
   return { status: 'rejected', reason: r.reason };
+}
+
+/** Postgres text holds no NUL: a report with one is still kept (marked), not answered 451 for ever. */
+const storable = (s: string) => s.replace(/\0/g, '\uFFFD');
+
+/** The first `max` bytes of a string as UTF-8, not splitting a character (Postgres refuses a broken one). */
+function cutUtf8(s: string, max: number): string {
+  if (s.length * 3 <= max) return s;
+  const bytes = Buffer.from(s.slice(0, max), 'utf8');
+  if (bytes.length <= max) return bytes.toString('utf8');
+  return bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+}
+
+// Pruned from the insert path, at most once a minute per listener: the table holds what
+// strangers send us, so it must not grow without end even with no schedule running.
+const lastPrune = new WeakMap<object, number>();
+async function pruneRejects(deps: Pick<FeedbackDeps, 'db'>, keepDays: number): Promise<void> {
+  if (Date.now() - (lastPrune.get(deps) ?? 0) < 60_000) return;
+  lastPrune.set(deps, Date.now());
+  await deps.db.delete(feedbackRejects).where(lt(feedbackRejects.receivedAt, sql`now() - make_interval(days => ${keepDays})`));
 }

@@ -1,16 +1,18 @@
 // The inbound SMTP listener for feedback: the MX of our return-path domains and the address
 // feedback loops send ARF reports to. A report is answered 250 only once it is recorded (or kept
-// as rejected), so a crash in between makes the sender retry rather than lose it.
+// as rejected), so a crash in between makes the sender retry rather than lose it. It faces the
+// internet: memory, connections and time per sender are bounded (guards.ts).
 import { SMTPServer } from 'smtp-server';
+import { defaultLimits, guardServer, plainIp, type ListenerLimits } from './guards.js';
 import { handleRawReport, type FeedbackDeps, type ReportResult } from './record.js';
 import { listenSmtp } from './listen.js';
 
-export interface InboundListenerOptions {
+export interface InboundListenerOptions extends Partial<ListenerLimits> {
   host?: string;
   /** 0 = ephemeral. */
   port?: number;
-  /** Reports above this size are refused at DATA (552). */
-  maxBytes?: number;
+  /** Certificate and key (PEM) for STARTTLS; without them STARTTLS is not offered. */
+  tls?: { key: string; cert: string };
 }
 
 export interface InboundListener {
@@ -21,26 +23,65 @@ export interface InboundListener {
   close(): Promise<void>;
 }
 
-const plainIp = (addr: string | undefined): string => (addr ?? '').replace(/^::ffff:/, '');
-
 export async function startInboundListener(deps: FeedbackDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
   const results: ReportResult[] = [];
-  const maxBytes = opts.maxBytes ?? 10 * 1024 * 1024;
-  const server = new SMTPServer({
+  let buffered = 0;
+  const limits: ListenerLimits = { ...defaultLimits, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in defaultLimits && v !== undefined)) };
+  const server: SMTPServer = new SMTPServer({
     logger: false,
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
     banner: 'notiflow feedback',
-    size: maxBytes,
+    size: limits.maxBytes,
+    maxClients: limits.maxConnections,
+    maxRecipients: limits.maxRecipients,
+    // No reverse lookup per connection: a sender must not be able to make us wait on its DNS.
+    disableReverseLookup: true,
+    socketTimeout: limits.commandTimeoutMs,
     closeTimeout: 100,
+    onConnect(session, cb) {
+      cb(guards.onConnect(session));
+    },
+    onClose(session) {
+      guards.onClose(session);
+    },
+    onSecure(socket, session, cb) {
+      guards.onSecure(socket as never, session);
+      cb();
+    },
     onData(stream, session, cb) {
+      const stopDeadline = guards.startData(session);
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
+      let bytes = 0;
+      let cut = false;
+      // What this message holds of the shared budget, given back once it is handled or dropped.
+      const release = () => {
+        buffered -= bytes;
+        bytes = 0;
+        chunks.length = 0;
+        stopDeadline();
+      };
+      const cutWith = (code: number, message: string) => {
+        cut = true;
+        release();
+        guards.cut(session, code, message);
+      };
+      stream.on('data', (c: Buffer) => {
+        if (cut) return;
+        // Cut here rather than read (and drop) the rest of an oversized message.
+        if (bytes + c.length > limits.maxBytes) return cutWith(552, `5.3.4 Report too large, the limit is ${limits.maxBytes} bytes`);
+        if (buffered + c.length > limits.maxBufferedBytes) return cutWith(452, '4.3.1 Insufficient system storage, try again later');
+        bytes += c.length;
+        buffered += c.length;
+        chunks.push(c);
+      });
+      stream.once('close', () => {
+        if (!stream.readableEnded) release();
+      });
       stream.on('end', () => {
-        if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) {
-          cb(Object.assign(new Error('Report too large'), { responseCode: 552 }));
-          return;
-        }
+        stopDeadline();
+        if (cut) return;
         const envelope = {
           mailFrom: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
@@ -48,10 +89,12 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
         };
         handleRawReport(deps, Buffer.concat(chunks).toString('utf8'), envelope).then(
           (result) => {
+            release();
             results.push(result);
             cb();
           },
           (err: unknown) => {
+            release();
             deps.logger?.error({ err }, 'feedback report could not be recorded');
             cb(Object.assign(new Error('Temporary failure recording the report, try again later'), { responseCode: 451 }));
           },
@@ -59,6 +102,10 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
       });
     },
   });
+  const guards = guardServer(server, limits);
+  // A sender that vanishes mid-transaction is its own problem: without a listener smtp-server's
+  // 'error' event (EPIPE, ECONNRESET) would end the process.
+  server.on('error', (err: NodeJS.ErrnoException) => deps.logger?.debug({ code: err.code }, 'inbound connection error'));
 
   const host = opts.host ?? '127.0.0.1';
   const port = await listenSmtp(server, host, opts.port ?? 0);
