@@ -7,6 +7,7 @@ import type { MonitoringSettings } from '../domain/monitor/settings.js';
 import type { DeliveryDeps } from '../domain/pool/route.js';
 import type { DomainSettings } from '../domain/sending-domains/service.js';
 import type { TxtResolver } from '../domain/sending-domains/verify.js';
+import type { EgressPolicy } from '../domain/webhooks/egress.js';
 
 /** Everything activities touch, passed in explicitly so tests wire real local servers. */
 export interface ActivityDeps {
@@ -20,6 +21,8 @@ export interface ActivityDeps {
   publicUrl: string;
   /** Blocklist check, delivery-rate thresholds and the operator webhook; defaults when absent. */
   monitoring?: MonitoringSettings;
+  /** Which addresses tenant-chosen URLs (status webhooks) may reach; public ones only when absent. */
+  egress?: EgressPolicy;
   /** Provider rules, MX lookups and the MX port for pool routing; the repo's rules and relay-only when absent. */
   delivery?: DeliveryDeps;
   /** Sending-domain records and the resolver the daily domain check looks them up through; dev defaults and the system's resolver when absent. */

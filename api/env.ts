@@ -24,6 +24,8 @@ export interface ApiDeps {
   domainSettings?: DomainSettings;
   /** The resolver sending-domain checks look records up through (DNS_SERVERS); the system's when absent. */
   resolver?: TxtResolver;
+  /** A secret per provider (named by the Notiflow-Provider header); feedbackWebhookSecret counts as "default". */
+  feedbackWebhookSecrets?: Record<string, string>;
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

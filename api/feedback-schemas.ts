@@ -61,6 +61,8 @@ export const ProviderReport = z
     action: z.enum(['failed', 'delayed']).default('failed'),
     diagnostic: z.string().max(2000).optional(),
     sourceIp: z.string().max(64).optional(),
+    /** The complaining recipient; a complaint must name it and it must be the notification's. */
+    recipient: z.email().max(254).optional(),
   })
   .strict()
   .refine((r) => r.notificationId || r.messageId, 'notificationId or messageId is required');

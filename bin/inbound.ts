@@ -8,7 +8,7 @@ import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase } from '../db/client.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
-import { inboundOptions } from '../inbound/options.js';
+import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 
 const env = parseEnv(process.env);
@@ -19,7 +19,7 @@ const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await Connection.connect(temporal.connection);
 const client = new Client({ connection, namespace: temporal.namespace });
 const listener = await startInboundListener(
-  { db: database.db, secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)), logger, onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), rejectsKeepDays: env.FEEDBACK_REJECTS_KEEP_DAYS },
+  { db: database.db, secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)), logger, onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env) },
   inboundOptions(env),
 );
 logger.info({ host: listener.host, port: listener.port }, 'feedback listener started');

@@ -84,6 +84,15 @@ const schema = z.object({
   /** Certificate and key (PEM files) for its STARTTLS; the dev run uses its own test CA. */
   INBOUND_TLS_CERT_PATH: z.string().optional(),
   INBOUND_TLS_KEY_PATH: z.string().optional(),
+  /** Reports accepted per source address a minute (past it: 451, try later). */
+  INBOUND_REPORTS_PER_MINUTE: z.coerce.number().int().positive().default(120),
+  /**
+   * Feedback loops whose complaints are believed, comma-separated: reporter domains (a verified
+   * DKIM signature of the report, subdomains count) and source addresses or CIDR ranges. None: the
+   * listener rejects every mailed complaint (the dev run trusts 127.0.0.0/8 when both are empty).
+   */
+  FEEDBACK_LOOP_DOMAINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  FEEDBACK_LOOP_IPS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Reports that could not be used are kept this many days (feedback_rejects). */
   FEEDBACK_REJECTS_KEEP_DAYS: z.coerce.number().int().positive().default(30),
   /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
@@ -94,11 +103,23 @@ const schema = z.object({
   /** Delivery rates are judged over this window, and only from this many attempts per provider or IP. */
   MONITOR_WINDOW_MINUTES: z.coerce.number().int().positive().default(60),
   MONITOR_MIN_VOLUME: z.coerce.number().int().positive().default(100),
+  /**
+   * Address ranges (CIDR, comma-separated) tenant webhooks may reach although not public, for a
+   * self-hosted setup on one private network. None: loopback, private, link-local (metadata) and
+   * other special ranges are refused. The dev run allows 127.0.0.0/8 when this is unset.
+   */
+  EGRESS_ALLOW_PRIVATE: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Where alarms are POSTed (signed with OPERATOR_WEBHOOK_SECRET); absent: alarms are only listed. */
   OPERATOR_WEBHOOK_URL: z.string().url().optional(),
   OPERATOR_WEBHOOK_SECRET: z.string().min(16).optional(),
   /** Shared secret providers sign JSON complaint/bounce webhooks with (POST /v1/feedback/reports). */
   FEEDBACK_WEBHOOK_SECRET: z.string().min(16).optional(),
+  /** A secret per provider, "name=secret,..." (each at least 16 characters); the provider names itself in Notiflow-Provider. */
+  FEEDBACK_WEBHOOK_SECRETS: z
+    .string()
+    .default('')
+    .transform((v) => Object.fromEntries(v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)])))
+    .refine((m) => Object.entries(m).every(([k, v]) => /^[a-z0-9_.-]+$/i.test(k) && v.length >= 16), 'name=secret pairs, each secret at least 16 characters'),
 
   /** A workflow bundle built ahead (`npm run build:workflows`); without it the built worker loads dist/workflow-bundle.js, and one run from source bundles workflows/ at start, which costs ~80 MB of RSS for good. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),

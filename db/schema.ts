@@ -5,3 +5,4 @@ export * from './schema-users.js';
 export * from './schema-notifications.js';
 export * from './schema-pools.js';
 export * from './schema-feedback.js';
+export * from './schema-hardening.js';

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
 import { serveApi } from '../api/serve.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
-import { inboundOptions } from '../inbound/options.js';
+import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 import type { Env } from '../config/env.js';
@@ -126,7 +126,9 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     dnsServer.zone.txt![domainSettings.bounceHost] = [`v=spf1 ${[...new Set(spfIps)].join(' ')} -all`];
 
     const temporal = temporalSettings(env, temporalAddress);
-    const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`, DNS_SERVERS: dnsServers };
+    // The dev run's webhook receivers are on this machine: loopback is allowed unless the operator said otherwise.
+    const egressAllow = env.EGRESS_ALLOW_PRIVATE.length ? env.EGRESS_ALLOW_PRIVATE : ['127.0.0.0/8'];
+    const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`, DNS_SERVERS: dnsServers, EGRESS_ALLOW_PRIVATE: egressAllow };
     const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
     stops.push(() => deps.mailer.close());
     await precompileTemplates();
@@ -144,12 +146,12 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const client = new Client({ connection, namespace: temporal.namespace });
     await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
     const inbound = await startInboundListener(
-      { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), rejectsKeepDays: env.FEEDBACK_REJECTS_KEEP_DAYS },
+      { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env, { domains: [], ips: ['127.0.0.0/8'] }) },
       inboundOptions(env, createTestTls(['localhost'], ['127.0.0.1'])),
     );
     stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm, dnsServer));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

@@ -14,6 +14,8 @@ export interface ListenerLimits {
   maxConnectionsPerIp: number;
   /** Recipients per transaction (a report has one; a flood of RCPT is refused). */
   maxRecipients: number;
+  /** Reports (MAIL FROM) accepted per source address a minute; past it 451, try later. */
+  reportsPerMinute: number;
   /** A command line (or a line of the message) must be complete within this time. */
   commandTimeoutMs: number;
   /** A whole message (DATA to the final dot) must be in within this time. */
@@ -29,6 +31,7 @@ export const defaultLimits: ListenerLimits = {
   maxConnections: 200,
   maxConnectionsPerIp: 10,
   maxRecipients: 50,
+  reportsPerMinute: 120,
   commandTimeoutMs: 30_000,
   dataTimeoutMs: 300_000,
   sessionTimeoutMs: 600_000,

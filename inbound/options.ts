@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../config/env.js';
+import { txtResolver } from './feedback-sources.js';
+import type { FeedbackDeps } from './record.js';
 import type { InboundListenerOptions } from './server.js';
 
 /** The listener's settings from the environment; `devTls` stands in when no certificate is configured. */
@@ -16,6 +18,17 @@ export function inboundOptions(env: Env, devTls?: { key: string; cert: string })
     maxConnectionsPerIp: env.INBOUND_MAX_CONNECTIONS_PER_IP,
     commandTimeoutMs: env.INBOUND_COMMAND_TIMEOUT_MS,
     dataTimeoutMs: env.INBOUND_MESSAGE_TIMEOUT_MS,
+    reportsPerMinute: env.INBOUND_REPORTS_PER_MINUTE,
     tls,
+  };
+}
+
+/** Which complaints are believed, and how old rejected reports may grow. `devLoops` stands in when none are configured. */
+export function feedbackTrust(env: Env, devLoops?: FeedbackDeps['loops']): Pick<FeedbackDeps, 'loops' | 'resolver' | 'rejectsKeepDays'> {
+  const configured = env.FEEDBACK_LOOP_DOMAINS.length > 0 || env.FEEDBACK_LOOP_IPS.length > 0;
+  return {
+    loops: configured ? { domains: env.FEEDBACK_LOOP_DOMAINS, ips: env.FEEDBACK_LOOP_IPS } : devLoops,
+    resolver: txtResolver(env.DNS_SERVERS),
+    rejectsKeepDays: env.FEEDBACK_REJECTS_KEEP_DAYS,
   };
 }

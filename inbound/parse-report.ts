@@ -5,6 +5,8 @@ import { simpleParser, type Attachment } from 'mailparser';
 
 export interface OriginalRefs {
   notificationId?: string;
+  /** The original's To address (complaints name the recipient here when Original-Rcpt-To is absent). */
+  to?: string;
   messageId?: string;
   returnPath?: string;
 }
@@ -19,7 +21,7 @@ export interface DsnRecipient {
 
 export type ParsedReport =
   | { kind: 'dsn'; recipients: DsnRecipient[]; original: OriginalRefs }
-  | { kind: 'arf'; feedbackType: string; sourceIp?: string; arrivalDate?: string; original: OriginalRefs }
+  | { kind: 'arf'; feedbackType: string; sourceIp?: string; arrivalDate?: string; recipient?: string; original: OriginalRefs }
   | { kind: 'plain-bounce'; diagnostic: string; original: OriginalRefs };
 
 /** A report we can't use; the reason is kept with the raw message for inspection. */
@@ -49,7 +51,11 @@ export async function parseReport(raw: string, envelope: { mailFrom: string } = 
     const reportType = (params['report-type'] ?? '').toLowerCase();
     const original = originalRefs(mail.attachments, raw);
     if (reportType === 'delivery-status') return { kind: 'dsn', recipients: dsnRecipients(mail.attachments), original };
-    if (reportType === 'feedback-report') return { kind: 'arf', ...feedbackFields(mail.attachments), original };
+    if (reportType === 'feedback-report') {
+      const fields = feedbackFields(mail.attachments);
+      const recipient = fields.recipient ?? original.to;
+      return { kind: 'arf', ...fields, ...(recipient ? { recipient } : {}), original };
+    }
     throw new MalformedReport(`unknown report type: ${reportType || '(none)'}`);
   }
 
@@ -106,12 +112,13 @@ function dsnRecipients(parts: Attachment[]): DsnRecipient[] {
   return recipients;
 }
 
-function feedbackFields(parts: Attachment[]): { feedbackType: string; sourceIp?: string; arrivalDate?: string } {
+function feedbackFields(parts: Attachment[]): { feedbackType: string; sourceIp?: string; arrivalDate?: string; recipient?: string } {
   const part = parts.find((a) => a.contentType.toLowerCase() === 'message/feedback-report');
   if (!part) throw new MalformedReport('truncated MIME: no message/feedback-report part');
   const [fields = {}] = fieldBlocks(part.content.toString('utf8'));
   if (!fields['feedback-type']) throw new MalformedReport('feedback report without Feedback-Type');
-  return { feedbackType: fields['feedback-type'].toLowerCase(), sourceIp: fields['source-ip'], arrivalDate: fields['arrival-date'] ?? fields['received-date'] };
+  const recipient = withoutType(fields['original-rcpt-to'])?.replace(/^<|>$/g, '');
+  return { feedbackType: fields['feedback-type'].toLowerCase(), sourceIp: fields['source-ip'], arrivalDate: fields['arrival-date'] ?? fields['received-date'], ...(recipient ? { recipient } : {}) };
 }
 
 /** The ids we put on every message, read back from the returned original (full message or headers only). */
@@ -129,7 +136,10 @@ function headerRefs(text: string): OriginalRefs {
   const notificationId = pick('X-Notification-Id');
   const messageId = pick('Message-ID');
   const returnPath = pick('Return-Path')?.replace(/^<|>$/g, '');
+  // Split, not a backtracking pattern: the header is whatever the sender wrote, up to the size cap.
+  const to = (pick('To') ?? '').split(/[\s,<>"]+/).filter((t) => t.includes('@')).pop();
   return {
+    ...(to ? { to } : {}),
     ...(notificationId ? { notificationId } : {}),
     ...(messageId ? { messageId } : {}),
     ...(returnPath ? { returnPath } : {}),

@@ -13,6 +13,7 @@ import type { Db } from '../db/client.js';
 import { deliveryAttempts, feedbackEvents, feedbackRejects, notifications, users } from '../db/schema.js';
 import { classifyBounce, recipientClasses, type BounceVerdict } from '../domain/feedback/bounce-class.js';
 import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
+import { feedbackSourceCheck, type FeedbackLoops, type TxtResolver } from './feedback-sources.js';
 import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
 
 /** A notification outcome learnt after sending, for the tenant's status webhook. */
@@ -30,6 +31,10 @@ export interface FeedbackDeps {
   onOutcome?: (event: LateOutcome) => Promise<void>;
   /** Rejected reports are kept this many days for inspection (default 30). */
   rejectsKeepDays?: number;
+  /** The feedback loops whose complaints are believed; none: every mailed complaint is rejected. */
+  loops?: FeedbackLoops;
+  /** DNS for the reporters' DKIM keys (the system's when absent). */
+  resolver?: TxtResolver;
 }
 
 export type ReportResult =
@@ -62,7 +67,19 @@ export async function handleRawReport(
   }
   const link = linkReport(deps.secrets, report, envelope.rcptTo);
   if ('reason' in link) return reject(link.reason);
+  // Bounces prove themselves by the signed return path; complaints by who sent them.
+  if (report.kind === 'arf') {
+    const verdict = await sourceCheckOf(deps)(raw, envelope.remoteAddress);
+    if (!verdict.trusted) return reject(verdict.reason);
+  }
   return recordReport(deps, report, link, { source: report.kind === 'arf' ? 'arf' : 'dsn', reject });
+}
+
+const sourceChecks = new WeakMap<FeedbackDeps, ReturnType<typeof feedbackSourceCheck>>();
+function sourceCheckOf(deps: FeedbackDeps) {
+  let check = sourceChecks.get(deps);
+  if (!check) sourceChecks.set(deps, (check = feedbackSourceCheck(deps.loops ?? { domains: [], ips: [] }, deps.resolver)));
+  return check;
 }
 
 type Link = { attemptId: string } | { notificationId: string } | { reason: string };
@@ -121,6 +138,10 @@ export async function recordReport(
   let cls: string;
   if (report.kind === 'arf') {
     if (!complaintTypes.has(report.feedbackType)) return ctx.reject(`feedback type ${report.feedbackType} is not a complaint`);
+    if (!attempt) return ctx.reject(`no e-mail of notification ${notificationId} was accepted by a provider: nothing to complain about`);
+    // A complaint about someone else's copy must not suppress this user.
+    if (!report.recipient) return ctx.reject('the complaint names no recipient (Original-Rcpt-To or the original To)');
+    if (report.recipient.toLowerCase() !== (n.email ?? '').toLowerCase()) return ctx.reject('the reported recipient is not the one the notification was sent to');
     kind = 'complaint';
     cls = report.feedbackType;
   } else {
@@ -133,7 +154,8 @@ export async function recordReport(
     cls = verdict.class;
   }
 
-  const sourceIp = attempt?.sourceIp ?? (report.kind === 'arf' ? (report.sourceIp ?? null) : null);
+  // The IP charged is the one we recorded sending from, never one a report names.
+  const sourceIp = attempt?.sourceIp ?? null;
   const provider = attempt?.provider ?? attempt?.target ?? null;
   const suppressAddress = n.email !== null && (kind === 'complaint' || (verdict?.type === 'hard' && recipientClasses.has(verdict.class)));
 

@@ -4,6 +4,7 @@
 // internet: memory, connections and time per sender are bounded (guards.ts).
 import { SMTPServer } from 'smtp-server';
 import { defaultLimits, guardServer, plainIp, type ListenerLimits } from './guards.js';
+import { perSourceLimiter } from './feedback-sources.js';
 import { handleRawReport, type FeedbackDeps, type ReportResult } from './record.js';
 import { listenSmtp } from './listen.js';
 
@@ -26,6 +27,7 @@ export interface InboundListener {
 export async function startInboundListener(deps: FeedbackDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
   const results: ReportResult[] = [];
   let buffered = 0;
+  const perSource = perSourceLimiter(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);
   const limits: ListenerLimits = { ...defaultLimits, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in defaultLimits && v !== undefined)) };
   const server: SMTPServer = new SMTPServer({
     logger: false,
@@ -45,6 +47,10 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
     },
     onClose(session) {
       guards.onClose(session);
+    },
+    onMailFrom(_address, session, cb) {
+      if (perSource(plainIp(session.remoteAddress))) return cb();
+      cb(Object.assign(new Error('4.7.1 Too many reports from your address, try again later'), { responseCode: 451 }));
     },
     onSecure(socket, session, cb) {
       guards.onSecure(socket as never, session);

@@ -21,7 +21,8 @@ beforeAll(async () => {
   // An IP of its own: the complaints below lower its reputation, which other files must not inherit.
   engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.21'], api: { adminKey, feedbackWebhookSecret: providerSecret } });
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
-  listener = await startInboundListener({ db: engine.database.db, secrets, onOutcome: lateOutcomeWebhook(engine.client, engine.taskQueue) });
+  // Complaints are believed from this machine (the configured feedback-loop address).
+  listener = await startInboundListener({ db: engine.database.db, secrets, onOutcome: lateOutcomeWebhook(engine.client, engine.taskQueue), loops: { domains: [], ips: ['127.0.0.1'] } });
   tenantHook = await startHttpReceiver();
   const res = await engine.request('PUT', '/v1/webhook', { body: { url: `${tenantHook.url}/notiflow` } });
   expect(res.status).toBe(200);
@@ -162,7 +163,7 @@ describe('complaints', () => {
   it('a provider posting JSON must sign it; a signed complaint is recorded like a mailed one', async () => {
     await putUser(engine, 'dora', { email: 'dora@example.fr' }, { transactions: ['email'] });
     const { id } = await deliverOne('dora', 'dora-1');
-    const body = JSON.stringify({ type: 'complaint', notificationId: id, feedbackType: 'abuse' });
+    const body = JSON.stringify({ type: 'complaint', notificationId: id, feedbackType: 'abuse', recipient: 'dora@example.fr' });
     const unsigned = await engine.request('POST', '/v1/feedback/reports', { rawBody: body, key: null });
     expect(unsigned.status).toBe(401);
     expect(unsigned.headers.get('content-type')).toContain('application/problem+json');

@@ -29,7 +29,7 @@ beforeAll(async () => {
     api: { adminKey },
     monitoring: { ...defaultMonitoring, window: { minutes: 60, minVolume: 100 }, operatorWebhook: { url: `${operator.url}/ops`, secret: operatorSecret } },
   });
-  listener = await startInboundListener({ db: engine.database.db, secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')) });
+  listener = await startInboundListener({ db: engine.database.db, secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')), loops: { domains: [], ips: ['127.0.0.1'] } });
 });
 afterAll(async () => {
   await listener?.close();
@@ -55,7 +55,7 @@ async function seedDeliveries(n: number): Promise<string[]> {
 const complain = (notificationId: string) =>
   mailReport(
     listener,
-    arfReport({ to: 'fbl@bank.test', sourceIp: ip, originalHeaders: `Message-ID: <${notificationId}@${engine.tenantId}.bank.test>\r\nX-Notification-Id: ${notificationId}\r\nSubject: Payment` }),
+    arfReport({ to: 'fbl@bank.test', sourceIp: ip, originalHeaders: `Message-ID: <${notificationId}@${engine.tenantId}.bank.test>\r\nX-Notification-Id: ${notificationId}\r\nTo: many@burstmail.test\r\nSubject: Payment` }),
     { from: 'fbl@burstmail.test', to: 'fbl@bank.test' },
   );
 const monitor = () => engine.client.workflow.execute(deliveryMonitorWorkflow, { taskQueue: engine.taskQueue, workflowId: `monitor-${randomUUID()}` });

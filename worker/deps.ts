@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../domain/email/mailer.js';
+import { createEgressPolicy } from '../domain/webhooks/egress.js';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { createMessaging } from '../domain/push/fcm-client.js';
 import type { Env } from '../config/env.js';
@@ -38,6 +39,7 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT }),
     monitoring: monitoringSettingsFromEnv(env),
     domains: { settings: domainSettingsFromEnv(env), resolver: systemOr(env.DNS_SERVERS) },
+    egress: createEgressPolicy(env.EGRESS_ALLOW_PRIVATE),
   };
 }
 

@@ -3,7 +3,11 @@ import { alarms } from '../../db/schema.js';
 import type { ActivityDeps } from '../deps.js';
 import { permanent, transient } from '../../domain/failures/temporal.js';
 import { defaultMonitoring } from '../../domain/monitor/settings.js';
+import { trustedEgress } from '../../domain/webhooks/egress.js';
 import { postSigned } from '../../domain/webhooks/post.js';
+
+// The operator's own URL (OPERATOR_WEBHOOK_URL) may well be on the private network.
+const operatorEgress = trustedEgress();
 
 export function operatorWebhookActivities({ db, monitoring = defaultMonitoring }: ActivityDeps) {
   return {
@@ -25,7 +29,7 @@ export function operatorWebhookActivities({ db, monitoring = defaultMonitoring }
         detail: alarm.detail,
         raisedAt: alarm.raisedAt.toISOString(),
         resolvedAt: alarm.resolvedAt?.toISOString() ?? null,
-      });
+      }, { egress: operatorEgress });
       if (!result.ok) throw transient('WebhookNotAcknowledged', `Operator webhook answered ${result.status ?? result.error}`);
       await db.update(alarms).set({ notifiedAt: new Date() }).where(eq(alarms.id, alarmId));
       return { notified: true };

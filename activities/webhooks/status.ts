@@ -2,12 +2,12 @@ import { eq } from 'drizzle-orm';
 import { notifications, tenants, users } from '../../db/schema.js';
 import { appendAudit } from '../../domain/audit/append.js';
 import type { ActivityDeps } from '../deps.js';
-import { transient } from '../../domain/failures/temporal.js';
+import { permanent, transient } from '../../domain/failures/temporal.js';
 import type { StatusWebhookOutcome } from '../../domain/notifications/status.js';
 import { postSigned } from '../../domain/webhooks/post.js';
 import { tenantWebhookSecret } from '../../domain/webhooks/sign.js';
 
-export function statusWebhookActivities({ db, secrets }: ActivityDeps) {
+export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
   return {
     /**
      * Posts one notification outcome to the tenant's status webhook, signed with the tenant's
@@ -31,7 +31,12 @@ export function statusWebhookActivities({ db, secrets }: ActivityDeps) {
         outcome: input.outcome,
         deliveredChannels: row.channels,
         at: input.at,
-      });
+      }, { egress });
+      if (result.refused) {
+        // A URL into our own network is not retried: the tenant must change it.
+        await appendAudit(db, { tenantId: input.tenantId, notificationId: input.notificationId, step: 'webhook.refused', detail: { outcome: input.outcome, reason: 'the webhook URL resolves to a non-public address' } });
+        throw permanent('WebhookAddressRefused', 'The status webhook URL resolves to a non-public address');
+      }
       if (!result.ok) throw transient('WebhookNotAcknowledged', `Tenant webhook answered ${result.status ?? result.error}`);
       await appendAudit(db, { tenantId: input.tenantId, notificationId: input.notificationId, step: 'webhook.delivered', detail: { outcome: input.outcome, status: result.status } });
       return { posted: true };

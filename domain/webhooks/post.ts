@@ -1,18 +1,15 @@
+import { createEgressPolicy, postThrough, type EgressPolicy, type PostResult } from './egress.js';
 import { signatureHeader, signWebhook } from './sign.js';
 
-/** POSTs a signed JSON webhook; true when the receiver acknowledged it (2xx). Network errors count as no. */
-export async function postSigned(url: string, secret: string, payload: unknown, timeoutMs = 10_000): Promise<{ ok: boolean; status: number | null; error?: string }> {
+let strictDefault: EgressPolicy | undefined;
+
+/**
+ * POSTs a signed JSON webhook; ok when the receiver acknowledged it (2xx). Goes through `egress`
+ * (public addresses only unless the operator allowed a range); network errors count as no, and
+ * only their code is reported (never what a receiver's network said).
+ */
+export async function postSigned(url: string, secret: string, payload: unknown, opts: { egress?: EgressPolicy; timeoutMs?: number } = {}): Promise<PostResult> {
   const body = JSON.stringify(payload);
-  try {
-    const res = await fetch(url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', [signatureHeader]: signWebhook(secret, body) },
-      body,
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    await res.arrayBuffer().catch(() => undefined);
-    return { ok: res.ok, status: res.status };
-  } catch (err) {
-    return { ok: false, status: null, error: (err as Error).message };
-  }
+  const egress = opts.egress ?? (strictDefault ??= createEgressPolicy());
+  return postThrough(egress, url, { 'content-type': 'application/json', [signatureHeader]: signWebhook(secret, body) }, body, { timeoutMs: opts.timeoutMs });
 }

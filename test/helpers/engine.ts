@@ -17,6 +17,7 @@ import { provisionTenant, upsertPool } from '../../db/provision.js';
 import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
 import { startFcmEndpoint, type FcmEndpoint, type FcmEndpointOptions } from '../../dev/fcm-endpoint.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
+import { createEgressPolicy } from '../../domain/webhooks/egress.js';
 import { createNotificationWorker, workflowsPath } from '../../worker/create-worker.js';
 import { installTemporalRuntime } from '../../worker/runtime.js';
 
@@ -38,6 +39,8 @@ export interface EngineOptions {
   activityOverrides?: Parameters<typeof createNotificationWorker>[0]['activityOverrides'];
   /** Blocklist zones/resolver, rate thresholds and operator webhook for the worker's activities. */
   monitoring?: MonitoringSettings;
+  /** Address ranges tenant webhooks may reach (default loopback, where the test receivers are); [] = public only. */
+  egressAllow?: string[];
   /** Extra API deps (admin key, provider feedback secret). */
   api?: Partial<ApiDeps>;
 }
@@ -119,7 +122,8 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       namespace: 'default',
       taskQueue,
       workflowBundle: opts.bundle,
-      deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', monitoring: opts.monitoring },
+      // Test webhook receivers listen on loopback: allowed explicitly, as an operator would for self-hosting.
+      deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', monitoring: opts.monitoring, egress: createEgressPolicy(opts.egressAllow ?? ['127.0.0.0/8']) },
       activityOverrides: opts.activityOverrides,
     });
     const running = worker.run();
