@@ -19,6 +19,7 @@ import type { SmtpOutcome } from '../domain/email/mailer.js';
 import { returnPathFor } from '../domain/email/return-path.js';
 import { senderCache } from '../domain/email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrlFor } from '../domain/feedback/list-unsubscribe.js';
+import { suppressionApplies } from '../domain/feedback/suppression.js';
 import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
@@ -77,8 +78,8 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (!row.email) throw permanent('NoEmailAddress', 'The user has no e-mail address');
       await tenantGate(db, row, notificationId, 'email');
-      // Hard-bounced, complained or unsubscribed addresses get nothing; the workflow uses the other channel.
-      if (row.suppressionReason) {
+      // Hard-bounced addresses get nothing; complained or unsubscribed ones still get required alerts. The workflow uses the other channel.
+      if (row.suppressionReason && suppressionApplies(row.suppressionReason, row.mandatory)) {
         await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.suppressed', detail: { reason: row.suppressionReason, source: row.suppressionSource } });
         throw permanent('Suppressed', `The address is suppressed (${row.suppressionReason}); no e-mail was sent`);
       }

@@ -1,5 +1,5 @@
-import { eq } from 'drizzle-orm';
-import { notifications, tenants, users } from '../../db/schema.js';
+import { and, eq } from 'drizzle-orm';
+import { categories, notifications, tenants, users } from '../../db/schema.js';
 import { appendAudit } from '../../domain/audit/append.js';
 import type { ActivityDeps } from '../deps.js';
 import { permanent, transient } from '../../domain/failures/temporal.js';
@@ -16,14 +16,26 @@ export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
      */
     async postStatusWebhook(input: { tenantId: string; notificationId: string; outcome: StatusWebhookOutcome; at: string }): Promise<{ posted: boolean }> {
       const [row] = await db
-        .select({ url: tenants.statusWebhookUrl, userId: users.externalId, type: notifications.type, category: notifications.categoryKey, channels: notifications.deliveredChannels })
+        .select({
+          url: tenants.statusWebhookUrl,
+          userId: users.externalId,
+          type: notifications.type,
+          category: notifications.categoryKey,
+          channels: notifications.deliveredChannels,
+          mandatory: categories.mandatory,
+          reason: notifications.error,
+        })
         .from(notifications)
         .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
         .innerJoin(users, eq(users.id, notifications.userId))
+        .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
         .where(eq(notifications.id, input.notificationId));
       if (!row?.url) return { posted: false };
+      // A required alert that reached no channel is the tenant's to act on (call the user, ...): its own event, with why.
+      const undeliverable = row.mandatory && (input.outcome === 'failed' || input.outcome === 'suppressed');
       const result = await postSigned(row.url, tenantWebhookSecret(secrets, input.tenantId), {
-        type: 'notification.status',
+        type: undeliverable ? 'notification.undeliverable' : 'notification.status',
+        ...(undeliverable ? { event: 'undeliverable', reason: row.reason } : {}),
         notificationId: input.notificationId,
         userId: row.userId,
         notificationType: row.type,

@@ -28,3 +28,13 @@ export async function suppress(
     .returning({ email: suppressions.email });
   return rows.length > 0;
 }
+
+/**
+ * Whether a suppression stops mail of a category. A hard bounce (the address does not exist) or an
+ * operator's entry stops everything; a complaint or an unsubscribe is the user declining the
+ * tenant's service and marketing mail, never a required alert (security, a category marked mandatory).
+ */
+export function suppressionApplies(reason: SuppressionReason, categoryMandatory: boolean): boolean {
+  if (reason === 'hard_bounce' || reason === 'manual') return true;
+  return !categoryMandatory;
+}
