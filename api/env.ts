@@ -24,6 +24,8 @@ export interface ApiDeps {
   domainSettings?: DomainSettings;
   /** The resolver sending-domain checks look records up through (DNS_SERVERS); the system's when absent. */
   resolver?: TxtResolver;
+  /** Requests with an unknown API key allowed per client address a minute (default 30); past it 429. */
+  unknownKeysPerMinute?: number;
   /** A secret per provider (named by the Notiflow-Provider header); feedbackWebhookSecret counts as "default". */
   feedbackWebhookSecrets?: Record<string, string>;
 }

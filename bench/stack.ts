@@ -141,6 +141,8 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       SECRET_KEY: secretKey,
       FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`,
       FCM_LOCAL_CA_FILE: caFile,
+      // Required by the production worker; the bench follows no link.
+      PUBLIC_URL: 'https://notifications.bench.test',
       LOG_LEVEL: 'info',
     };
     const startWorker = (extra: Record<string, string> = {}, nodeArgs: string[] = []) =>

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { serveApi } from '../api/serve.js';
-import { parseEnv } from '../config/env.js';
+import { checkProductionSettings, parseEnv } from '../config/env.js';
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
@@ -12,6 +12,7 @@ import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 
 const env = parseEnv(process.env);
+checkProductionSettings(env, 'api');
 const logger = createLogger(env.LOG_LEVEL, 'api');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/api.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 await migrateDatabase(env.DATABASE_URL);

@@ -3,7 +3,7 @@
 import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
-import { parseEnv } from '../config/env.js';
+import { checkProductionSettings, parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
@@ -15,6 +15,7 @@ import { activityDepsFromEnv } from '../worker/deps.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 
 const env = parseEnv(process.env);
+checkProductionSettings(env, 'worker');
 installTemporalRuntime();
 const logger = createLogger(env.LOG_LEVEL, 'worker');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');

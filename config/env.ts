@@ -145,3 +145,14 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   }
   return result.data;
 }
+
+/**
+ * What the production entry points (bin/api.ts, bin/worker.ts) refuse to start without; the dev
+ * run (npm start) generates its own. Throws with every problem listed.
+ */
+export function checkProductionSettings(env: Env, part: 'api' | 'worker'): void {
+  const problems: string[] = [];
+  if (part === 'api' && env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
+  if (part === 'worker' && !env.PUBLIC_URL) problems.push('PUBLIC_URL is required: links in messages (unsubscribe) must point at the public API, never at 127.0.0.1');
+  if (problems.length) throw new Error(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+}

@@ -13,3 +13,11 @@ export const feedbackWebhookNonces = pgTable(
   },
   (t) => [primaryKey({ columns: [t.provider, t.nonce] }), index('feedback_webhook_nonces_seen_idx').on(t.seenAt)],
 );
+
+/** Each tenant's status-webhook signing secret: random, encrypted at rest, shown once, rotatable. */
+export const tenantWebhookSecrets = pgTable('tenant_webhook_secrets', {
+  tenantId: text('tenant_id').primaryKey(),
+  /** Sealed with the engine key (config/secrets.ts): the worker needs the secret itself to sign. */
+  secretEnc: text('secret_enc').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
+});

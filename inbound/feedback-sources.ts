@@ -49,21 +49,3 @@ export function feedbackSourceCheck(loops: FeedbackLoops, resolver?: TxtResolver
     return { trusted: false, reason: 'complaint not from a configured feedback loop (no verified DKIM signature of a reporter domain, nor a known source address)' };
   };
 }
-
-/** Reports accepted per source address in a sliding minute; past it the sender is asked to come back (451). */
-export function perSourceLimiter(perMinute: number, now: () => number = Date.now) {
-  const seen = new Map<string, number[]>();
-  return (source: string): boolean => {
-    const t = now();
-    const recent = (seen.get(source) ?? []).filter((at) => t - at < 60_000);
-    if (recent.length >= perMinute) {
-      seen.set(source, recent);
-      return false;
-    }
-    recent.push(t);
-    seen.set(source, recent);
-    // Forget quiet sources now and then, so the map holds only recent senders.
-    if (seen.size > 10_000) for (const [k, v] of seen) if (v.every((at) => t - at >= 60_000)) seen.delete(k);
-    return true;
-  };
-}

@@ -4,7 +4,7 @@
 // internet: memory, connections and time per sender are bounded (guards.ts).
 import { SMTPServer } from 'smtp-server';
 import { defaultLimits, guardServer, plainIp, type ListenerLimits } from './guards.js';
-import { perSourceLimiter } from './feedback-sources.js';
+import { slidingMinute } from '../lib/sliding-window.js';
 import { handleRawReport, type FeedbackDeps, type ReportResult } from './record.js';
 import { listenSmtp } from './listen.js';
 
@@ -27,7 +27,7 @@ export interface InboundListener {
 export async function startInboundListener(deps: FeedbackDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
   const results: ReportResult[] = [];
   let buffered = 0;
-  const perSource = perSourceLimiter(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);
+  const perSource = slidingMinute(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);
   const limits: ListenerLimits = { ...defaultLimits, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in defaultLimits && v !== undefined)) };
   const server: SMTPServer = new SMTPServer({
     logger: false,
@@ -49,7 +49,7 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
       guards.onClose(session);
     },
     onMailFrom(_address, session, cb) {
-      if (perSource(plainIp(session.remoteAddress))) return cb();
+      if (perSource.hit(plainIp(session.remoteAddress))) return cb();
       cb(Object.assign(new Error('4.7.1 Too many reports from your address, try again later'), { responseCode: 451 }));
     },
     onSecure(socket, session, cb) {

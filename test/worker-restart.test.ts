@@ -47,6 +47,7 @@ function startWorkerProcess(): ChildProcess {
       SECRET_KEY: engine.secretKey,
       FCM_LOCAL_ENDPOINT: `${engine.fcm.host}:${engine.fcm.port}`,
       FCM_LOCAL_CA_FILE: caFile,
+      PUBLIC_URL: 'http://127.0.0.1:3000',
       LOG_LEVEL: 'error',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

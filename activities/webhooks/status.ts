@@ -5,7 +5,7 @@ import type { ActivityDeps } from '../deps.js';
 import { permanent, transient } from '../../domain/failures/temporal.js';
 import type { StatusWebhookOutcome } from '../../domain/notifications/status.js';
 import { postSigned } from '../../domain/webhooks/post.js';
-import { tenantWebhookSecret } from '../../domain/webhooks/sign.js';
+import { webhookSecretOf } from '../../domain/webhooks/tenant-secret.js';
 
 export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
   return {
@@ -33,7 +33,7 @@ export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
       if (!row?.url) return { posted: false };
       // A required alert that reached no channel is the tenant's to act on (call the user, ...): its own event, with why.
       const undeliverable = row.mandatory && (input.outcome === 'failed' || input.outcome === 'suppressed');
-      const result = await postSigned(row.url, tenantWebhookSecret(secrets, input.tenantId), {
+      const result = await postSigned(row.url, await webhookSecretOf(db, secrets, input.tenantId), {
         type: undeliverable ? 'notification.undeliverable' : 'notification.status',
         ...(undeliverable ? { event: 'undeliverable', reason: row.reason } : {}),
         notificationId: input.notificationId,
