@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs the whole suite against real servers (started by test/global-setup.ts) and ends with
-# the vitest counts as one plain line: "N passed, N failed".
+# the vitest counts as one plain line: "N passed, N failed"; then checks the engine's logs of
+# the run for test data (scripts/check-test-logs.mjs).
 # The exit status comes from vitest's JSON report: embedded-postgres's exit hook can turn
 # vitest's own exit code into 0, so the report is the reliable verdict.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 report=$(mktemp)
+# The engines under test log at the production level into one file, checked for test data after.
+export TEST_LOG_FILE="${TEST_LOG_FILE:-$(mktemp)}"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
 node -e '
@@ -20,5 +23,6 @@ node -e '
 ' "$report"
 verdict=$?
 rm -f "$report"
+node scripts/check-test-logs.mjs "$TEST_LOG_FILE" || verdict=1
 [ $verdict -ne 0 ] && exit $verdict
 exit $status

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Messaging } from 'firebase-admin/messaging';
+import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createMailer } from '../../domain/email/mailer.js';
 import { createMessaging } from '../../domain/push/fcm-client.js';
@@ -112,7 +113,9 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const client = new Client({ connection });
   const taskQueue = `test-${tenantId}`;
   const mailer = createMailer();
-  const logger = createLogger('silent');
+  // npm test collects the engines' logs at the production level and checks them for test data after the run.
+  const logFile = process.env.TEST_LOG_FILE;
+  const logger = logFile ? createLogger('info', 'test-engine', pino.destination({ dest: logFile, append: true, sync: true })) : createLogger('silent');
   let stopWorker = async () => {};
   if (!opts.noWorker) {
     if (!opts.bundle) throw new Error('startTestEngine needs a workflow bundle to run a worker');
@@ -133,7 +136,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       await workerConnection.close();
     };
   }
-  const api = createApi({ db, temporal: client, taskQueue, secrets, ...opts.api }, { onError: (e) => console.error(e) });
+  const api = createApi({ db, temporal: client, taskQueue, secrets, ...opts.api }, { onError: (err) => logger.error({ err }, 'request failed') });
   let stopServer = async () => {};
 
   return {
