@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole suite against real servers (started by test/global-setup.ts) and ends with
 # the vitest counts as one plain line: "N passed, N failed"; then checks the engine's logs of
-# the run for test data (scripts/check-test-logs.mjs).
+# the run for test data (scripts/check-test-logs.ts).
 # The exit status comes from vitest's JSON report: embedded-postgres's exit hook can turn
 # vitest's own exit code into 0, so the report is the reliable verdict.
 set -uo pipefail
@@ -23,6 +23,6 @@ node -e '
 ' "$report"
 verdict=$?
 rm -f "$report"
-node scripts/check-test-logs.mjs "$TEST_LOG_FILE" || verdict=1
+node --import tsx scripts/check-test-logs.ts "$TEST_LOG_FILE" || verdict=1
 [ $verdict -ne 0 ] && exit $verdict
 exit $status

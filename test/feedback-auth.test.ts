@@ -30,7 +30,7 @@ let listener: InboundListener;
 beforeAll(async () => {
   engine = await startTestEngine({
     bundle: await bundleWorkflows(),
-    sources: [ourIp],
+    ips: [ourIp],
     api: { feedbackWebhookSecrets: { gmail: 'gmail-feedback-secret-1', yahoo: 'yahoo-feedback-secret-1' } },
   });
   dns = await startDnsServer({ zone: { txt: { [`fbl._domainkey.${reporter}`]: [dkimTxtRecord(key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'))] } } });

@@ -23,7 +23,7 @@ let port: number;
 const tls = createTestTls(['localhost'], ['127.0.0.1']);
 
 beforeAll(async () => {
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.31'] });
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.31'] });
   port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'inbound-tls-'));
   writeFileSync(join(dir, 'cert.pem'), tls.cert);

@@ -13,7 +13,7 @@ let engine: TestEngine;
 let hook: Awaited<ReturnType<typeof startHttpReceiver>>;
 
 beforeAll(async () => {
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.36'] });
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.36'] });
   hook = await startHttpReceiver();
 });
 afterAll(async () => {

@@ -12,7 +12,7 @@ let engine: TestEngine;
 let hook: Awaited<ReturnType<typeof startHttpReceiver>>;
 
 beforeAll(async () => {
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.35'] });
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.35'] });
   hook = await startHttpReceiver();
   expect((await engine.request('PUT', '/v1/webhook', { body: { url: `${hook.url}/events` } })).status).toBe(200);
 });

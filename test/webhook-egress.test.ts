@@ -14,7 +14,7 @@ let receiver: Awaited<ReturnType<typeof startHttpReceiver>>;
 
 beforeAll(async () => {
   // Public addresses only, as in production without EGRESS_ALLOW_PRIVATE.
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), sources: ['127.0.0.34'], egressAllow: [] });
+  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.34'], egressAllow: [] });
   receiver = await startHttpReceiver();
 });
 afterAll(async () => {

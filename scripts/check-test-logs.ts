@@ -9,7 +9,7 @@ if (!file || !existsSync(file)) {
   process.exit(1);
 }
 const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
-const patterns = [
+const patterns: [string, RegExp][] = [
   ['e-mail address', /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+/],
   ['push token', /\btok-[a-z0-9-]+/i],
   ['API key', /\bnf_(?:test|live|admin)_[A-Za-z0-9_-]+/],
