@@ -107,7 +107,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.route('/v1', keyless);
 
   const v1 = router<ApiEnv>();
-  v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError));
+  v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
   v1.route('/users', scoped('send', usersApi(deps)));
   v1.route('/suppressions', scoped('send', suppressionsApi(deps)));
   v1.route('/notifications', scoped('send', notificationsApi({ ...deps, caches })));

@@ -31,6 +31,12 @@ export class TtlCache<K, V> {
     return loaded;
   }
 
+  /** The value if held and fresh, without loading. */
+  peek(key: K): V | undefined {
+    const hit = this.entries.get(key);
+    return hit && hit.expires > Date.now() ? hit.value : undefined;
+  }
+
   /** Forgets one entry, so the next get loads it again. */
   delete(key: K): void {
     this.entries.delete(key);
