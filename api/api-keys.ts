@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { apiKeyScopes, createApiKey, listApiKeys, revokeApiKey } from '../domain/tenancy/api-keys.js';
 import type { ApiDeps, ApiEnv } from './env.js';
-import { jsonResponse, problemResponses, router } from './contract.js';
+import { jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
 
 const Scope = z.enum(apiKeyScopes).describe('send: notifications, users, preferences, suppressions; manage: domains, keys, webhook');
@@ -21,9 +21,9 @@ const KeyParams = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'pa
 
 const tags = ['api keys'];
 const routes = {
-  create: createRoute({ method: 'post', path: '/', tags, summary: 'Create a key (within the calling key\'s own scopes); shown once', request: { body: { required: true, content: { 'application/json': { schema: CreateKeyBody } } } }, responses: { 201: jsonResponse(ApiKeyCreated, 'The new key'), ...problemResponses(400, 401, 403, 413, 415, 422) } }),
-  list: createRoute({ method: 'get', path: '/', tags, summary: 'The tenant\'s live keys (never the keys themselves)', responses: { 200: jsonResponse(z.object({ keys: z.array(ApiKeyView) }), 'Keys'), ...problemResponses(400, 401, 403) } }),
-  revoke: createRoute({ method: 'delete', path: '/{id}', tags, summary: 'Revoke a key: every API process refuses it within a second', request: { params: KeyParams }, responses: { 204: { description: 'Revoked' }, ...problemResponses(400, 401, 403, 404, 422) } }),
+  create: createRoute({ method: 'post', path: '/', tags, summary: 'Create a key (within the calling key\'s own scopes); shown once', request: { body: { required: true, content: { 'application/json': { schema: CreateKeyBody } } } }, responses: { 201: jsonResponse(ApiKeyCreated, 'The new key'), ...problemResponses(...TENANT_PROBLEMS, 413, 415, 422) } }),
+  list: createRoute({ method: 'get', path: '/', tags, summary: 'The tenant\'s live keys (never the keys themselves)', responses: { 200: jsonResponse(z.object({ keys: z.array(ApiKeyView) }), 'Keys'), ...problemResponses(...TENANT_PROBLEMS) } }),
+  revoke: createRoute({ method: 'delete', path: '/{id}', tags, summary: 'Revoke a key: every API process refuses it within a second', request: { params: KeyParams }, responses: { 204: { description: 'Revoked' }, ...problemResponses(...TENANT_PROBLEMS, 404, 422) } }),
 };
 
 /** /v1/api-keys: several keys live at once, so a rotation needs no downtime. Needs the manage scope. */

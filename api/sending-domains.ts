@@ -3,7 +3,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import type { SecretBox } from '../config/secrets.js';
 import { addDomain, defaultDomainSettings, DomainError, getDomain, listDomains, rotateDkim, setRotationInterval, verifyDomain } from '../domain/sending-domains/service.js';
 import type { ApiDeps, ApiEnv } from './env.js';
-import { jsonResponse, problemResponses, router } from './contract.js';
+import { jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
 
 
@@ -48,12 +48,12 @@ const RotationBody = z.object({ everyDays: z.number().int().min(1).max(3650).nul
 const tags = ['sending domains'];
 const body = <T extends z.ZodType>(schema: T) => ({ body: { required: true, content: { 'application/json': { schema } } } });
 const routes = {
-  add: createRoute({ method: 'post', path: '/', tags, summary: 'Add a domain: a DKIM key is made and the records to publish returned', request: body(AddBody), responses: { 201: jsonResponse(DomainView, 'The domain and its records'), ...problemResponses(400, 401, 403, 409, 413, 415, 422, 503) } }),
-  list: createRoute({ method: 'get', path: '/', tags, summary: 'The tenant\'s sending domains', responses: { 200: jsonResponse(z.object({ domains: z.array(DomainView) }), 'Domains'), ...problemResponses(400, 401, 403) } }),
-  one: createRoute({ method: 'get', path: '/{domain}', tags, summary: 'One domain, its records and the last check', request: { params: DomainParams }, responses: { 200: jsonResponse(DomainView, 'The domain'), ...problemResponses(400, 401, 403, 404, 422) } }),
-  verify: createRoute({ method: 'post', path: '/{domain}/verify', tags, summary: 'Look every record up through the engine\'s resolver', request: { params: DomainParams }, responses: { 200: jsonResponse(VerifyView, 'Per record: ok, missing or mismatch, what was observed and what to do'), ...problemResponses(400, 401, 403, 404, 422, 503) } }),
-  rotate: createRoute({ method: 'post', path: '/{domain}/rotate-dkim', tags, summary: 'New DKIM key on the idle selector; signing switches once its record verifies', request: { params: DomainParams }, responses: { 200: jsonResponse(DomainView, 'The domain with its dkim-next record'), ...problemResponses(400, 401, 403, 404, 409, 422, 503) } }),
-  rotation: createRoute({ method: 'put', path: '/{domain}/dkim-rotation', tags, summary: 'Rotate the DKIM key every N days (started by the daily domain check)', request: { params: DomainParams, ...body(RotationBody) }, responses: { 200: jsonResponse(DomainView, 'Updated'), ...problemResponses(400, 401, 403, 404, 413, 415, 422) } }),
+  add: createRoute({ method: 'post', path: '/', tags, summary: 'Add a domain: a DKIM key is made and the records to publish returned', request: body(AddBody), responses: { 201: jsonResponse(DomainView, 'The domain and its records'), ...problemResponses(...TENANT_PROBLEMS, 409, 413, 415, 422, 503) } }),
+  list: createRoute({ method: 'get', path: '/', tags, summary: 'The tenant\'s sending domains', responses: { 200: jsonResponse(z.object({ domains: z.array(DomainView) }), 'Domains'), ...problemResponses(...TENANT_PROBLEMS) } }),
+  one: createRoute({ method: 'get', path: '/{domain}', tags, summary: 'One domain, its records and the last check', request: { params: DomainParams }, responses: { 200: jsonResponse(DomainView, 'The domain'), ...problemResponses(...TENANT_PROBLEMS, 404, 422) } }),
+  verify: createRoute({ method: 'post', path: '/{domain}/verify', tags, summary: 'Look every record up through the engine\'s resolver', request: { params: DomainParams }, responses: { 200: jsonResponse(VerifyView, 'Per record: ok, missing or mismatch, what was observed and what to do'), ...problemResponses(...TENANT_PROBLEMS, 404, 422, 503) } }),
+  rotate: createRoute({ method: 'post', path: '/{domain}/rotate-dkim', tags, summary: 'New DKIM key on the idle selector; signing switches once its record verifies', request: { params: DomainParams }, responses: { 200: jsonResponse(DomainView, 'The domain with its dkim-next record'), ...problemResponses(...TENANT_PROBLEMS, 404, 409, 422, 503) } }),
+  rotation: createRoute({ method: 'put', path: '/{domain}/dkim-rotation', tags, summary: 'Rotate the DKIM key every N days (started by the daily domain check)', request: { params: DomainParams, ...body(RotationBody) }, responses: { 200: jsonResponse(DomainView, 'Updated'), ...problemResponses(...TENANT_PROBLEMS, 404, 413, 415, 422) } }),
 };
 
 const asProblem = (err: unknown): never => {
