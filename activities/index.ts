@@ -10,6 +10,7 @@ import { sendEmailActivities } from './send-email.js';
 import { sendPushActivities } from './send-push.js';
 import { operatorWebhookActivities } from './webhooks/operator.js';
 import { statusWebhookActivities } from './webhooks/status.js';
+import { testSendActivities } from './test-send.js';
 
 export type { ActivityDeps } from './deps.js';
 
@@ -27,6 +28,7 @@ export function createActivities(deps: ActivityDeps) {
     ...partitionActivities(deps),
     ...operatorWebhookActivities(deps),
     ...statusWebhookActivities(deps),
+    ...testSendActivities(deps),
   };
 }
 

@@ -13,7 +13,6 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       hasEmail: sql<boolean>`${users.email} is not null`,
       devices: sql<number>`(select count(*)::int from push_devices d where d.user_id = ${notifications.userId})`,
       defaults: categories.defaultChannels,
-      requiresOptIn: categories.requiresOptIn,
       allowFallback: categories.allowFallback,
       chosen: preferences.channels,
       optedInAt: preferences.optedInAt,
@@ -37,13 +36,13 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       const { plan, available } = planFromRow(row);
-      const rendered: RenderedContent[] = plan.kind === 'send' ? await Promise.all(plan.channels.map((c) => renderContent({ secrets, publicUrl }, c, row))) : [];
+      const rendered: (RenderedContent & { templateVersion: number })[] = plan.kind === 'send' ? await Promise.all(plan.channels.map((c) => renderContent({ db, secrets, publicUrl }, c, row))) : [];
 
       const audit = [
         plan.kind === 'send'
           ? { step: 'channels.decided', detail: { channels: plan.channels, fallback: plan.fallback, available } }
           : { step: 'skipped', detail: { reason: plan.reason, available } },
-        ...rendered.map((r) => ({ step: `${r.channel}.rendered`, detail: { locale: r.locale, type: row.type } })),
+        ...rendered.map((r) => ({ step: `${r.channel}.rendered`, detail: { locale: r.locale, type: row.type, templateVersion: r.templateVersion } })),
       ];
       const status = db
         .update(notifications)
@@ -52,7 +51,7 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       const content = rendered.length
         ? db
             .insert(renderedMessages)
-            .values(rendered.map((r) => ({ notificationId, ...r })))
+            .values(rendered.map(({ templateVersion: _, ...r }) => ({ notificationId, ...r })))
             .onConflictDoUpdate({
               target: [renderedMessages.notificationId, renderedMessages.channel],
               set: { locale: sql`excluded.locale`, subject: sql`excluded.subject`, html: sql`excluded.html`, text: sql`excluded.text` },

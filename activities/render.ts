@@ -22,13 +22,13 @@ export function renderActivities({ db, secrets, publicUrl }: ActivityDeps) {
         .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
         .where(eq(notifications.id, notificationId));
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
-      const { locale, ...content } = await renderContent({ secrets, publicUrl }, channel, row);
+      const { locale, templateVersion, ...content } = await renderContent({ db, secrets, publicUrl }, channel, row);
       await db.transaction(async (tx) => {
         await tx
           .insert(renderedMessages)
           .values({ notificationId, locale, ...content })
           .onConflictDoUpdate({ target: [renderedMessages.notificationId, renderedMessages.channel], set: { locale, ...content } });
-        await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `${channel}.rendered`, detail: { locale, type: row.type } });
+        await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `${channel}.rendered`, detail: { locale, type: row.type, templateVersion } });
       });
       return { locale };
     },

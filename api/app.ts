@@ -2,6 +2,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
+import { TemplateDataError } from '../domain/templates/errors.js';
 import { adminApi } from './admin.js';
 import { alarmsApi } from './alarms.js';
 import { KEY_CHANGES_CHANNEL, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
@@ -20,6 +21,9 @@ import { ApiProblem, problemResponse, problems } from './problem.js';
 import { sendingDomainsApi } from './sending-domains.js';
 import { tenantsAdminApi } from './tenants-admin.js';
 import { usersApi } from './users.js';
+import { categoriesApi } from './categories.js';
+import { notificationTypesApi } from './notification-types.js';
+import { layoutsApi } from './layouts.js';
 
 /** Request bodies above this are refused before they are parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -76,6 +80,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
     // The router's own refusals (body parsing, media type), in our words.
     if (err instanceof HTTPException && err.status === 415) return problemResponse(c, 415, problems.unsupportedMediaType('Content-Type must be application/json').problem);
     if (err instanceof HTTPException && err.status === 400 && err.message.startsWith('Malformed JSON')) return problemResponse(c, 400, problems.badRequest('The request body is not valid JSON').problem);
+    if (err instanceof TemplateDataError) return problemResponse(c, err.status, { type: err.status === 404 ? 'not-found' : err.status === 409 ? 'conflict' : 'validation-error', title: err.status === 422 ? 'Invalid request' : 'Refused', detail: err.message, errors: err.problems });
     if (err instanceof HTTPException) return problemResponse(c, err.status, { type: 'http-error', title: 'Request failed', detail: err.message });
     opts.onError?.(err);
     return problemResponse(c, 500, { type: 'internal', title: 'Internal error', detail: 'The request failed unexpectedly; it has been logged' });
@@ -114,6 +119,9 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.route('/webhook', scoped('manage', statusWebhookApi(deps)));
   v1.route('/api-keys', scoped('manage', apiKeysApi(deps)));
   v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
+  v1.route('/categories', scoped('manage', categoriesApi({ ...deps, caches })));
+  v1.route('/notification-types', scoped('manage', notificationTypesApi({ ...deps, caches })));
+  v1.route('/layouts', scoped('manage', layoutsApi({ ...deps, caches })));
   app.route('/v1', v1);
   return app;
 }

@@ -1,11 +1,12 @@
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { KeyGrant } from './auth.js';
+import type { TypeFacts } from './trigger.js';
 
 export { TtlCache };
 
 /** Backstop only: revocations and suspensions clear the key cache at once through LISTEN/NOTIFY. */
 export const API_KEY_CACHE_TTL_MS = 30_000;
-/** How long a tenant's notification types (key -> category) are reused. */
+/** How long a tenant's notification types (key -> category, variables) are reused; changes made through the same API process count at once. */
 export const NOTIFICATION_TYPES_CACHE_TTL_MS = 15_000;
 /** How long "this tenant has a DKIM-verified domain (or is a sandbox)" is reused; a refusal is never cached. */
 export const SENDABLE_CACHE_TTL_MS = 15_000;
@@ -14,8 +15,8 @@ export const SENDABLE_CACHE_TTL_MS = 15_000;
 export interface ApiCaches {
   /** SHA-256 of an API key -> its grant (valid, unrevoked keys only). */
   tenantByKeyHash: TtlCache<string, KeyGrant>;
-  /** tenant id -> notification type key -> category key. */
-  typesByTenant: TtlCache<string, ReadonlyMap<string, string>>;
+  /** tenant id -> notification type key -> category and variables. */
+  typesByTenant: TtlCache<string, ReadonlyMap<string, TypeFacts>>;
   /** tenant id -> true when it may trigger e-mail (a DKIM-verified domain or sandbox). */
   sendableByTenant: TtlCache<string, true>;
 }

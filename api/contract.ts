@@ -13,7 +13,7 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string() }).strict()).optional(),
+    errors: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().int().optional().describe('MJML line'), tag: z.string().optional().describe('MJML tag') }).strict()).optional(),
   })
   .strict()
   .openapi('Problem');

@@ -28,6 +28,8 @@ export interface ApiDeps {
   unknownKeysPerMinute?: number;
   /** A secret per provider (named by the Notiflow-Provider header); feedbackWebhookSecret counts as "default". */
   feedbackWebhookSecrets?: Record<string, string>;
+  /** spamd (SpamAssassin) for template spam checks; the built-in checker alone when absent. */
+  spamd?: { host: string; port: number };
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

@@ -110,6 +110,7 @@ export function notificationsApi(deps: AppDeps) {
       deliveredChannels: n.deliveredChannels,
       error: n.error,
       workflowId: n.workflowId,
+      templateVersion: n.templateVersion,
       createdAt: n.createdAt.toISOString(),
       updatedAt: n.updatedAt.toISOString(),
       attempts: attempts.map((a) => ({

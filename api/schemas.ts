@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { locales } from '../templates/index.js';
 import { channels, notificationStatuses } from '../domain/notifications/status.js';
+import { isKnownLocale } from '../templates/locale.js';
 
 /** The single source for request/response validation, TypeScript types and the OpenAPI document. */
 
@@ -29,7 +29,7 @@ export const Channel = z.enum(channels);
 export const UserProfile = z
   .object({
     email: Email.nullable().optional().describe('Where e-mail alerts go; null removes it'),
-    locale: z.enum(locales as unknown as [string, ...string[]]).default('en'),
+    locale: z.string().max(35).refine(isKnownLocale, 'must be a BCP 47 language tag such as fr or fr-BE').default('en').describe('BCP 47; content falls back fr-BE -> fr -> the tenant default'),
     timezone: timezone.default('Europe/Paris'),
     pushTokens: z.array(z.string().min(1).max(4096)).max(20).default([]).describe('FCM registration tokens; replaces the set'),
   })
@@ -106,6 +106,7 @@ export const NotificationView = z.object({
   deliveredChannels: z.array(z.string()),
   error: z.string().nullable(),
   workflowId: z.string(),
+  templateVersion: z.number().int().nullable().describe('the template version the notification is rendered with (chosen when accepted)'),
   createdAt: z.string(),
   updatedAt: z.string(),
   attempts: z.array(DeliveryAttemptView),

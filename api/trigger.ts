@@ -4,7 +4,8 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
 import { notifications, notificationTypes } from '../db/schema.js';
 import { canSendFromDomain } from '../domain/sending-domains/service.js';
-import { templateCatalogue } from '../templates/index.js';
+import { dataProblems } from '../domain/templates/types.js';
+import type { VariableSpec } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
 import { notificationWorkflow } from '../workflows/notification.js';
 import { Category, DeliveryStatusAttr, NotificationType, TenantId, UserId } from '../workflows/search-attributes.js';
@@ -67,33 +68,42 @@ export async function ensureSendable({ db, caches }: AppDeps, tenantId: string):
   if (refusal) throw problems.conflict(refusal);
 }
 
-/** The tenant's notification types (key -> category), cached for NOTIFICATION_TYPES_CACHE_TTL_MS. */
-export async function tenantTypes({ db, caches }: AppDeps, tenantId: string): Promise<ReadonlyMap<string, string>> {
+/** What the accept path needs of a tenant's type: its category and declared variables. */
+export interface TypeFacts {
+  category: string;
+  variables: Record<string, VariableSpec>;
+}
+
+/**
+ * The tenant's notification types, cached for NOTIFICATION_TYPES_CACHE_TTL_MS (a change through this
+ * API process clears it at once). The published version is not cached: the accept statement reads it.
+ */
+export async function tenantTypes({ db, caches }: AppDeps, tenantId: string): Promise<ReadonlyMap<string, TypeFacts>> {
   const types = await caches.typesByTenant.get(tenantId, async () => {
-    const rows = await db.select({ key: notificationTypes.key, category: notificationTypes.categoryKey }).from(notificationTypes).where(eq(notificationTypes.tenantId, tenantId));
-    return new Map(rows.map((r) => [r.key, r.category]));
+    const rows = await db
+      .select({ key: notificationTypes.key, category: notificationTypes.categoryKey, variables: notificationTypes.variables })
+      .from(notificationTypes)
+      .where(eq(notificationTypes.tenantId, tenantId));
+    return new Map(rows.map((r) => [r.key, { category: r.category, variables: r.variables }]));
   });
   return types!;
 }
 
-/** The checks that need no round trip: a known type with a template, and every data field it needs. */
-export function checkRequest(types: ReadonlyMap<string, string>, idempotencyKey: string, body: z.infer<typeof NotificationRequest>): Checked {
-  const category = types.get(body.type);
-  const template = templateCatalogue[body.type];
-  if (!category || !template) throw problems.invalid(`Unknown notification type '${body.type}'`, [{ path: 'body.type', message: 'unknown notification type' }]);
-  const missing = template.fields.filter((f) => body.data[f] === undefined || body.data[f] === '');
-  if (missing.length) {
-    throw problems.invalid(
-      `Missing data for ${body.type}: ${missing.join(', ')}`,
-      missing.map((f) => ({ path: `body.data.${f}`, message: 'required' })),
-    );
+/** The checks that need no round trip: a type of this tenant, and data that carries every variable it declares, of the right type. */
+export function checkRequest(types: ReadonlyMap<string, TypeFacts>, idempotencyKey: string, body: z.infer<typeof NotificationRequest>): Checked {
+  const type = types.get(body.type);
+  if (!type) throw problems.invalid(`Unknown notification type '${body.type}'`, [{ path: 'body.type', message: 'unknown notification type' }]);
+  const wrong = dataProblems(type.variables, body.data);
+  if (wrong.length) {
+    throw problems.invalid(`Invalid data for ${body.type}: ${wrong.map((w) => `${w.path.replace('body.data.', '')} ${w.message}`).join('; ')}`, wrong);
   }
-  return { idempotencyKey, body, category, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') };
+  return { idempotencyKey, body, category: type.category, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') };
 }
 
 interface RecordRow extends Record<string, unknown> {
   ord: number;
   user_known: boolean;
+  template_version: number | null;
   inserted: boolean;
   earlier_id: string | null;
   earlier_status: string | null;
@@ -133,22 +143,25 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
         ord int, id uuid, workflow_id text, user_external_id text, type text, category text,
         idempotency_key text, request_hash text, data jsonb)
     ), known as (
-      select input.*, users.id as user_id
+      -- The published version is read here, not from a cache: a publish counts from the next request on.
+      select input.*, users.id as user_id, nt.published_version as template_version
       from input join users on users.tenant_id = ${tenantId} and users.external_id = input.user_external_id
+      left join notification_types nt on nt.tenant_id = ${tenantId} and nt.key = input.type
     ), inserted as (
-      insert into notifications (id, tenant_id, user_id, type, category_key, idempotency_key, request_hash, workflow_id, data)
-      select id, ${tenantId}::text, user_id, type, category, idempotency_key, request_hash, workflow_id, data from known
+      insert into notifications (id, tenant_id, user_id, type, category_key, idempotency_key, request_hash, workflow_id, data, template_version)
+      select id, ${tenantId}::text, user_id, type, category, idempotency_key, request_hash, workflow_id, data, template_version from known
+      where template_version is not null
       on conflict (tenant_id, idempotency_key) do nothing
       returning id
     ), audited as (
       insert into audit_events (tenant_id, notification_id, step, detail)
       select ${tenantId}::text, known.id, 'notification.accepted',
-             jsonb_build_object('type', known.type, 'userId', known.user_external_id, 'category', known.category)
+             jsonb_build_object('type', known.type, 'userId', known.user_external_id, 'category', known.category, 'templateVersion', known.template_version)
       from known join inserted on inserted.id = known.id
     )
     -- "earlier" sees the table as it was when the statement began: a row this statement inserted
     -- is not in it, a row another request committed before is.
-    select input.ord, known.user_id is not null as user_known, inserted.id is not null as inserted,
+    select input.ord, known.user_id is not null as user_known, known.template_version, inserted.id is not null as inserted,
            earlier.id as earlier_id, earlier.status as earlier_status, earlier.workflow_id as earlier_workflow_id,
            earlier.request_hash as earlier_request_hash, earlier.type as earlier_type, earlier.category_key as earlier_category
     from input
@@ -168,6 +181,8 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
       results[row.ord] = { id: fresh.id, status: 'accepted', workflowId: fresh.workflow_id, inserted: true, userId: c.body.userId, type: c.body.type, category: c.category };
     } else if (row.earlier_id) {
       results[row.ord] = replay(c, { id: row.earlier_id, status: row.earlier_status!, workflowId: row.earlier_workflow_id!, requestHash: row.earlier_request_hash!, type: row.earlier_type!, categoryKey: row.earlier_category! });
+    } else if (row.template_version === null) {
+      results[row.ord] = problems.invalid(`Notification type '${c.body.type}' has no published version yet (POST /v1/notification-types/${c.body.type}/versions/{n}/publish)`, [{ path: 'body.type', message: 'no published version' }]);
     } else {
       inFlight.push(row.ord);
     }

@@ -38,6 +38,7 @@ const putPreferences = createRoute({
   request: { params: anyUser, body: jsonBody(PreferencesBody) },
   responses: { 200: jsonResponse(PreferencesView, 'Preferences'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) },
 });
+import { canonicalTag } from '../templates/locale.js';
 
 /** End users of a tenant: profile, device tokens and channel preferences. */
 export function usersApi({ db }: ApiDeps) {
@@ -60,7 +61,7 @@ export function usersApi({ db }: ApiDeps) {
     const body = c.req.valid('json');
     const tokens = [...new Set(body.pushTokens)];
     const { user, created } = await db.transaction(async (tx) => {
-      const values = { tenantId, externalId, email: body.email ?? null, locale: body.locale, timezone: body.timezone, updatedAt: new Date() };
+      const values = { tenantId, externalId, email: body.email ?? null, locale: canonicalTag(body.locale) ?? body.locale, timezone: body.timezone, updatedAt: new Date() };
       const [row] = await tx
         .insert(users)
         .values(values)

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { serveApi } from '../api/serve.js';
-import { checkProductionSettings, parseEnv } from '../config/env.js';
+import { checkProductionSettings, parseEnv, spamdOf } from '../config/env.js';
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
@@ -23,7 +23,7 @@ const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
 const resolver = new Resolver({ timeout: 2_000, tries: 2 });
 if (env.DNS_SERVERS?.length) resolver.setServers(env.DNS_SERVERS);
 const app = createApi(
-  { db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings: domainSettingsFromEnv(env), resolver },
+  { db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings: domainSettingsFromEnv(env), resolver },
   { onError: (err) => logger.error({ err }, 'request failed') },
 );
 const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });

@@ -120,6 +120,9 @@ const schema = z.object({
     .default('')
     .transform((v) => Object.fromEntries(v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)])))
     .refine((m) => Object.entries(m).every(([k, v]) => /^[a-z0-9_.-]+$/i.test(k) && v.length >= 16), 'name=secret pairs, each secret at least 16 characters'),
+  /** spamd (SpamAssassin) that scores template versions and previews besides the built-in check; absent: built-in only. */
+  SPAMD_HOST: z.string().min(1).optional(),
+  SPAMD_PORT: z.coerce.number().int().min(1).max(65535).default(783),
 
   /** A workflow bundle built ahead (`npm run build:workflows`); without it the built worker loads dist/workflow-bundle.js, and one run from source bundles workflows/ at start, which costs ~80 MB of RSS for good. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),
@@ -156,3 +159,5 @@ export function checkProductionSettings(env: Env, part: 'api' | 'worker'): void 
   if (part === 'worker' && !env.PUBLIC_URL) problems.push('PUBLIC_URL is required: links in messages (unsubscribe) must point at the public API, never at 127.0.0.1');
   if (problems.length) throw new Error(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
+/** The spamd to ask, when one is configured. */
+export const spamdOf = (env: Pick<Env, 'SPAMD_HOST' | 'SPAMD_PORT'>) => (env.SPAMD_HOST ? { host: env.SPAMD_HOST, port: env.SPAMD_PORT } : undefined);

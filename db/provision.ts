@@ -1,17 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { hashApiKey, type SecretBox } from '../config/secrets.js';
-import { templateCatalogue } from '../templates/index.js';
+import { seedTenantDefaults } from '../domain/templates/seed.js';
 import type { Db } from './client.js';
-import { apiKeys, categories, sendingIps, notificationTypes, pools, sendingDomains, tenants } from './schema.js';
+import { apiKeys, sendingIps, pools, sendingDomains, tenants } from './schema.js';
 
-/** The categories every tenant starts with; security is mandatory, marketing needs a recorded opt-in. */
-export const defaultCategories = [
-  { key: 'security', defaultChannels: ['email', 'push'], mandatory: true, requiresOptIn: false, allowFallback: true },
-  { key: 'transactions', defaultChannels: ['email'], mandatory: false, requiresOptIn: false, allowFallback: true },
-  { key: 'balance', defaultChannels: ['email'], mandatory: false, requiresOptIn: false, allowFallback: true },
-  { key: 'marketing', defaultChannels: ['email'], mandatory: false, requiresOptIn: true, allowFallback: false },
-] as const;
 
 export interface PoolSpec {
   id: string;
@@ -45,8 +38,8 @@ export interface TenantSpec {
 }
 
 /**
- * Creates a tenant with its API key, default categories, the template catalogue's notification
- * types and a sending domain with a fresh 2048-bit DKIM key (encrypted at rest). Idempotent.
+ * Creates a tenant with its API key, the defaults every tenant starts with (seedTenantDefaults:
+ * categories, layout, the four demo types with version 1 published) and a sending domain with a fresh 2048-bit DKIM key (encrypted at rest). Idempotent.
  */
 export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSpec): Promise<void> {
   await db.transaction(async (tx) => {
@@ -79,21 +72,9 @@ export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSp
 
 type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
-/**
- * What every new tenant starts with: the default categories and the template catalogue's
- * notification types. The one call site for tenant defaults (code provisioning and
- * POST /v1/admin/tenants both come here).
- */
-export async function seedTenantDefaults(tx: Tx, tenantId: string): Promise<void> {
-  await tx
-    .insert(categories)
-    .values(defaultCategories.map((c) => ({ ...c, defaultChannels: [...c.defaultChannels], tenantId })))
-    .onConflictDoNothing();
-  await tx
-    .insert(notificationTypes)
-    .values(Object.entries(templateCatalogue).map(([key, t]) => ({ tenantId, key, categoryKey: t.category })))
-    .onConflictDoNothing();
-}
+// The defaults every tenant starts with (categories, layout, the four demo types with version 1
+// published): the one call site for code provisioning and POST /v1/admin/tenants.
+export { seedTenantDefaults };
 
 /** The DKIM TXT record a tenant publishes (and the dev DNS answers) for its selector. */
 export function dkimTxtRecord(publicKeyBase64: string): string {

@@ -22,6 +22,8 @@ export const notifications = pgTable(
     requestHash: text('request_hash').notNull(),
     workflowId: text('workflow_id').notNull(),
     data: jsonb('data').notNull(),
+    /** The template version chosen when the notification was accepted; every render uses it. */
+    templateVersion: integer('template_version'),
     status: text('status', { enum: notificationStatuses }).notNull().default('accepted'),
     channels: text('channels').array().notNull().default(sql`'{}'::text[]`),
     deliveredChannels: text('delivered_channels').array().notNull().default(sql`'{}'::text[]`),

@@ -18,6 +18,8 @@ export const tenants = pgTable('tenants', {
   statusChangedAt: timestamp('status_changed_at', { withTimezone: true }),
   /** Development tenants: may trigger before a sending domain's DKIM record has verified. */
   sandbox: boolean('sandbox').notNull().default(false),
+  /** BCP 47 tag whose template content serves a user whose own locale (and its language) has none. */
+  defaultLocale: text('default_locale').notNull().default('en'),
   createdAt: createdAt(),
 });
 

@@ -1,4 +1,5 @@
-import { boolean, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { VariableSpec } from '../templates/version-types.js';
 import { createdAt } from './columns.js';
 import { tenants } from './schema-tenants.js';
 
@@ -44,17 +45,24 @@ export const categories = pgTable(
     requiresOptIn: boolean('requires_opt_in').notNull().default(false),
     /** May use a channel the user did not choose when the chosen one fails for good. */
     allowFallback: boolean('allow_fallback').notNull().default(true),
+    /** Display name per locale, for preference pages. */
+    label: jsonb('label').$type<Record<string, string>>().notNull().default({}),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
 );
 
-/** Notification types a tenant may trigger; templates live in templates/ under the same key. */
+/** Notification types a tenant may trigger; their content is in template_versions (db/schema-templates.ts). */
 export const notificationTypes = pgTable(
   'notification_types',
   {
     tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     categoryKey: text('category_key').notNull(),
+    /** name -> { type, required }: what `data` must carry (checked when a notification is triggered). */
+    variables: jsonb('variables').$type<Record<string, VariableSpec>>().notNull().default({}),
+    /** The version that sends; null until one is published. Read in the accept statement, so a publish counts at once. */
+    publishedVersion: integer('published_version'),
+    updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
 );

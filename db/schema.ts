@@ -6,3 +6,4 @@ export * from './schema-notifications.js';
 export * from './schema-pools.js';
 export * from './schema-feedback.js';
 export * from './schema-hardening.js';
+export * from './schema-templates.js';

@@ -13,7 +13,7 @@ import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
-import type { Env } from '../config/env.js';
+import { spamdOf, type Env } from '../config/env.js';
 import { createSecretBox } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
@@ -151,7 +151,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     );
     stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm, dnsServer));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));

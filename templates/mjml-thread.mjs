@@ -8,6 +8,12 @@ parentPort.on('message', ({ id, source, options }) => {
     .then(() => mjml2html(source, options))
     .then(
       (result) => parentPort.postMessage({ id, html: result.html }),
-      (err) => parentPort.postMessage({ id, error: err instanceof Error ? err.message : String(err) }),
+      (err) =>
+        parentPort.postMessage({
+          id,
+          error: err instanceof Error ? err.message : String(err),
+          // Strict validation lists each problem with its line and tag.
+          errors: Array.isArray(err?.errors) ? err.errors.map(({ line, tagName, message }) => ({ line, tagName, message })) : undefined,
+        }),
     );
 });

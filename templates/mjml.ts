@@ -8,8 +8,17 @@ import { TemplateError } from './errors.js';
 // No web fonts: the layout uses system fonts, and a Google Fonts link would leak opens.
 const options = { validationLevel: 'strict', fonts: {}, keepComments: false } as const;
 
-const invalid = (where: string, cause: unknown) =>
-  new TemplateError('invalid_template', `${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { where }, { cause });
+/** One strict-validation problem, as mjml reports it. */
+export interface MjmlProblem {
+  line: number;
+  tagName: string;
+  message: string;
+}
+
+const invalid = (where: string, cause: unknown) => {
+  const errors = (cause as { errors?: MjmlProblem[] } | undefined)?.errors;
+  return new TemplateError('invalid_template', `${where}: ${cause instanceof Error ? cause.message : String(cause)}`, { where, errors }, { cause });
+};
 
 /** MJML -> HTML in the compile thread, refusing invalid MJML. */
 export function mjmlToHtml(source: string, where = 'template'): Promise<string> {
@@ -36,7 +45,7 @@ interface Pending {
   resolve(html: string): void;
   reject(cause: unknown): void;
 }
-type Reply = { id: number; html: string } | { id: number; error: string };
+type Reply = { id: number; html: string } | { id: number; error: string; errors?: MjmlProblem[] };
 
 let thread: { worker: Worker; pending: Map<number, Pending> } | undefined;
 let nextId = 0;
@@ -52,7 +61,7 @@ function startThread(): NonNullable<typeof thread> {
     const waiting = current.pending.get(reply.id);
     current.pending.delete(reply.id);
     if ('html' in reply) waiting?.resolve(reply.html);
-    else waiting?.reject(new Error(reply.error));
+    else waiting?.reject(Object.assign(new Error(reply.error), { errors: reply.errors }));
     if (current.pending.size === 0) finish();
   });
   worker.on('error', (err) => {

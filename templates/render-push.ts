@@ -13,7 +13,7 @@ export interface RenderedPush {
 const maxTitle = 65;
 const maxBody = 240;
 
-function shorten(text: string, max: number): string {
+export function shorten(text: string, max: number): string {
   const chars = Array.from(text); // code points, so an emoji is never split in half
   if (chars.length <= max) return text;
   const cut = chars.slice(0, max - 1).join('');

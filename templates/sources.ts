@@ -32,7 +32,7 @@ type Messages = Record<string, string>;
 // Template files never change while the process runs.
 const files = new Map<string, string>();
 
-function readTemplateFile(path: string): string {
+export function readTemplateFile(path: string): string {
   let content = files.get(path);
   if (content === undefined) {
     try {
@@ -65,7 +65,7 @@ const BLOCK = /\{\{#([A-Za-z]+)\}\}([\s\S]*?)\{\{\/\1\}\}/g;
 const MESSAGE = /\{\{t\.([A-Za-z0-9_]+)\}\}/g;
 
 /** Resolves blocks and `{{t.key}}` strings; `encode` escapes the strings for the target format. */
-function expand(source: string, messages: Messages, flags: Flags, encode: (s: string) => string, where: string): string {
+export function expand(source: string, messages: Messages, flags: Flags, encode: (s: string) => string, where: string): string {
   return source
     .replace(BLOCK, (_, flag: string, inner: string) => {
       if (!Object.hasOwn(flags, flag)) throw new TemplateError('invalid_template', `${where}: unknown block {{#${flag}}}`);

@@ -133,7 +133,7 @@ describe('POST /v1/notifications/batch', () => {
       .select({ step: auditEvents.step, detail: auditEvents.detail })
       .from(auditEvents)
       .where(and(eq(auditEvents.notificationId, body.results[1]!.id!), eq(auditEvents.step, 'notification.accepted')));
-    expect(events).toEqual([{ step: 'notification.accepted', detail: { type: 'account.transaction', userId: 'bob', category: 'transactions' } }]);
+    expect(events).toEqual([{ step: 'notification.accepted', detail: { type: 'account.transaction', userId: 'bob', category: 'transactions', templateVersion: 1 } }]);
     await settled(engine, body.results[1]!.id!);
   });
 

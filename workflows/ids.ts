@@ -11,6 +11,11 @@ export function statusWebhookWorkflowId(notificationId: string, outcome: StatusW
   return `status-webhook:${notificationId}:${outcome}`;
 }
 
+/** A template test message (POST /v1/notification-types/{type}/test-send). */
+export function testSendWorkflowId(tenantId: string, testSendId: string): string {
+  return `test-send:${tenantId}:${testSendId}`;
+}
+
 export function alarmWorkflowId(alarmId: string): string {
   return `alarm-notify:${alarmId}`;
 }

@@ -2,3 +2,4 @@
 export { notificationWorkflow } from './notification.js';
 export { blocklistCheckWorkflow, deliveryMonitorWorkflow, domainCheckWorkflow, operatorAlarmWorkflow, tenantDomainEventWorkflow } from './monitoring.js';
 export { statusWebhookWorkflow } from './status-webhook.js';
+export { testSendWorkflow } from './test-send.js';

@@ -1,6 +1,8 @@
 import type { SecretBox } from '../../config/secrets.js';
 import { categories, notifications, tenants, users } from '../../db/schema.js';
-import { renderEmail, renderPush, resolveLocale, TemplateError } from '../../templates/index.js';
+import type { Db } from '../../db/client.js';
+import { renderVersionEmail, renderVersionPush, TemplateError } from '../../templates/index.js';
+import { loadVersion } from '../templates/versions.js';
 import { permanent } from '../failures/temporal.js';
 import { unsubscribeUrlFor } from '../feedback/list-unsubscribe.js';
 import type { Channel } from './status.js';
@@ -16,6 +18,9 @@ export interface RenderFacts {
   userId: string;
   category: string;
   mandatory: boolean;
+  requiresOptIn: boolean;
+  /** Chosen when the notification was accepted; null only for rows accepted before versions existed. */
+  templateVersion: number | null;
 }
 
 export interface RenderedContent {
@@ -26,17 +31,27 @@ export interface RenderedContent {
   text: string;
 }
 
-/** The message for one channel in the user's language; template problems become a non-retryable TemplateError. */
-export async function renderContent(deps: { secrets: SecretBox; publicUrl: string }, channel: Channel, row: RenderFacts): Promise<RenderedContent> {
-  const locale = resolveLocale(row.locale);
+/**
+ * The message for one channel in the user's language, from the template version the notification
+ * was accepted with (a publish meanwhile does not change it); template problems become a
+ * non-retryable TemplateError.
+ */
+export async function renderContent(deps: { db: Db; secrets: SecretBox; publicUrl: string }, channel: Channel, row: RenderFacts): Promise<RenderedContent & { templateVersion: number }> {
   const data = row.data as Record<string, unknown>;
   // Non-mandatory categories get a one-click unsubscribe link in the footer; security alerts none.
   const unsubscribeUrl = channel === 'email' ? unsubscribeUrlFor(deps, row) : undefined;
-  const ctx = { tenantName: row.tenantName, timezone: row.timezone, unsubscribeUrl };
+  const ctx = { tenantName: row.tenantName, timezone: row.timezone, unsubscribeUrl, requireUnsubscribe: row.requiresOptIn };
+  const wanted = row.locale ?? 'en';
   try {
-    if (channel === 'email') return { channel, locale, ...(await renderEmail(row.type, locale, data, ctx)) };
-    const push = renderPush(row.type, locale, data, ctx);
-    return { channel, locale, subject: push.title, html: null, text: push.body };
+    const version = await loadVersion(deps.db, row.tenantId, row.type, row.templateVersion);
+    if (!version) throw new TemplateError('unknown_type', `${row.type} has no version ${row.templateVersion ?? '(none published)'}`);
+    const templateVersion = version.version;
+    if (channel === 'email') {
+      const { locale, ...email } = await renderVersionEmail(version, wanted, data, ctx);
+      return { channel, locale, ...email, templateVersion };
+    }
+    const push = renderVersionPush(version, wanted, data, ctx);
+    return { channel, locale: push.locale, subject: push.title, html: null, text: push.body, templateVersion };
   } catch (err) {
     if (err instanceof TemplateError) throw permanent('TemplateError', `${err.code}: ${err.message}`);
     throw err;
@@ -54,4 +69,6 @@ export const renderColumns = {
   userId: notifications.userId,
   category: notifications.categoryKey,
   mandatory: categories.mandatory,
+  requiresOptIn: categories.requiresOptIn,
+  templateVersion: notifications.templateVersion,
 };

@@ -8,6 +8,7 @@ export interface NotificationBody {
   deliveredChannels: string[];
   error: string | null;
   workflowId: string;
+  templateVersion: number | null;
   attempts: { channel: string; attempt: number; outcome: string; sourceIp: string | null; responseCode: number | null; target: string | null }[];
 }
 

@@ -1,0 +1,156 @@
+import { z } from '@hono/zod-openapi';
+
+/** Request and response schemas of the categories, notification types, versions and layouts routes. */
+
+export const Channel = z.enum(['email', 'push']);
+const Kind = z.enum(['required', 'service', 'marketing']);
+const LocaleKey = z.string().min(2).max(35).regex(/^[A-Za-z0-9-]+$/, 'a BCP 47 language tag such as fr or fr-BE');
+
+export const CategoryKey = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'category keys are 1-64 lower-case letters, digits and _ . -');
+export const TypeKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'type keys are 1-64 letters, digits and _ . -');
+
+export const CategoryBody = z
+  .object({
+    kind: Kind.describe('required: always reaches the user; service: follows preferences; marketing: only with a recorded opt-in'),
+    defaultChannels: z.array(Channel).max(2).refine((a) => new Set(a).size === a.length, 'channels must be unique'),
+    allowFallback: z.boolean().default(true).describe('may use the other channel when the chosen one fails for good'),
+    label: z.record(LocaleKey, z.string().min(1).max(200)).default({}).describe('display name per locale'),
+  })
+  .strict()
+  .openapi('CategoryBody');
+
+export const CategoryView = z
+  .object({ key: z.string(), kind: Kind, defaultChannels: z.array(Channel), allowFallback: z.boolean(), label: z.record(z.string(), z.string()) })
+  .openapi('Category');
+
+const VariableName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, 'variable names are letters, digits and _, not starting with a digit');
+export const VariableSpec = z
+  .object({
+    type: z.enum(['string', 'number', 'money', 'datetime', 'url']).describe('money is shown in data.currency; datetime is ISO 8601 with an offset'),
+    required: z.boolean().default(true),
+    multiline: z.boolean().optional().describe('line breaks kept (as <br /> in HTML)'),
+  })
+  .strict();
+
+export const TypeBody = z
+  .object({
+    category: CategoryKey,
+    variables: z.record(VariableName, VariableSpec).refine((v) => Object.keys(v).length <= 50, 'at most 50 variables'),
+  })
+  .strict()
+  .openapi('NotificationTypeBody');
+
+export const TypeView = z
+  .object({
+    type: z.string(),
+    category: z.string(),
+    variables: z.record(z.string(), z.object({ type: z.string(), required: z.boolean(), multiline: z.boolean().optional() })),
+    publishedVersion: z.number().int().nullable().describe('the version that sends; null until one is published'),
+  })
+  .openapi('NotificationType');
+
+const EmailPart = z
+  .object({
+    subject: z.string().min(1).max(500),
+    mjml: z.string().min(1).max(60_000).describe('MJML body, slotted into the layout inside an mj-column'),
+    text: z.string().max(60_000).optional().describe('plain-text part; generated from the HTML when absent'),
+    preheader: z.string().max(500).optional(),
+    footer: z.string().max(1000).optional().describe("replaces the layout's footer line"),
+  })
+  .strict();
+const PushPart = z.object({ title: z.string().min(1).max(200), body: z.string().min(1).max(2000) }).strict();
+
+export const VersionBody = z
+  .object({
+    email: z.record(LocaleKey, EmailPart).optional(),
+    push: z.record(LocaleKey, PushPart).optional(),
+    layout: z.number().int().positive().optional().describe('layout version to pin; the newest published one when absent'),
+  })
+  .strict()
+  .openapi('TemplateVersionBody');
+
+export const SpamReport = z
+  .object({
+    score: z.number(),
+    verdict: z.enum(['ok', 'review', 'likely-spam']),
+    findings: z.array(z.object({ rule: z.string(), text: z.string(), where: z.string(), advice: z.string(), score: z.number() })),
+    spamassassin: z.object({ score: z.number(), threshold: z.number(), rules: z.array(z.string()) }).optional(),
+  })
+  .openapi('SpamReport');
+
+export const VersionCreated = z
+  .object({
+    version: z.number().int(),
+    status: z.literal('draft'),
+    layoutVersion: z.number().int().nullable(),
+    checks: z.object({ generatedText: z.array(z.string()).describe('locales whose text part was generated from the HTML'), spam: SpamReport }),
+    spam: SpamReport,
+  })
+  .openapi('TemplateVersionCreated');
+
+export const VersionList = z
+  .object({
+    type: z.string(),
+    publishedVersion: z.number().int().nullable(),
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        status: z.enum(['published', 'draft', 'retired']),
+        createdAt: z.string(),
+        publishedAt: z.string().nullable(),
+        forced: z.boolean(),
+        layoutVersion: z.number().int().nullable(),
+        spam: z.object({ score: z.number(), verdict: z.string() }).nullable(),
+      }),
+    ),
+  })
+  .openapi('TemplateVersions');
+
+export const PublishBody = z.object({ force: z.boolean().default(false).describe('publish although the spam check says likely-spam (recorded)') }).strict();
+export const Published = z.object({ type: z.string(), version: z.number().int(), status: z.literal('published'), previous: z.number().int().nullable(), publishedAt: z.string(), forced: z.boolean() });
+
+const Data = z.record(z.string().max(64), z.union([z.string().max(2000), z.number(), z.boolean()])).refine((d) => Object.keys(d).length <= 50, 'at most 50 fields');
+export const PreviewBody = z
+  .object({ version: z.number().int().positive().optional().describe('default: the published version, else the newest'), locale: LocaleKey, data: Data })
+  .strict()
+  .openapi('PreviewBody');
+
+export const PreviewView = z
+  .object({
+    type: z.string(),
+    version: z.number().int(),
+    email: z.object({ locale: z.string(), subject: z.string(), html: z.string(), text: z.string() }).nullable(),
+    push: z.object({ locale: z.string(), title: z.string(), body: z.string() }).nullable(),
+    spam: SpamReport,
+  })
+  .openapi('Preview');
+
+export const TestSendBody = z.object({ ...PreviewBody.shape, to: z.email().max(254) }).strict().openapi('TestSendBody');
+export const TestSendAccepted = z.object({ id: z.uuid(), version: z.number().int(), status: z.string() });
+
+export const LayoutBody = z
+  .object({
+    mjml: z.string().min(1).max(60_000).describe('MJML with exactly one {{> content}} slot; {{> links}} places the unsubscribe and preference links (else they go at the end)'),
+    text: z.string().min(1).max(20_000).describe('text layout with {{> content}}'),
+    logoUrl: z.url().max(2000).nullable().optional(),
+    colors: z.object({ primary: z.string().regex(/^#[0-9a-fA-F]{3,8}$/), background: z.string().regex(/^#[0-9a-fA-F]{3,8}$/) }).strict(),
+    footer: z.record(LocaleKey, z.string().max(1000)).default({}),
+    legal: z.record(LocaleKey, z.string().max(2000)).default({}),
+    publish: z.boolean().default(false).describe('make it the layout new template versions pin'),
+  })
+  .strict()
+  .openapi('LayoutBody');
+
+export const LayoutCreated = z.object({ version: z.number().int(), publishedAt: z.string().nullable() });
+export const LayoutList = z.object({ layouts: z.array(z.object({ version: z.number().int(), createdAt: z.string(), publishedAt: z.string().nullable() })) });
+
+export const VersionView = z
+  .object({
+    version: z.number().int(),
+    content: z.object({ email: z.record(z.string(), z.object({ subject: z.string(), mjml: z.string(), text: z.string().optional(), preheader: z.string().optional(), footer: z.string().optional() })).optional(), push: z.record(z.string(), z.object({ title: z.string(), body: z.string() })).optional() }),
+    variables: z.record(z.string(), z.object({ type: z.string(), required: z.boolean(), multiline: z.boolean().optional() })),
+    layoutVersion: z.number().int().nullable(),
+    createdAt: z.string(),
+    publishedAt: z.string().nullable(),
+  })
+  .openapi('TemplateVersion');
