@@ -15,8 +15,12 @@ import { PreviewBody, PreviewView, PublishBody, Published, TestSendAccepted, Tes
 
 /** For routes whose body is optional: an empty body sent as JSON counts as `{}`, not as malformed JSON. */
 const emptyBodyIsEmptyObject: MiddlewareHandler = async (c, next) => {
-  if ((await c.req.raw.clone().text()).trim() === '') {
-    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers: c.req.raw.headers, body: '{}' });
+  // Read through Hono's body cache: earlier middleware may have consumed the stream already.
+  if ((await c.req.text()).trim() === '') {
+    const headers = new Headers(c.req.raw.headers);
+    headers.set('content-type', 'application/json');
+    c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: '{}' });
+    c.req.bodyCache = {};
   }
   await next();
 };

@@ -70,7 +70,6 @@ export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSp
   });
 }
 
-type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 // The defaults every tenant starts with (categories, layout, the four demo types with version 1
 // published): the one call site for code provisioning and POST /v1/admin/tenants.
