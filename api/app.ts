@@ -8,6 +8,8 @@ import { alarmsApi } from './alarms.js';
 import { KEY_CHANGES_CHANNEL, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
 import { apiKeysApi } from './api-keys.js';
 import { requireScope, tenantAuth } from './auth.js';
+import { auditVerifyApi } from './audit-verify.js';
+import { codecApi, codecCors } from './codec.js';
 import { createApiCaches } from './cache.js';
 import { jsonResponse, OPEN, refuseInvalid, router } from './contract.js';
 import type { ApiDeps, ApiEnv } from './env.js';
@@ -18,6 +20,7 @@ import { statusWebhookApi } from './status-webhook.js';
 import { suppressionsApi } from './suppressions.js';
 import { unsubscribeApi } from './unsubscribe.js';
 import { ApiProblem, problemResponse, problems } from './problem.js';
+import { privacyApi } from './privacy.js';
 import { sendingDomainsApi } from './sending-domains.js';
 import { tenantsAdminApi } from './tenants-admin.js';
 import { usersApi } from './users.js';
@@ -87,6 +90,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   });
   app.notFound((c) => problemResponse(c, 404, { type: 'not-found', title: 'Not found', detail: `No route for ${c.req.method} ${c.req.path}` }));
 
+  app.use('/codec/*', codecCors(deps));
   app.use(methodNotAllowed(() => app.routes));
   const limit = (maxSize: number) => bodyLimit({ maxSize, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`); } });
   const defaultLimit = limit(MAX_BODY_BYTES);
@@ -98,9 +102,14 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
   app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
 
+  // Codec server for the Temporal UI and CLI: its own auth (admin key or codec token) and CORS.
+  app.use('/codec/*', limit(MAX_BATCH_BODY_BYTES));
+  app.route('/codec', codecApi(deps));
+
   // Operator routes first: they have their own key, and the tenant-key middleware below must not see them.
   const admin = router();
   admin.route('/alarms', alarmsApi(deps));
+  admin.route('/audit', auditVerifyApi(deps));
   admin.route('/', tenantsAdminApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
@@ -113,6 +122,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   const v1 = router<ApiEnv>();
   v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
+  v1.route('/users', scoped('send', privacyApi(deps)));
   v1.route('/users', scoped('send', usersApi(deps)));
   v1.route('/suppressions', scoped('send', suppressionsApi(deps)));
   v1.route('/notifications', scoped('send', notificationsApi({ ...deps, caches })));

@@ -1,5 +1,6 @@
 import type { ProviderRules } from '../domain/pool/rules.js';
 import type { Client } from '@temporalio/client';
+import type { PayloadCodec } from '@temporalio/common';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import type { ApiKeyScope } from '../domain/tenancy/api-keys.js';
@@ -30,6 +31,12 @@ export interface ApiDeps {
   feedbackWebhookSecrets?: Record<string, string>;
   /** spamd (SpamAssassin) for template spam checks; the built-in checker alone when absent. */
   spamd?: { host: string; port: number };
+  /** The workers' payload codec, served at /codec for the Temporal UI and CLI; /codec answers 404 without it. */
+  codec?: PayloadCodec;
+  /** A bearer token for /codec besides the admin key (CODEC_TOKEN). */
+  codecToken?: string;
+  /** Browser origins (the Temporal UI's) allowed to call /codec. */
+  codecOrigins?: string[];
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

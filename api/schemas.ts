@@ -46,6 +46,10 @@ export const UserView = z.object({
 export const PreferencesBody = z
   .object({
     categories: z.record(z.string().max(64), z.array(Channel).max(2).refine((a) => new Set(a).size === a.length, 'channels must be unique')),
+    /** Who made the change, for the consent ledger (default "app"); never an address. */
+    actor: z.string().min(1).max(128).optional(),
+    /** Version of the preference or consent text the person was shown. */
+    textVersion: z.string().min(1).max(64).optional(),
   })
   .strict();
 

@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
-import { appendAudit } from '../domain/audit/append.js';
+import { recordPreferenceChange } from '../domain/privacy/consent.js';
 import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
 import { categories, preferences, users } from '../db/schema.js';
 import { jsonResponse, OPEN, problemResponses, router } from './contract.js';
@@ -86,17 +86,18 @@ export function unsubscribeApi({ db, secrets }: ApiDeps) {
     if (!row) throw problems.notFound('The user or category of this link no longer exists');
     if (row.mandatory) throw problems.conflict(`${claim.category} alerts are mandatory and can't be unsubscribed from`);
     const channels = (row.chosen ?? row.defaults).filter((ch) => ch !== 'email');
-    await db.transaction(async (tx) => {
-      await tx
-        .insert(preferences)
-        .values({ userId: claim.userId, categoryKey: claim.category, channels, optedInAt: null })
-        .onConflictDoUpdate({
-          target: [preferences.userId, preferences.categoryKey],
-          // An opt-in category left with no channel loses its opt-in.
-          set: { channels, updatedAt: new Date(), ...(row.requiresOptIn && channels.length === 0 ? { optedInAt: null } : {}) },
-        });
-      await appendAudit(tx, { tenantId: claim.tenantId, step: 'preferences.unsubscribed', detail: { userId: row.externalId, category: claim.category, source: 'one-click', channels } });
-    });
+    // A consent-ledger record (source unsubscribe-link); an opt-in category left with no channel loses its opt-in.
+    await db.transaction((tx) =>
+      recordPreferenceChange(tx, {
+        tenantId: claim.tenantId,
+        userId: claim.userId,
+        externalId: row.externalId,
+        categories: { [claim.category]: channels as ('email' | 'push')[] },
+        source: 'unsubscribe-link',
+        actor: 'link',
+        auditStep: 'preferences.unsubscribed',
+      }),
+    );
     return c.json({ unsubscribed: true, category: claim.category, channels }, 200);
   });
 

@@ -1,6 +1,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { appendAudit } from '../domain/audit/append.js';
+import { preferenceChangeErrors, recordPreferenceChange } from '../domain/privacy/consent.js';
+import { restoreErasedSuppression } from '../domain/privacy/suppression-hash.js';
 import { categories, preferences, pushDevices, users } from '../db/schema.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { BODY_PROBLEMS, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
@@ -41,7 +43,7 @@ const putPreferences = createRoute({
 import { canonicalTag } from '../templates/locale.js';
 
 /** End users of a tenant: profile, device tokens and channel preferences. */
-export function usersApi({ db }: ApiDeps) {
+export function usersApi({ db, secrets }: ApiDeps) {
   const app = router<ApiEnv>();
 
   const findUser = async (tenantId: string, externalId: string) => {
@@ -71,6 +73,8 @@ export function usersApi({ db }: ApiDeps) {
       // The token list replaces the user's devices.
       await tx.delete(pushDevices).where(tokens.length ? and(eq(pushDevices.userId, userId), notInArray(pushDevices.token, tokens)) : eq(pushDevices.userId, userId));
       if (tokens.length) await tx.insert(pushDevices).values(tokens.map((token) => ({ userId, token }))).onConflictDoNothing();
+      // An address suppressed before an erasure is known only by its keyed hash: suppressed again here.
+      if (body.email && secrets) await restoreErasedSuppression(tx, secrets, tenantId, body.email);
       await appendAudit(tx, { tenantId, step: row!.created ? 'user.created' : 'user.updated', detail: { userId: externalId, pushDevices: tokens.length } });
       const [user] = await tx.select().from(users).where(eq(users.id, userId));
       return { user: user!, created: row!.created };
@@ -109,26 +113,12 @@ export function usersApi({ db }: ApiDeps) {
     const tenantId = c.var.tenantId;
     const body = c.req.valid('json');
     const user = await findUser(tenantId, c.req.valid('param').userId);
-    const cats = await db.select().from(categories).where(eq(categories.tenantId, tenantId));
-    const errors: { path: string; message: string }[] = [];
-    for (const [key, channels] of Object.entries(body.categories)) {
-      const cat = cats.find((x) => x.key === key);
-      if (!cat) errors.push({ path: `body.categories.${key}`, message: `unknown category; known: ${cats.map((x) => x.key).join(', ')}` });
-      else if (cat.mandatory && channels.length === 0) errors.push({ path: `body.categories.${key}`, message: `${key} alerts are mandatory: choose at least one channel` });
-    }
+    const errors = (await preferenceChangeErrors(db, tenantId, body.categories)).map((e) => ({ ...e, path: `body.${e.path}` }));
     if (errors.length) throw problems.invalid(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
-    await db.transaction(async (tx) => {
-      for (const [key, channels] of Object.entries(body.categories)) {
-        const cat = cats.find((x) => x.key === key)!;
-        // For an opt-in category, choosing a channel is the recorded opt-in; choosing none withdraws it.
-        const optedInAt = cat.requiresOptIn && channels.length > 0 ? sql`coalesce(${preferences.optedInAt}, now())` : null;
-        await tx
-          .insert(preferences)
-          .values({ userId: user.id, categoryKey: key, channels, optedInAt: cat.requiresOptIn && channels.length > 0 ? new Date() : null })
-          .onConflictDoUpdate({ target: [preferences.userId, preferences.categoryKey], set: { channels, optedInAt, updatedAt: new Date() } });
-      }
-      await appendAudit(tx, { tenantId, step: 'preferences.updated', detail: { userId: user.externalId, categories: body.categories } });
-    });
+    // Every change is a consent-ledger record (source api); the preferences rows are its projection.
+    await db.transaction((tx) =>
+      recordPreferenceChange(tx, { tenantId, userId: user.id, externalId: user.externalId, categories: body.categories, source: 'api', actor: body.actor ?? 'app', textVersion: body.textVersion }),
+    );
     return c.json(await preferencesView(tenantId, user.id), 200);
   });
 

@@ -10,6 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Env } from '../config/env.js';
 import { writeWorkflowBundle } from '../bin/bundle-workflows.js';
 import { createSecretBox, generateApiKey } from '../config/secrets.js';
+import { encryptedDataConverter } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { provisionTenant, upsertPool } from '../db/provision.js';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
@@ -111,6 +112,7 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
 
     log(`provisioning a tenant with ${users} users`);
     const secretKey = randomBytes(32).toString('base64');
+    const payloadKeys = `bench:${randomBytes(32).toString('base64')}`;
     const tenantId = `bench-${randomBytes(3).toString('hex')}`;
     const apiKey = generateApiKey('nf_bench');
     await upsertPool(database.db, {
@@ -139,6 +141,7 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       TEMPORAL_ADDRESS: temporalAddress,
       TEMPORAL_TASK_QUEUE: TASK_QUEUE,
       SECRET_KEY: secretKey,
+      TEMPORAL_PAYLOAD_KEYS: payloadKeys,
       FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`,
       FCM_LOCAL_CA_FILE: caFile,
       // Required by the production worker; the bench follows no link.
@@ -156,7 +159,7 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
 
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: encryptedDataConverter(payloadKeys) });
 
     return {
       databaseUrl,

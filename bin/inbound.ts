@@ -3,6 +3,7 @@
 // TEMPORAL_ADDRESS (for tenant status webhooks) and SECRET_KEY (verifies return paths).
 import { Client, Connection } from '@temporalio/client';
 import { parseEnv } from '../config/env.js';
+import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
@@ -14,10 +15,11 @@ import { startInboundListener } from '../inbound/server.js';
 const env = parseEnv(process.env);
 const logger = createLogger(env.LOG_LEVEL, 'inbound');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !env.SECRET_KEY) throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY (npm start runs everything embedded)');
+assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 const database = connectDatabase(env.DATABASE_URL, { max: 10 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await Connection.connect(temporal.connection);
-const client = new Client({ connection, namespace: temporal.namespace });
+const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter });
 const listener = await startInboundListener(
   { db: database.db, secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)), logger, onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env) },
   inboundOptions(env),

@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { checkProductionSettings, parseEnv } from '../config/env.js';
+import { assertResidency } from '../config/residency.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
@@ -19,6 +20,7 @@ checkProductionSettings(env, 'worker');
 installTemporalRuntime();
 const logger = createLogger(env.LOG_LEVEL, 'worker');
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
+assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 // Started beside the API (which migrates) or before `npm run db:migrate`: wait for the schema rather than crash.
 await waitForSchema(database.sql, (m) => logger.warn(m));
@@ -36,11 +38,12 @@ const worker = await createNotificationWorker({
   namespace: temporal.namespace,
   taskQueue: temporal.taskQueue,
   deps,
+  dataConverter: temporal.dataConverter,
   workflowBundle: bundlePath ? { codePath: bundlePath } : undefined,
   tuning: { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES },
 });
 // The blocklist check and delivery monitor run from Schedules; creating them is idempotent.
-const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace });
+const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace, dataConverter: temporal.dataConverter });
 await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
 logger.info({ taskQueue: temporal.taskQueue }, 'worker started');

@@ -19,10 +19,24 @@ const schema = z.object({
   TEMPORAL_TLS_CERT_PATH: z.string().optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /**
+   * Keys that encrypt Temporal payloads (AES-256-GCM): `<key id>:<32 bytes base64>`, comma-separated;
+   * the first encrypts, all decrypt (rotation). Required outside dev, where one is generated.
+   */
+  TEMPORAL_PAYLOAD_KEYS: z.string().optional(),
+  /** Bearer token for the codec endpoint (/codec/encode, /codec/decode) besides the admin key. */
+  CODEC_TOKEN: z.string().min(24).optional(),
+  /** Origins (the Temporal UI's) allowed to call the codec endpoint from a browser, comma-separated. */
+  CODEC_CORS_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** The `temporal` CLI binary; otherwise PATH, then the project cache, then `go install`. */
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_PORT: z.coerce.number().int().positive().default(7233),
   TEMPORAL_UI_PORT: z.coerce.number().int().positive().default(8233),
+
+  /** `eu`: refuse to start unless Postgres and Temporal are on RESIDENCY_ALLOWED_HOSTS. */
+  DATA_REGION: z.enum(['eu']).optional(),
+  /** Hosts data may live on, comma-separated: exact names/IPs or `*.suffix`. */
+  RESIDENCY_ALLOWED_HOSTS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().positive().default(3000),

@@ -1,4 +1,4 @@
-import { timestamp } from 'drizzle-orm/pg-core';
+import { customType, timestamp } from 'drizzle-orm/pg-core';
 
 // Column builders every schema file shares.
 
@@ -6,3 +6,6 @@ import { timestamp } from 'drizzle-orm/pg-core';
 export const at = (name: string) => timestamp(name, { withTimezone: true });
 
 export const createdAt = () => at('created_at').notNull().defaultNow();
+
+/** Raw bytes (hashes of the audit chain). */
+export const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });

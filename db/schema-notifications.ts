@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 import { channels, notificationStatuses, type NotificationStatus } from '../domain/notifications/status.js';
-import { createdAt } from './columns.js';
+import { bytea, createdAt } from './columns.js';
 import { tenants } from './schema-tenants.js';
 import { users } from './schema-users.js';
 
@@ -97,6 +97,12 @@ export const auditEvents = pgTable(
     at: timestamp('at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
     step: text('step').notNull(),
     detail: jsonb('detail').notNull().default({}),
+    // Hash chain per tenant, filled by the insert trigger (migration 0011): position, previous
+    // event's hash, this event's hash over its fields and the digest of `detail` (which erasure may blank).
+    seq: bigint('seq', { mode: 'number' }),
+    prevHash: bytea('prev_hash'),
+    hash: bytea('hash'),
+    detailDigest: bytea('detail_digest'),
   },
   (t) => [
     // Partitioned by month of `at` (migration 0004): the partition key is part of the key.

@@ -7,3 +7,4 @@ export * from './schema-pools.js';
 export * from './schema-feedback.js';
 export * from './schema-hardening.js';
 export * from './schema-templates.js';
+export * from './schema-privacy.js';

@@ -15,6 +15,7 @@ import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 import { spamdOf, type Env } from '../config/env.js';
 import { createSecretBox } from '../config/secrets.js';
+import { assertResidency } from '../config/residency.js';
 import { temporalSettings } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
@@ -75,6 +76,9 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
   try {
     const secretKey = env.SECRET_KEY ?? devSecret(dataDir, 'secret.key');
     const adminKey = env.ADMIN_API_KEY ?? `nf_admin_${devSecret(dataDir, 'admin.key').replace(/[^A-Za-z0-9]/g, '').slice(0, 32)}`;
+    const payloadKeys = env.TEMPORAL_PAYLOAD_KEYS ?? `dev:${devSecret(dataDir, 'payload.key')}`;
+    const codecToken = env.CODEC_TOKEN ?? devSecret(dataDir, 'codec.token').replace(/[^A-Za-z0-9]/g, '');
+    const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
 
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
@@ -83,6 +87,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
     }
+    assertResidency(env, { databaseUrl });
     await migrateDatabase(databaseUrl);
     const database = connectDatabase(databaseUrl, { max: 20 });
     stops.push(() => database.close());
@@ -98,6 +103,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
         port: env.TEMPORAL_DEV_PORT,
         uiPort: env.TEMPORAL_UI_PORT,
         dbFile: join(dataDir, 'temporal.db'),
+        // The UI cannot send a header to the codec endpoint: the codec token goes in its path.
+        uiCodecEndpoint: `${apiUrl}/codec/${codecToken}`,
         log: (m) => logger.info(m),
       });
       stops.push(() => server.stop());
@@ -105,6 +112,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       temporalUiUrl = server.uiUrl;
     }
 
+    assertResidency(env, { temporalAddress });
     // The DNS the engine resolves through in dev: the bounce host's records, the demo domain's, and
     // whatever a user publishes with POST /dev/dns. The inbox checks DKIM/SPF/DMARC through it too.
     const domainSettings = domainSettingsFromEnv(env);
@@ -125,7 +133,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const spfIps = (await database.db.select({ ip: sendingIps.localAddress }).from(sendingIps)).map((s) => `ip4:${s.ip}`);
     dnsServer.zone.txt![domainSettings.bounceHost] = [`v=spf1 ${[...new Set(spfIps)].join(' ')} -all`];
 
-    const temporal = temporalSettings(env, temporalAddress);
+    const temporal = temporalSettings({ ...env, TEMPORAL_PAYLOAD_KEYS: payloadKeys }, temporalAddress);
     // The dev run's webhook receivers are on this machine: loopback is allowed unless the operator said otherwise.
     const egressAllow = env.EGRESS_ALLOW_PRIVATE.length ? env.EGRESS_ALLOW_PRIVATE : ['127.0.0.0/8'];
     const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`, DNS_SERVERS: dnsServers, EGRESS_ALLOW_PRIVATE: egressAllow };
@@ -133,7 +141,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     stops.push(() => deps.mailer.close());
     await precompileTemplates();
     const nativeConnection = await NativeConnection.connect(temporal.connection);
-    const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps });
+    const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps, dataConverter: temporal.dataConverter });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();
@@ -143,7 +151,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
 
     const connection = await Connection.connect(temporal.connection);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: temporal.namespace });
+    const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter });
     await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
     const inbound = await startInboundListener(
       { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env, { domains: [], ips: ['127.0.0.0/8'] }) },
@@ -151,12 +159,11 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     );
     stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken, codecOrigins: [...env.CODEC_CORS_ORIGINS, ...(temporalUiUrl ? [temporalUiUrl, temporalUiUrl.replace('127.0.0.1', 'localhost')] : [])], spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm, dnsServer));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
     return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, dns: dnsServer.address, apiKey, adminKey, stop };
   } catch (err) {
     await stop();

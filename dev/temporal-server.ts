@@ -64,6 +64,8 @@ export interface TemporalDevServerOptions {
   /** Persist workflow state across restarts (dev run); tests use an in-memory server. */
   dbFile?: string;
   headless?: boolean;
+  /** The codec endpoint the Web UI decodes payloads through (--ui-codec-endpoint). */
+  uiCodecEndpoint?: string;
   log?: (m: string) => void;
 }
 
@@ -73,6 +75,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--log-level', 'error'];
   if (opts.headless) args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
+  if (opts.uiCodecEndpoint && !opts.headless) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';

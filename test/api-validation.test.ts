@@ -208,7 +208,7 @@ describe('POST /v1/notifications refuses bad requests and starts nothing', () =>
       }
       const patch = await engine.request('PATCH', '/v1/users/alice', { body: { email: 'x@example.com' } });
       await expectProblem(patch, 405, /PATCH/);
-      expect(patch.headers.get('allow')).toBe('GET, HEAD, PUT');
+      expect(patch.headers.get('allow')).toBe('DELETE, GET, HEAD, PUT');
     });
   });
 

@@ -45,6 +45,7 @@ function startWorkerProcess(): ChildProcess {
       TEMPORAL_ADDRESS: engine.temporalAddress,
       TEMPORAL_TASK_QUEUE: engine.taskQueue,
       SECRET_KEY: engine.secretKey,
+      TEMPORAL_PAYLOAD_KEYS: engine.payloadKeys,
       FCM_LOCAL_ENDPOINT: `${engine.fcm.host}:${engine.fcm.port}`,
       FCM_LOCAL_CA_FILE: caFile,
       PUBLIC_URL: 'http://127.0.0.1:3000',

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
@@ -14,6 +15,8 @@ export interface NotificationWorkerOptions {
   namespace: string;
   taskQueue: string;
   deps: ActivityDeps;
+  /** Payload encryption and failure converter (config/temporal.ts); a prebuilt bundle must carry the same failure converter. */
+  dataConverter: DataConverter;
   /** Prebuilt bundle (tests bundle once per file); otherwise the worker bundles `workflows/` at start. */
   workflowBundle?: WorkerOptions['workflowBundle'];
   /** Worker tuning (WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_ACTIVITIES); Temporal's defaults / 200 when absent. */
@@ -30,6 +33,7 @@ export async function createNotificationWorker(opts: NotificationWorkerOptions):
     namespace: opts.namespace,
     taskQueue: opts.taskQueue,
     activities,
+    dataConverter: opts.dataConverter,
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // Sends wait on the network, not the CPU: allow many in flight per worker.
     maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? 200,

@@ -1,7 +1,7 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
 import { monitoringScheduleIds } from '../workflows/ids.js';
-import { blocklistCheckWorkflow, deliveryMonitorWorkflow, domainCheckWorkflow } from '../workflows/monitoring.js';
+import { blocklistCheckWorkflow, deliveryMonitorWorkflow, domainCheckWorkflow, retentionWorkflow } from '../workflows/monitoring.js';
 
 export interface MonitoringScheduleOptions {
   taskQueue: string;
@@ -11,10 +11,12 @@ export interface MonitoringScheduleOptions {
   monitorEvery?: Duration;
   /** Sending-domain DNS re-check (and scheduled DKIM rotations); daily by default. */
   domainCheckEvery?: Duration;
+  /** Retention run (default daily). */
+  retentionEvery?: Duration;
 }
 
 /**
- * Creates the blocklist-check and delivery-monitor Schedules, or brings existing ones up to date:
+ * Creates the blocklist-check, delivery-monitor and retention Schedules, or brings existing ones up to date:
  * safe to run at every worker and dev start. A run still going when the next is due is skipped.
  */
 export async function ensureMonitoringSchedules(client: Client, opts: MonitoringScheduleOptions): Promise<string[]> {
@@ -34,6 +36,11 @@ export async function ensureMonitoringSchedules(client: Client, opts: Monitoring
       id: ids.domainCheck,
       every: opts.domainCheckEvery ?? '24h',
       action: { type: 'startWorkflow', workflowType: domainCheckWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.domainCheck },
+    },
+    {
+      id: ids.retention,
+      every: opts.retentionEvery ?? '1d',
+      action: { type: 'startWorkflow', workflowType: retentionWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.retention },
     },
   ];
   for (const s of schedules) {

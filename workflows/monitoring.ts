@@ -2,6 +2,7 @@ import { ParentClosePolicy, proxyActivities, startChild, workflowInfo } from '@t
 import type { Activities } from '../activities/index.js';
 import type { BlocklistReport } from '../domain/monitor/blocklist.js';
 import type { MonitorReport } from '../domain/monitor/delivery-rates.js';
+import type { RetentionReport } from '../domain/privacy/retention.js';
 import { alarmWorkflowId, domainEventWorkflowId } from './ids.js';
 import type { DomainCheckReport, DomainEvent } from '../domain/monitor/domain-check.js';
 
@@ -33,6 +34,11 @@ async function notifyAll(alarmIds: string[]): Promise<void> {
 }
 
 /** Every sending IP against the DNSBL zones: listed IPs are quarantined and alarmed, delisted ones return. */
+/** Retention per tenant (content 90 days, audit 13 months by default), from a daily Schedule. */
+export async function retentionWorkflow(): Promise<RetentionReport> {
+  return checks.applyRetention();
+}
+
 export async function blocklistCheckWorkflow(): Promise<BlocklistReport> {
   const report = await checks.checkBlocklists();
   await notifyAll(report.newAlarms);

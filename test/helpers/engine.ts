@@ -13,6 +13,7 @@ import type { ApiDeps } from '../../api/env.js';
 import type { MonitoringSettings } from '../../domain/monitor/settings.js';
 import { createLogger } from '../../config/logger.js';
 import { createSecretBox, generateApiKey } from '../../config/secrets.js';
+import { encryptedDataConverter, failureConverterPath } from '../../config/temporal.js';
 import { connectDatabase, type Database } from '../../db/client.js';
 import { provisionTenant, upsertPool } from '../../db/provision.js';
 import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
@@ -23,7 +24,7 @@ import { createNotificationWorker, workflowsPath } from '../../worker/create-wor
 import { installTemporalRuntime } from '../../worker/runtime.js';
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
 }
 
 export interface EngineOptions {
@@ -53,6 +54,8 @@ export interface TestEngine {
   /** Source addresses of the tenant's pool. */
   ips: string[];
   secretKey: string;
+  /** TEMPORAL_PAYLOAD_KEYS of this engine's client and worker (payloads are encrypted with it). */
+  payloadKeys: string;
   database: Database;
   databaseUrl: string;
   temporalAddress: string;
@@ -82,6 +85,8 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const { db } = database;
   const secretKey = randomBytes(32).toString('base64');
   const secrets = createSecretBox(Buffer.from(secretKey, 'base64'));
+  const payloadKeys = `test-${randomUUID().slice(0, 8)}:${randomBytes(32).toString('base64')}`;
+  const dataConverter = encryptedDataConverter(payloadKeys);
   const tenantId = `t-${randomUUID().slice(0, 8)}`;
   // Reputation follows a source IP across tenants in the shared test database, so each engine
   // sends from its own loopback address unless the test names them (127.0.0.x stay for those).
@@ -110,7 +115,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const { apiKey } = await provision(tenantId);
 
   const connection = await Connection.connect({ address: temporalAddress });
-  const client = new Client({ connection });
+  const client = new Client({ connection, dataConverter });
   const taskQueue = `test-${tenantId}`;
   const mailer = createMailer();
   // npm test collects the engines' logs at the production level and checks them for test data after the run.
@@ -125,6 +130,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       namespace: 'default',
       taskQueue,
       workflowBundle: opts.bundle,
+      dataConverter,
       // Test webhook receivers listen on loopback: allowed explicitly, as an operator would for self-hosting.
       deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', monitoring: opts.monitoring, egress: createEgressPolicy(opts.egressAllow ?? ['127.0.0.0/8']) },
       activityOverrides: opts.activityOverrides,
@@ -145,6 +151,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     taskQueue,
     ips,
     secretKey,
+    payloadKeys,
     database,
     databaseUrl,
     temporalAddress,

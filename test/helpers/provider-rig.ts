@@ -15,6 +15,7 @@ import { provisionTenant, upsertPool, type PoolSpec } from '../../db/provision.j
 import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
 import { startDnsServer, type DnsServer } from '../../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
+import { encryptedDataConverter } from '../../config/temporal.js';
 import { createNotificationWorker } from '../../worker/create-worker.js';
 import { startTestEngine, type TestEngine } from './engine.js';
 import { freePort } from '../../dev/ports.js';
@@ -81,6 +82,7 @@ export async function startProviderRig(opts: {
       namespace: 'default',
       taskQueue: engine.taskQueue,
       workflowBundle: opts.bundle,
+      dataConverter: encryptedDataConverter(engine.payloadKeys),
       deps: { db, mailer, messaging: engine.messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now }) },
     });
     const running = worker.run();
