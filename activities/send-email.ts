@@ -47,6 +47,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       relayHost: pools.relayHost,
       relayPort: pools.relayPort,
       userId: notifications.userId,
+      type: notifications.type,
       category: notifications.categoryKey,
       mandatory: categories.mandatory,
       statusWebhookUrl: tenants.statusWebhookUrl,
@@ -100,7 +101,11 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         html: row.html ?? '',
         text: row.text,
         messageId: `<${notificationId}@${domain.domain}>`,
-        headers: { 'X-Notification-Id': notificationId, ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, row)) },
+        headers: {
+          'X-Notification-Id': notificationId,
+          'Feedback-ID': feedbackId(row),
+          ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, row)),
+        },
         // VERP: the return path names this attempt (signed), so a bounce finds it.
         // On the return-path subdomain (CNAME to the engine's inbound host): SPF passes there and aligns with the From domain.
         envelopeFrom: returnPathFor(secrets, plannedAttemptId, returnPathDomain(domain.domain)),
@@ -162,6 +167,15 @@ export interface SendInput {
 /** What a send tells the workflow: when its delivery completed the notification, whether a status webhook follows. */
 export interface SendResult {
   completion?: { statusWebhook: boolean };
+}
+
+/**
+ * Gmail's Feedback-ID (Postmaster Tools' feedback loop): up to four colon-separated fields, the last
+ * naming the sender; complaint rates are then reported per type, category and tenant.
+ */
+function feedbackId(n: { type: string; category: string; tenantId: string }): string {
+  const field = (s: string) => s.replace(/[^\w.-]/g, '_');
+  return [n.type, n.category, n.tenantId, 'notiflow'].map(field).join(':');
 }
 
 function smtpCode(response: string): number | null {

@@ -1,8 +1,10 @@
 import { eq } from 'drizzle-orm';
+import { authenticate } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
 import { createSecretBox } from '../config/secrets.js';
 import { users } from '../db/schema.js';
+import { dkimResolverFromDb } from '../dev/dkim-dns.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { auditSteps, putUser, settled, trigger } from './helpers/notify.js';
 
@@ -17,6 +19,19 @@ const oneClick = (path: string, body = 'List-Unsubscribe=One-Click') => engine.r
 const transactionPrefs = async (user: string) =>
   ((await (await engine.request('GET', `/v1/users/${user}/preferences`)).json()) as { categories: Record<string, { channels: string[]; source: string }> }).categories.transactions;
 
+/** The header names in the h= tag of the message's DKIM-Signature, as the receiver got it. */
+function signedHeaders(raw: string): string[] {
+  const header = /^DKIM-Signature:(.*(?:\r?\n[ \t].*)*)/im.exec(raw)?.[1] ?? '';
+  const h = /\bh=([^;]+)/.exec(header.replace(/\r?\n[ \t]+/g, ''))?.[1] ?? '';
+  return h.split(':').map((name) => name.trim().toLowerCase()).filter(Boolean);
+}
+
+async function dkimVerdict(raw: string): Promise<string | undefined> {
+  const resolver = dkimResolverFromDb(engine.database.db) as NonNullable<Parameters<typeof authenticate>[1]>['resolver'];
+  const { dkim } = await authenticate(raw, { ip: '127.0.0.41', helo: 'mta.test', mta: 'check.test', resolver, disableArc: true, disableBimi: true });
+  return dkim.results[0]?.status.result;
+}
+
 describe('one-click unsubscribe (RFC 8058)', () => {
   it('transaction alerts carry the headers and a footer link; a POST turns that e-mail off at once', async () => {
     await putUser(engine, 'ulla', { email: 'ulla@example.de', pushTokens: ['tok-ulla'] }, { transactions: ['email'] });
@@ -27,6 +42,13 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\/[\w-]+\.[\w-]+$/);
     expect(mail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
     expect(mail.dkim.result).toBe('pass');
+    // RFC 8058 section 4: both headers are under the DKIM signature, or providers ignore the one-click
+    // POST; the Feedback-ID (tenant and type, for Gmail's feedback loop) is signed too.
+    expect(signedHeaders(mail.raw)).toEqual(expect.arrayContaining(['list-unsubscribe', 'list-unsubscribe-post', 'feedback-id']));
+    expect(mail.headers['feedback-id']).toBe(`account.transaction:transactions:${engine.tenantId}:notiflow`);
+    // mailauth on the raw message: changing the one-click header breaks the signature.
+    expect(await dkimVerdict(mail.raw)).toBe('pass');
+    expect(await dkimVerdict(mail.raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks'))).toBe('fail');
     expect(mail.text).toContain('/v1/unsubscribe/');
     const path = new URL(url!).pathname;
 

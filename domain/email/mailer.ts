@@ -50,6 +50,18 @@ export interface MailerLogger {
   warn(obj: object, msg?: string): void;
 }
 
+/**
+ * Header fields the DKIM signature covers: nodemailer's default list (RFC 6376 section 5.4) plus
+ * List-Unsubscribe-Post, which RFC 8058 section 4 requires signed next to List-Unsubscribe, and
+ * Feedback-ID, which Gmail's feedback loop trusts only when signed.
+ */
+export const SIGNED_HEADERS = [
+  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
+  'Content-Transfer-Encoding', 'Content-ID', 'Content-Description', 'In-Reply-To', 'References',
+  'List-Id', 'List-Help', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Subscribe', 'List-Post', 'List-Owner', 'List-Archive',
+  'Feedback-ID', 'X-Notification-Id',
+].join(':');
+
 type Transport = ReturnType<typeof createPool>;
 
 function createPool(route: SmtpRoute, maxConnections: number, maxMessages: number) {
@@ -99,7 +111,7 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
         headers: mail.headers,
         messageId: mail.messageId,
         envelope: mail.envelopeFrom ? { from: mail.envelopeFrom, to: mail.to } : undefined,
-        dkim: mail.dkim,
+        dkim: mail.dkim ? { ...mail.dkim, headerFieldNames: SIGNED_HEADERS } : undefined,
       };
       try {
         const info = await transportFor(route).sendMail(message);
