@@ -104,6 +104,30 @@ describe('wire: SMTP', () => {
     expect(inbox.messages).toHaveLength(1);
   });
 
+  it('tries each send once: a 421 that closes a reused connection comes back with its text and is not sent again', async () => {
+    const rcpts: number[] = [];
+    inbox = await startSmtpInbox({
+      onRcpt: ({ attempt }) => {
+        rcpts.push(attempt);
+        return attempt === 2 || attempt === 4 ? { code: 421, message: '4.7.28 Unusual rate of unsolicited mail from your IP' } : undefined;
+      },
+    });
+    mailer = createMailer();
+    const egress = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.2' };
+
+    expect((await mailer.send(egress, mail())).ok).toBe(true);
+    // The second message goes over the same (reused) connection; the server refuses it and hangs up.
+    const refused = await mailer.send(egress, mail());
+    expect(refused).toMatchObject({ ok: false, kind: 'transient', responseCode: 421, enhancedCode: '4.7.28', response: expect.stringContaining('Unusual rate') });
+    // The third opens a new connection; the fourth meets the 421 again on it.
+    expect((await mailer.send(egress, mail())).ok).toBe(true);
+    expect(await mailer.send(egress, mail())).toMatchObject({ ok: false, responseCode: 421 });
+    await new Promise((r) => setTimeout(r, 1500)); // time for any re-send behind the caller's back
+    expect(rcpts).toEqual([1, 2, 3, 4]);
+    expect(inbox.messages).toHaveLength(2);
+    expect(inbox.connections).toHaveLength(2);
+  });
+
   it('classifies a refused connection as transient', async () => {
     // a port that was free a moment ago: nothing listens there now
     const probe = createServer();

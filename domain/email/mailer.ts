@@ -1,8 +1,9 @@
-// Pooled SMTP transports keyed by route (destination + source IP + EHLO name), so each
+// SMTP connection pools keyed by route (destination + source IP + EHLO name), so each
 // sending IP keeps its own warm connections; DKIM is applied per message because the
-// signing domain belongs to the tenant, not to the connection.
+// signing domain belongs to the tenant, not to the connection. One try per send (smtp-pool.ts).
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
+import { RoutePool } from './smtp-pool.js';
 
 export interface SmtpRoute {
   host: string;
@@ -62,42 +63,28 @@ export const SIGNED_HEADERS = [
   'Feedback-ID', 'X-Notification-Id',
 ].join(':');
 
-type Transport = ReturnType<typeof createPool>;
-
-function createPool(route: SmtpRoute, maxConnections: number, maxMessages: number) {
-  return nodemailer.createTransport({
-    pool: true,
-    host: route.host,
-    port: route.port,
-    localAddress: route.localAddress,
-    name: route.ehloName,
-    secure: route.secure ?? false,
-    requireTLS: route.requireTLS ?? false,
-    maxConnections,
-    maxMessages,
-    connectionTimeout: 10_000,
-    greetingTimeout: 10_000,
-    socketTimeout: 60_000,
-    logger: false, // nodemailer's own log lines include envelope addresses
-  });
-}
+/** Composes and DKIM-signs a message into its raw bytes, nothing sent (nodemailer's stream transport). */
+const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 
 const routeKey = (e: SmtpRoute) =>
   [e.host, e.port, e.localAddress ?? '', e.ehloName ?? '', e.secure ? 's' : '', e.requireTLS ? 't' : '', e.maxConnections ?? '', e.maxMessages ?? ''].join('|');
 
 export function createMailer(opts: { maxConnections?: number; maxMessages?: number; logger?: MailerLogger } = {}): Mailer {
-  const transports = new Map<string, Transport>();
+  const pools = new Map<string, RoutePool>();
   const log = opts.logger;
 
-  function transportFor(route: SmtpRoute): Transport {
+  function poolFor(route: SmtpRoute): RoutePool {
     const key = routeKey(route);
-    let t = transports.get(key);
-    if (!t) {
-      t = createPool(route, route.maxConnections ?? opts.maxConnections ?? 2, route.maxMessages ?? opts.maxMessages ?? 100);
-      t.on('error', (err) => log?.warn({ route: key, err: err.message }, 'smtp pool error'));
-      transports.set(key, t);
+    let p = pools.get(key);
+    if (!p) {
+      p = new RoutePool({
+        ...route,
+        maxConnections: route.maxConnections ?? opts.maxConnections ?? 2,
+        maxMessages: route.maxMessages ?? opts.maxMessages ?? 100,
+      });
+      pools.set(key, p);
     }
-    return t;
+    return p;
   }
 
   return {
@@ -113,21 +100,22 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
         envelope: mail.envelopeFrom ? { from: mail.envelopeFrom, to: mail.to } : undefined,
         dkim: mail.dkim ? { ...mail.dkim, headerFieldNames: SIGNED_HEADERS } : undefined,
       };
-      try {
-        const info = await transportFor(route).sendMail(message);
-        log?.debug({ route: routeKey(route), response: info.response }, 'smtp accepted');
-        return { ok: true, response: info.response, messageId: info.messageId };
-      } catch (err) {
-        const outcome = classifySmtpError(err);
-        log?.warn({ route: routeKey(route), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code }, 'smtp send failed');
-        return outcome;
+      const built = await composer.sendMail(message);
+      const envelope = { from: built.envelope.from || '', to: built.envelope.to };
+      const result = await poolFor(route).send(envelope, built.message as Buffer);
+      if (result.ok) {
+        log?.debug({ route: routeKey(route), response: result.response }, 'smtp accepted');
+        return { ok: true, response: result.response, messageId: built.messageId };
       }
+      const outcome = classifySmtpError(result);
+      log?.warn({ route: routeKey(route), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code }, 'smtp send failed');
+      return outcome;
     },
     async close() {
-      for (const t of transports.values()) t.close();
-      transports.clear();
+      await Promise.all([...pools.values()].map((p) => p.close()));
+      pools.clear();
     },
-    stats: () => ({ transports: transports.size }),
+    stats: () => ({ transports: pools.size }),
   };
 }
 
