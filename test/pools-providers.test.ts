@@ -217,3 +217,37 @@ describe('pool binding', () => {
     expect(move.headers.get('content-type')).toContain('application/problem+json');
   });
 });
+
+describe('every MX', () => {
+  it('goes to the next MX host when the preferred one is unreachable, to the address when there is no MX, and fails for good on a null MX', async () => {
+    const zone = rig.dns.zone;
+    // backup.test: the preferred MX (127.0.0.63) has nothing listening; the second is the "other" receiver.
+    zone.mx!['backup.test'] = [{ exchange: 'mx-b.backup.test', priority: 20 }, { exchange: 'mx-a.backup.test', priority: 10 }];
+    zone.a!['mx-a.backup.test'] = ['127.0.0.63'];
+    zone.a!['mx-b.backup.test'] = ['127.0.0.62'];
+    // bare.test: no MX at all, its own address is the "other" receiver.
+    zone.a!['bare.test'] = ['127.0.0.62'];
+    zone.mx!['nomail.test'] = [{ exchange: '.', priority: 0 }];
+    const other = rig.receivers['other.test']!;
+    const before = other.messages.length;
+
+    const [viaBackup, viaAddress, nullMx] = await Promise.all([rig.notify(shared, 'b1@backup.test'), rig.notify(shared, 'c1@bare.test'), rig.notify(shared, 'n1@nomail.test')]);
+    await deliveredAll([viaBackup, viaAddress], shared.apiKey);
+    const arrived = other.messages.slice(before).map((m) => m.headers['x-notification-id']);
+    expect(arrived.sort()).toEqual([viaBackup, viaAddress].sort());
+
+    const failed = await waitUntil(
+      async () => {
+        const v = (await (await rig.engine.request('GET', `/v1/notifications/${nullMx}`, { key: shared.apiKey })).json()) as { status: string; error: string | null; attempts: unknown[] };
+        return v.status === 'failed' ? v : undefined;
+      },
+      30_000,
+      'null MX notification failed',
+    );
+    expect(failed.error).toMatch(/null MX/);
+    // Failed at once, without a retry: the workflow history shows one try of the send.
+    const history = await rig.engine.client.workflow.getHandle((await rig.engine.database.sql<{ workflow_id: string }[]>`select workflow_id from notifications where id = ${nullMx}`)[0]!.workflow_id).fetchHistory();
+    const sendTries = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(sendTries.every((n) => n === 1)).toBe(true);
+  });
+});

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
-import { createDnsResolver, createMxLookup } from '../domain/pool/mx-lookup.js';
+import { createDnsResolver, createMxLookup, NullMxError } from '../domain/pool/mx-lookup.js';
 import { classifyProvider } from '../domain/pool/providers.js';
 import { defaultRulesPath, limitsFor, loadProviderRules, RulesFileError } from '../domain/pool/rules.js';
 import { startDnsServer, type DnsServer } from '../dev/dns-server.js';
@@ -89,5 +89,53 @@ describe('provider classification', () => {
       { exchange: 'alt1.aspmx.l.google.com', priority: 5, addresses: ['127.0.0.81'] },
     ]);
     expect(dns.queries.filter((q) => q === 'MX bank-customer.fr')).toHaveLength(1);
+  });
+
+  it('lists every MX by preference, falls back to the address without MX, refuses a null MX, and caches empty and failed answers for their TTL', async () => {
+    Object.assign(dns.zone.mx!, {
+      'two-mx.test': [{ exchange: 'mx2.two-mx.test', priority: 20 }, { exchange: 'mx0.two-mx.test', priority: 5 }, { exchange: 'mx1.two-mx.test', priority: 10 }],
+      'nullmx.test': [{ exchange: '.', priority: 0 }],
+    });
+    Object.assign(dns.zone.a!, { 'mx1.two-mx.test': ['127.0.0.91'], 'mx2.two-mx.test': ['127.0.0.92', '127.0.0.93'], 'a-only.test': ['127.0.0.94'] });
+    dns.zone.soa = { 'a-only.test': 60, test: 120 };
+    dns.zone.servfail = ['broken.test'];
+    let clock = 1_000_000;
+    const mx = createMxLookup(createDnsResolver([dns.address]), { now: () => clock });
+    const count = (q: string) => dns.queries.filter((x) => x === q).length;
+
+    // All hosts in preference order; one without an address stays listed (the sender skips it).
+    expect(await mx.lookup('two-mx.test')).toEqual([
+      { exchange: 'mx0.two-mx.test', priority: 5, addresses: [] },
+      { exchange: 'mx1.two-mx.test', priority: 10, addresses: ['127.0.0.91'] },
+      { exchange: 'mx2.two-mx.test', priority: 20, addresses: ['127.0.0.92', '127.0.0.93'] },
+    ]);
+    // No MX: the domain's own address (RFC 5321 section 5.1); the empty MX answer is kept for the SOA minimum (60 s).
+    expect(await mx.lookup('a-only.test')).toEqual([{ exchange: 'a-only.test', priority: 0, addresses: ['127.0.0.94'] }]);
+    clock += 59_000;
+    await mx.lookup('a-only.test');
+    expect(count('MX a-only.test')).toBe(1);
+    clock += 2_000;
+    await mx.lookup('a-only.test');
+    expect(count('MX a-only.test')).toBe(2);
+    // A domain that does not exist: no host, remembered for the parent zone's SOA minimum (120 s).
+    expect(await mx.lookup('gone.test')).toEqual([{ exchange: 'gone.test', priority: 0, addresses: [] }]);
+    clock += 119_000;
+    await mx.lookup('gone.test');
+    expect(count('MX gone.test')).toBe(1);
+    clock += 2_000;
+    await mx.lookup('gone.test');
+    expect(count('MX gone.test')).toBe(2);
+    // RFC 7505 null MX: a permanent refusal, not an implicit MX.
+    await expect(mx.lookup('nullmx.test')).rejects.toBeInstanceOf(NullMxError);
+    expect(count('A nullmx.test')).toBe(0);
+    // SERVFAIL: the failure is remembered for 30 s, then asked again.
+    await expect(mx.lookup('broken.test')).rejects.toThrow();
+    const asked = count('MX broken.test');
+    clock += 29_000;
+    await expect(mx.lookup('broken.test')).rejects.toThrow();
+    expect(count('MX broken.test')).toBe(asked);
+    clock += 2_000;
+    await expect(mx.lookup('broken.test')).rejects.toThrow();
+    expect(count('MX broken.test')).toBeGreaterThan(asked);
   });
 });

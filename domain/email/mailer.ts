@@ -3,11 +3,13 @@
 // signing domain belongs to the tenant, not to the connection. One try per send (smtp-pool.ts).
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
-import { RoutePool } from './smtp-pool.js';
+import { RoutePool, type TransactionResult } from './smtp-pool.js';
 
 export interface SmtpRoute {
   host: string;
   port: number;
+  /** Further MX addresses in preference order, tried when `host` cannot be reached (no SMTP reply). */
+  fallbackHosts?: string[];
   localAddress?: string;
   ehloName?: string;
   secure?: boolean;
@@ -102,7 +104,14 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
       };
       const built = await composer.sendMail(message);
       const envelope = { from: built.envelope.from || '', to: built.envelope.to };
-      const result = await poolFor(route).send(envelope, built.message as Buffer);
+      // The next MX host only when this one gave no SMTP reply at all (unreachable, or gone before
+      // its greeting): a reply, even a 4xx, is the provider's answer to this try.
+      const { fallbackHosts = [], ...primary } = route;
+      let result: TransactionResult = { ok: false, response: 'no mail host' };
+      for (const host of [primary.host, ...fallbackHosts]) {
+        result = await poolFor({ ...primary, host }).send(envelope, built.message as Buffer);
+        if (result.ok || result.responseCode !== undefined) break;
+      }
       if (result.ok) {
         log?.debug({ route: routeKey(route), response: result.response }, 'smtp accepted');
         return { ok: true, response: result.response, messageId: built.messageId };

@@ -7,7 +7,7 @@ import { classifyBounce } from '../feedback/bounce-class.js';
 import { appendAudit } from '../audit/append.js';
 import type { SmtpRoute, SmtpOutcome } from '../email/mailer.js';
 import { permanent, transient } from '../failures/temporal.js';
-import type { MxLookup } from './mx-lookup.js';
+import { NullMxError, type MxLookup } from './mx-lookup.js';
 import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
 import { limitsFor, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
@@ -108,6 +108,7 @@ export async function chooseRoute(
   try {
     lookup = await providerOf(d, msg.recipientDomain);
   } catch (err) {
+    if (err instanceof NullMxError) throw permanent('NullMx', err.message);
     // A relay host does its own MX lookups: classify by domain and send; direct delivery must wait.
     if (!pool.relayHost) throw transient('DnsFailure', `MX lookup for ${msg.recipientDomain} failed: ${(err as Error).message}`, 30_000);
     lookup = { provider: classifyProvider(d.rules, msg.recipientDomain, []), mxHosts: null };
@@ -174,12 +175,13 @@ export async function chooseRoute(
   throw transient('NoIpAvailable', `No IP of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay);
 }
 
+/** Where the message goes: the pool's relay, or every address of every MX host in preference order. */
 function targetOf(pool: { relayHost: string | null; relayPort: number | null }, mxHosts: { exchange: string; addresses: string[] }[] | null, mxPort: number, domain: string) {
   if (pool.relayHost && pool.relayPort) return { host: pool.relayHost, port: pool.relayPort };
   if (!mxHosts) throw permanent('NoMxLookup', 'Direct MX delivery needs a DNS resolver; this pool has no relay host');
-  const host = mxHosts.find((h) => h.addresses.length > 0);
+  const [host, ...fallbackHosts] = mxHosts.flatMap((h) => h.addresses);
   if (!host) throw permanent('NoMailHost', `${domain} has no reachable mail host`);
-  return { host: host.addresses[0]!, port: mxPort };
+  return { host, port: mxPort, ...(fallbackHosts.length ? { fallbackHosts } : {}) };
 }
 
 function slower(a: RateLimit, b: RateLimit | undefined): RateLimit {
