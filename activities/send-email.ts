@@ -24,6 +24,9 @@ import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
 import { returnPathDomain } from '../domain/sending-domains/records.js';
+import { classifyBounce, type BounceClass } from '../domain/feedback/bounce-class.js';
+import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
+import { redactAddresses } from '../domain/failures/redact.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
 
@@ -150,6 +153,9 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       if (outcome.ok) return { attemptId, sourceIp: route.sourceIp, ...(completion ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}) };
       // A reply that blames the IP (blocklist, rate limit) is retried from another IP, not bounced.
       if (verdict.retryElsewhere) throw transient('IpRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${route.sourceIp} at ${route.provider}: ${outcome.response}`, 100);
+      if (outcome.kind === 'permanent') {
+        await recordRcptBounce(db, outcome, { tenantId: row.tenantId, notificationId, attemptId, sourceIp: route.sourceIp, provider: route.provider, email: row.email });
+      }
       throw failureOf(outcome);
     },
   };
@@ -181,6 +187,23 @@ function feedbackId(n: { type: string; category: string; tenantId: string }): st
 function smtpCode(response: string): number | null {
   const m = /^(\d{3})/.exec(response);
   return m ? Number(m[1]) : null;
+}
+
+/** Replies at RCPT that say the mailbox itself is gone: unknown (5.1.1), no such domain (5.1.10), disabled (5.2.1). */
+const addressGone: ReadonlySet<BounceClass> = new Set(['unknown_user', 'bad_domain', 'mailbox_disabled']);
+
+/** The receiving server's own 5xx for the address counts as a hard bounce, exactly as its DSN would. */
+async function recordRcptBounce(
+  db: ActivityDeps['db'],
+  outcome: Extract<SmtpOutcome, { ok: false }>,
+  at: { tenantId: string; notificationId: string; attemptId: string; sourceIp: string; provider: string; email: string },
+): Promise<void> {
+  const diagnostic = redactAddresses(outcome.response);
+  const verdict = classifyBounce({ smtpCode: outcome.responseCode ?? null, status: outcome.enhancedCode ?? null, diagnostic });
+  if (verdict.type !== 'hard' || !addressGone.has(verdict.class)) return;
+  await db.transaction((tx) =>
+    recordFeedbackOutcome(tx, { kind: 'bounce', verdict, cls: verdict.class, status: outcome.enhancedCode ?? null, diagnostic, source: 'smtp', ...at }),
+  );
 }
 
 function failureOf(outcome: Extract<SmtpOutcome, { ok: false }>) {

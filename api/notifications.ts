@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq, gte } from 'drizzle-orm';
 import { appendAudit } from '../domain/audit/append.js';
-import { auditEvents, deliveryAttempts, notifications, users } from '../db/schema.js';
+import { auditEvents, deliveryAttempts, feedbackEvents, notifications, users } from '../db/schema.js';
 import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
@@ -100,6 +100,11 @@ export function notificationsApi(deps: AppDeps) {
       .from(deliveryAttempts)
       .where(and(eq(deliveryAttempts.notificationId, n.id), gte(deliveryAttempts.finishedAt, writtenSince(n))))
       .orderBy(asc(deliveryAttempts.startedAt));
+    const feedback = await db
+      .select()
+      .from(feedbackEvents)
+      .where(eq(feedbackEvents.notificationId, n.id))
+      .orderBy(asc(feedbackEvents.receivedAt));
     const view: z.infer<typeof NotificationView> = {
       id: n.id,
       userId,
@@ -125,6 +130,7 @@ export function notificationsApi(deps: AppDeps) {
         response: a.response,
         at: a.finishedAt.toISOString(),
       })),
+      feedback: feedback.map((f) => ({ kind: f.kind, bounceType: f.bounceType, class: f.class, status: f.status, source: f.source, at: f.receivedAt.toISOString() })),
     };
     return c.json(view, 200);
   });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { channels, notificationStatuses } from '../domain/notifications/status.js';
 import { isKnownLocale } from '../templates/locale.js';
+import { feedbackKinds } from '../db/schema-feedback.js';
 
 /** The single source for request/response validation, TypeScript types and the OpenAPI document. */
 
@@ -100,6 +101,15 @@ export const DeliveryAttemptView = z.object({
   at: z.string(),
 });
 
+export const FeedbackEventView = z.object({
+  kind: z.enum(feedbackKinds),
+  bounceType: z.enum(['hard', 'soft']).nullable(),
+  class: z.string().nullable(),
+  status: z.string().nullable(),
+  source: z.string(),
+  at: z.string(),
+});
+
 export const NotificationView = z.object({
   id: z.uuid(),
   userId: z.string(),
@@ -114,6 +124,8 @@ export const NotificationView = z.object({
   createdAt: z.string(),
   updatedAt: z.string(),
   attempts: z.array(DeliveryAttemptView),
+  /** Bounces and complaints learnt for this notification (DSN, ARF, provider webhook, or the reply at RCPT). */
+  feedback: z.array(FeedbackEventView),
 });
 
 export const AuditView = z.object({

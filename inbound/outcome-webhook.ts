@@ -1,16 +1,33 @@
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { statusWebhookWorkflowId } from '../workflows/ids.js';
+import { lateOutcomeSignal } from '../workflows/notification.js';
+import { DeliveryStatusAttr, TenantId } from '../workflows/search-attributes.js';
 import { statusWebhookWorkflow } from '../workflows/status-webhook.js';
 import type { LateOutcome } from './record.js';
 
-/** Starts the tenant status webhook for a bounce or complaint learnt after sending (once per outcome). */
+/**
+ * A bounce or complaint learnt after sending: a notification workflow still open is told (it shows
+ * the new status in its DeliveryStatus); either way the tenant's status webhook is started once per
+ * outcome, and that workflow carries DeliveryStatus=bounced/complained, so the Temporal UI finds
+ * the notification by its new status after its own workflow has closed (closed workflows cannot be
+ * changed). Its id names the notification.
+ */
 export function lateOutcomeWebhook(temporal: Client, taskQueue: string): (e: LateOutcome) => Promise<void> {
   return async (e) => {
+    try {
+      await temporal.workflow.getHandle(e.workflowId).signal(lateOutcomeSignal, e.outcome);
+    } catch (err) {
+      if (!(err instanceof WorkflowNotFoundError)) throw err;
+    }
     try {
       await temporal.workflow.start(statusWebhookWorkflow, {
         taskQueue,
         workflowId: statusWebhookWorkflowId(e.notificationId, e.outcome),
         args: [{ tenantId: e.tenantId, notificationId: e.notificationId, outcome: e.outcome }],
+        typedSearchAttributes: [
+          { key: TenantId, value: e.tenantId },
+          { key: DeliveryStatusAttr, value: e.outcome },
+        ],
       });
     } catch (err) {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;

@@ -4,14 +4,13 @@
 // nothing else.
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { appendAudit } from '../domain/audit/append.js';
 import { attemptFromReturnPath } from '../domain/email/return-path.js';
 import { redactAddresses } from '../domain/failures/redact.js';
-import { suppress } from '../domain/feedback/suppression.js';
+import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import { deliveryAttempts, feedbackEvents, feedbackRejects, notifications, users } from '../db/schema.js';
-import { classifyBounce, recipientClasses, type BounceVerdict } from '../domain/feedback/bounce-class.js';
+import { classifyBounce, type BounceVerdict } from '../domain/feedback/bounce-class.js';
 import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
 import { feedbackSourceCheck, type FeedbackLoops, type TxtResolver } from './feedback-sources.js';
 import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
@@ -20,6 +19,7 @@ import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } fr
 export interface LateOutcome {
   tenantId: string;
   notificationId: string;
+  workflowId: string;
   outcome: Extract<StatusWebhookOutcome, 'bounced' | 'complained'>;
 }
 
@@ -125,7 +125,7 @@ export async function recordReport(
   const notificationId = attempt?.notificationId ?? ('notificationId' in link ? link.notificationId : undefined);
   if (!notificationId) return ctx.reject(`unknown delivery attempt ${'attemptId' in link ? link.attemptId : ''}`);
   const [n] = await db
-    .select({ tenantId: notifications.tenantId, email: users.email })
+    .select({ tenantId: notifications.tenantId, email: users.email, workflowId: notifications.workflowId })
     .from(notifications)
     .innerJoin(users, eq(users.id, notifications.userId))
     .where(eq(notifications.id, notificationId));
@@ -157,7 +157,6 @@ export async function recordReport(
   // The IP charged is the one we recorded sending from, never one a report names.
   const sourceIp = attempt?.sourceIp ?? null;
   const provider = attempt?.provider ?? attempt?.target ?? null;
-  const suppressAddress = n.email !== null && (kind === 'complaint' || (verdict?.type === 'hard' && recipientClasses.has(verdict.class)));
 
   const outcome = await db.transaction(async (tx) => {
     // The same report delivered twice (an SMTP retry) counts once.
@@ -174,41 +173,26 @@ export async function recordReport(
       )
       .limit(1);
     if (dup.length) return { duplicate: true, suppressed: false };
-    await tx.insert(feedbackEvents).values({
+    const recorded = await recordFeedbackOutcome(tx, {
       kind,
       tenantId: n.tenantId,
       notificationId,
       attemptId: attempt?.id ?? null,
-      bounceType: verdict?.type ?? null,
-      class: cls,
+      verdict,
+      cls,
       status,
       diagnostic,
       sourceIp,
       provider,
       source: ctx.source,
+      email: n.email,
     });
-    const suppressed = suppressAddress
-      ? await suppress(tx, {
-          tenantId: n.tenantId,
-          email: n.email!,
-          reason: kind === 'complaint' ? 'complaint' : 'hard_bounce',
-          source: ctx.source,
-          notificationId,
-          detail: kind === 'complaint' ? `feedback-type ${cls}` : `${status ?? ''} ${cls}`.trim(),
-        })
-      : false;
-    await appendAudit(tx, {
-      tenantId: n.tenantId,
-      notificationId,
-      step: kind === 'complaint' ? 'email.complained' : `email.bounced.${verdict!.type}`,
-      detail: { class: cls, status, sourceIp, provider, source: ctx.source, suppressed },
-    });
-    return { duplicate: false, suppressed };
+    return { duplicate: false, ...recorded };
   });
   if (outcome.duplicate) return { status: 'duplicate', notificationId };
 
   if (kind === 'complaint' || verdict?.type === 'hard') {
-    await deps.onOutcome?.({ tenantId: n.tenantId, notificationId, outcome: kind === 'complaint' ? 'complained' : 'bounced' });
+    await deps.onOutcome?.({ tenantId: n.tenantId, notificationId, workflowId: n.workflowId, outcome: kind === 'complaint' ? 'complained' : 'bounced' });
   }
   deps.logger?.info({ notificationId, kind, class: cls, sourceIp, suppressed: outcome.suppressed }, 'feedback recorded');
   return { status: 'recorded', kind, notificationId, verdict, suppressed: outcome.suppressed };

@@ -20,7 +20,13 @@ let tenantSecret: string;
 
 beforeAll(async () => {
   // An IP of its own: the complaints below lower its reputation, which other files must not inherit.
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: ['127.0.0.21'], api: { adminKey, feedbackWebhookSecret: providerSecret } });
+  engine = await startTestEngine({
+    bundle: await bundleWorkflows(),
+    ips: ['127.0.0.21'],
+    api: { adminKey, feedbackWebhookSecret: providerSecret },
+    // A Postfix-like receiver that knows some mailboxes are gone and says so at RCPT.
+    inbox: { onRcpt: ({ rcpt }) => rcptRefusals.find(([prefix]) => rcpt.startsWith(prefix))?.[1] },
+  });
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
   // Complaints are believed from this machine (the configured feedback-loop address).
   listener = await startInboundListener({ db: engine.database.db, secrets, onOutcome: lateOutcomeWebhook(engine.client, engine.taskQueue), loops: { domains: [], ips: ['127.0.0.1'] } });
@@ -34,6 +40,20 @@ afterAll(async () => {
   await tenantHook?.close();
   await engine?.stop();
 });
+
+const rcptRefusals: [string, { code: number; message: string }][] = [
+  ['gone-', { code: 550, message: '5.1.1 <gone@example.fr>: Recipient address rejected: User unknown in virtual mailbox table' }],
+  ['nodomain-', { code: 550, message: '5.1.10 Recipient address rejected: domain has no mail server' }],
+  ['off-', { code: 550, message: '5.2.1 The email account that you tried to reach is disabled' }],
+  ['policy-', { code: 550, message: '5.7.1 Message rejected by local policy' }],
+];
+
+/** Workflow ids the Temporal visibility store lists for this DeliveryStatus in the tenant. */
+const listedAs = async (status: string) => {
+  const ids: string[] = [];
+  for await (const w of engine.client.workflow.list({ query: `DeliveryStatus = "${status}" AND TenantId = "${engine.tenantId}"` })) ids.push(w.workflowId);
+  return ids;
+};
 
 const db = () => engine.database.db;
 const mailFor = (address: string) => engine.inbox.messages.filter((m) => m.rcptTo.includes(address));
@@ -99,6 +119,11 @@ describe('bounces over SMTP', () => {
     expect(event!.diagnostic).not.toContain('bob@example.fr');
     expect(await auditSteps(engine, id)).toContain('email.bounced.hard');
     await webhookFor(id, 'bounced');
+    // What the notification shows now: bounced, with the event; Temporal lists it as bounced.
+    const shown = (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string; feedback: unknown[] };
+    expect(shown.status).toBe('bounced');
+    expect(shown.feedback).toEqual([expect.objectContaining({ kind: 'bounce', bounceType: 'hard', class: 'unknown_user', status: '5.1.1', source: 'dsn' })]);
+    await waitUntil(async () => ((await listedAs('bounced')).some((w) => w.includes(id)) ? true : undefined), 20_000, 'listed as bounced');
 
     // The next alert sends no e-mail: the workflow records "suppressed" and falls back to push.
     const before = mailFor('bob@example.fr').length;
@@ -131,6 +156,36 @@ describe('bounces over SMTP', () => {
   });
 });
 
+describe('bounces at RCPT', () => {
+  it('a 550 5.1.1, 5.1.10 or 5.2.1 from the receiving server suppresses the address as its DSN would; a policy 550 does not', async () => {
+    const cases = [
+      { user: 'gina', email: 'gone-gina@example.fr', cls: 'unknown_user', status: '5.1.1' },
+      { user: 'hugo', email: 'nodomain-hugo@example.fr', cls: 'bad_domain', status: '5.1.10' },
+      { user: 'ines', email: 'off-ines@example.fr', cls: 'mailbox_disabled', status: '5.2.1' },
+    ];
+    for (const c of cases) {
+      await putUser(engine, c.user, { email: c.email, pushTokens: [`tok-${c.user}`] }, { transactions: ['email'] });
+      const id = await trigger(engine, c.user, `${c.user}-1`);
+      const done = await settled(engine, id);
+      // The alert still reached the user, by push; the refused address is now suppressed.
+      expect(done.deliveredChannels).toEqual(['push']);
+      expect(await suppressionOf(c.email)).toMatchObject({ reason: 'hard_bounce', source: 'smtp', notificationId: id });
+      const [event] = await db().select().from(feedbackEvents).where(eq(feedbackEvents.notificationId, id));
+      expect(event).toMatchObject({ kind: 'bounce', bounceType: 'hard', class: c.cls, status: c.status, source: 'smtp', sourceIp: '127.0.0.21' });
+      expect(event!.diagnostic).not.toContain('@example.fr');
+      expect(await auditSteps(engine, id)).toContain('email.bounced.hard');
+
+      // The next alert does not try the address again.
+      const next = await trigger(engine, c.user, `${c.user}-2`);
+      expect((await settled(engine, next)).attempts.filter((a) => a.channel === 'email')).toHaveLength(0);
+      expect(await auditSteps(engine, next)).toContain('email.suppressed');
+    }
+    await putUser(engine, 'jules', { email: 'policy-jules@example.fr', pushTokens: ['tok-jules'] }, { transactions: ['email'] });
+    await settled(engine, await trigger(engine, 'jules', 'jules-1'));
+    expect(await suppressionOf('policy-jules@example.fr')).toBeUndefined();
+  });
+});
+
 describe('complaints', () => {
   it('an ARF report over SMTP suppresses the address and counts against the IP and provider', async () => {
     await putUser(engine, 'carol', { email: 'carol@example.fr', pushTokens: ['tok-carol'] }, { transactions: ['email'] });
@@ -144,6 +199,10 @@ describe('complaints', () => {
     expect(event!.provider).toBeTruthy();
     expect(await auditSteps(engine, id)).toContain('email.complained');
     await webhookFor(id, 'complained');
+    const shown = (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string; feedback: unknown[] };
+    expect(shown.status).toBe('complained');
+    expect(shown.feedback).toEqual([expect.objectContaining({ kind: 'complaint', class: 'abuse', source: 'arf' })]);
+    await waitUntil(async () => ((await listedAs('complained')).some((w) => w.includes(id)) ? true : undefined), 20_000, 'listed as complained');
 
     // The IP's reputation for that provider shows the complaint (issue 3's operator view).
     const ip = (await (await engine.request('GET', `/v1/admin/ips/${engine.tenantId}-ip1`, { key: adminKey })).json()) as {

@@ -26,11 +26,14 @@ import type {
   NotificationStatus,
   NotificationProgress,
 } from './types.js';
+import type { LateStatus } from '../domain/notifications/status.js';
 
 // Message-handling API: the API imports these definitions, never their string names.
 export const statusQuery = defineQuery<NotificationProgress>('status');
 export const cancelUpdate = defineUpdate<CancelResult>('cancel');
 export const cancelSignal = defineSignal('cancel');
+/** A bounce or complaint of the delivered e-mail, learnt while this workflow is still open. */
+export const lateOutcomeSignal = defineSignal<[LateStatus]>('lateOutcome');
 
 // Plan, render and completion are short Postgres steps: as local activities they run inside the
 // workflow task that needs them, which saves a server round trip and a workflow task each
@@ -70,6 +73,12 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   };
   setHandler(statusQuery, () => progress);
   setHandler(cancelSignal, requestCancel);
+  let lateStatus: LateStatus | undefined;
+  setHandler(lateOutcomeSignal, (status) => {
+    lateStatus = status;
+    // Already closed as delivered by e-mail alone: the shown status follows at once.
+    if (progress.status === 'delivered' && emailOnly(progress.results)) setStatus(status);
+  });
   setHandler(
     cancelUpdate,
     async () => {
@@ -140,7 +149,9 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
 
   const delivered = progress.results.filter((r) => r.outcome === 'delivered').map((r) => r.channel);
   const allSuppressed = progress.results.length > 0 && progress.results.every((r) => r.outcome === 'suppressed');
-  const final: NotificationStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : allSuppressed ? 'suppressed' : 'failed';
+  const outcome: NotificationStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : allSuppressed ? 'suppressed' : 'failed';
+  // The e-mail that reached the user bounced or drew a complaint before this workflow closed.
+  const final: NotificationStatus = outcome === 'delivered' && lateStatus && emailOnly(progress.results) ? lateStatus : outcome;
   const reason = final === 'failed' || final === 'suppressed' ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ') : undefined;
   // The completion write must happen even after a cancel, so it runs outside the cancelled scope.
   if (!completion || final !== 'delivered') {
@@ -159,6 +170,11 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     });
   }
   return progress;
+}
+
+function emailOnly(results: ChannelResult[]): boolean {
+  const delivered = results.filter((r) => r.outcome === 'delivered');
+  return delivered.length === 1 && delivered[0]!.channel === 'email';
 }
 
 function anyDelivered(results: ChannelResult[]): boolean {
