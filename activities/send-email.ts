@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Context } from '@temporalio/activity';
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
 import {
   auditEvents,
@@ -29,6 +29,7 @@ import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
 import { redactAddresses } from '../domain/failures/redact.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
+import { maxAgeOf } from '../domain/pool/max-age.js';
 
 /** Pool membership changed by an operator reaches each worker within this. */
 const POOL_TOPOLOGY_TTL_MS = 10_000;
@@ -50,6 +51,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       relayHost: pools.relayHost,
       relayPort: pools.relayPort,
       userId: notifications.userId,
+      createdAt: notifications.createdAt,
       type: notifications.type,
       category: notifications.categoryKey,
       mandatory: categories.mandatory,
@@ -76,7 +78,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
      * throw retryable; 5xx throws non-retryable so the workflow falls back. With `deliveryCompletes`,
      * an accepted mail is the notification's outcome: the same write records it as delivered.
      */
-    async sendEmail({ notificationId, deliveryCompletes }: SendInput): Promise<SendResult & { attemptId: string; sourceIp: string }> {
+    async sendEmail({ notificationId, deliveryCompletes }: SendInput): Promise<SendResult & ({ attemptId: string; sourceIp: string } | { waitUntil: number })> {
       const ctx = Context.current();
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
@@ -93,8 +95,18 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       const domain = await senders.get(row.tenantId);
       if (!domain) throw permanent('NoSendingDomain', `Tenant ${row.tenantId} has no sending domain`);
       const recipientDomain = row.email.split('@').pop() ?? '';
-      // Pool, provider rules and reputation pick the IP; waits come back as a retry delay.
-      const route = await chooseRoute(db, delivery, { tenantId: row.tenantId, poolId: row.poolId, recipientDomain }, topology);
+      // Pool, provider rules and reputation pick the IP; short waits are spent here, long ones in the workflow.
+      const msg = { tenantId: row.tenantId, poolId: row.poolId, recipientDomain };
+      const routed = await routeOrWait(() => chooseRoute(db, delivery, msg, topology));
+      if ('waitUntil' in routed) {
+        // Every IP the tenant may use is held back for this provider: the workflow waits on a
+        // durable timer (however long), unless that is past the category's maximum age.
+        const deadline = row.createdAt.getTime() + maxAgeOf(delivery.maxAges, row.category);
+        if (routed.waitUntil > deadline) throw permanent('TooLate', `No IP may send before ${new Date(routed.waitUntil).toISOString()}, past the ${row.category} maximum age: ${routed.reason}`);
+        await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.waiting', detail: { until: new Date(routed.waitUntil).toISOString(), reason: routed.reason } });
+        return { waitUntil: routed.waitUntil };
+      }
+      const route = routed;
 
       const plannedAttemptId = randomUUID();
       const mail = {
@@ -159,6 +171,31 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       throw failureOf(outcome);
     },
   };
+}
+
+/** Waits shorter than this are spent inside the activity; longer ones go back to the workflow as a timer. */
+const IN_ACTIVITY_WAIT_MS = 2_000;
+/** At most this much of an activity is spent on short waits before the workflow takes over. */
+const IN_ACTIVITY_WAIT_TOTAL_MS = 20_000;
+
+/**
+ * A route, or the time the earliest IP may send. Short waits (a send slot under the rate limit)
+ * are slept here; a suspension or hold goes back as `waitUntil`: the retry policy is never spent on it.
+ */
+async function routeOrWait<R>(choose: () => Promise<R>): Promise<R | { waitUntil: number; reason: string }> {
+  let waited = 0;
+  for (;;) {
+    try {
+      return await choose();
+    } catch (err) {
+      if (!(err instanceof ApplicationFailure) || (err.type !== 'NoIpAvailable' && err.type !== 'TenantHeld')) throw err;
+      const delay = Number(err.nextRetryDelay ?? 1_000);
+      if (delay > IN_ACTIVITY_WAIT_MS || waited + delay > IN_ACTIVITY_WAIT_TOTAL_MS) return { waitUntil: Date.now() + delay, reason: err.message };
+      await Context.current().sleep(delay);
+      Context.current().heartbeat();
+      waited += delay;
+    }
+  }
 }
 
 export interface SendInput {

@@ -5,6 +5,7 @@ import type { ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../domain/email/mailer.js';
 import { createEgressPolicy } from '../domain/webhooks/egress.js';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { parseMaxAges } from '../domain/pool/max-age.js';
 import { createMessaging } from '../domain/push/fcm-client.js';
 import type { Env } from '../config/env.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
@@ -36,7 +37,7 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     logger,
     publicUrl: env.PUBLIC_URL ?? `http://${env.API_HOST}:${env.API_PORT}`,
     // Loads and validates the provider rules: a malformed file stops the worker here, before it starts.
-    delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT }),
+    delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT, maxAges: parseMaxAges(env.CATEGORY_MAX_AGE) }),
     monitoring: monitoringSettingsFromEnv(env),
     domains: { settings: domainSettingsFromEnv(env), resolver: systemOr(env.DNS_SERVERS) },
     egress: createEgressPolicy(env.EGRESS_ALLOW_PRIVATE),

@@ -11,6 +11,7 @@ import {
   proxyActivities,
   proxyLocalActivities,
   setHandler,
+  sleep,
   startChild,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
@@ -123,8 +124,20 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     try {
       await sendScope.run(async () => {
         if (!rendered.has(channel)) await dbLocal.renderMessage({ notificationId, channel });
-        const sent = channel === 'email' ? await send.sendEmail({ notificationId, deliveryCompletes }) : await send.sendPush({ notificationId, deliveryCompletes });
-        completion = sent.completion ?? completion;
+        if (channel === 'push') {
+          completion = (await send.sendPush({ notificationId, deliveryCompletes })).completion ?? completion;
+          return;
+        }
+        // No IP may send to this provider now: wait on a durable timer until the earliest may,
+        // however far off (the activity gives up past the category's maximum age), then try again.
+        for (;;) {
+          const sent = await send.sendEmail({ notificationId, deliveryCompletes });
+          if (!('waitUntil' in sent)) {
+            completion = sent.completion ?? completion;
+            return;
+          }
+          await sleep(Math.max(1_000, sent.waitUntil - Date.now()));
+        }
       });
       return { channel, outcome: 'delivered', fallback };
     } catch (err) {

@@ -1,5 +1,6 @@
 import { createDnsResolver, createMxLookup, type DnsResolver } from './mx-lookup.js';
 import type { DeliveryDeps } from './route.js';
+import { parseMaxAges, type MaxAges } from './max-age.js';
 import { loadProviderRules, type ProviderRules } from './rules.js';
 
 /**
@@ -13,6 +14,8 @@ export function createDeliveryDeps(opts: {
   dnsServers?: string[];
   resolver?: DnsResolver;
   mxPort?: number;
+  /** Longest wait per category for a source that may send (max-age.ts). */
+  maxAges?: MaxAges;
   now?: () => number;
   random?: () => number;
 } = {}): DeliveryDeps {
@@ -20,6 +23,7 @@ export function createDeliveryDeps(opts: {
     rules: opts.rules ?? loadProviderRules(opts.rulesPath),
     mx: createMxLookup(opts.resolver ?? createDnsResolver(opts.dnsServers), { now: opts.now }),
     mxPort: opts.mxPort ?? 25,
+    maxAges: opts.maxAges ?? parseMaxAges(),
     now: opts.now ?? Date.now,
     random: opts.random ?? Math.random,
   };
@@ -29,6 +33,6 @@ let repoDefaults: DeliveryDeps | undefined;
 
 /** For deps built without routing (older entry points, tests of other parts): the repo's rules, no DNS, relay pools only. */
 export function defaultDeliveryDeps(): DeliveryDeps {
-  repoDefaults ??= { rules: loadProviderRules(), mx: null, mxPort: 25, now: Date.now, random: Math.random };
+  repoDefaults ??= { rules: loadProviderRules(), mx: null, mxPort: 25, maxAges: parseMaxAges(), now: Date.now, random: Math.random };
   return repoDefaults;
 }

@@ -12,6 +12,7 @@ import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
 import { limitsFor, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
 import { pickWeighted } from './select-ip.js';
+import type { MaxAges } from './max-age.js';
 import { releaseSlotSql, reserveSlot } from './slots.js';
 import { loadIpStatus, providerView, type IpRow } from './ip-status.js';
 import { TtlCache } from '../../lib/ttl-cache.js';
@@ -23,6 +24,8 @@ export interface DeliveryDeps {
   mx: MxLookup | null;
   /** Port for direct MX delivery (25 in production; a loopback receiver's port in dev and tests). */
   mxPort: number;
+  /** Longest wait per category for a source that may send, then the other channel (max-age.ts). */
+  maxAges: MaxAges;
   now: () => number;
   random: () => number;
 }

@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createMailer, type Mailer } from '../../domain/email/mailer.js';
 import { createDeliveryDeps } from '../../domain/pool/delivery-deps.js';
+import type { MaxAges } from '../../domain/pool/max-age.js';
 import { createDnsResolver } from '../../domain/pool/mx-lookup.js';
 import type { DeliveryDeps } from '../../domain/pool/route.js';
 import { providerRules, type ProviderRulesInput } from '../../domain/pool/rules.js';
@@ -50,6 +51,8 @@ export async function startProviderRig(opts: {
   providers: ProviderSpec[];
   workers?: number;
   now?: () => number;
+  /** Longest wait per category for a source that may send (CATEGORY_MAX_AGE). */
+  maxAges?: MaxAges;
 }): Promise<ProviderRig> {
   const engine = await startTestEngine({ bundle: opts.bundle, noWorker: true });
   const { db } = engine.database;
@@ -67,7 +70,7 @@ export async function startProviderRig(opts: {
   const rules = providerRules(opts.rules);
   // One resolver on the loopback DNS server, shared like a host's resolver; each worker its own cache.
   const resolver = createDnsResolver([dns.address]);
-  const delivery = createDeliveryDeps({ rules, resolver, mxPort, now: opts.now });
+  const delivery = createDeliveryDeps({ rules, resolver, mxPort, now: opts.now, maxAges: opts.maxAges });
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
   const logger = createLogger('silent');
   const mailers: Mailer[] = [];
@@ -83,7 +86,7 @@ export async function startProviderRig(opts: {
       taskQueue: engine.taskQueue,
       workflowBundle: opts.bundle,
       dataConverter: encryptedDataConverter(engine.payloadKeys),
-      deps: { db, mailer, messaging: engine.messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now }) },
+      deps: { db, mailer, messaging: engine.messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now, maxAges: opts.maxAges }) },
     });
     const running = worker.run();
     stops.push(async () => {
