@@ -1,5 +1,6 @@
 import { and, eq, sql } from 'drizzle-orm';
-import { auditEvents, categories, notifications, preferences, renderedMessages, tenants, users } from '../db/schema.js';
+import { auditEvents, categories, notificationSchedules, notifications, preferences, renderedMessages, tenants, users } from '../db/schema.js';
+import { quietUntil, type QuietWindow } from '../domain/notifications/quiet-hours.js';
 import type { ActivityDeps } from './deps.js';
 import { permanent } from '../domain/failures/temporal.js';
 import { planFromRow, type DeliveryPlan } from '../domain/notifications/plan.js';
@@ -16,6 +17,11 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       allowFallback: categories.allowFallback,
       chosen: preferences.channels,
       optedInAt: preferences.optedInAt,
+      timezone: users.timezone,
+      // The user's own quiet hours, else the tenant's default (the row without a user).
+      quiet: sql<QuietWindow | null>`(select json_build_object('starts', q.starts, 'ends', q.ends) from quiet_hours q
+        where q.tenant_id = ${notifications.tenantId} and (q.user_id = ${notifications.userId} or q.user_id is null)
+        order by q.user_id nulls last limit 1)`,
     })
     .from(notifications)
     .innerJoin(users, eq(users.id, notifications.userId))
@@ -35,7 +41,10 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
     async prepareDelivery({ notificationId }: { notificationId: string }): Promise<DeliveryPlan> {
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
-      const { plan, available } = planFromRow(row);
+      const { plan: decided, available } = planFromRow(row);
+      // Inside the user's quiet hours, only mandatory categories go now; the rest wait for the end.
+      const notBefore = decided.kind === 'send' && !row.mandatory ? quietUntil(Date.now(), row.timezone, row.quiet) : undefined;
+      const plan: DeliveryPlan = notBefore ? { ...decided, notBefore } as DeliveryPlan : decided;
       const rendered: (RenderedContent & { templateVersion: number })[] = plan.kind === 'send' ? await Promise.all(plan.channels.map((c) => renderContent({ db, secrets, publicUrl }, c, row))) : [];
 
       const audit = [
@@ -43,11 +52,18 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
           ? { step: 'channels.decided', detail: { channels: plan.channels, fallback: plan.fallback, available } }
           : { step: 'skipped', detail: { reason: plan.reason, available } },
         ...rendered.map((r) => ({ step: `${r.channel}.rendered`, detail: { locale: r.locale, type: row.type, templateVersion: r.templateVersion } })),
+        ...(notBefore ? [{ step: 'scheduled', detail: { reason: 'quiet-hours', sendAt: new Date(notBefore).toISOString() } }] : []),
       ];
       const status = db
         .update(notifications)
-        .set({ status: 'running', channels: plan.kind === 'send' ? plan.channels : [], updatedAt: new Date() })
+        .set({ status: notBefore ? 'scheduled' : 'running', channels: plan.kind === 'send' ? plan.channels : [], updatedAt: new Date() })
         .where(eq(notifications.id, notificationId));
+      if (notBefore) {
+        await db
+          .insert(notificationSchedules)
+          .values({ notificationId, sendAt: new Date(notBefore), reason: 'quiet-hours' })
+          .onConflictDoUpdate({ target: notificationSchedules.notificationId, set: { sendAt: new Date(notBefore), reason: 'quiet-hours' } });
+      }
       const content = rendered.length
         ? db
             .insert(renderedMessages)
@@ -61,6 +77,14 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       // One statement, so one round trip and all-or-nothing without BEGIN/COMMIT.
       await db.execute(content ? sql`with s as (${status.getSQL()}), c as (${content.getSQL()}) ${steps.getSQL()}` : sql`with s as (${status.getSQL()}) ${steps.getSQL()}`);
       return plan;
+    },
+
+    /** A scheduled notification's time has come: it shows running again. */
+    async resumeScheduled({ notificationId }: { notificationId: string }): Promise<void> {
+      await db
+        .update(notifications)
+        .set({ status: 'running', updatedAt: new Date() })
+        .where(and(eq(notifications.id, notificationId), eq(notifications.status, 'scheduled')));
     },
   };
 }

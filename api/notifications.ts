@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/cl
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq, gte } from 'drizzle-orm';
 import { appendAudit } from '../domain/audit/append.js';
-import { auditEvents, deliveryAttempts, feedbackEvents, notifications, users } from '../db/schema.js';
+import { auditEvents, deliveryAttempts, feedbackEvents, notificationSchedules, notifications, users } from '../db/schema.js';
 import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
@@ -100,6 +100,7 @@ export function notificationsApi(deps: AppDeps) {
       .from(deliveryAttempts)
       .where(and(eq(deliveryAttempts.notificationId, n.id), gte(deliveryAttempts.finishedAt, writtenSince(n))))
       .orderBy(asc(deliveryAttempts.startedAt));
+    const [schedule] = await db.select().from(notificationSchedules).where(eq(notificationSchedules.notificationId, n.id));
     const feedback = await db
       .select()
       .from(feedbackEvents)
@@ -130,6 +131,7 @@ export function notificationsApi(deps: AppDeps) {
         response: a.response,
         at: a.finishedAt.toISOString(),
       })),
+      sendAt: schedule ? schedule.sendAt.toISOString() : null,
       feedback: feedback.map((f) => ({ kind: f.kind, bounceType: f.bounceType, class: f.class, status: f.status, source: f.source, at: f.receivedAt.toISOString() })),
     };
     return c.json(view, 200);
@@ -152,7 +154,7 @@ export function notificationsApi(deps: AppDeps) {
   app.openapi(cancel, async (c) => {
     const tenantId = c.var.tenantId;
     const { n } = await findNotification(tenantId, c.req.valid('param').id);
-    if (n.status !== 'accepted' && n.status !== 'running') throw problems.conflict(`The notification is already ${n.status}`);
+    if (n.status !== 'accepted' && n.status !== 'running' && n.status !== 'scheduled') throw problems.conflict(`The notification is already ${n.status}`);
     await appendAudit(db, { tenantId, notificationId: n.id, step: 'cancel.requested' });
     try {
       const result = await temporal.workflow.getHandle(n.workflowId).executeUpdate(cancelUpdate);

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { channels, notificationStatuses } from '../domain/notifications/status.js';
 import { isKnownLocale } from '../templates/locale.js';
 import { feedbackKinds } from '../db/schema-feedback.js';
+import { clockTime } from '../domain/notifications/quiet-hours.js';
 
 /** The single source for request/response validation, TypeScript types and the OpenAPI document. */
 
@@ -27,12 +28,18 @@ const timezone = z.string().refine((tz) => {
 
 export const Channel = z.enum(channels);
 
+const clock = z.string().regex(clockTime, 'a time of day, "HH:MM"');
+export const QuietHours = z.object({ starts: clock, ends: clock }).strict();
+
 export const UserProfile = z
   .object({
     email: Email.nullable().optional().describe('Where e-mail alerts go; null removes it'),
     locale: z.string().max(35).refine(isKnownLocale, 'must be a BCP 47 language tag such as fr or fr-BE').default('en').describe('BCP 47; content falls back fr-BE -> fr -> the tenant default'),
     timezone: timezone.default('Europe/Paris'),
     pushTokens: z.array(z.string().min(1).max(4096)).max(20).default([]).describe('FCM registration tokens; replaces the set'),
+    quietHours: QuietHours.nullable()
+      .optional()
+      .describe("A daily window in the user's timezone when only mandatory categories are sent; null: the tenant's default"),
   })
   .strict();
 
@@ -42,6 +49,7 @@ export const UserView = z.object({
   locale: z.string(),
   timezone: z.string(),
   pushDevices: z.number().int().describe('How many device tokens are registered (tokens are never returned)'),
+  quietHours: QuietHours.nullable(),
 });
 
 export const PreferencesBody = z
@@ -69,11 +77,18 @@ export const PreferencesView = z.object({
 
 const scalar = z.union([z.string().max(2000), z.number(), z.boolean()]);
 
+const MAX_SCHEDULE_MS = 30 * 86_400_000;
+
 export const NotificationRequest = z
   .object({
     userId: UserIdParam,
     type: z.string().min(1).max(64),
     data: z.record(z.string().max(64), scalar).refine((d) => Object.keys(d).length <= 50, 'at most 50 fields'),
+    sendAt: z.iso
+      .datetime({ offset: true })
+      .refine((t) => Date.parse(t) <= Date.now() + MAX_SCHEDULE_MS, 'at most 30 days ahead')
+      .optional()
+      .describe('When to send (ISO 8601 with offset); the notification shows "scheduled" until then. Absent or past: now'),
   })
   .strict();
 
@@ -126,6 +141,8 @@ export const NotificationView = z.object({
   attempts: z.array(DeliveryAttemptView),
   /** Bounces and complaints learnt for this notification (DSN, ARF, provider webhook, or the reply at RCPT). */
   feedback: z.array(FeedbackEventView),
+  /** When a scheduled notification goes out (its sendAt, or the end of the user's quiet hours). */
+  sendAt: z.string().nullable(),
 });
 
 export const AuditView = z.object({

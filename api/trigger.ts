@@ -35,6 +35,8 @@ export interface Recorded extends Triggered {
   userId: string;
   type: string;
   category: string;
+  /** The request's sendAt (ISO), passed to the workflow. */
+  sendAt?: string;
 }
 
 /**
@@ -105,6 +107,7 @@ interface RecordRow extends Record<string, unknown> {
   user_known: boolean;
   template_version: number | null;
   inserted: boolean;
+  inserted_status: string | null;
   earlier_id: string | null;
   earlier_status: string | null;
   earlier_workflow_id: string | null;
@@ -134,6 +137,7 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
       idempotency_key: c.idempotencyKey,
       request_hash: c.requestHash,
       data: c.body.data,
+      send_at: c.body.sendAt ?? null,
     };
   });
   // Passed as one text parameter: drizzle would expand a JS array into a parameter list.
@@ -141,18 +145,22 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
     with input as (
       select * from jsonb_to_recordset(${JSON.stringify(input)}::text::jsonb) as i(
         ord int, id uuid, workflow_id text, user_external_id text, type text, category text,
-        idempotency_key text, request_hash text, data jsonb)
+        idempotency_key text, request_hash text, data jsonb, send_at timestamptz)
     ), known as (
       -- The published version is read here, not from a cache: a publish counts from the next request on.
       select input.*, users.id as user_id, nt.published_version as template_version
       from input join users on users.tenant_id = ${tenantId} and users.external_id = input.user_external_id
       left join notification_types nt on nt.tenant_id = ${tenantId} and nt.key = input.type
     ), inserted as (
-      insert into notifications (id, tenant_id, user_id, type, category_key, idempotency_key, request_hash, workflow_id, data, template_version)
-      select id, ${tenantId}::text, user_id, type, category, idempotency_key, request_hash, workflow_id, data, template_version from known
+      insert into notifications (id, tenant_id, user_id, type, category_key, idempotency_key, request_hash, workflow_id, data, template_version, status)
+      select id, ${tenantId}::text, user_id, type, category, idempotency_key, request_hash, workflow_id, data, template_version,
+             case when send_at > now() then 'scheduled' else 'accepted' end from known
       where template_version is not null
       on conflict (tenant_id, idempotency_key) do nothing
-      returning id
+      returning id, status
+    ), scheduled as (
+      insert into notification_schedules (notification_id, send_at, reason)
+      select known.id, known.send_at, 'send-at' from known join inserted on inserted.id = known.id where inserted.status = 'scheduled'
     ), audited as (
       insert into audit_events (tenant_id, notification_id, step, detail)
       select ${tenantId}::text, known.id, 'notification.accepted',
@@ -161,7 +169,7 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
     )
     -- "earlier" sees the table as it was when the statement began: a row this statement inserted
     -- is not in it, a row another request committed before is.
-    select input.ord, known.user_id is not null as user_known, known.template_version, inserted.id is not null as inserted,
+    select input.ord, known.user_id is not null as user_known, known.template_version, inserted.id is not null as inserted, inserted.status as inserted_status,
            earlier.id as earlier_id, earlier.status as earlier_status, earlier.workflow_id as earlier_workflow_id,
            earlier.request_hash as earlier_request_hash, earlier.type as earlier_type, earlier.category_key as earlier_category
     from input
@@ -178,7 +186,7 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
     if (!row.user_known) {
       results[row.ord] = problems.invalid(`User '${c.body.userId}' does not exist`, [{ path: 'body.userId', message: 'unknown user' }]);
     } else if (row.inserted) {
-      results[row.ord] = { id: fresh.id, status: 'accepted', workflowId: fresh.workflow_id, inserted: true, userId: c.body.userId, type: c.body.type, category: c.category };
+      results[row.ord] = { id: fresh.id, status: row.inserted_status ?? 'accepted', workflowId: fresh.workflow_id, inserted: true, userId: c.body.userId, type: c.body.type, category: c.category, sendAt: c.body.sendAt };
     } else if (row.earlier_id) {
       results[row.ord] = replay(c, { id: row.earlier_id, status: row.earlier_status!, workflowId: row.earlier_workflow_id!, requestHash: row.earlier_request_hash!, type: row.earlier_type!, categoryKey: row.earlier_category! });
     } else if (row.template_version === null) {
@@ -205,7 +213,7 @@ function replay(c: Checked, row: { id: string; status: string; workflowId: strin
   if (row.requestHash !== c.requestHash) {
     return problems.invalid('This Idempotency-Key was already used with a different request', [{ path: 'header.Idempotency-Key', message: 'reused with another payload' }]);
   }
-  return { id: row.id, status: row.status, workflowId: row.workflowId, inserted: false, userId: c.body.userId, type: row.type, category: row.categoryKey };
+  return { id: row.id, status: row.status, workflowId: row.workflowId, inserted: false, userId: c.body.userId, type: row.type, category: row.categoryKey, sendAt: c.body.sendAt };
 }
 
 /**
@@ -213,7 +221,7 @@ function replay(c: Checked, row: { id: string; status: string; workflowId: strin
  * heals it, and Temporal's own id rules make sure one notification never runs twice.
  */
 export async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: string, n: Recorded): Promise<void> {
-  const input: NotificationInput = { version: 1, notificationId: n.id, tenantId, userId: n.userId, type: n.type, category: n.category };
+  const input: NotificationInput = { version: 1, notificationId: n.id, tenantId, userId: n.userId, type: n.type, category: n.category, ...(n.sendAt ? { sendAt: n.sendAt } : {}) };
   try {
     await temporal.workflow.start(notificationWorkflow, {
       taskQueue,
@@ -226,7 +234,7 @@ export async function startNotification({ temporal, taskQueue }: AppDeps, tenant
         { key: UserId, value: n.userId },
         { key: NotificationType, value: n.type },
         { key: Category, value: n.category },
-        { key: DeliveryStatusAttr, value: 'accepted' },
+        { key: DeliveryStatusAttr, value: n.status === 'scheduled' ? 'scheduled' : 'accepted' },
       ],
     });
   } catch (err) {

@@ -3,7 +3,7 @@ import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { appendAudit } from '../domain/audit/append.js';
 import { preferenceChangeErrors, recordPreferenceChange } from '../domain/privacy/consent.js';
 import { restoreErasedSuppression } from '../domain/privacy/suppression-hash.js';
-import { categories, preferences, pushDevices, users } from '../db/schema.js';
+import { categories, preferences, pushDevices, quietHours, users } from '../db/schema.js';
 import type { ApiDeps, ApiEnv } from './env.js';
 import { BODY_PROBLEMS, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
@@ -54,7 +54,8 @@ export function usersApi({ db, secrets }: ApiDeps) {
 
   const view = async (user: typeof users.$inferSelect): Promise<z.infer<typeof UserView>> => {
     const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(pushDevices).where(eq(pushDevices.userId, user.id));
-    return { userId: user.externalId, email: user.email, locale: user.locale, timezone: user.timezone, pushDevices: n };
+    const [quiet] = await db.select({ starts: quietHours.starts, ends: quietHours.ends }).from(quietHours).where(eq(quietHours.userId, user.id));
+    return { userId: user.externalId, email: user.email, locale: user.locale, timezone: user.timezone, pushDevices: n, quietHours: quiet ?? null };
   };
 
   app.openapi(putUser, async (c) => {
@@ -75,6 +76,9 @@ export function usersApi({ db, secrets }: ApiDeps) {
       if (tokens.length) await tx.insert(pushDevices).values(tokens.map((token) => ({ userId, token }))).onConflictDoNothing();
       // An address suppressed before an erasure is known only by its keyed hash: suppressed again here.
       if (body.email && secrets) await restoreErasedSuppression(tx, secrets, tenantId, body.email);
+      // Quiet hours are the user's own when given; null (or absent) leaves the tenant's default.
+      await tx.delete(quietHours).where(eq(quietHours.userId, userId));
+      if (body.quietHours) await tx.insert(quietHours).values({ tenantId, userId, ...body.quietHours });
       await appendAudit(tx, { tenantId, step: row!.created ? 'user.created' : 'user.updated', detail: { userId: externalId, pushDevices: tokens.length } });
       const [user] = await tx.select().from(users).where(eq(users.id, userId));
       return { user: user!, created: row!.created };

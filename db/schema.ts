@@ -8,3 +8,4 @@ export * from './schema-feedback.js';
 export * from './schema-hardening.js';
 export * from './schema-templates.js';
 export * from './schema-privacy.js';
+export * from './schema-timing.js';

@@ -68,7 +68,7 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   const sendScope = new CancellationScope();
 
   const requestCancel = (): void => {
-    if (progress.status !== 'running' || anyDelivered(progress.results)) return;
+    if (!cancellable(progress.status) || anyDelivered(progress.results)) return;
     cancelRequested = true;
     sendScope.cancel();
   };
@@ -84,12 +84,12 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     cancelUpdate,
     async () => {
       requestCancel();
-      await condition(() => progress.status !== 'running');
+      await condition(() => !cancellable(progress.status));
       return { cancelled: progress.status === 'cancelled', status: progress.status };
     },
     {
       validator: () => {
-        if (progress.status !== 'running' || anyDelivered(progress.results)) {
+        if (!cancellable(progress.status) || anyDelivered(progress.results)) {
           throw new Error(`Notification can no longer be cancelled: it is ${progress.status}`);
         }
       },
@@ -102,7 +102,31 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   };
   // Lean steps: plan and render in one local activity, the search attributes set in one
   // upsert, and a sole channel's send also books the final status (see BENCHMARKS.md).
+  /** Holds on a durable timer until `at` (the app's sendAt, the end of quiet hours); false when cancelled meanwhile. */
+  const holdUntil = async (at: number): Promise<boolean> => {
+    if (!(at > Date.now())) return true;
+    setStatus('scheduled');
+    try {
+      await sendScope.run(() => sleep(at - Date.now()));
+      return true;
+    } catch (err) {
+      if (cancelRequested && isCancellation(err)) return false;
+      throw err;
+    }
+  };
+  const cancelledWhileScheduled = async (): Promise<NotificationProgress> => {
+    await CancellationScope.nonCancellable(() => dbLocal.completeNotification({ notificationId, tenantId, status: 'cancelled', deliveredChannels: [] }));
+    setStatus('cancelled');
+    return progress;
+  };
+  if (input.sendAt && !(await holdUntil(Date.parse(input.sendAt)))) return cancelledWhileScheduled();
+
   const plan = await dbLocal.prepareDelivery({ notificationId });
+  if (plan.kind === 'send' && plan.notBefore) {
+    // Inside the user's quiet hours (not for mandatory categories): wait until they end.
+    if (!(await holdUntil(plan.notBefore))) return cancelledWhileScheduled();
+    await local.resumeScheduled({ notificationId });
+  }
   if (plan.kind === 'skipped') {
     progress.reason = plan.reason;
     setStatus('skipped');
@@ -183,6 +207,11 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     });
   }
   return progress;
+}
+
+/** Nothing has gone out yet: a cancel may still stop it. */
+function cancellable(status: NotificationStatus): boolean {
+  return status === 'running' || status === 'scheduled';
 }
 
 function emailOnly(results: ChannelResult[]): boolean {

@@ -12,6 +12,8 @@ export interface NotificationInputV1 {
   userId: string;
   type: string;
   category: string;
+  /** ISO time the app asked the notification to go out at (POST sendAt); absent: now. */
+  sendAt?: string;
 }
 
 export type NotificationInput = NotificationInputV1;

@@ -1,7 +1,7 @@
 import type { Channel } from './status.js';
 
 export type DeliveryPlan =
-  | { kind: 'send'; channels: Channel[]; fallback: Channel[] }
+  | { kind: 'send'; channels: Channel[]; fallback: Channel[]; /** Inside quiet hours: not before this (epoch ms). */ notBefore?: number }
   | { kind: 'skipped'; reason: 'no_opt_in' | 'opted_out' | 'no_reachable_channel' };
 
 interface PlanFacts {
