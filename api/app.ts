@@ -63,6 +63,17 @@ function scoped(scope: ApiKeyScope, routes: OpenAPIHono<ApiEnv>) {
   return g;
 }
 
+const RETRY_AFTER_SECONDS = 5;
+
+/** Connection-level failures of Postgres (postgres.js codes and SQLSTATE class 08 / 57P0x), through drizzle's wrapper. */
+function databaseUnavailable(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+    const code = typeof e.code === 'string' ? e.code : '';
+    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|CONNECT_TIMEOUT|CONNECTION_(CLOSED|ENDED|DESTROYED)|08\d{3}|57P0[123])$/.test(code)) return true;
+  }
+  return false;
+}
+
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: refuseInvalid as never });
   const caches = createApiCaches();
@@ -79,7 +90,15 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', { type: 'http', scheme: 'bearer', description: 'Operator key (ADMIN_API_KEY); tenant keys are refused' });
 
   app.onError((err, c) => {
-    if (err instanceof ApiProblem) return problemResponse(c, err.status, err.problem);
+    if (err instanceof ApiProblem) {
+      // Unavailable is a moment's state (database or Temporal restarting): say when to come back.
+      if (err.status === 503) c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return problemResponse(c, err.status, err.problem);
+    }
+    if (databaseUnavailable(err)) {
+      c.header('Retry-After', String(RETRY_AFTER_SECONDS));
+      return problemResponse(c, 503, { type: 'unavailable', title: 'Service unavailable', detail: 'The database is not reachable right now; nothing was recorded. Retry later with the same Idempotency-Key' });
+    }
     // The router's own refusals (body parsing, media type), in our words.
     if (err instanceof HTTPException && err.status === 415) return problemResponse(c, 415, problems.unsupportedMediaType('Content-Type must be application/json').problem);
     if (err instanceof HTTPException && err.status === 400 && err.message.startsWith('Malformed JSON')) return problemResponse(c, 400, problems.badRequest('The request body is not valid JSON').problem);
