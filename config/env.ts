@@ -68,7 +68,7 @@ const schema = z.object({
     .string()
     .optional()
     .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)),
-  /** How long a notification may wait for a source that may send, per category ("security=30m,*=6h"); then the other channel. */
+  /** How long a notification may wait for an IP that may send, per category ("security=30m,*=6h"); then the other channel. */
   CATEGORY_MAX_AGE: z.string().optional(),
   /** Port for direct MX delivery (pools without a relay host): 25, or a loopback receiver's in dev. */
   SMTP_MX_PORT: z.coerce.number().int().positive().default(25),

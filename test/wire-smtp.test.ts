@@ -113,15 +113,15 @@ describe('wire: SMTP', () => {
       },
     });
     mailer = createMailer();
-    const egress = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.2' };
+    const route = { host: inbox.host, port: inbox.port, localAddress: '127.0.0.2' };
 
-    expect((await mailer.send(egress, mail())).ok).toBe(true);
+    expect((await mailer.send(route, mail())).ok).toBe(true);
     // The second message goes over the same (reused) connection; the server refuses it and hangs up.
-    const refused = await mailer.send(egress, mail());
+    const refused = await mailer.send(route, mail());
     expect(refused).toMatchObject({ ok: false, kind: 'transient', responseCode: 421, enhancedCode: '4.7.28', response: expect.stringContaining('Unusual rate') });
     // The third opens a new connection; the fourth meets the 421 again on it.
-    expect((await mailer.send(egress, mail())).ok).toBe(true);
-    expect(await mailer.send(egress, mail())).toMatchObject({ ok: false, responseCode: 421 });
+    expect((await mailer.send(route, mail())).ok).toBe(true);
+    expect(await mailer.send(route, mail())).toMatchObject({ ok: false, responseCode: 421 });
     await new Promise((r) => setTimeout(r, 1500)); // time for any re-send behind the caller's back
     expect(rcpts).toEqual([1, 2, 3, 4]);
     expect(inbox.messages).toHaveLength(2);

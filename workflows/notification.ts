@@ -100,8 +100,6 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     progress.status = status;
     upsertSearchAttributes([{ key: DeliveryStatusAttr, value: status }]);
   };
-  // Lean steps: plan and render in one local activity, the search attributes set in one
-  // upsert, and a sole channel's send also books the final status (see BENCHMARKS.md).
   /** Holds on a durable timer until `at` (the app's sendAt, the end of quiet hours); false when cancelled meanwhile. */
   const holdUntil = async (at: number): Promise<boolean> => {
     if (!(at > Date.now())) return true;
@@ -121,6 +119,8 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   };
   if (input.sendAt && !(await holdUntil(Date.parse(input.sendAt)))) return cancelledWhileScheduled();
 
+  // Lean steps: plan and render in one local activity, the search attributes set in one
+  // upsert, and a sole channel's send also books the final status (see BENCHMARKS.md).
   const plan = await dbLocal.prepareDelivery({ notificationId });
   if (plan.kind === 'send' && plan.notBefore) {
     // Inside the user's quiet hours (not for mandatory categories): wait until they end.

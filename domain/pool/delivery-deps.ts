@@ -14,7 +14,7 @@ export function createDeliveryDeps(opts: {
   dnsServers?: string[];
   resolver?: DnsResolver;
   mxPort?: number;
-  /** Longest wait per category for a source that may send (max-age.ts). */
+  /** Longest wait per category for an IP that may send (max-age.ts). */
   maxAges?: MaxAges;
   now?: () => number;
   random?: () => number;

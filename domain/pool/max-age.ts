@@ -1,4 +1,4 @@
-// How long a notification of each category may wait for a source that may send (every IP of the
+// How long a notification of each category may wait for an IP that may send (every IP of the
 // tenant suspended for the provider, the tenant held) before the other channel serves the user
 // better. Configured as "category=duration,..." ("*" for the rest), e.g. CATEGORY_MAX_AGE.
 

@@ -24,7 +24,7 @@ export interface DeliveryDeps {
   mx: MxLookup | null;
   /** Port for direct MX delivery (25 in production; a loopback receiver's port in dev and tests). */
   mxPort: number;
-  /** Longest wait per category for a source that may send, then the other channel (max-age.ts). */
+  /** Longest wait per category for an IP that may send, then the other channel (max-age.ts). */
   maxAges: MaxAges;
   now: () => number;
   random: () => number;

@@ -51,7 +51,7 @@ export async function startProviderRig(opts: {
   providers: ProviderSpec[];
   workers?: number;
   now?: () => number;
-  /** Longest wait per category for a source that may send (CATEGORY_MAX_AGE). */
+  /** Longest wait per category for an IP that may send (CATEGORY_MAX_AGE). */
   maxAges?: MaxAges;
 }): Promise<ProviderRig> {
   const engine = await startTestEngine({ bundle: opts.bundle, noWorker: true });
