@@ -62,17 +62,17 @@ describe('PUT /v1/users/{userId}', () => {
   it('creates (201), then updates (200)', async () => {
     const created = await putUser('erin', { email: 'erin@erin-mail.test', locale: 'de', timezone: 'Europe/Berlin', pushTokens: [] });
     expect(created.status).toBe(201);
-    expect(await created.json()).toEqual({ userId: 'erin', email: 'erin@erin-mail.test', locale: 'de', timezone: 'Europe/Berlin', pushDevices: 0 });
+    expect(await created.json()).toEqual({ userId: 'erin', email: 'erin@erin-mail.test', locale: 'de', timezone: 'Europe/Berlin', pushDevices: 0, quietHours: null });
 
     const updated = await putUser('erin', { email: 'erin@new-mail.test', locale: 'nl', timezone: 'Europe/Amsterdam' });
     expect(updated.status).toBe(200);
-    expect(await updated.json()).toEqual({ userId: 'erin', email: 'erin@new-mail.test', locale: 'nl', timezone: 'Europe/Amsterdam', pushDevices: 0 });
+    expect(await updated.json()).toEqual({ userId: 'erin', email: 'erin@new-mail.test', locale: 'nl', timezone: 'Europe/Amsterdam', pushDevices: 0, quietHours: null });
     expect(await getUser('erin')).toMatchObject({ email: 'erin@new-mail.test', locale: 'nl' });
 
     // PUT replaces the profile: what is left out takes its default, a null e-mail removes it.
     const replaced = await putUser('erin', { email: null });
     expect(replaced.status).toBe(200);
-    expect(await replaced.json()).toEqual({ userId: 'erin', email: null, locale: 'en', timezone: 'Europe/Paris', pushDevices: 0 });
+    expect(await replaced.json()).toEqual({ userId: 'erin', email: null, locale: 'en', timezone: 'Europe/Paris', pushDevices: 0, quietHours: null });
   });
 
   it.each([
