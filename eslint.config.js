@@ -29,8 +29,8 @@ export default tseslint.config(
     },
   },
   {
-    // The API, the inbound listener and domain code never reach into activities/.
-    files: ['api/**/*.ts', 'inbound/**/*.ts', 'domain/**/*.ts'],
+    // The API, the pages, the inbound listener and domain code never reach into activities/.
+    files: ['api/**/*.ts', 'web/**/*.ts', 'inbound/**/*.ts', 'domain/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noActivities] }] },
   },
   {

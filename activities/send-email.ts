@@ -27,6 +27,7 @@ import { returnPathDomain } from '../domain/sending-domains/records.js';
 import { classifyBounce, type BounceClass } from '../domain/feedback/bounce-class.js';
 import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
 import { redactAddresses } from '../domain/failures/redact.js';
+import { recordDelivery, replyClass, smtpReplies } from '../domain/metrics/registry.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
 import { maxAgeOf } from '../domain/pool/max-age.js';
@@ -54,6 +55,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       createdAt: notifications.createdAt,
       type: notifications.type,
       category: notifications.categoryKey,
+      triggeredAt: notifications.createdAt,
       mandatory: categories.mandatory,
       statusWebhookUrl: tenants.statusWebhookUrl,
       tenantStatus: tenants.status,
@@ -135,6 +137,8 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       });
       const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
       const responseCode = outcome.ok ? smtpCode(outcome.response) : outcome.responseCode ?? null;
+      smtpReplies.inc({ class: replyClass(responseCode) });
+      recordDelivery({ channel: 'email', provider: route.provider, pool: route.poolId, ip: route.sourceIp, outcome: attemptOutcome, triggeredAt: row.triggeredAt });
       const attempt = db.insert(deliveryAttempts).values({
         id: plannedAttemptId,
         notificationId,

@@ -6,6 +6,7 @@ import { finalAuditEntry, finalStatusUpdate } from '../domain/notifications/comp
 import type { ActivityDeps } from './deps.js';
 import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
+import { recordDelivery } from '../domain/metrics/registry.js';
 import { sendToDevice } from '../domain/push/fcm-client.js';
 import type { SendInput, SendResult } from './send-email.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
@@ -16,6 +17,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
     .select({
       tenantId: notifications.tenantId,
       userId: notifications.userId,
+      triggeredAt: notifications.createdAt,
       title: renderedMessages.subject,
       body: renderedMessages.text,
       statusWebhookUrl: tenants.statusWebhookUrl,
@@ -65,6 +67,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
         const startedAt = new Date();
         const outcome = await withHeartbeat(() => sendToDevice(messaging!, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
+        recordDelivery({ channel: 'push', provider: 'fcm', outcome: attemptOutcome, triggeredAt: row.triggeredAt });
         await db.transaction(async (tx) => {
           await tx.insert(deliveryAttempts).values({
             notificationId,

@@ -27,6 +27,12 @@ import { usersApi } from './users.js';
 import { categoriesApi } from './categories.js';
 import { notificationTypesApi } from './notification-types.js';
 import { layoutsApi } from './layouts.js';
+import { metricsApi } from './metrics.js';
+import { preferenceLinkApi } from './preference-link.js';
+import { Hono } from 'hono';
+import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { operatorConsole } from '../web/console/routes.js';
+import { preferenceCentre } from '../web/preferences/routes.js';
 
 /** Request bodies above this are refused before they are parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -120,6 +126,33 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.openapi(health, (c) => c.json({ ok: true }, 200));
   app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
   app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
+  app.route('/', metricsApi(deps));
+
+  // Server-rendered pages, outside the JSON API's document: they answer HTML, errors included.
+  const pageLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text('Request body too large', 413) });
+  app.use('/preferences/*', pageLimit);
+  app.use('/console/*', pageLimit);
+  // The hosted preference centre: the signed link is the credential.
+  app.route('/preferences', preferenceCentre(deps));
+  // The operator console: its own cookie session (admin key at sign-in); IP changes go through /v1/admin in-process.
+  const consolePages = new Hono();
+  consolePages.route(
+    '/',
+    operatorConsole({
+      db: deps.db,
+      adminKey: deps.adminKey,
+      rules: () => deps.providerRules ?? defaultDeliveryDeps().rules,
+      temporalUiUrl: deps.temporalUiUrl,
+      namespace: deps.temporal.options.namespace,
+      admin: async (path, init = {}) =>
+        app.request(path, {
+          method: init.method ?? 'GET',
+          headers: { authorization: `Bearer ${deps.adminKey ?? ''}`, ...(init.body === undefined ? {} : { 'content-type': 'application/json' }) },
+          body: init.body === undefined ? undefined : JSON.stringify(init.body),
+        }),
+    }),
+  );
+  app.route('/console', consolePages);
 
   // Codec server for the Temporal UI and CLI: its own auth (admin key or codec token) and CORS.
   app.use('/codec/*', limit(MAX_BATCH_BODY_BYTES));
@@ -143,6 +176,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
   v1.route('/users', scoped('send', privacyApi(deps)));
   v1.route('/users', scoped('send', usersApi(deps)));
+  v1.route('/users', scoped('send', preferenceLinkApi(deps)));
   v1.route('/suppressions', scoped('send', suppressionsApi(deps)));
   v1.route('/notifications', scoped('send', notificationsApi({ ...deps, caches })));
   v1.route('/webhook', scoped('manage', statusWebhookApi(deps)));

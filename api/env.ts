@@ -19,6 +19,10 @@ export interface ApiDeps {
   providerRules?: ProviderRules;
   /** Verifies unsubscribe links and derives status-webhook secrets; those routes answer 503 without it. */
   secrets?: SecretBox;
+  /** The Temporal Web UI (TEMPORAL_UI_URL), for the console's links to a notification's workflow. */
+  temporalUiUrl?: string;
+  /** Base URL of links the API hands out (PUBLIC_URL); the URL it was called on when absent. */
+  publicUrl?: string;
   /** Shared secret providers sign JSON complaint/bounce webhooks with; that route answers 503 without it. */
   feedbackWebhookSecret?: string;
   /** Records a sending domain publishes (bounce host, SPF include) and the DKIM rotation grace; dev defaults when absent. */

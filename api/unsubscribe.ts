@@ -3,6 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { recordPreferenceChange } from '../domain/privacy/consent.js';
 import { verifyUnsubscribeToken, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
 import { categories, preferences, users } from '../db/schema.js';
+import { preferenceUrl } from '../domain/preferences/link-token.js';
 import { jsonResponse, OPEN, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
 import { UnsubscribeResult } from './feedback-schemas.js';
@@ -50,7 +51,7 @@ const oneClick = createRoute({
   responses: { 200: jsonResponse(UnsubscribeResult, 'Unsubscribed'), ...problemResponses(...LINK_PROBLEMS, 404, 409, 413) },
 });
 
-export function unsubscribeApi({ db, secrets }: ApiDeps) {
+export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
   const app = router();
 
   const claimOf = (token: string): UnsubscribeClaim => {
@@ -66,7 +67,9 @@ export function unsubscribeApi({ db, secrets }: ApiDeps) {
     return c.html(
       `<!doctype html><html><body><p>Stop e-mail about ${escape(claim.category)}?</p>` +
         `<form method="post" action="${action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">` +
-        `<button type="submit">Unsubscribe</button></form></body></html>`,
+        `<button type="submit">Unsubscribe</button></form>` +
+        // The same link holder may manage every category in the preference centre.
+        `<p><a href="${escape(preferenceUrl(secrets!, publicUrl ?? new URL(c.req.url).origin, { tenantId: claim.tenantId, userId: claim.userId }).url)}">Manage all your notification preferences</a></p></body></html>`,
     );
   });
 

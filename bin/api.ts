@@ -10,6 +10,7 @@ import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
+import { tracingPlugin } from '../config/tracing.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 
 const env = parseEnv(process.env);
@@ -20,12 +21,13 @@ assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPO
 await migrateDatabase(env.DATABASE_URL);
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
-const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace, dataConverter: temporal.dataConverter });
+const tracing = tracingPlugin(env, 'api');
+const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace, dataConverter: temporal.dataConverter, ...(tracing ? { plugins: [tracing] } : {}) });
 const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
 const resolver = new Resolver({ timeout: 2_000, tries: 2 });
 if (env.DNS_SERVERS?.length) resolver.setServers(env.DNS_SERVERS);
 const app = createApi(
-  { db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken: env.CODEC_TOKEN, codecOrigins: env.CODEC_CORS_ORIGINS, spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings: domainSettingsFromEnv(env), resolver },
+  { db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken: env.CODEC_TOKEN, codecOrigins: env.CODEC_CORS_ORIGINS, spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings: domainSettingsFromEnv(env), resolver, publicUrl: env.PUBLIC_URL, temporalUiUrl: env.TEMPORAL_UI_URL },
   { onError: (err) => logger.error({ err }, 'request failed') },
 );
 const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });

@@ -2,10 +2,11 @@
 import { parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
-import { startDevStack } from '../dev/stack.js';
+import { DEV_TEMPORAL_METRICS_ADDRESS, startDevStack } from '../dev/stack.js';
 
 const env = parseEnv(process.env);
-installTemporalRuntime();
+// The Temporal SDK's own metrics, beside the engine's at the API's /metrics.
+installTemporalRuntime('WARN', env.TEMPORAL_METRICS_ADDRESS ?? DEV_TEMPORAL_METRICS_ADDRESS);
 const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, 'dev');
 console.log('Starting notiflow (first run builds the Temporal CLI and initialises PostgreSQL; later runs take seconds)...');
 const stack = await startDevStack(env, logger);
@@ -17,6 +18,8 @@ Push: ${stack.pushUrl}
 DNS: ${stack.dns} (the engine resolves through it; publish records with POST ${stack.apiUrl}/dev/dns)
 API key: ${stack.apiKey}
 Admin key: ${stack.adminKey}
+Console: ${stack.consoleUrl} (sign in with the admin key)
+Metrics: ${stack.apiUrl}/metrics
 
 Try: curl -s -X POST ${stack.apiUrl}/v1/notifications -H "Authorization: Bearer ${stack.apiKey}" -H "Content-Type: application/json" -H "Idempotency-Key: demo-1" -d '{"userId":"alice","type":"account.transaction","data":{"amount":42.5,"currency":"EUR","merchant":"Boulangerie Paul","accountLast4":"1234"}}'
 Press Ctrl-C to stop.`);

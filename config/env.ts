@@ -40,6 +40,8 @@ const schema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().positive().default(3000),
+  /** The Temporal Web UI's base URL, for the console's links to workflows (npm start: the dev server's UI). */
+  TEMPORAL_UI_URL: z.string().url().optional(),
   /** Public base URL of the API, used in links inside e-mails (unsubscribe). */
   PUBLIC_URL: z.string().url().optional(),
 
@@ -150,6 +152,15 @@ const schema = z.object({
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().positive().default(1000),
   /** Sends (and other activities) one worker runs at once; they wait on the network, not the CPU. */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
+
+  /** host:port where bin/worker.ts serves its own metrics at /metrics; absent: not served (npm start: the API's /metrics has them). */
+  WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  /** host:port where the Temporal SDK serves its own metrics (worker polls, task latencies); absent: off. npm start: 127.0.0.1:9464. */
+  TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  /** OTLP/HTTP endpoint for traces (e.g. http://collector:4318); absent: no tracing. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
+  /** Service name on the exported spans. */
+  OTEL_SERVICE_NAME: z.string().default('notiflow'),
 
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });

@@ -88,6 +88,8 @@ export const alarms = pgTable(
     /** When the operator webhook acknowledged it (2xx). */
     notifiedAt: at('notified_at'),
     notifyAttempts: integer('notify_attempts').notNull().default(0),
+    /** When an operator acknowledged it in the console: the webhook stops paging about it. */
+    acknowledgedAt: at('acknowledged_at'),
   },
   (t) => [index('alarms_open_idx').on(t.kind, t.scope, t.resolvedAt)],
 );

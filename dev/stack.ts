@@ -17,6 +17,7 @@ import { spamdOf, type Env } from '../config/env.js';
 import { createSecretBox } from '../config/secrets.js';
 import { assertResidency } from '../config/residency.js';
 import { temporalSettings } from '../config/temporal.js';
+import { tracingPlugin } from '../config/tracing.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
@@ -35,6 +36,9 @@ import { startSmtpInbox } from './smtp-inbox.js';
 import { createTestTls } from './test-ca.js';
 import { startTemporalDevServer } from './temporal-server.js';
 
+/** Where `npm start` has the Temporal SDK serve its metrics unless TEMPORAL_METRICS_ADDRESS says otherwise. */
+export const DEV_TEMPORAL_METRICS_ADDRESS = '127.0.0.1:9464';
+
 export interface DevStack {
   apiUrl: string;
   temporalUiUrl: string | undefined;
@@ -44,6 +48,7 @@ export interface DevStack {
   dns: string;
   apiKey: string;
   adminKey: string;
+  consoleUrl: string;
   stop(): Promise<void>;
 }
 
@@ -141,7 +146,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     stops.push(() => deps.mailer.close());
     await precompileTemplates();
     const nativeConnection = await NativeConnection.connect(temporal.connection);
-    const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps, dataConverter: temporal.dataConverter });
+    const tracing = tracingPlugin(env, 'dev');
+    const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps, dataConverter: temporal.dataConverter, plugins: tracing ? [tracing] : [] });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();
@@ -151,7 +157,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
 
     const connection = await Connection.connect(temporal.connection);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter });
+    const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter, ...(tracing ? { plugins: [tracing] } : {}) });
     await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
     const inbound = await startInboundListener(
       { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env, { domains: [], ips: ['127.0.0.0/8'] }) },
@@ -159,12 +165,12 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     );
     stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken, codecOrigins: [...env.CODEC_CORS_ORIGINS, ...(temporalUiUrl ? [temporalUiUrl, temporalUiUrl.replace('127.0.0.1', 'localhost')] : [])], spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken, codecOrigins: [...env.CODEC_CORS_ORIGINS, ...(temporalUiUrl ? [temporalUiUrl, temporalUiUrl.replace('127.0.0.1', 'localhost')] : [])], spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver, publicUrl: env.PUBLIC_URL, temporalUiUrl: env.TEMPORAL_UI_URL ?? temporalUiUrl }, { onError: (err) => logger.error({ err }, 'request failed') }));
     app.route('/dev', devRoutes(inbox, fcm, dnsServer));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, dns: dnsServer.address, apiKey, adminKey, stop };
+    return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, dns: dnsServer.address, apiKey, adminKey, consoleUrl: `${apiUrl}/console`, stop };
   } catch (err) {
     await stop();
     throw err;

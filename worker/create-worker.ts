@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { Worker } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
-import type { NativeConnection, WorkerOptions } from '@temporalio/worker';
+import type { NativeConnection, WorkerOptions, WorkerPlugin } from '@temporalio/worker';
+import { activityMetrics } from './metrics-interceptor.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 
 // Under tsx/vitest this module is the .ts source; from dist/ (npm run build) it is compiled .js.
@@ -23,6 +24,8 @@ export interface NotificationWorkerOptions {
   tuning?: { maxCachedWorkflows?: number; maxConcurrentActivities?: number };
   /** Replaces individual activities, typed against the real ones (tests only). */
   activityOverrides?: Partial<ReturnType<typeof createActivities>>;
+  /** Tracing (config/tracing.ts) when an OTLP endpoint is configured. */
+  plugins?: WorkerPlugin[];
 }
 
 /** A worker serving the notification workflow and its activities on one task queue. */
@@ -34,6 +37,8 @@ export async function createNotificationWorker(opts: NotificationWorkerOptions):
     taskQueue: opts.taskQueue,
     activities,
     dataConverter: opts.dataConverter,
+    interceptors: { activity: [activityMetrics] },
+    ...(opts.plugins?.length ? { plugins: opts.plugins } : {}),
     ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath }),
     // Sends wait on the network, not the CPU: allow many in flight per worker.
     maxConcurrentActivityTaskExecutions: opts.tuning?.maxConcurrentActivities ?? 200,

@@ -18,6 +18,8 @@ export function operatorWebhookActivities({ db, monitoring = defaultMonitoring }
       const [alarm] = await db.select().from(alarms).where(eq(alarms.id, alarmId));
       if (!alarm) throw permanent('NotFound', `Alarm ${alarmId} not found`);
       if (alarm.notifiedAt) return { notified: true };
+      // An operator already acknowledged it in the console: nobody needs paging.
+      if (alarm.acknowledgedAt) return { notified: false };
       await db.update(alarms).set({ notifyAttempts: sql`${alarms.notifyAttempts} + 1` }).where(eq(alarms.id, alarmId));
       const result = await postSigned(hook.url, hook.secret, {
         type: 'alarm',

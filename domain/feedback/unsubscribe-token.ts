@@ -1,4 +1,5 @@
 import type { SecretBox } from '../../config/secrets.js';
+import { openToken, signToken } from '../signed-token.js';
 
 // One-click unsubscribe links (RFC 8058): a signed, expiring token naming tenant, user and category.
 // It carries internal ids only, never the address.
@@ -16,24 +17,15 @@ export interface UnsubscribeClaim {
 export const unsubscribeTokenTtlSeconds = 60 * 24 * 3600;
 
 export function signUnsubscribeToken(secrets: SecretBox, claim: UnsubscribeClaim): string {
-  const body = Buffer.from(JSON.stringify([claim.tenantId, claim.userId, claim.category, claim.exp])).toString('base64url');
-  return `${body}.${secrets.sign(`unsubscribe:${body}`)}`;
+  return signToken(secrets, 'unsubscribe', [claim.tenantId, claim.userId, claim.category, claim.exp]);
 }
 
 export type TokenCheck = { ok: true; claim: UnsubscribeClaim } | { ok: false; reason: 'malformed' | 'forged' | 'expired' };
 
 export function verifyUnsubscribeToken(secrets: SecretBox, token: string, nowMs = Date.now()): TokenCheck {
-  const [body, sig, ...rest] = token.split('.');
-  if (!body || !sig || rest.length > 0) return { ok: false, reason: 'malformed' };
-  if (!secrets.verify(`unsubscribe:${body}`, sig)) return { ok: false, reason: 'forged' };
-  let parts: unknown;
-  try {
-    parts = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'malformed' };
-  }
-  if (!Array.isArray(parts) || parts.length !== 4) return { ok: false, reason: 'malformed' };
-  const [tenantId, userId, category, exp] = parts as unknown[];
+  const opened = openToken(secrets, 'unsubscribe', token, 4);
+  if (!opened.ok) return opened;
+  const [tenantId, userId, category, exp] = opened.parts;
   if (typeof tenantId !== 'string' || typeof userId !== 'string' || typeof category !== 'string' || typeof exp !== 'number') {
     return { ok: false, reason: 'malformed' };
   }

@@ -63,6 +63,8 @@ export interface TestEngine {
   inbox: SmtpInbox;
   fcm: FcmEndpoint;
   messaging: Messaging;
+  /** The API app itself, for tests that serve it over a real socket (browser tests). */
+  app: ReturnType<typeof createApi>;
   /** Calls the real Hono app (no mocks) with the tenant's key unless `key` overrides it. */
   request(method: string, path: string, opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null }): Promise<Response>;
   /** Serves the same app over a real socket (as bin/api.ts does); returns its base URL. */
@@ -159,6 +161,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     inbox,
     fcm,
     messaging,
+    app: api,
     async request(method, path, o = {}) {
       const headers: Record<string, string> = { ...o.headers };
       const key = o.key === undefined ? apiKey : o.key;

@@ -1,0 +1,97 @@
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.js';
+import { categories, preferences, tenants, users } from '../../db/schema.js';
+import { appendAudit } from '../audit/append.js';
+
+// A user's channel choices per category, as the preference centre shows and saves them.
+
+export interface CategoryChoice {
+  key: string;
+  channels: string[];
+  /** Channels the category may use at all (its defaults plus what the user chose). */
+  available: string[];
+  mandatory: boolean;
+  requiresOptIn: boolean;
+  optedInAt: Date | null;
+}
+
+export interface UserChoices {
+  tenantName: string;
+  externalId: string;
+  locale: string;
+  categories: CategoryChoice[];
+}
+
+const allChannels = ['email', 'push'];
+
+export async function loadChoices(db: Db, tenantId: string, userId: string): Promise<UserChoices | undefined> {
+  const [user] = await db
+    .select({ externalId: users.externalId, locale: users.locale, tenantName: tenants.name })
+    .from(users)
+    .innerJoin(tenants, eq(tenants.id, users.tenantId))
+    .where(and(eq(users.id, userId), eq(users.tenantId, tenantId)));
+  if (!user) return undefined;
+  const rows = await db
+    .select({ key: categories.key, defaults: categories.defaultChannels, mandatory: categories.mandatory, requiresOptIn: categories.requiresOptIn, chosen: preferences.channels, optedInAt: preferences.optedInAt })
+    .from(categories)
+    .leftJoin(preferences, and(eq(preferences.categoryKey, categories.key), eq(preferences.userId, userId)))
+    .where(eq(categories.tenantId, tenantId))
+    .orderBy(categories.key);
+  return {
+    ...user,
+    categories: rows.map((r) => ({
+      key: r.key,
+      // An opt-in category without a recorded opt-in sends nothing, whatever its defaults say.
+      channels: r.requiresOptIn && !r.optedInAt ? [] : (r.chosen ?? r.defaults),
+      available: allChannels,
+      mandatory: r.mandatory,
+      requiresOptIn: r.requiresOptIn,
+      optedInAt: r.optedInAt,
+    })),
+  };
+}
+
+export type ChoiceError = { category: string; problem: 'consent-needed' | 'unknown-channel' };
+
+/**
+ * Saves the channels chosen for each non-mandatory category (mandatory ones are not the user's to
+ * change here). An opt-in category takes channels only with consent; its consent is recorded when
+ * given and withdrawn with its last channel.
+ */
+export async function saveChoices(
+  db: Db,
+  input: { tenantId: string; userId: string; chosen: Record<string, string[]>; consent: Set<string>; consentText: (category: string) => string },
+): Promise<ChoiceError[] | undefined> {
+  const current = await loadChoices(db, input.tenantId, input.userId);
+  if (!current) return [];
+  const errors: ChoiceError[] = [];
+  const writes: { key: string; channels: string[]; optIn: 'given' | 'kept' | 'withdrawn' | 'none' }[] = [];
+  for (const cat of current.categories) {
+    if (cat.mandatory) continue;
+    const channels = (input.chosen[cat.key] ?? []).filter((c, i, all) => all.indexOf(c) === i);
+    if (channels.some((c) => !cat.available.includes(c))) errors.push({ category: cat.key, problem: 'unknown-channel' });
+    if (!cat.requiresOptIn) {
+      writes.push({ key: cat.key, channels, optIn: 'none' });
+      continue;
+    }
+    const consenting = input.consent.has(cat.key);
+    if (channels.length > 0 && !consenting) errors.push({ category: cat.key, problem: 'consent-needed' });
+    writes.push({ key: cat.key, channels: consenting ? channels : [], optIn: !consenting || channels.length === 0 ? 'withdrawn' : cat.optedInAt ? 'kept' : 'given' });
+  }
+  if (errors.length) return errors;
+  await db.transaction(async (tx) => {
+    for (const w of writes) {
+      const optedInAt = w.optIn === 'given' ? sql`now()` : w.optIn === 'kept' ? sql`coalesce(${preferences.optedInAt}, now())` : null;
+      await tx
+        .insert(preferences)
+        .values({ userId: input.userId, categoryKey: w.key, channels: w.channels, optedInAt: w.optIn === 'given' || w.optIn === 'kept' ? new Date() : null })
+        .onConflictDoUpdate({ target: [preferences.userId, preferences.categoryKey], set: { channels: w.channels, optedInAt, updatedAt: new Date() } });
+      if (w.optIn === 'given') {
+        // Marketing consent: where the consent ledger (when it exists) records it, with the text shown.
+        await appendAudit(tx, { tenantId: input.tenantId, step: 'consent.given', detail: { userId: current.externalId, category: w.key, source: 'preference-centre', text: input.consentText(w.key) } });
+      }
+    }
+    await appendAudit(tx, { tenantId: input.tenantId, step: 'preferences.updated', detail: { userId: current.externalId, source: 'preference-centre', categories: Object.fromEntries(writes.map((w) => [w.key, w.channels])) } });
+  });
+  return undefined;
+}

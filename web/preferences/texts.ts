@@ -1,0 +1,122 @@
+// The preference centre's words in the four locales users have (en, fr, de, nl).
+
+export const locales = ['en', 'fr', 'de', 'nl'] as const;
+export type Locale = (typeof locales)[number];
+
+export interface Texts {
+  title: string;
+  intro: (tenant: string) => string;
+  categories: Record<string, { name: string; hint: string }>;
+  channels: Record<string, string>;
+  locked: string;
+  mandatoryReason: string;
+  consentLabel: (tenant: string) => string;
+  consentRecorded: (date: string) => string;
+  save: string;
+  saved: string;
+  errors: { 'consent-needed': string; 'unknown-channel': string; heading: string };
+  expired: string;
+  invalid: string;
+  notFound: string;
+  unsubscribeMore: string;
+}
+
+const en: Texts = {
+  title: 'Your notification preferences',
+  intro: (t) => `Choose how ${t} keeps you informed.`,
+  categories: {
+    transactions: { name: 'Transactions', hint: 'Payments and transfers on your accounts' },
+    balance: { name: 'Balance alerts', hint: 'When your balance drops below a threshold' },
+    security: { name: 'Security alerts', hint: 'New devices and sign-ins' },
+    marketing: { name: 'News and offers', hint: 'Our newsletter and product news' },
+  },
+  channels: { email: 'E-mail', push: 'Push notification' },
+  locked: 'Always on',
+  mandatoryReason: 'Security alerts protect your account, so they are always sent.',
+  consentLabel: (t) => `I agree to receive news and offers from ${t}. I can withdraw this consent at any time on this page.`,
+  consentRecorded: (d) => `Consent given on ${d}.`,
+  save: 'Save preferences',
+  saved: 'Your preferences have been saved.',
+  errors: { heading: 'Nothing was saved', 'consent-needed': 'To receive news and offers, tick the consent box.', 'unknown-channel': 'A channel that does not exist was chosen.' },
+  expired: 'This link has expired. Ask for a new one in the app.',
+  invalid: 'This link is not valid.',
+  notFound: 'This account no longer exists.',
+  unsubscribeMore: 'Manage all your notification preferences',
+};
+
+const fr: Texts = {
+  title: 'Vos préférences de notification',
+  intro: (t) => `Choisissez comment ${t} vous tient informé.`,
+  categories: {
+    transactions: { name: 'Opérations', hint: 'Paiements et virements sur vos comptes' },
+    balance: { name: 'Alertes de solde', hint: 'Quand votre solde passe sous un seuil' },
+    security: { name: 'Alertes de sécurité', hint: 'Nouveaux appareils et connexions' },
+    marketing: { name: 'Actualités et offres', hint: 'Notre lettre d’information et nos nouveautés' },
+  },
+  channels: { email: 'E-mail', push: 'Notification push' },
+  locked: 'Toujours activé',
+  mandatoryReason: 'Les alertes de sécurité protègent votre compte : elles sont toujours envoyées.',
+  consentLabel: (t) => `J’accepte de recevoir les actualités et offres de ${t}. Je peux retirer ce consentement à tout moment sur cette page.`,
+  consentRecorded: (d) => `Consentement donné le ${d}.`,
+  save: 'Enregistrer mes préférences',
+  saved: 'Vos préférences ont été enregistrées.',
+  errors: { heading: 'Rien n’a été enregistré', 'consent-needed': 'Pour recevoir les actualités et offres, cochez la case de consentement.', 'unknown-channel': 'Un canal inexistant a été choisi.' },
+  expired: 'Ce lien a expiré. Demandez-en un nouveau dans l’application.',
+  invalid: 'Ce lien n’est pas valide.',
+  notFound: 'Ce compte n’existe plus.',
+  unsubscribeMore: 'Gérer toutes vos préférences de notification',
+};
+
+const de: Texts = {
+  title: 'Ihre Benachrichtigungseinstellungen',
+  intro: (t) => `Wählen Sie, wie ${t} Sie informiert.`,
+  categories: {
+    transactions: { name: 'Umsätze', hint: 'Zahlungen und Überweisungen auf Ihren Konten' },
+    balance: { name: 'Kontostand-Warnungen', hint: 'Wenn Ihr Kontostand unter einen Schwellenwert fällt' },
+    security: { name: 'Sicherheitswarnungen', hint: 'Neue Geräte und Anmeldungen' },
+    marketing: { name: 'Neuigkeiten und Angebote', hint: 'Unser Newsletter und Produktneuheiten' },
+  },
+  channels: { email: 'E-Mail', push: 'Push-Benachrichtigung' },
+  locked: 'Immer aktiv',
+  mandatoryReason: 'Sicherheitswarnungen schützen Ihr Konto und werden daher immer gesendet.',
+  consentLabel: (t) => `Ich willige ein, Neuigkeiten und Angebote von ${t} zu erhalten. Ich kann diese Einwilligung jederzeit auf dieser Seite widerrufen.`,
+  consentRecorded: (d) => `Einwilligung erteilt am ${d}.`,
+  save: 'Einstellungen speichern',
+  saved: 'Ihre Einstellungen wurden gespeichert.',
+  errors: { heading: 'Nichts wurde gespeichert', 'consent-needed': 'Um Neuigkeiten und Angebote zu erhalten, setzen Sie das Häkchen bei der Einwilligung.', 'unknown-channel': 'Ein unbekannter Kanal wurde gewählt.' },
+  expired: 'Dieser Link ist abgelaufen. Fordern Sie in der App einen neuen an.',
+  invalid: 'Dieser Link ist ungültig.',
+  notFound: 'Dieses Konto existiert nicht mehr.',
+  unsubscribeMore: 'Alle Benachrichtigungseinstellungen verwalten',
+};
+
+const nl: Texts = {
+  title: 'Uw meldingsvoorkeuren',
+  intro: (t) => `Kies hoe ${t} u op de hoogte houdt.`,
+  categories: {
+    transactions: { name: 'Transacties', hint: 'Betalingen en overschrijvingen op uw rekeningen' },
+    balance: { name: 'Saldomeldingen', hint: 'Wanneer uw saldo onder een drempel zakt' },
+    security: { name: 'Beveiligingsmeldingen', hint: 'Nieuwe apparaten en aanmeldingen' },
+    marketing: { name: 'Nieuws en aanbiedingen', hint: 'Onze nieuwsbrief en productnieuws' },
+  },
+  channels: { email: 'E-mail', push: 'Pushmelding' },
+  locked: 'Altijd aan',
+  mandatoryReason: 'Beveiligingsmeldingen beschermen uw rekening en worden daarom altijd verstuurd.',
+  consentLabel: (t) => `Ik ga akkoord met het ontvangen van nieuws en aanbiedingen van ${t}. Ik kan deze toestemming op elk moment op deze pagina intrekken.`,
+  consentRecorded: (d) => `Toestemming gegeven op ${d}.`,
+  save: 'Voorkeuren opslaan',
+  saved: 'Uw voorkeuren zijn opgeslagen.',
+  errors: { heading: 'Er is niets opgeslagen', 'consent-needed': 'Vink het toestemmingsvakje aan om nieuws en aanbiedingen te ontvangen.', 'unknown-channel': 'Er is een onbekend kanaal gekozen.' },
+  expired: 'Deze link is verlopen. Vraag een nieuwe aan in de app.',
+  invalid: 'Deze link is ongeldig.',
+  notFound: 'Dit account bestaat niet meer.',
+  unsubscribeMore: 'Al uw meldingsvoorkeuren beheren',
+};
+
+const all: Record<Locale, Texts> = { en, fr, de, nl };
+
+export function textsFor(locale: string | undefined): { locale: Locale; t: Texts } {
+  const base = (locale ?? 'en').slice(0, 2).toLowerCase();
+  const l = (locales as readonly string[]).includes(base) ? (base as Locale) : 'en';
+  return { locale: l, t: all[l] };
+}
