@@ -143,7 +143,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
       adminKey: deps.adminKey,
       rules: () => deps.providerRules ?? defaultDeliveryDeps().rules,
       temporalUiUrl: deps.temporalUiUrl,
-      namespace: deps.temporal.options.namespace,
+      namespace: () => deps.temporal.options.namespace,
       admin: async (path, init = {}) =>
         app.request(path, {
           method: init.method ?? 'GET',

@@ -19,7 +19,7 @@ export interface ConsoleDeps {
   /** Calls the admin JSON API in-process with the operator key. */
   admin: (path: string, init?: { method?: string; body?: unknown }) => Promise<Response>;
   temporalUiUrl?: string;
-  namespace: string;
+  namespace: () => string;
 }
 
 interface IpJson {
@@ -186,7 +186,7 @@ ${q.length >= 2 ? html`<table><caption>${rows.length} found (at most 50)</captio
     const id = (c.req.query('id') ?? '').trim();
     const found = id && isUuid(id) ? await lookupNotification(deps.db, id) : undefined;
     const status: ContentfulStatusCode = id && !found ? 404 : 200;
-    const ui = found && deps.temporalUiUrl ? `${deps.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.namespace)}/workflows/${encodeURIComponent(found.n.workflowId)}` : undefined;
+    const ui = found && deps.temporalUiUrl ? `${deps.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.namespace())}/workflows/${encodeURIComponent(found.n.workflowId)}` : undefined;
     return send(
       c,
       html`<h1>Notification lookup</h1><form method="get" action="/console/notifications" role="search"><label for="nid">Notification id</label> <input type="search" id="nid" name="id" value="${id}" size="40"> <button type="submit">Look up</button></form>
