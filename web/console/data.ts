@@ -10,12 +10,12 @@ import type { Series } from './chart.js';
 export async function tenantRows(db: Db) {
   const [rows, keys, domains] = await Promise.all([
     db.select().from(tenants).orderBy(asc(tenants.id)),
-    db.select({ tenantId: apiKeys.tenantId, prefix: apiKeys.prefix, revokedAt: apiKeys.revokedAt }).from(apiKeys),
-    db.select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain, selector: sendingDomains.dkimSelector }).from(sendingDomains),
+    db.select({ tenantId: apiKeys.tenantId, prefix: apiKeys.prefix, name: apiKeys.name, scopes: apiKeys.scopes, revokedAt: apiKeys.revokedAt }).from(apiKeys),
+    db.select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain, selector: sendingDomains.dkimSelector, status: sendingDomains.status, lastCheckedAt: sendingDomains.lastCheckedAt }).from(sendingDomains),
   ]);
   return rows.map((t) => ({
     ...t,
-    keys: keys.filter((k) => k.tenantId === t.id).map((k) => ({ prefix: k.prefix, active: !k.revokedAt })),
+    keys: keys.filter((k) => k.tenantId === t.id).map((k) => ({ prefix: k.prefix, name: k.name, scopes: k.scopes, active: !k.revokedAt })),
     domains: domains.filter((d) => d.tenantId === t.id),
   }));
 }

@@ -112,7 +112,7 @@ export function operatorConsole(deps: ConsoleDeps) {
 ${notice ? html`<p class="status" role="status">${notice}</p>` : ''}
 <section aria-labelledby="h-tenants"><h2 id="h-tenants">Tenants</h2>
 <table><thead><tr><th scope="col">Tenant</th><th scope="col">Name</th><th scope="col">Pool</th><th scope="col">API keys</th><th scope="col">Sending domains</th></tr></thead><tbody>
-${tenants.map((t) => html`<tr><td>${t.id}</td><td>${t.name}</td><td>${t.poolId ?? '-'}</td><td>${t.keys.map((k) => html`<code>${k.prefix}…</code> ${k.active ? 'active' : 'revoked'}<br>`)}</td><td>${t.domains.map((d) => html`${d.domain} (DKIM selector ${d.selector})<br>`)}</td></tr>`)}
+${tenants.map((t) => html`<tr><td>${t.id}</td><td>${t.name}</td><td>${t.poolId ?? '-'}</td><td>${t.keys.map((k) => html`${k.name} <code>${k.prefix}…</code> (${k.scopes.join(', ')}) ${k.active ? 'active' : 'revoked'}<br>`)}</td><td>${t.domains.map((d) => html`${d.domain}: DNS <strong>${d.status}</strong>${d.lastCheckedAt ? ` (checked ${d.lastCheckedAt.toISOString()})` : ''}, DKIM selector ${d.selector}<br>`)}</td></tr>`)}
 </tbody></table></section>
 <section aria-labelledby="h-pools"><h2 id="h-pools">Pools and IPs</h2>
 ${pools.map(
