@@ -106,6 +106,12 @@ describe('the preference centre in Chromium', () => {
       const opted = (await (await api('/v1/users/alice/preferences')).json()) as typeof prefs;
       expect(opted.categories.marketing!.channels).toEqual(['email']);
       expect(opted.categories.marketing!.optedInAt).not.toBeNull();
+      // The opt-in is in the consent ledger, from the page, with the version of the text shown.
+      const exported = (await (await api('/v1/users/alice/export')).json()) as { consentHistory: { category: string; action: string; source: string; textVersion: string | null }[] };
+      const optIn = exported.consentHistory.filter((r) => r.category === 'marketing' && r.action === 'opt_in');
+      expect(optIn).toHaveLength(1);
+      expect(optIn[0]).toMatchObject({ source: 'preference-page' });
+      expect(optIn[0]!.textVersion).toMatch(/^marketing:[0-9a-f]{12}$/);
     } finally {
       await ctx.close();
     }

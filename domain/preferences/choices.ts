@@ -1,7 +1,8 @@
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { categories, preferences, tenants, users } from '../../db/schema.js';
-import { appendAudit } from '../audit/append.js';
+import { createHash } from 'node:crypto';
+import { recordPreferenceChange } from '../privacy/consent.js';
 
 // A user's channel choices per category, as the preference centre shows and saves them.
 
@@ -79,19 +80,24 @@ export async function saveChoices(
     writes.push({ key: cat.key, channels: consenting ? channels : [], optIn: !consenting || channels.length === 0 ? 'withdrawn' : cat.optedInAt ? 'kept' : 'given' });
   }
   if (errors.length) return errors;
-  await db.transaction(async (tx) => {
-    for (const w of writes) {
-      const optedInAt = w.optIn === 'given' ? sql`now()` : w.optIn === 'kept' ? sql`coalesce(${preferences.optedInAt}, now())` : null;
-      await tx
-        .insert(preferences)
-        .values({ userId: input.userId, categoryKey: w.key, channels: w.channels, optedInAt: w.optIn === 'given' || w.optIn === 'kept' ? new Date() : null })
-        .onConflictDoUpdate({ target: [preferences.userId, preferences.categoryKey], set: { channels: w.channels, optedInAt, updatedAt: new Date() } });
-      if (w.optIn === 'given') {
-        // Marketing consent: where the consent ledger (when it exists) records it, with the text shown.
-        await appendAudit(tx, { tenantId: input.tenantId, step: 'consent.given', detail: { userId: current.externalId, category: w.key, source: 'preference-centre', text: input.consentText(w.key) } });
-      }
-    }
-    await appendAudit(tx, { tenantId: input.tenantId, step: 'preferences.updated', detail: { userId: current.externalId, source: 'preference-centre', categories: Object.fromEntries(writes.map((w) => [w.key, w.channels])) } });
-  });
+  // The consent ledger records the change (opt-in or opt-out of a consent category with the text
+  // shown) and projects it onto the current preferences, as the API and the unsubscribe link do.
+  const consentGiven = writes.filter((w) => w.optIn === 'given').map((w) => w.key);
+  await db.transaction((tx) =>
+    recordPreferenceChange(tx, {
+      tenantId: input.tenantId,
+      userId: input.userId,
+      externalId: current.externalId,
+      categories: Object.fromEntries(writes.map((w) => [w.key, w.channels as ('email' | 'push')[]])),
+      source: 'preference-page',
+      actor: 'user',
+      textVersion: consentGiven.length ? consentGiven.map((k) => `${k}:${textVersionOf(input.consentText(k))}`).join(',') : null,
+    }),
+  );
   return undefined;
+}
+
+/** A short digest of the consent text as shown, so the ledger says which wording the person saw. */
+function textVersionOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 12);
 }
