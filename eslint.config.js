@@ -4,7 +4,10 @@ import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 // An import of activities/ from anywhere but the worker (which builds them) and workflows (types only).
-const noActivities = { regex: '(^|/)activities/', message: 'Import domain/, never activities/: activities are thin Temporal factories over domain/.' };
+const noActivities = {
+  regex: '(^|/)activities/',
+  message: 'Import domain/, never activities/: activities are thin Temporal factories over domain/.',
+};
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'db/migrations/**', '.cache/**', 'dist/**', 'eslint.config.js'] },
@@ -41,7 +44,9 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: builtinModules.flatMap((m) => [m, `node:${m}`]).map((name) => ({ name, message: 'Workflows must stay deterministic: no Node built-ins.' })),
+          paths: builtinModules
+            .flatMap((m) => [m, `node:${m}`])
+            .map((name) => ({ name, message: 'Workflows must stay deterministic: no Node built-ins.' })),
           patterns: [
             {
               regex: '^\\.\\./(db|api|dev|worker|templates|config|inbound|lib|bin|bench)(/|$)',

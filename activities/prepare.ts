@@ -44,8 +44,9 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       const { plan: decided, available } = planFromRow(row);
       // Inside the user's quiet hours, only mandatory categories go now; the rest wait for the end.
       const notBefore = decided.kind === 'send' && !row.mandatory ? quietUntil(Date.now(), row.timezone, row.quiet) : undefined;
-      const plan: DeliveryPlan = notBefore ? { ...decided, notBefore } as DeliveryPlan : decided;
-      const rendered: (RenderedContent & { templateVersion: number })[] = plan.kind === 'send' ? await Promise.all(plan.channels.map((c) => renderContent({ db, secrets, publicUrl }, c, row))) : [];
+      const plan: DeliveryPlan = notBefore ? ({ ...decided, notBefore } as DeliveryPlan) : decided;
+      const rendered: (RenderedContent & { templateVersion: number })[] =
+        plan.kind === 'send' ? await Promise.all(plan.channels.map((c) => renderContent({ db, secrets, publicUrl }, c, row))) : [];
 
       const audit = [
         plan.kind === 'send'
@@ -75,7 +76,11 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
         : undefined;
       const steps = db.insert(auditEvents).values(audit.map((a) => ({ tenantId: row.tenantId, notificationId, ...a })));
       // One statement, so one round trip and all-or-nothing without BEGIN/COMMIT.
-      await db.execute(content ? sql`with s as (${status.getSQL()}), c as (${content.getSQL()}) ${steps.getSQL()}` : sql`with s as (${status.getSQL()}) ${steps.getSQL()}`);
+      await db.execute(
+        content
+          ? sql`with s as (${status.getSQL()}), c as (${content.getSQL()}) ${steps.getSQL()}`
+          : sql`with s as (${status.getSQL()}) ${steps.getSQL()}`,
+      );
       return plan;
     },
 

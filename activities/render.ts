@@ -28,7 +28,12 @@ export function renderActivities({ db, secrets, publicUrl }: ActivityDeps) {
           .insert(renderedMessages)
           .values({ notificationId, locale, ...content })
           .onConflictDoUpdate({ target: [renderedMessages.notificationId, renderedMessages.channel], set: { locale, ...content } });
-        await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `${channel}.rendered`, detail: { locale, type: row.type, templateVersion } });
+        await appendAudit(tx, {
+          tenantId: row.tenantId,
+          notificationId,
+          step: `${channel}.rendered`,
+          detail: { locale, type: row.type, templateVersion },
+        });
       });
       return { locale };
     },

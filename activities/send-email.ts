@@ -1,17 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
-import {
-  auditEvents,
-  categories,
-  deliveryAttempts,
-  notifications,
-  pools,
-  renderedMessages,
-  suppressions,
-  tenants,
-  users,
-} from '../db/schema.js';
+import { auditEvents, categories, deliveryAttempts, notifications, pools, renderedMessages, suppressions, tenants, users } from '../db/schema.js';
 import { appendAudit } from '../domain/audit/append.js';
 import { finalAuditEntry, finalStatusUpdate } from '../domain/notifications/completion.js';
 import type { ActivityDeps } from './deps.js';
@@ -80,7 +70,10 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
      * throw retryable; 5xx throws non-retryable so the workflow falls back. With `deliveryCompletes`,
      * an accepted mail is the notification's outcome: the same write records it as delivered.
      */
-    async sendEmail({ notificationId, deliveryCompletes }: SendInput): Promise<SendResult & ({ attemptId: string; sourceIp: string } | { waitUntil: number })> {
+    async sendEmail({
+      notificationId,
+      deliveryCompletes,
+    }: SendInput): Promise<SendResult & ({ attemptId: string; sourceIp: string } | { waitUntil: number })> {
       const ctx = Context.current();
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
@@ -88,7 +81,12 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       await tenantGate(db, row, notificationId, 'email');
       // Hard-bounced addresses get nothing; complained or unsubscribed ones still get required alerts. The workflow uses the other channel.
       if (row.suppressionReason && suppressionApplies(row.suppressionReason, row.mandatory)) {
-        await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.suppressed', detail: { reason: row.suppressionReason, source: row.suppressionSource } });
+        await appendAudit(db, {
+          tenantId: row.tenantId,
+          notificationId,
+          step: 'email.suppressed',
+          detail: { reason: row.suppressionReason, source: row.suppressionSource },
+        });
         throw permanent('Suppressed', `The address is suppressed (${row.suppressionReason}); no e-mail was sent`);
       }
       if (row.subject === null || row.text === null) throw transient('NotRendered', 'The e-mail has not been rendered yet');
@@ -104,8 +102,17 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         // Every IP the tenant may use is held back for this provider: the workflow waits on a
         // durable timer (however long), unless that is past the category's maximum age.
         const deadline = row.createdAt.getTime() + maxAgeOf(delivery.maxAges, row.category);
-        if (routed.waitUntil > deadline) throw permanent('TooLate', `No IP may send before ${new Date(routed.waitUntil).toISOString()}, past the ${row.category} maximum age: ${routed.reason}`);
-        await appendAudit(db, { tenantId: row.tenantId, notificationId, step: 'email.waiting', detail: { until: new Date(routed.waitUntil).toISOString(), reason: routed.reason } });
+        if (routed.waitUntil > deadline)
+          throw permanent(
+            'TooLate',
+            `No IP may send before ${new Date(routed.waitUntil).toISOString()}, past the ${row.category} maximum age: ${routed.reason}`,
+          );
+        await appendAudit(db, {
+          tenantId: row.tenantId,
+          notificationId,
+          step: 'email.waiting',
+          detail: { until: new Date(routed.waitUntil).toISOString(), reason: routed.reason },
+        });
         return { waitUntil: routed.waitUntil };
       }
       const route = routed;
@@ -136,9 +143,16 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         return { retryElsewhere: false, firedRules: [] };
       });
       const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
-      const responseCode = outcome.ok ? smtpCode(outcome.response) : outcome.responseCode ?? null;
+      const responseCode = outcome.ok ? smtpCode(outcome.response) : (outcome.responseCode ?? null);
       smtpReplies.inc({ class: replyClass(responseCode) });
-      recordDelivery({ channel: 'email', provider: route.provider, pool: route.poolId, ip: route.sourceIp, outcome: attemptOutcome, triggeredAt: row.triggeredAt });
+      recordDelivery({
+        channel: 'email',
+        provider: route.provider,
+        pool: route.poolId,
+        ip: route.sourceIp,
+        outcome: attemptOutcome,
+        triggeredAt: row.triggeredAt,
+      });
       const attempt = db.insert(deliveryAttempts).values({
         id: plannedAttemptId,
         notificationId,
@@ -160,17 +174,33 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         step: `email.${attemptOutcome}`,
         detail: { attempt: ctx.info.attempt, sourceIp: route.sourceIp, provider: route.provider, domain: recipientDomain, responseCode },
       };
-      const completion = outcome.ok && deliveryCompletes ? { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['email'] } : undefined;
+      const completion =
+        outcome.ok && deliveryCompletes
+          ? { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['email'] }
+          : undefined;
       // The attempt, its audit step and (when this send completes the notification) the final
       // status in one statement: one round trip, all or nothing.
       const steps = db.insert(auditEvents).values(completion ? [step, finalAuditEntry(completion)] : [step]);
-      await db.execute(completion ? sql`with a as (${attempt.getSQL()}), s as (${finalStatusUpdate(db, completion).getSQL()}) ${steps.getSQL()}` : sql`with a as (${attempt.getSQL()}) ${steps.getSQL()}`);
+      await db.execute(
+        completion
+          ? sql`with a as (${attempt.getSQL()}), s as (${finalStatusUpdate(db, completion).getSQL()}) ${steps.getSQL()}`
+          : sql`with a as (${attempt.getSQL()}) ${steps.getSQL()}`,
+      );
       const attemptId = plannedAttemptId;
-      if (outcome.ok) return { attemptId, sourceIp: route.sourceIp, ...(completion ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}) };
+      if (outcome.ok)
+        return { attemptId, sourceIp: route.sourceIp, ...(completion ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}) };
       // A reply that blames the IP (blocklist, rate limit) is retried from another IP, not bounced.
-      if (verdict.retryElsewhere) throw transient('IpRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${route.sourceIp} at ${route.provider}: ${outcome.response}`, 100);
+      if (verdict.retryElsewhere)
+        throw transient('IpRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${route.sourceIp} at ${route.provider}: ${outcome.response}`, 100);
       if (outcome.kind === 'permanent') {
-        await recordRcptBounce(db, outcome, { tenantId: row.tenantId, notificationId, attemptId, sourceIp: route.sourceIp, provider: route.provider, email: row.email });
+        await recordRcptBounce(db, outcome, {
+          tenantId: row.tenantId,
+          notificationId,
+          attemptId,
+          sourceIp: route.sourceIp,
+          provider: route.provider,
+          email: row.email,
+        });
       }
       throw failureOf(outcome);
     },
@@ -243,7 +273,15 @@ async function recordRcptBounce(
   const verdict = classifyBounce({ smtpCode: outcome.responseCode ?? null, status: outcome.enhancedCode ?? null, diagnostic });
   if (verdict.type !== 'hard' || !addressGone.has(verdict.class)) return;
   await db.transaction((tx) =>
-    recordFeedbackOutcome(tx, { kind: 'bounce', verdict, cls: verdict.class, status: outcome.enhancedCode ?? null, diagnostic, source: 'smtp', ...at }),
+    recordFeedbackOutcome(tx, {
+      kind: 'bounce',
+      verdict,
+      cls: verdict.class,
+      status: outcome.enhancedCode ?? null,
+      diagnostic,
+      source: 'smtp',
+      ...at,
+    }),
   );
 }
 

@@ -47,12 +47,16 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       const served = await db
         .select({ target: deliveryAttempts.target })
         .from(deliveryAttempts)
-        .where(and(eq(deliveryAttempts.notificationId, notificationId), eq(deliveryAttempts.channel, 'push'), eq(deliveryAttempts.outcome, 'accepted')));
+        .where(
+          and(eq(deliveryAttempts.notificationId, notificationId), eq(deliveryAttempts.channel, 'push'), eq(deliveryAttempts.outcome, 'accepted')),
+        );
       const servedIds = new Set(served.map((s) => s.target));
       const completed = async (result: { delivered: number; removed: number }) => {
         if (!deliveryCompletes) return result;
         const completion = { notificationId, tenantId: row.tenantId, status: 'delivered' as const, deliveredChannels: ['push'] };
-        await db.execute(sql`with s as (${finalStatusUpdate(db, completion).getSQL()}) ${db.insert(auditEvents).values(finalAuditEntry(completion)).getSQL()}`);
+        await db.execute(
+          sql`with s as (${finalStatusUpdate(db, completion).getSQL()}) ${db.insert(auditEvents).values(finalAuditEntry(completion)).getSQL()}`,
+        );
         return { ...result, completion: { statusWebhook: Boolean(row.statusWebhookUrl) } };
       };
       if (servedIds.size > 0) return completed({ delivered: servedIds.size, removed: 0 });
@@ -65,7 +69,9 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       const errors: string[] = [];
       for (const device of devices) {
         const startedAt = new Date();
-        const outcome = await withHeartbeat(() => sendToDevice(messaging!, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }));
+        const outcome = await withHeartbeat(() =>
+          sendToDevice(messaging!, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }),
+        );
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
         recordDelivery({ channel: 'push', provider: 'fcm', outcome: attemptOutcome, triggeredAt: row.triggeredAt });
         await db.transaction(async (tx) => {
@@ -83,7 +89,12 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
           await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `push.${attemptOutcome}`, detail });
           if (!outcome.ok && outcome.tokenInvalid) {
             await tx.delete(pushDevices).where(eq(pushDevices.id, device.id));
-            await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: 'push.device_removed', detail: { deviceId: device.id, code: outcome.code } });
+            await appendAudit(tx, {
+              tenantId: row.tenantId,
+              notificationId,
+              step: 'push.device_removed',
+              detail: { deviceId: device.id, code: outcome.code },
+            });
           }
         });
         if (outcome.ok) {

@@ -46,7 +46,18 @@ export function testSendActivities({ db, mailer, secrets, delivery: deliveryDeps
       await finishRoute(db, delivery, egress, { tenantId, notificationId: testSendId }, outcome);
       const status = outcome.ok ? 'sent' : outcome.kind === 'transient' ? 'accepted' : 'failed';
       await db.update(testSends).set({ status, response: outcome.response }).where(eq(testSends.id, testSendId));
-      await appendAudit(db, { tenantId, step: `template.test_${outcome.ok ? 'sent' : 'refused'}`, detail: { testSendId, type: row.t.typeKey, version: row.t.version, sourceIp: egress.sourceIp, domain: recipientDomain, response: outcome.response } });
+      await appendAudit(db, {
+        tenantId,
+        step: `template.test_${outcome.ok ? 'sent' : 'refused'}`,
+        detail: {
+          testSendId,
+          type: row.t.typeKey,
+          version: row.t.version,
+          sourceIp: egress.sourceIp,
+          domain: recipientDomain,
+          response: outcome.response,
+        },
+      });
       if (outcome.ok) return { status };
       if (outcome.kind === 'transient') throw transient('SmtpTransient', `SMTP ${outcome.responseCode ?? 'error'}: ${outcome.response}`);
       throw permanent('SmtpPermanent', `SMTP ${outcome.responseCode ?? 'error'}: ${outcome.response}`);

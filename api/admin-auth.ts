@@ -10,7 +10,8 @@ export function adminAuth(adminKey: string | undefined): MiddlewareHandler {
   return async (c, next) => {
     if (!expected) throw problems.unauthorized('No operator key is configured (ADMIN_API_KEY); the admin API is closed');
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header('authorization') ?? '');
-    if (!match || !timingSafeEqual(digest(match[1]!), expected)) throw problems.unauthorized('Send the operator key as "Authorization: Bearer <admin key>"');
+    if (!match || !timingSafeEqual(digest(match[1]!), expected))
+      throw problems.unauthorized('Send the operator key as "Authorization: Bearer <admin key>"');
     await next();
   };
 }

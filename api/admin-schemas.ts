@@ -12,9 +12,7 @@ export const SuspendBody = z
   })
   .strict();
 
-export const ResumeBody = z
-  .object({ provider: providerName.optional().describe('Lift controls for this provider only; all when absent') })
-  .strict();
+export const ResumeBody = z.object({ provider: providerName.optional().describe('Lift controls for this provider only; all when absent') }).strict();
 
 export const MovePoolBody = z
   .object({
@@ -47,7 +45,13 @@ export const IpView = z.object({
 });
 
 export const IpDetailView = IpView.extend({
-  recentOutcomes: z.record(z.string(), z.object({ counts: z.record(z.string(), z.number()), last: z.array(z.object({ kind: z.string(), at: z.string(), ruleId: z.string().nullable(), tenantId: z.string() })) })),
+  recentOutcomes: z.record(
+    z.string(),
+    z.object({
+      counts: z.record(z.string(), z.number()),
+      last: z.array(z.object({ kind: z.string(), at: z.string(), ruleId: z.string().nullable(), tenantId: z.string() })),
+    }),
+  ),
 });
 
 export const PoolsView = z.object({

@@ -97,7 +97,11 @@ export function adminApi(deps: ApiDeps) {
 
   app.openapi(listIps, async (c) => {
     const poolId = c.req.valid('query').pool;
-    const rows = await db.select().from(sendingIps).where(poolId ? eq(sendingIps.poolId, poolId) : undefined).orderBy(sendingIps.id);
+    const rows = await db
+      .select()
+      .from(sendingIps)
+      .where(poolId ? eq(sendingIps.poolId, poolId) : undefined)
+      .orderBy(sendingIps.id);
     const now = Date.now();
     const statuses = await loadIpStatus(db, rules(), rows, now);
     const sent = await sentToday(db, statuses);
@@ -169,7 +173,10 @@ export function adminApi(deps: ApiDeps) {
     if (!tenant) throw problems.notFound(`Tenant '${tenantId}' does not exist`);
     const wanted = [body.poolId, ...(body.fallbackPoolId ? [body.fallbackPoolId] : [])];
     const found = await db.select().from(pools).where(inArray(pools.id, wanted));
-    for (const [field, id] of [['poolId', body.poolId], ['fallbackPoolId', body.fallbackPoolId]] as const) {
+    for (const [field, id] of [
+      ['poolId', body.poolId],
+      ['fallbackPoolId', body.fallbackPoolId],
+    ] as const) {
       if (!id) continue;
       const pool = found.find((p) => p.id === id);
       if (!pool) throw problems.invalid(`Pool '${id}' does not exist`, [{ path: `body.${field}`, message: 'unknown pool' }]);
@@ -184,11 +191,14 @@ export function adminApi(deps: ApiDeps) {
       }
     }
     const [fallback] = await db.select().from(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, tenantId));
-    const fallbackPoolId = body.fallbackPoolId === undefined ? fallback?.poolId ?? null : body.fallbackPoolId;
+    const fallbackPoolId = body.fallbackPoolId === undefined ? (fallback?.poolId ?? null) : body.fallbackPoolId;
     await db.transaction(async (tx) => {
       await tx.update(tenants).set({ poolId: body.poolId }).where(eq(tenants.id, tenantId));
       if (fallbackPoolId) {
-        await tx.insert(tenantFallbackPools).values({ tenantId, poolId: fallbackPoolId }).onConflictDoUpdate({ target: tenantFallbackPools.tenantId, set: { poolId: fallbackPoolId } });
+        await tx
+          .insert(tenantFallbackPools)
+          .values({ tenantId, poolId: fallbackPoolId })
+          .onConflictDoUpdate({ target: tenantFallbackPools.tenantId, set: { poolId: fallbackPoolId } });
       } else {
         await tx.delete(tenantFallbackPools).where(eq(tenantFallbackPools.tenantId, tenantId));
       }
@@ -232,7 +242,13 @@ const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date
 const rateText = (r: RateLimit | undefined) => (r ? `${r.count}/${r.perMs / 1000}s` : undefined);
 
 function standing(v: ProviderView) {
-  return { state: v.state, score: v.score, suspendedUntil: iso(v.suspendedUntil), throttledUntil: iso(v.throttledUntil), throttle: rateText(v.throttle) };
+  return {
+    state: v.state,
+    score: v.score,
+    suspendedUntil: iso(v.suspendedUntil),
+    throttledUntil: iso(v.throttledUntil),
+    throttle: rateText(v.throttle),
+  };
 }
 
 function ipView(s: IpStatus, rules: ProviderRules, now: number, sent: number): z.infer<typeof IpView> {
@@ -250,7 +266,13 @@ function ipView(s: IpStatus, rules: ProviderRules, now: number, sent: number): z
     score: overall.score,
     warmup: s.warmup ? { day: s.warmup.day, cap: s.warmup.cap, sentToday: sent } : null,
     quarantine: s.quarantine ? { reason: s.quarantine.reason, until: iso(s.quarantine.until ?? undefined) ?? null } : null,
-    controls: s.controls.map((c) => ({ provider: c.provider, kind: c.kind, until: new Date(c.until).toISOString(), reason: c.reason, setBy: c.setBy })),
+    controls: s.controls.map((c) => ({
+      provider: c.provider,
+      kind: c.kind,
+      until: new Date(c.until).toISOString(),
+      reason: c.reason,
+      setBy: c.setBy,
+    })),
     providers,
   };
 }

@@ -28,20 +28,23 @@ export function alarmsApi({ db, adminKey }: ApiDeps) {
       .where(and(state, q.kind ? eq(alarms.kind, q.kind) : undefined))
       .orderBy(desc(alarms.raisedAt))
       .limit(q.limit);
-    return c.json({
-      alarms: rows.map((a) => ({
-        id: a.id,
-        kind: a.kind,
-        severity: a.severity,
-        scope: a.scope,
-        message: a.message,
-        detail: a.detail as Record<string, unknown>,
-        raisedAt: a.raisedAt.toISOString(),
-        resolvedAt: a.resolvedAt?.toISOString() ?? null,
-        notifiedAt: a.notifiedAt?.toISOString() ?? null,
-        notifyAttempts: a.notifyAttempts,
-      })),
-    }, 200);
+    return c.json(
+      {
+        alarms: rows.map((a) => ({
+          id: a.id,
+          kind: a.kind,
+          severity: a.severity,
+          scope: a.scope,
+          message: a.message,
+          detail: a.detail as Record<string, unknown>,
+          raisedAt: a.raisedAt.toISOString(),
+          resolvedAt: a.resolvedAt?.toISOString() ?? null,
+          notifiedAt: a.notifiedAt?.toISOString() ?? null,
+          notifyAttempts: a.notifyAttempts,
+        })),
+      },
+      200,
+    );
   });
   return app;
 }

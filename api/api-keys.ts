@@ -7,9 +7,27 @@ import { problems } from './problem.js';
 const Scope = z.enum(apiKeyScopes).describe('send: notifications, users, preferences, suppressions; manage: domains, keys, webhook');
 
 export const ApiKeyCreated = z
-  .object({ id: z.string(), key: z.string().describe('The key itself: shown this once, stored only as a hash'), prefix: z.string(), name: z.string(), scopes: z.array(Scope), createdAt: z.string(), expiresAt: z.string().nullable() })
+  .object({
+    id: z.string(),
+    key: z.string().describe('The key itself: shown this once, stored only as a hash'),
+    prefix: z.string(),
+    name: z.string(),
+    scopes: z.array(Scope),
+    createdAt: z.string(),
+    expiresAt: z.string().nullable(),
+  })
   .openapi('ApiKeyCreated');
-const ApiKeyView = z.object({ id: z.string(), prefix: z.string(), name: z.string(), scopes: z.array(Scope), createdAt: z.string(), lastUsedAt: z.string().nullable(), expiresAt: z.string().nullable() }).openapi('ApiKey');
+const ApiKeyView = z
+  .object({
+    id: z.string(),
+    prefix: z.string(),
+    name: z.string(),
+    scopes: z.array(Scope),
+    createdAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    expiresAt: z.string().nullable(),
+  })
+  .openapi('ApiKey');
 const CreateKeyBody = z
   .object({
     name: z.string().min(1).max(100),
@@ -21,9 +39,29 @@ const KeyParams = z.object({ id: z.uuid().openapi({ param: { name: 'id', in: 'pa
 
 const tags = ['api keys'];
 const routes = {
-  create: createRoute({ method: 'post', path: '/', tags, summary: 'Create a key (within the calling key\'s own scopes); shown once', request: { body: { required: true, content: { 'application/json': { schema: CreateKeyBody } } } }, responses: { 201: jsonResponse(ApiKeyCreated, 'The new key'), ...problemResponses(...TENANT_PROBLEMS, 413, 415, 422) } }),
-  list: createRoute({ method: 'get', path: '/', tags, summary: 'The tenant\'s live keys (never the keys themselves)', responses: { 200: jsonResponse(z.object({ keys: z.array(ApiKeyView) }), 'Keys'), ...problemResponses(...TENANT_PROBLEMS) } }),
-  revoke: createRoute({ method: 'delete', path: '/{id}', tags, summary: 'Revoke a key: every API process refuses it within a second', request: { params: KeyParams }, responses: { 204: { description: 'Revoked' }, ...problemResponses(...TENANT_PROBLEMS, 404, 422) } }),
+  create: createRoute({
+    method: 'post',
+    path: '/',
+    tags,
+    summary: "Create a key (within the calling key's own scopes); shown once",
+    request: { body: { required: true, content: { 'application/json': { schema: CreateKeyBody } } } },
+    responses: { 201: jsonResponse(ApiKeyCreated, 'The new key'), ...problemResponses(...TENANT_PROBLEMS, 413, 415, 422) },
+  }),
+  list: createRoute({
+    method: 'get',
+    path: '/',
+    tags,
+    summary: "The tenant's live keys (never the keys themselves)",
+    responses: { 200: jsonResponse(z.object({ keys: z.array(ApiKeyView) }), 'Keys'), ...problemResponses(...TENANT_PROBLEMS) },
+  }),
+  revoke: createRoute({
+    method: 'delete',
+    path: '/{id}',
+    tags,
+    summary: 'Revoke a key: every API process refuses it within a second',
+    request: { params: KeyParams },
+    responses: { 204: { description: 'Revoked' }, ...problemResponses(...TENANT_PROBLEMS, 404, 422) },
+  }),
 };
 
 /** /v1/api-keys: several keys live at once, so a rotation needs no downtime. Needs the manage scope. */
@@ -34,7 +72,8 @@ export function apiKeysApi({ db }: ApiDeps) {
     const beyond = body.scopes.filter((s) => !c.var.scopes.includes(s));
     if (beyond.length) throw problems.forbidden(`A key can only create keys within its own scopes; this one lacks ${beyond.join(', ')}`);
     const expiresAt = body.expiresAt ? new Date(body.expiresAt) : null;
-    if (expiresAt && expiresAt.getTime() <= Date.now()) throw problems.invalid('expiresAt is in the past', [{ path: 'body.expiresAt', message: 'must be in the future' }]);
+    if (expiresAt && expiresAt.getTime() <= Date.now())
+      throw problems.invalid('expiresAt is in the past', [{ path: 'body.expiresAt', message: 'must be in the future' }]);
     const key = await createApiKey(db, c.var.tenantId, { name: body.name, scopes: body.scopes, expiresAt, by: 'api-key' });
     return c.json(key, 201);
   });

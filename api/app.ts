@@ -45,7 +45,13 @@ const documentInfo = {
   security: [{ tenantKey: [] }],
 };
 
-const health = createRoute({ method: 'get', path: '/health', summary: 'Liveness', ...OPEN, responses: { 200: jsonResponse(z.object({ ok: z.boolean() }), 'The API is up') } });
+const health = createRoute({
+  method: 'get',
+  path: '/health',
+  summary: 'Liveness',
+  ...OPEN,
+  responses: { 200: jsonResponse(z.object({ ok: z.boolean() }), 'The API is up') },
+});
 const document = createRoute({
   method: 'get',
   path: '/openapi.json',
@@ -93,7 +99,11 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   const pg = (deps.db as ApiDeps['db'] | undefined)?.$client;
   pg?.listen(KEY_CHANGES_CHANNEL, forget, forget).catch((err: unknown) => opts.onError?.(err));
   app.openAPIRegistry.registerComponent('securitySchemes', 'tenantKey', { type: 'http', scheme: 'bearer', description: 'Tenant API key' });
-  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', { type: 'http', scheme: 'bearer', description: 'Operator key (ADMIN_API_KEY); tenant keys are refused' });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'operatorKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'Operator key (ADMIN_API_KEY); tenant keys are refused',
+  });
 
   app.onError((err, c) => {
     if (err instanceof ApiProblem) {
@@ -103,12 +113,24 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
     }
     if (databaseUnavailable(err)) {
       c.header('Retry-After', String(RETRY_AFTER_SECONDS));
-      return problemResponse(c, 503, { type: 'unavailable', title: 'Service unavailable', detail: 'The database is not reachable right now; nothing was recorded. Retry later with the same Idempotency-Key' });
+      return problemResponse(c, 503, {
+        type: 'unavailable',
+        title: 'Service unavailable',
+        detail: 'The database is not reachable right now; nothing was recorded. Retry later with the same Idempotency-Key',
+      });
     }
     // The router's own refusals (body parsing, media type), in our words.
-    if (err instanceof HTTPException && err.status === 415) return problemResponse(c, 415, problems.unsupportedMediaType('Content-Type must be application/json').problem);
-    if (err instanceof HTTPException && err.status === 400 && err.message.startsWith('Malformed JSON')) return problemResponse(c, 400, problems.badRequest('The request body is not valid JSON').problem);
-    if (err instanceof TemplateDataError) return problemResponse(c, err.status, { type: err.status === 404 ? 'not-found' : err.status === 409 ? 'conflict' : 'validation-error', title: err.status === 422 ? 'Invalid request' : 'Refused', detail: err.message, errors: err.problems });
+    if (err instanceof HTTPException && err.status === 415)
+      return problemResponse(c, 415, problems.unsupportedMediaType('Content-Type must be application/json').problem);
+    if (err instanceof HTTPException && err.status === 400 && err.message.startsWith('Malformed JSON'))
+      return problemResponse(c, 400, problems.badRequest('The request body is not valid JSON').problem);
+    if (err instanceof TemplateDataError)
+      return problemResponse(c, err.status, {
+        type: err.status === 404 ? 'not-found' : err.status === 409 ? 'conflict' : 'validation-error',
+        title: err.status === 422 ? 'Invalid request' : 'Refused',
+        detail: err.message,
+        errors: err.problems,
+      });
     if (err instanceof HTTPException) return problemResponse(c, err.status, { type: 'http-error', title: 'Request failed', detail: err.message });
     opts.onError?.(err);
     return problemResponse(c, 500, { type: 'internal', title: 'Internal error', detail: 'The request failed unexpectedly; it has been logged' });
@@ -117,7 +139,13 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   app.use('/codec/*', codecCors(deps));
   app.use(methodNotAllowed(() => app.routes));
-  const limit = (maxSize: number) => bodyLimit({ maxSize, onError: () => { throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`); } });
+  const limit = (maxSize: number) =>
+    bodyLimit({
+      maxSize,
+      onError: () => {
+        throw problems.tooLarge(`Request bodies are limited to ${maxSize} bytes`);
+      },
+    });
   const defaultLimit = limit(MAX_BODY_BYTES);
   const batchLimit = limit(MAX_BATCH_BODY_BYTES);
   app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));

@@ -25,7 +25,10 @@ export function auditVerifyApi({ db, adminKey }: ApiDeps) {
       summary: 'Verify the tamper-evident audit chains (all tenants, or one)',
       security: [{ operatorKey: [] }],
       request: { query: z.object({ tenantId: z.string().min(1).max(64).optional() }) },
-      responses: { 200: jsonResponse(ChainReport, 'The verdict; ok is false when an event was deleted, changed or reordered'), ...problemResponses(400, 401, 422) },
+      responses: {
+        200: jsonResponse(ChainReport, 'The verdict; ok is false when an event was deleted, changed or reordered'),
+        ...problemResponses(400, 401, 422),
+      },
     }),
     async (c) => c.json(await verifyAuditChain(db, c.req.valid('query').tenantId), 200),
   );

@@ -34,7 +34,12 @@ const TOUCH_EVERY_MS = 60_000;
  * at once (LISTEN/NOTIFY, see createApi), the TTL is only the backstop. Unknown keys are not cached,
  * so a key created a moment ago works at once. A suspended tenant's keys get 403.
  */
-export function tenantAuth(db: Db, grants: TtlCache<string, KeyGrant>, onError?: (err: unknown) => void, unknownKeysPerMinute = 30): MiddlewareHandler<ApiEnv> {
+export function tenantAuth(
+  db: Db,
+  grants: TtlCache<string, KeyGrant>,
+  onError?: (err: unknown) => void,
+  unknownKeysPerMinute = 30,
+): MiddlewareHandler<ApiEnv> {
   // Guessing keys costs a lookup each: unknown keys are counted per client address, and past the
   // limit that address gets no more lookups (429) until the minute has passed. A key already known
   // valid (cached) still works from that address.
@@ -49,14 +54,27 @@ export function tenantAuth(db: Db, grants: TtlCache<string, KeyGrant>, onError?:
     if (grants.peek(keyHash) === undefined && !misses.allows(client)) {
       const retryAfter = misses.retryAfter(client);
       return c.body(
-        JSON.stringify(problemBody(429, { type: 'too-many-requests', title: 'Too many requests', detail: `Too many requests with unknown API keys from your address; try again in ${retryAfter} s` })),
+        JSON.stringify(
+          problemBody(429, {
+            type: 'too-many-requests',
+            title: 'Too many requests',
+            detail: `Too many requests with unknown API keys from your address; try again in ${retryAfter} s`,
+          }),
+        ),
         429,
         { 'Content-Type': 'application/problem+json', 'Retry-After': String(retryAfter) },
       );
     }
     const grant = await grants.get(keyHash, async () => {
       const [row] = await db
-        .select({ keyId: apiKeys.id, tenantId: apiKeys.tenantId, scopes: apiKeys.scopes, expiresAt: apiKeys.expiresAt, tenantStatus: tenants.status, tenantStatusReason: tenants.statusReason })
+        .select({
+          keyId: apiKeys.id,
+          tenantId: apiKeys.tenantId,
+          scopes: apiKeys.scopes,
+          expiresAt: apiKeys.expiresAt,
+          tenantStatus: tenants.status,
+          tenantStatusReason: tenants.statusReason,
+        })
         .from(apiKeys)
         .innerJoin(tenants, eq(tenants.id, apiKeys.tenantId))
         .where(and(eq(apiKeys.keyHash, keyHash), isNull(apiKeys.revokedAt)));
@@ -67,7 +85,10 @@ export function tenantAuth(db: Db, grants: TtlCache<string, KeyGrant>, onError?:
       throw problems.unauthorized('The API key is not valid');
     }
     if (grant.expiresAt !== null && grant.expiresAt <= Date.now()) throw problems.unauthorized('The API key has expired');
-    if (grant.tenantStatus === 'suspended') throw problems.forbidden(`Tenant ${grant.tenantId} is suspended${grant.tenantStatusReason ? `: ${grant.tenantStatusReason}` : ''}; an operator must reinstate it`);
+    if (grant.tenantStatus === 'suspended')
+      throw problems.forbidden(
+        `Tenant ${grant.tenantId} is suspended${grant.tenantStatusReason ? `: ${grant.tenantStatusReason}` : ''}; an operator must reinstate it`,
+      );
     const last = touched.get(grant.keyId) ?? 0;
     if (Date.now() - last > TOUCH_EVERY_MS) {
       touched.set(grant.keyId, Date.now());

@@ -8,7 +8,10 @@ const list = createRoute({
   method: 'get',
   path: '/',
   summary: "The tenant's notification categories",
-  responses: { 200: jsonResponse(z.object({ categories: z.array(CategoryView) }), 'Categories'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+  responses: {
+    200: jsonResponse(z.object({ categories: z.array(CategoryView) }), 'Categories'),
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS),
+  },
 });
 
 const put = createRoute({
@@ -16,7 +19,11 @@ const put = createRoute({
   path: '/{key}',
   summary: 'Create or replace a category',
   request: { params: z.object({ key: CategoryKey }), body: jsonBody(CategoryBody) },
-  responses: { 200: jsonResponse(CategoryView, 'Replaced'), 201: jsonResponse(CategoryView, 'Created'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+  responses: {
+    200: jsonResponse(CategoryView, 'Replaced'),
+    201: jsonResponse(CategoryView, 'Created'),
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS),
+  },
 });
 
 /** Categories: how a type's notifications reach users (required, service, marketing), default channels, labels. */

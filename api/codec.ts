@@ -30,7 +30,10 @@ const MAX_PAYLOADS = 1000;
 const PayloadJson = z
   .object({
     metadata: z.record(z.string(), z.string().regex(/^[A-Za-z0-9+/=_-]*$/, 'base64')).optional(),
-    data: z.string().regex(/^[A-Za-z0-9+/=_-]*$/, 'base64').optional(),
+    data: z
+      .string()
+      .regex(/^[A-Za-z0-9+/=_-]*$/, 'base64')
+      .optional(),
   })
   .openapi('CodecPayload');
 const Payloads = z.object({ payloads: z.array(PayloadJson).max(MAX_PAYLOADS) }).openapi('CodecPayloads');
@@ -57,7 +60,8 @@ export function codecCors(deps: Pick<CodecDeps, 'codecOrigins'>) {
     maxAge: 600,
   });
   // Only a real preflight is answered here; any other OPTIONS gets the router's 405.
-  const handler: MiddlewareHandler = (c, next) => (c.req.method === 'OPTIONS' && !c.req.header('access-control-request-method') ? next() : allow(c, next));
+  const handler: MiddlewareHandler = (c, next) =>
+    c.req.method === 'OPTIONS' && !c.req.header('access-control-request-method') ? next() : allow(c, next);
   return handler;
 }
 
@@ -76,7 +80,11 @@ export function codecApi(deps: CodecDeps) {
       throw problems.invalid(`The payloads could not be ${op}d: ${err instanceof Error ? err.message : String(err)}`);
     }
     if (op === 'decode') {
-      await appendAudit(deps.db, { tenantId: OPERATOR_TENANT, step: 'codec.decoded', detail: { payloads: out.length, namespace: c.req.header('x-namespace') ?? null } });
+      await appendAudit(deps.db, {
+        tenantId: OPERATOR_TENANT,
+        step: 'codec.decoded',
+        detail: { payloads: out.length, namespace: c.req.header('x-namespace') ?? null },
+      });
     }
     return { payloads: out.map(toJson) };
   };
@@ -87,14 +95,28 @@ export function codecApi(deps: CodecDeps) {
     ...problemResponses(400, 401, 404, 413, 415, 422),
   };
   const request = { body: jsonBody(Payloads) };
-  const TokenParam = z.object({ token: z.string().min(1).max(200).openapi({ param: { name: 'token', in: 'path' } }) });
+  const TokenParam = z.object({
+    token: z
+      .string()
+      .min(1)
+      .max(200)
+      .openapi({ param: { name: 'token', in: 'path' } }),
+  });
   for (const op of ['encode', 'decode'] as const) {
-    const summary = op === 'encode' ? 'Encrypt payloads (codec server protocol)' : 'Decrypt payloads for the Temporal UI or CLI (codec server protocol)';
+    const summary =
+      op === 'encode' ? 'Encrypt payloads (codec server protocol)' : 'Decrypt payloads for the Temporal UI or CLI (codec server protocol)';
     app.openapi(createRoute({ method: 'post', path: `/${op}`, summary, security: [{ operatorKey: [] }], request, responses }), async (c) =>
       c.json(await run(c, op, c.req.valid('json'), bearer(c)), 200),
     );
     app.openapi(
-      createRoute({ method: 'post', path: `/{token}/${op}`, summary: `${summary}; the codec token in the path`, security: [], request: { ...request, params: TokenParam }, responses }),
+      createRoute({
+        method: 'post',
+        path: `/{token}/${op}`,
+        summary: `${summary}; the codec token in the path`,
+        security: [],
+        request: { ...request, params: TokenParam },
+        responses,
+      }),
       async (c) => c.json(await run(c, op, c.req.valid('json'), c.req.valid('param').token), 200),
     );
   }

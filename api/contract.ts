@@ -13,7 +13,18 @@ export const ProblemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    errors: z.array(z.object({ path: z.string(), message: z.string(), line: z.number().int().optional().describe('MJML line'), tag: z.string().optional().describe('MJML tag') }).strict()).optional(),
+    errors: z
+      .array(
+        z
+          .object({
+            path: z.string(),
+            message: z.string(),
+            line: z.number().int().optional().describe('MJML line'),
+            tag: z.string().optional().describe('MJML tag'),
+          })
+          .strict(),
+      )
+      .optional(),
   })
   .strict()
   .openapi('Problem');
@@ -62,7 +73,11 @@ export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
  */
 export function documented<S extends z.ZodObject>(schema: S, properties: Record<string, Record<string, unknown>>): S {
   const convert = (v: unknown): unknown =>
-    v instanceof z.ZodType ? jsonSchemaOf(v) : v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x)])) : v;
+    v instanceof z.ZodType
+      ? jsonSchemaOf(v)
+      : v && typeof v === 'object' && !Array.isArray(v)
+        ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, convert(x)]))
+        : v;
   return schema.openapi({ properties: convert(properties) } as never);
 }
 

@@ -21,7 +21,10 @@ export const SuppressionView = z.object({
   createdAt: z.string(),
 });
 
-export const SuppressionPage = z.object({ suppressions: z.array(SuppressionView), next: z.string().nullable().describe('Pass as `after` for the next page') });
+export const SuppressionPage = z.object({
+  suppressions: z.array(SuppressionView),
+  next: z.string().nullable().describe('Pass as `after` for the next page'),
+});
 
 export const SuppressionListQuery = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
@@ -30,7 +33,12 @@ export const SuppressionListQuery = z.object({
 });
 
 export const StatusWebhookBody = z
-  .object({ url: z.url({ protocol: /^https?$/ }).max(2000).describe('Receives each notification outcome, signed with the secret returned') })
+  .object({
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2000)
+      .describe('Receives each notification outcome, signed with the secret returned'),
+  })
   .strict();
 
 export const StatusWebhookView = z.object({ url: z.string().nullable(), secret: z.string().nullable() });
@@ -57,7 +65,10 @@ export const ProviderReport = z
     notificationId: z.uuid().optional(),
     messageId: z.string().max(998).optional(),
     feedbackType: z.string().max(64).default('abuse'),
-    status: z.string().regex(/^[245]\.\d{1,3}\.\d{1,3}$/).optional(),
+    status: z
+      .string()
+      .regex(/^[245]\.\d{1,3}\.\d{1,3}$/)
+      .optional(),
     action: z.enum(['failed', 'delayed']).default('failed'),
     diagnostic: z.string().max(2000).optional(),
     sourceIp: z.string().max(64).optional(),

@@ -16,7 +16,8 @@ export function hasUnsafeString(value: unknown): boolean {
   return false;
 }
 
-const unsafe = (where: string) => problems.badRequest(`The ${where} contains a NUL character or an unpaired UTF-16 surrogate; such strings are refused`);
+const unsafe = (where: string) =>
+  problems.badRequest(`The ${where} contains a NUL character or an unpaired UTF-16 surrogate; such strings are refused`);
 
 /** Path, query and JSON body strings checked once here, so none reaches Postgres (which refuses NUL). */
 export const refuseUnsafeStrings: MiddlewareHandler = async (c, next) => {
@@ -45,7 +46,12 @@ export const refuseUnsafeStrings: MiddlewareHandler = async (c, next) => {
 export function methodNotAllowed(routes: () => readonly RouterRoute[]): MiddlewareHandler {
   let table: { method: string; pattern: RegExp }[] | undefined;
   const patternOf = (path: string) =>
-    new RegExp(`^${path.split('/').map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))).join('/')}$`);
+    new RegExp(
+      `^${path
+        .split('/')
+        .map((s) => (s.startsWith(':') ? '[^/]+' : s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+        .join('/')}$`,
+    );
   return async (c, next) => {
     table ??= routes()
       .filter((r) => r.method !== 'ALL')
@@ -55,7 +61,11 @@ export function methodNotAllowed(routes: () => readonly RouterRoute[]): Middlewa
     if (allowed.size && !allowed.has(c.req.method)) {
       const allow = [...allowed].sort().join(', ');
       c.header('Allow', allow);
-      return problemResponse(c, 405, { type: 'method-not-allowed', title: 'Method not allowed', detail: `${c.req.method} is not served on ${c.req.path}; allowed: ${allow}` });
+      return problemResponse(c, 405, {
+        type: 'method-not-allowed',
+        title: 'Method not allowed',
+        detail: `${c.req.method} is not served on ${c.req.path}; allowed: ${allow}`,
+      });
     }
     await next();
   };

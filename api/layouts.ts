@@ -5,7 +5,12 @@ import { BODY_PROBLEMS, jsonBody, jsonResponse, problemResponses, router, TENANT
 import { LayoutBody, LayoutCreated, LayoutList } from './template-schemas.js';
 
 const routes = {
-  list: createRoute({ method: 'get', path: '/', summary: "The tenant's brand layouts, newest first", responses: { 200: jsonResponse(LayoutList, 'Layouts'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) } }),
+  list: createRoute({
+    method: 'get',
+    path: '/',
+    summary: "The tenant's brand layouts, newest first",
+    responses: { 200: jsonResponse(LayoutList, 'Layouts'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+  }),
   create: createRoute({
     method: 'post',
     path: '/',

@@ -11,7 +11,21 @@ import type { ApiEnv, AppDeps } from './env.js';
 import type { MiddlewareHandler } from 'hono';
 import { BODY_PROBLEMS, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
-import { PreviewBody, PreviewView, PublishBody, Published, TestSendAccepted, TestSendBody, TypeBody, TypeKey, TypeView, VersionBody, VersionCreated, VersionList, VersionView } from './template-schemas.js';
+import {
+  PreviewBody,
+  PreviewView,
+  PublishBody,
+  Published,
+  TestSendAccepted,
+  TestSendBody,
+  TypeBody,
+  TypeKey,
+  TypeView,
+  VersionBody,
+  VersionCreated,
+  VersionList,
+  VersionView,
+} from './template-schemas.js';
 
 /** For routes whose body is optional: an empty body sent as JSON counts as `{}`, not as malformed JSON. */
 const emptyBodyIsEmptyObject: MiddlewareHandler = async (c, next) => {
@@ -29,16 +43,37 @@ const typeParam = z.object({ type: TypeKey });
 const versionParam = z.object({ type: TypeKey, n: z.coerce.number().int().positive().max(2_147_483_647) });
 
 const routes = {
-  list: createRoute({ method: 'get', path: '/', summary: "The tenant's notification types", responses: { 200: jsonResponse(z.object({ types: z.array(TypeView) }), 'Types'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) } }),
-  get: createRoute({ method: 'get', path: '/{type}', summary: 'One notification type', request: { params: typeParam }, responses: { 200: jsonResponse(TypeView, 'The type'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) } }),
+  list: createRoute({
+    method: 'get',
+    path: '/',
+    summary: "The tenant's notification types",
+    responses: { 200: jsonResponse(z.object({ types: z.array(TypeView) }), 'Types'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+  }),
+  get: createRoute({
+    method: 'get',
+    path: '/{type}',
+    summary: 'One notification type',
+    request: { params: typeParam },
+    responses: { 200: jsonResponse(TypeView, 'The type'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) },
+  }),
   put: createRoute({
     method: 'put',
     path: '/{type}',
     summary: "Create or replace a type's category and variables",
     request: { params: typeParam, body: jsonBody(TypeBody) },
-    responses: { 200: jsonResponse(TypeView, 'Replaced'), 201: jsonResponse(TypeView, 'Created'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+    responses: {
+      200: jsonResponse(TypeView, 'Replaced'),
+      201: jsonResponse(TypeView, 'Created'),
+      ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS),
+    },
   }),
-  versions: createRoute({ method: 'get', path: '/{type}/versions', summary: 'Versions with status and publication time', request: { params: typeParam }, responses: { 200: jsonResponse(VersionList, 'Versions, newest first'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) } }),
+  versions: createRoute({
+    method: 'get',
+    path: '/{type}/versions',
+    summary: 'Versions with status and publication time',
+    request: { params: typeParam },
+    responses: { 200: jsonResponse(VersionList, 'Versions, newest first'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) },
+  }),
   createVersion: createRoute({
     method: 'post',
     path: '/{type}/versions',
@@ -46,7 +81,13 @@ const routes = {
     request: { params: typeParam, body: jsonBody(VersionBody) },
     responses: { 201: jsonResponse(VersionCreated, 'Created as draft'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404, 409) },
   }),
-  version: createRoute({ method: 'get', path: '/{type}/versions/{n}', summary: "One version's content", request: { params: versionParam }, responses: { 200: jsonResponse(VersionView, 'The version'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) } }),
+  version: createRoute({
+    method: 'get',
+    path: '/{type}/versions/{n}',
+    summary: "One version's content",
+    request: { params: versionParam },
+    responses: { 200: jsonResponse(VersionView, 'The version'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) },
+  }),
   publish: createRoute({
     method: 'post',
     path: '/{type}/versions/{n}/publish',
@@ -116,15 +157,34 @@ export function notificationTypesApi(deps: AppDeps) {
     const { type } = c.req.valid('param');
     const { to, ...req } = c.req.valid('json');
     const preview = await previewVersion(db, tenantId, type, req, settings);
-    if (!preview.email) throw problems.invalid(`Version ${preview.version} of '${type}' has no e-mail content to send`, [{ path: 'body.version', message: 'no e-mail content' }]);
+    if (!preview.email)
+      throw problems.invalid(`Version ${preview.version} of '${type}' has no e-mail content to send`, [
+        { path: 'body.version', message: 'no e-mail content' },
+      ]);
     const [row] = await db
       .insert(testSends)
-      .values({ tenantId, typeKey: type, version: preview.version, to, subject: preview.email.subject, html: preview.email.html, text: preview.email.text })
+      .values({
+        tenantId,
+        typeKey: type,
+        version: preview.version,
+        to,
+        subject: preview.email.subject,
+        html: preview.email.html,
+        text: preview.email.text,
+      })
       .returning({ id: testSends.id });
     const id = row!.id;
-    await appendAudit(db, { tenantId, step: 'template.test_requested', detail: { testSendId: id, type, version: preview.version, locale: preview.email.locale, domain: to.split('@').pop() } });
+    await appendAudit(db, {
+      tenantId,
+      step: 'template.test_requested',
+      detail: { testSendId: id, type, version: preview.version, locale: preview.email.locale, domain: to.split('@').pop() },
+    });
     try {
-      await temporal.workflow.start(testSendWorkflow, { taskQueue, workflowId: testSendWorkflowId(tenantId, id), args: [{ tenantId, testSendId: id }] });
+      await temporal.workflow.start(testSendWorkflow, {
+        taskQueue,
+        workflowId: testSendWorkflowId(tenantId, id),
+        args: [{ tenantId, testSendId: id }],
+      });
     } catch {
       await db.delete(testSends).where(and(eq(testSends.id, id), eq(testSends.tenantId, tenantId)));
       throw problems.unavailable('The test message could not be queued; retry');

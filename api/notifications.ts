@@ -7,7 +7,18 @@ import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
-import { AuditView, BatchItem, BatchRequest, BatchResponse, CancelView, IdempotencyKey, MAX_BATCH_ITEMS, NotificationAccepted, NotificationRequest, NotificationView } from './schemas.js';
+import {
+  AuditView,
+  BatchItem,
+  BatchRequest,
+  BatchResponse,
+  CancelView,
+  IdempotencyKey,
+  MAX_BATCH_ITEMS,
+  NotificationAccepted,
+  NotificationRequest,
+  NotificationView,
+} from './schemas.js';
 import { triggerBatch } from './trigger-batch.js';
 import { triggerNotification } from './trigger.js';
 
@@ -43,7 +54,10 @@ const batch = createRoute({
   description: `Each item is validated on its own: a bad item gets its 4xx problem in the results and nothing is written for it. More than ${MAX_BATCH_ITEMS} items: 413.`,
   // The envelope is checked by the router; the items one by one by the handler (documented in full here).
   request: { body: jsonBody(documented(BatchRequest, { notifications: { type: 'array', minItems: 1, items: BatchItem } })) },
-  responses: { 202: jsonResponse(BatchResponse, 'Per-item results: 202 with the id, or the 4xx problem'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 409, 503) },
+  responses: {
+    202: jsonResponse(BatchResponse, 'Per-item results: 202 with the id, or the 4xx problem'),
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 409, 503),
+  },
 });
 const read = createRoute({
   method: 'get',
@@ -101,11 +115,7 @@ export function notificationsApi(deps: AppDeps) {
       .where(and(eq(deliveryAttempts.notificationId, n.id), gte(deliveryAttempts.finishedAt, writtenSince(n))))
       .orderBy(asc(deliveryAttempts.startedAt));
     const [schedule] = await db.select().from(notificationSchedules).where(eq(notificationSchedules.notificationId, n.id));
-    const feedback = await db
-      .select()
-      .from(feedbackEvents)
-      .where(eq(feedbackEvents.notificationId, n.id))
-      .orderBy(asc(feedbackEvents.receivedAt));
+    const feedback = await db.select().from(feedbackEvents).where(eq(feedbackEvents.notificationId, n.id)).orderBy(asc(feedbackEvents.receivedAt));
     const view: z.infer<typeof NotificationView> = {
       id: n.id,
       userId,
@@ -132,7 +142,14 @@ export function notificationsApi(deps: AppDeps) {
         at: a.finishedAt.toISOString(),
       })),
       sendAt: schedule ? schedule.sendAt.toISOString() : null,
-      feedback: feedback.map((f) => ({ kind: f.kind, bounceType: f.bounceType, class: f.class, status: f.status, source: f.source, at: f.receivedAt.toISOString() })),
+      feedback: feedback.map((f) => ({
+        kind: f.kind,
+        bounceType: f.bounceType,
+        class: f.class,
+        status: f.status,
+        source: f.source,
+        at: f.receivedAt.toISOString(),
+      })),
     };
     return c.json(view, 200);
   });
@@ -154,7 +171,8 @@ export function notificationsApi(deps: AppDeps) {
   app.openapi(cancel, async (c) => {
     const tenantId = c.var.tenantId;
     const { n } = await findNotification(tenantId, c.req.valid('param').id);
-    if (n.status !== 'accepted' && n.status !== 'running' && n.status !== 'scheduled') throw problems.conflict(`The notification is already ${n.status}`);
+    if (n.status !== 'accepted' && n.status !== 'running' && n.status !== 'scheduled')
+      throw problems.conflict(`The notification is already ${n.status}`);
     await appendAudit(db, { tenantId, notificationId: n.id, step: 'cancel.requested' });
     try {
       const result = await temporal.workflow.getHandle(n.workflowId).executeUpdate(cancelUpdate);

@@ -27,7 +27,10 @@ export function preferenceLinkApi({ db, secrets, publicUrl }: ApiDeps) {
   app.openapi(createPreferenceLink, async (c) => {
     if (!secrets) throw problems.unavailable('Preference links need the engine secret key, which this API was not given');
     const { userId } = c.req.valid('param');
-    const [user] = await db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, c.var.tenantId), eq(users.externalId, userId)));
+    const [user] = await db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, c.var.tenantId), eq(users.externalId, userId)));
     if (!user) throw problems.notFound(`User '${userId}' does not exist`);
     const link = preferenceUrl(secrets, publicUrl ?? new URL(c.req.url).origin, { tenantId: c.var.tenantId, userId: user.id });
     return c.json({ url: link.url, expiresAt: link.expiresAt.toISOString() }, 201);

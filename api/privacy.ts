@@ -17,7 +17,15 @@ const UserExport = z
     devices: z.array(z.object({ id: z.string(), token: z.string().openapi({ description: 'masked' }), createdAt: ts })),
     preferences: z.array(z.object({ category: z.string(), channels: z.array(z.string()), optedInAt: ts.nullable(), updatedAt: ts })),
     consentHistory: z.array(
-      z.object({ category: z.string(), channels: z.array(z.string()), action: z.string(), source: z.string(), actor: z.string(), textVersion: z.string().nullable(), at: ts }),
+      z.object({
+        category: z.string(),
+        channels: z.array(z.string()),
+        action: z.string(),
+        source: z.string(),
+        actor: z.string(),
+        textVersion: z.string().nullable(),
+        at: ts,
+      }),
     ),
     suppressions: z.array(z.object({ reason: z.string(), source: z.string(), createdAt: ts })),
     notifications: z.array(
@@ -48,7 +56,15 @@ const UserExport = z
           }),
         ),
         feedback: z.array(
-          z.object({ kind: z.string(), bounceType: z.string().nullable(), class: z.string().nullable(), status: z.string().nullable(), diagnostic: z.string().nullable(), source: z.string(), receivedAt: ts }),
+          z.object({
+            kind: z.string(),
+            bounceType: z.string().nullable(),
+            class: z.string().nullable(),
+            status: z.string().nullable(),
+            diagnostic: z.string().nullable(),
+            source: z.string(),
+            receivedAt: ts,
+          }),
         ),
         audit: z.array(z.object({ at: ts, step: z.string(), detail: Detail })),
       }),
@@ -74,7 +90,8 @@ export function privacyApi({ db, temporal, secrets }: ApiDeps) {
     createRoute({
       method: 'get',
       path: '/{userId}/export',
-      summary: "Everything held about a user: profile, devices (tokens masked), preferences and consent history, notifications with content, attempts, feedback and audit",
+      summary:
+        'Everything held about a user: profile, devices (tokens masked), preferences and consent history, notifications with content, attempts, feedback and audit',
       request: { params: Params },
       responses: { 200: jsonResponse(UserExport, 'The export document'), ...problemResponses(400, 401, 404, 422) },
     }),
@@ -108,7 +125,15 @@ export function privacyApi({ db, temporal, secrets }: ApiDeps) {
             .catch(() => undefined),
         ),
       );
-      return c.json({ erased: true as const, notifications: result.notifications, cancelled: result.runningWorkflowIds.length, suppressionsKeptAsHash: result.suppressionsKeptAsHash }, 200);
+      return c.json(
+        {
+          erased: true as const,
+          notifications: result.notifications,
+          cancelled: result.runningWorkflowIds.length,
+          suppressionsKeptAsHash: result.suppressionsKeptAsHash,
+        },
+        200,
+      );
     },
   );
   return app;

@@ -32,24 +32,34 @@ const postReport = createRoute({
     // The signature covers the raw bytes: the handler checks it first, then parses (so not a validator here).
     body: { required: true, content: { 'application/json': { schema: jsonSchemaOf(ProviderReport) } } },
   },
-  responses: { 202: jsonResponse(ReportResultView, 'Recorded, a duplicate, or kept as rejected with the reason'), ...problemResponses(400, 401, 409, 413, 422, 503) },
+  responses: {
+    202: jsonResponse(ReportResultView, 'Recorded, a duplicate, or kept as rejected with the reason'),
+    ...problemResponses(400, 401, 409, 413, 422, 503),
+  },
 });
 
 export function providerFeedbackApi(deps: ApiDeps) {
   const app = router();
   app.openapi(postReport, async (c) => {
     const { db, secrets } = deps;
-    const secretsByProvider: Record<string, string> = { ...(deps.feedbackWebhookSecret ? { default: deps.feedbackWebhookSecret } : {}), ...deps.feedbackWebhookSecrets };
-    if (Object.keys(secretsByProvider).length === 0 || !secrets) throw problems.unavailable('Provider feedback webhooks are not configured (FEEDBACK_WEBHOOK_SECRETS)');
+    const secretsByProvider: Record<string, string> = {
+      ...(deps.feedbackWebhookSecret ? { default: deps.feedbackWebhookSecret } : {}),
+      ...deps.feedbackWebhookSecrets,
+    };
+    if (Object.keys(secretsByProvider).length === 0 || !secrets)
+      throw problems.unavailable('Provider feedback webhooks are not configured (FEEDBACK_WEBHOOK_SECRETS)');
     // Each provider signs with its own secret, named by the provider header ("default" without it).
     const provider = c.req.header(providerHeader) ?? 'default';
     const secret = Object.hasOwn(secretsByProvider, provider) ? secretsByProvider[provider] : undefined;
     const raw = await c.req.text();
     const signature = c.req.header(signatureHeader);
     if (!secret || !verifyWebhookSignature(secret, signature, raw, replayWindowSeconds)) {
-      throw problems.unauthorized(`Sign the body with your provider secret: ${signatureHeader}: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">, and name the provider in ${providerHeader}; the timestamp must be within ${replayWindowSeconds} s`);
+      throw problems.unauthorized(
+        `Sign the body with your provider secret: ${signatureHeader}: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">, and name the provider in ${providerHeader}; the timestamp must be within ${replayWindowSeconds} s`,
+      );
     }
-    if (!(await firstSeen(db, provider, signature!, replayWindowSeconds))) throw problems.conflict('This signed request was received already (replay refused); sign each request afresh');
+    if (!(await firstSeen(db, provider, signature!, replayWindowSeconds)))
+      throw problems.conflict('This signed request was received already (replay refused); sign each request afresh');
     let json: unknown;
     try {
       json = JSON.parse(raw);
@@ -62,7 +72,13 @@ export function providerFeedbackApi(deps: ApiDeps) {
     if (!notificationId) return c.json(await reject('the report names no notification of ours'), 202);
     const report: ParsedReport =
       body.type === 'complaint'
-        ? { kind: 'arf', feedbackType: body.feedbackType.toLowerCase(), sourceIp: body.sourceIp, ...(body.recipient ? { recipient: body.recipient } : {}), original: { notificationId } }
+        ? {
+            kind: 'arf',
+            feedbackType: body.feedbackType.toLowerCase(),
+            sourceIp: body.sourceIp,
+            ...(body.recipient ? { recipient: body.recipient } : {}),
+            original: { notificationId },
+          }
         : { kind: 'dsn', recipients: [{ action: body.action, status: body.status, diagnostic: body.diagnostic }], original: { notificationId } };
     const onOutcome = lateOutcomeWebhook(deps.temporal, deps.taskQueue);
     const result = await recordReport({ db, secrets, onOutcome }, report, { notificationId }, { source: 'provider-webhook', reject });

@@ -10,12 +10,11 @@ import { clockTime } from '../domain/notifications/quiet-hours.js';
  * The document says `format: email`; this is the pattern JSON Schema validators check that format
  * with (ajv-formats' "full" mode), so the API accepts exactly the addresses the document allows.
  */
-export const FORMAT_EMAIL = /^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
+export const FORMAT_EMAIL =
+  /^[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-zA-Z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)+[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?$/;
 export const Email = z.email({ pattern: FORMAT_EMAIL }).max(254);
 
-export const UserIdParam = z
-  .string()
-  .regex(/^[A-Za-z0-9._:-]{1,128}$/, 'user ids are 1-128 characters of letters, digits and . _ : -');
+export const UserIdParam = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'user ids are 1-128 characters of letters, digits and . _ : -');
 
 const timezone = z.string().refine((tz) => {
   try {
@@ -34,7 +33,12 @@ export const QuietHours = z.object({ starts: clock, ends: clock }).strict();
 export const UserProfile = z
   .object({
     email: Email.nullable().optional().describe('Where e-mail alerts go; null removes it'),
-    locale: z.string().max(35).refine(isKnownLocale, 'must be a BCP 47 language tag such as fr or fr-BE').default('en').describe('BCP 47; content falls back fr-BE -> fr -> the tenant default'),
+    locale: z
+      .string()
+      .max(35)
+      .refine(isKnownLocale, 'must be a BCP 47 language tag such as fr or fr-BE')
+      .default('en')
+      .describe('BCP 47; content falls back fr-BE -> fr -> the tenant default'),
     timezone: timezone.default('Europe/Paris'),
     pushTokens: z.array(z.string().min(1).max(4096)).max(20).default([]).describe('FCM registration tokens; replaces the set'),
     quietHours: QuietHours.nullable()
@@ -54,7 +58,13 @@ export const UserView = z.object({
 
 export const PreferencesBody = z
   .object({
-    categories: z.record(z.string().max(64), z.array(Channel).max(2).refine((a) => new Set(a).size === a.length, 'channels must be unique')),
+    categories: z.record(
+      z.string().max(64),
+      z
+        .array(Channel)
+        .max(2)
+        .refine((a) => new Set(a).size === a.length, 'channels must be unique'),
+    ),
     /** Who made the change, for the consent ledger (default "app"); never an address. */
     actor: z.string().min(1).max(128).optional(),
     /** Version of the preference or consent text the person was shown. */
@@ -157,7 +167,9 @@ export const MAX_BATCH_ITEMS = 1000;
 
 export const BatchItem = z
   .object({
-    idempotencyKey: z.string({ error: 'idempotencyKey is required' }).regex(/^[\x21-\x7e]{1,255}$/, 'idempotencyKey must be 1-255 visible ASCII characters'),
+    idempotencyKey: z
+      .string({ error: 'idempotencyKey is required' })
+      .regex(/^[\x21-\x7e]{1,255}$/, 'idempotencyKey must be 1-255 visible ASCII characters'),
     ...NotificationRequest.shape,
   })
   .strict();
@@ -171,7 +183,15 @@ export const BatchItemResult = z.object({
   id: z.uuid().optional(),
   workflowId: z.string().optional(),
   replayed: z.boolean().optional(),
-  problem: z.object({ type: z.string(), title: z.string(), status: z.number().int(), detail: z.string(), errors: z.array(z.object({ path: z.string(), message: z.string() })).optional() }).optional(),
+  problem: z
+    .object({
+      type: z.string(),
+      title: z.string(),
+      status: z.number().int(),
+      detail: z.string(),
+      errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    })
+    .optional(),
 });
 
 export const BatchResponse = z.object({

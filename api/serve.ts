@@ -31,7 +31,10 @@ export async function drainRequest(incoming: IncomingMessage): Promise<void> {
 }
 
 /** Serves a fetch handler (the API app, or the dev app around it) over HTTP, draining unread bodies. */
-export function serveApi(fetch: (req: Request, env: HttpBindings) => Response | Promise<Response>, opts: { hostname: string; port: number }): ServerType {
+export function serveApi(
+  fetch: (req: Request, env: HttpBindings) => Response | Promise<Response>,
+  opts: { hostname: string; port: number },
+): ServerType {
   return serve({
     hostname: opts.hostname,
     port: opts.port,

@@ -17,9 +17,13 @@ const read = createRoute({
 const set = createRoute({
   method: 'put',
   path: '/',
-  summary: 'Set the URL each notification outcome (delivered, bounced, complained, failed, suppressed, undeliverable) is POSTed to, signed (Notiflow-Signature)',
+  summary:
+    'Set the URL each notification outcome (delivered, bounced, complained, failed, suppressed, undeliverable) is POSTed to, signed (Notiflow-Signature)',
   request: { body: jsonBody(StatusWebhookBody) },
-  responses: { 200: jsonResponse(StatusWebhookView, 'The webhook, and its secret the first time one is issued (null afterwards)'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 503) },
+  responses: {
+    200: jsonResponse(StatusWebhookView, 'The webhook, and its secret the first time one is issued (null afterwards)'),
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 503),
+  },
 });
 const rotate = createRoute({
   method: 'post',

@@ -30,7 +30,11 @@ const add = createRoute({
   path: '/',
   summary: 'Suppress an address (no e-mail reaches it)',
   request: { body: jsonBody(SuppressionBody) },
-  responses: { 200: jsonResponse(SuppressionView, 'Already suppressed'), 201: jsonResponse(SuppressionView, 'Added'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+  responses: {
+    200: jsonResponse(SuppressionView, 'Already suppressed'),
+    201: jsonResponse(SuppressionView, 'Added'),
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS),
+  },
 });
 const lift = createRoute({
   method: 'delete',
@@ -81,7 +85,10 @@ export function suppressionsApi({ db }: ApiDeps) {
       if (added) await appendAudit(tx, { tenantId, step: 'suppression.added', detail: { reason: body.reason, source: 'api' } });
       return added;
     });
-    const [row] = await db.select().from(suppressions).where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, normaliseAddress(body.email))));
+    const [row] = await db
+      .select()
+      .from(suppressions)
+      .where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, normaliseAddress(body.email))));
     return c.json(view(row!), added ? 201 : 200);
   });
 

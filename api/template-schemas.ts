@@ -4,7 +4,11 @@ import { z } from '@hono/zod-openapi';
 
 export const Channel = z.enum(['email', 'push']);
 const Kind = z.enum(['required', 'service', 'marketing']);
-const LocaleKey = z.string().min(2).max(35).regex(/^[A-Za-z0-9-]+$/, 'a BCP 47 language tag such as fr or fr-BE');
+const LocaleKey = z
+  .string()
+  .min(2)
+  .max(35)
+  .regex(/^[A-Za-z0-9-]+$/, 'a BCP 47 language tag such as fr or fr-BE');
 
 export const CategoryKey = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, 'category keys are 1-64 lower-case letters, digits and _ . -');
 export const TypeKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'type keys are 1-64 letters, digits and _ . -');
@@ -12,7 +16,10 @@ export const TypeKey = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'ty
 export const CategoryBody = z
   .object({
     kind: Kind.describe('required: always reaches the user; service: follows preferences; marketing: only with a recorded opt-in'),
-    defaultChannels: z.array(Channel).max(2).refine((a) => new Set(a).size === a.length, 'channels must be unique'),
+    defaultChannels: z
+      .array(Channel)
+      .max(2)
+      .refine((a) => new Set(a).size === a.length, 'channels must be unique'),
     allowFallback: z.boolean().default(true).describe('may use the other channel when the chosen one fails for good'),
     label: z.record(LocaleKey, z.string().min(1).max(200)).default({}).describe('display name per locale'),
   })
@@ -106,12 +113,27 @@ export const VersionList = z
   })
   .openapi('TemplateVersions');
 
-export const PublishBody = z.object({ force: z.boolean().default(false).describe('publish although the spam check says likely-spam (recorded)') }).strict();
-export const Published = z.object({ type: z.string(), version: z.number().int(), status: z.literal('published'), previous: z.number().int().nullable(), publishedAt: z.string(), forced: z.boolean() });
+export const PublishBody = z
+  .object({ force: z.boolean().default(false).describe('publish although the spam check says likely-spam (recorded)') })
+  .strict();
+export const Published = z.object({
+  type: z.string(),
+  version: z.number().int(),
+  status: z.literal('published'),
+  previous: z.number().int().nullable(),
+  publishedAt: z.string(),
+  forced: z.boolean(),
+});
 
-const Data = z.record(z.string().max(64), z.union([z.string().max(2000), z.number(), z.boolean()])).refine((d) => Object.keys(d).length <= 50, 'at most 50 fields');
+const Data = z
+  .record(z.string().max(64), z.union([z.string().max(2000), z.number(), z.boolean()]))
+  .refine((d) => Object.keys(d).length <= 50, 'at most 50 fields');
 export const PreviewBody = z
-  .object({ version: z.number().int().positive().optional().describe('default: the published version, else the newest'), locale: LocaleKey, data: Data })
+  .object({
+    version: z.number().int().positive().optional().describe('default: the published version, else the newest'),
+    locale: LocaleKey,
+    data: Data,
+  })
   .strict()
   .openapi('PreviewBody');
 
@@ -125,12 +147,19 @@ export const PreviewView = z
   })
   .openapi('Preview');
 
-export const TestSendBody = z.object({ ...PreviewBody.shape, to: z.email().max(254) }).strict().openapi('TestSendBody');
+export const TestSendBody = z
+  .object({ ...PreviewBody.shape, to: z.email().max(254) })
+  .strict()
+  .openapi('TestSendBody');
 export const TestSendAccepted = z.object({ id: z.uuid(), version: z.number().int(), status: z.string() });
 
 export const LayoutBody = z
   .object({
-    mjml: z.string().min(1).max(60_000).describe('MJML with exactly one {{> content}} slot; {{> links}} places the unsubscribe and preference links (else they go at the end)'),
+    mjml: z
+      .string()
+      .min(1)
+      .max(60_000)
+      .describe('MJML with exactly one {{> content}} slot; {{> links}} places the unsubscribe and preference links (else they go at the end)'),
     text: z.string().min(1).max(20_000).describe('text layout with {{> content}}'),
     logoUrl: z.url().max(2000).nullable().optional(),
     colors: z.object({ primary: z.string().regex(/^#[0-9a-fA-F]{3,8}$/), background: z.string().regex(/^#[0-9a-fA-F]{3,8}$/) }).strict(),
@@ -142,12 +171,28 @@ export const LayoutBody = z
   .openapi('LayoutBody');
 
 export const LayoutCreated = z.object({ version: z.number().int(), publishedAt: z.string().nullable() });
-export const LayoutList = z.object({ layouts: z.array(z.object({ version: z.number().int(), createdAt: z.string(), publishedAt: z.string().nullable() })) });
+export const LayoutList = z.object({
+  layouts: z.array(z.object({ version: z.number().int(), createdAt: z.string(), publishedAt: z.string().nullable() })),
+});
 
 export const VersionView = z
   .object({
     version: z.number().int(),
-    content: z.object({ email: z.record(z.string(), z.object({ subject: z.string(), mjml: z.string(), text: z.string().optional(), preheader: z.string().optional(), footer: z.string().optional() })).optional(), push: z.record(z.string(), z.object({ title: z.string(), body: z.string() })).optional() }),
+    content: z.object({
+      email: z
+        .record(
+          z.string(),
+          z.object({
+            subject: z.string(),
+            mjml: z.string(),
+            text: z.string().optional(),
+            preheader: z.string().optional(),
+            footer: z.string().optional(),
+          }),
+        )
+        .optional(),
+      push: z.record(z.string(), z.object({ title: z.string(), body: z.string() })).optional(),
+    }),
     variables: z.record(z.string(), z.object({ type: z.string(), required: z.boolean(), multiline: z.boolean().optional() })),
     layoutVersion: z.number().int().nullable(),
     createdAt: z.string(),

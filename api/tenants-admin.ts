@@ -8,7 +8,13 @@ import { createTenant, getTenant, listTenants, setTenantSandbox, setTenantStatus
 import { ApiKeyCreated } from './api-keys.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, up to 63');
-const TenantParams = z.object({ id: z.string().min(1).max(128).openapi({ param: { name: 'id', in: 'path' } }) });
+const TenantParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(128)
+    .openapi({ param: { name: 'id', in: 'path' } }),
+});
 const PoolParams = z.object({ id: slug.openapi({ param: { name: 'id', in: 'path' } }) });
 
 export const TenantView = z
@@ -39,14 +45,22 @@ export const PoolBody = z
   .object({
     name: z.string().min(1).max(200),
     kind: z.enum(['shared', 'dedicated']),
-    relay: z.object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65_535) }).strict().nullable().optional().describe('Smart host; absent: direct MX delivery'),
+    relay: z
+      .object({ host: z.string().min(1).max(253), port: z.number().int().min(1).max(65_535) })
+      .strict()
+      .nullable()
+      .optional()
+      .describe('Smart host; absent: direct MX delivery'),
     sources: z
       .array(
         z
           .object({
             id: slug,
             ip: z.union([z.ipv4(), z.ipv6()]),
-            ehloName: z.string().max(253).regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a host name'),
+            ehloName: z
+              .string()
+              .max(253)
+              .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i, 'a host name'),
             weight: z.number().int().min(0).max(10_000).default(100),
           })
           .strict(),
@@ -60,17 +74,80 @@ const PoolPutView = z.object({ id: z.string(), created: z.boolean(), warming: z.
 const tag = ['operators'];
 const { security } = OPERATOR;
 const routes = {
-  create: createRoute({ method: 'post', path: '/tenants', tags: tag, security, summary: 'Create a tenant with its first API key (shown once)', request: { body: { required: true, content: { 'application/json': { schema: CreateTenantBody } } } }, responses: { 201: jsonResponse(z.object({ tenant: TenantView, apiKey: ApiKeyCreated }), 'The tenant and its first key, in clear this once'), ...problemResponses(400, 401, 409, 413, 415, 422) } }),
-  list: createRoute({ method: 'get', path: '/tenants', tags: tag, security, summary: 'Tenants with status, pool, domains and their DNS state, key count', responses: { 200: jsonResponse(z.object({ tenants: z.array(TenantView) }), 'All tenants'), ...problemResponses(400, 401) } }),
-  one: createRoute({ method: 'get', path: '/tenants/{id}', tags: tag, security, summary: 'One tenant', request: { params: TenantParams }, responses: { 200: jsonResponse(TenantView, 'The tenant'), ...problemResponses(400, 401, 404, 422) } }),
-  suspend: createRoute({ method: 'post', path: '/tenants/{id}/suspend', tags: tag, security, summary: 'Suspend: its keys get 403 and nothing of it is sent', request: { params: TenantParams, body: { required: true, content: { 'application/json': { schema: ReasonBody } } } }, responses: { 200: jsonResponse(TenantView, 'Suspended'), ...problemResponses(400, 401, 404, 413, 415, 422) } }),
-  reinstate: createRoute({ method: 'post', path: '/tenants/{id}/reinstate', tags: tag, security, summary: 'Reinstate a suspended or held tenant', request: { params: TenantParams, body: { required: false, content: { 'application/json': { schema: ReasonBody.partial() } } } }, responses: { 200: jsonResponse(TenantView, 'Active again'), ...problemResponses(400, 401, 404, 413, 415, 422) } }),
-  sandbox: createRoute({ method: 'put', path: '/tenants/{id}/sandbox', tags: tag, security, summary: 'Mark a development tenant as sandbox (may trigger before DKIM verifies)', request: { params: TenantParams, body: { required: true, content: { 'application/json': { schema: SandboxBody } } } }, responses: { 200: jsonResponse(TenantView, 'Updated'), ...problemResponses(400, 401, 404, 413, 415, 422) } }),
-  putPool: createRoute({ method: 'put', path: '/pools/{id}', tags: tag, security, summary: 'Create or replace a pool: new sources warm up, removed ones drain', request: { params: PoolParams, body: { required: true, content: { 'application/json': { schema: PoolBody } } } }, responses: { 200: jsonResponse(PoolPutView, 'The pool as stored'), ...problemResponses(400, 401, 409, 413, 415, 422) } }),
+  create: createRoute({
+    method: 'post',
+    path: '/tenants',
+    tags: tag,
+    security,
+    summary: 'Create a tenant with its first API key (shown once)',
+    request: { body: { required: true, content: { 'application/json': { schema: CreateTenantBody } } } },
+    responses: {
+      201: jsonResponse(z.object({ tenant: TenantView, apiKey: ApiKeyCreated }), 'The tenant and its first key, in clear this once'),
+      ...problemResponses(400, 401, 409, 413, 415, 422),
+    },
+  }),
+  list: createRoute({
+    method: 'get',
+    path: '/tenants',
+    tags: tag,
+    security,
+    summary: 'Tenants with status, pool, domains and their DNS state, key count',
+    responses: { 200: jsonResponse(z.object({ tenants: z.array(TenantView) }), 'All tenants'), ...problemResponses(400, 401) },
+  }),
+  one: createRoute({
+    method: 'get',
+    path: '/tenants/{id}',
+    tags: tag,
+    security,
+    summary: 'One tenant',
+    request: { params: TenantParams },
+    responses: { 200: jsonResponse(TenantView, 'The tenant'), ...problemResponses(400, 401, 404, 422) },
+  }),
+  suspend: createRoute({
+    method: 'post',
+    path: '/tenants/{id}/suspend',
+    tags: tag,
+    security,
+    summary: 'Suspend: its keys get 403 and nothing of it is sent',
+    request: { params: TenantParams, body: { required: true, content: { 'application/json': { schema: ReasonBody } } } },
+    responses: { 200: jsonResponse(TenantView, 'Suspended'), ...problemResponses(400, 401, 404, 413, 415, 422) },
+  }),
+  reinstate: createRoute({
+    method: 'post',
+    path: '/tenants/{id}/reinstate',
+    tags: tag,
+    security,
+    summary: 'Reinstate a suspended or held tenant',
+    request: { params: TenantParams, body: { required: false, content: { 'application/json': { schema: ReasonBody.partial() } } } },
+    responses: { 200: jsonResponse(TenantView, 'Active again'), ...problemResponses(400, 401, 404, 413, 415, 422) },
+  }),
+  sandbox: createRoute({
+    method: 'put',
+    path: '/tenants/{id}/sandbox',
+    tags: tag,
+    security,
+    summary: 'Mark a development tenant as sandbox (may trigger before DKIM verifies)',
+    request: { params: TenantParams, body: { required: true, content: { 'application/json': { schema: SandboxBody } } } },
+    responses: { 200: jsonResponse(TenantView, 'Updated'), ...problemResponses(400, 401, 404, 413, 415, 422) },
+  }),
+  putPool: createRoute({
+    method: 'put',
+    path: '/pools/{id}',
+    tags: tag,
+    security,
+    summary: 'Create or replace a pool: new sources warm up, removed ones drain',
+    request: { params: PoolParams, body: { required: true, content: { 'application/json': { schema: PoolBody } } } },
+    responses: { 200: jsonResponse(PoolPutView, 'The pool as stored'), ...problemResponses(400, 401, 409, 413, 415, 422) },
+  }),
 };
 
 const asProblem = (err: unknown): never => {
-  if (err instanceof TenantError) throw err.kind === 'not-found' ? problems.notFound(err.message) : err.kind === 'conflict' ? problems.conflict(err.message) : problems.invalid(err.message, [{ path: 'body.poolId', message: err.message }]);
+  if (err instanceof TenantError)
+    throw err.kind === 'not-found'
+      ? problems.notFound(err.message)
+      : err.kind === 'conflict'
+        ? problems.conflict(err.message)
+        : problems.invalid(err.message, [{ path: 'body.poolId', message: err.message }]);
   throw err;
 };
 
@@ -91,8 +168,15 @@ export function tenantsAdminApi({ db, adminKey }: ApiDeps) {
     if (!t) throw problems.notFound(`No tenant ${c.req.valid('param').id}`);
     return c.json(t, 200);
   });
-  app.openapi(routes.suspend, async (c) => c.json(await setTenantStatus(db, c.req.valid('param').id, { status: 'suspended', reason: c.req.valid('json').reason, by }).catch(asProblem), 200));
-  app.openapi(routes.reinstate, async (c) => c.json(await setTenantStatus(db, c.req.valid('param').id, { status: 'active', reason: c.req.valid('json').reason ?? null, by }).catch(asProblem), 200));
+  app.openapi(routes.suspend, async (c) =>
+    c.json(await setTenantStatus(db, c.req.valid('param').id, { status: 'suspended', reason: c.req.valid('json').reason, by }).catch(asProblem), 200),
+  );
+  app.openapi(routes.reinstate, async (c) =>
+    c.json(
+      await setTenantStatus(db, c.req.valid('param').id, { status: 'active', reason: c.req.valid('json').reason ?? null, by }).catch(asProblem),
+      200,
+    ),
+  );
   app.openapi(routes.sandbox, async (c) => {
     const { id } = c.req.valid('param');
     await setTenantSandbox(db, id, c.req.valid('json').sandbox, by).catch(asProblem);

@@ -51,7 +51,11 @@ export async function triggerBatch(deps: AppDeps, tenantId: string, items: reado
   // One statement per round (almost always one in all).
   const recorded: { index: number; n: Recorded }[] = [];
   for (const round of rounds) {
-    const outcomes = await recordNotifications(deps, tenantId, round.map((r) => r.checked));
+    const outcomes = await recordNotifications(
+      deps,
+      tenantId,
+      round.map((r) => r.checked),
+    );
     round.forEach(({ index }, i) => {
       const outcome = outcomes[i]!;
       if (outcome instanceof ApiProblem) refuse(index, outcome);

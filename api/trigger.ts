@@ -45,7 +45,12 @@ export interface Recorded extends Triggered {
  * the same three steps (checkRequest, recordNotifications, startNotification) for many at once, so
  * both answer the same way; bad input throws an ApiProblem before anything is written.
  */
-export async function triggerNotification(deps: AppDeps, tenantId: string, idempotencyKey: string, body: z.infer<typeof NotificationRequest>): Promise<Triggered> {
+export async function triggerNotification(
+  deps: AppDeps,
+  tenantId: string,
+  idempotencyKey: string,
+  body: z.infer<typeof NotificationRequest>,
+): Promise<Triggered> {
   await ensureSendable(deps, tenantId);
   const checked = checkRequest(await tenantTypes(deps, tenantId), idempotencyKey, body);
   const [recorded] = await recordNotifications(deps, tenantId, [checked]);
@@ -97,7 +102,10 @@ export function checkRequest(types: ReadonlyMap<string, TypeFacts>, idempotencyK
   if (!type) throw problems.invalid(`Unknown notification type '${body.type}'`, [{ path: 'body.type', message: 'unknown notification type' }]);
   const wrong = dataProblems(type.variables, body.data);
   if (wrong.length) {
-    throw problems.invalid(`Invalid data for ${body.type}: ${wrong.map((w) => `${w.path.replace('body.data.', '')} ${w.message}`).join('; ')}`, wrong);
+    throw problems.invalid(
+      `Invalid data for ${body.type}: ${wrong.map((w) => `${w.path.replace('body.data.', '')} ${w.message}`).join('; ')}`,
+      wrong,
+    );
   }
   return { idempotencyKey, body, category: type.category, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') };
 }
@@ -186,11 +194,30 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
     if (!row.user_known) {
       results[row.ord] = problems.invalid(`User '${c.body.userId}' does not exist`, [{ path: 'body.userId', message: 'unknown user' }]);
     } else if (row.inserted) {
-      results[row.ord] = { id: fresh.id, status: row.inserted_status ?? 'accepted', workflowId: fresh.workflow_id, inserted: true, userId: c.body.userId, type: c.body.type, category: c.category, sendAt: c.body.sendAt };
+      results[row.ord] = {
+        id: fresh.id,
+        status: row.inserted_status ?? 'accepted',
+        workflowId: fresh.workflow_id,
+        inserted: true,
+        userId: c.body.userId,
+        type: c.body.type,
+        category: c.category,
+        sendAt: c.body.sendAt,
+      };
     } else if (row.earlier_id) {
-      results[row.ord] = replay(c, { id: row.earlier_id, status: row.earlier_status!, workflowId: row.earlier_workflow_id!, requestHash: row.earlier_request_hash!, type: row.earlier_type!, categoryKey: row.earlier_category! });
+      results[row.ord] = replay(c, {
+        id: row.earlier_id,
+        status: row.earlier_status!,
+        workflowId: row.earlier_workflow_id!,
+        requestHash: row.earlier_request_hash!,
+        type: row.earlier_type!,
+        categoryKey: row.earlier_category!,
+      });
     } else if (row.template_version === null) {
-      results[row.ord] = problems.invalid(`Notification type '${c.body.type}' has no published version yet (POST /v1/notification-types/${c.body.type}/versions/{n}/publish)`, [{ path: 'body.type', message: 'no published version' }]);
+      results[row.ord] = problems.invalid(
+        `Notification type '${c.body.type}' has no published version yet (POST /v1/notification-types/${c.body.type}/versions/{n}/publish)`,
+        [{ path: 'body.type', message: 'no published version' }],
+      );
     } else {
       inFlight.push(row.ord);
     }
@@ -200,20 +227,44 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
     const earlier = await db
       .select()
       .from(notifications)
-      .where(and(eq(notifications.tenantId, tenantId), inArray(notifications.idempotencyKey, inFlight.map((i) => checked[i]!.idempotencyKey))));
+      .where(
+        and(
+          eq(notifications.tenantId, tenantId),
+          inArray(
+            notifications.idempotencyKey,
+            inFlight.map((i) => checked[i]!.idempotencyKey),
+          ),
+        ),
+      );
     for (const ord of inFlight) {
       const row = earlier.find((e) => e.idempotencyKey === checked[ord]!.idempotencyKey);
-      results[ord] = row ? replay(checked[ord]!, row) : problems.conflict('The Idempotency-Key is being used by a request that is still in progress; retry');
+      results[ord] = row
+        ? replay(checked[ord]!, row)
+        : problems.conflict('The Idempotency-Key is being used by a request that is still in progress; retry');
     }
   }
   return results as (Recorded | ApiProblem)[];
 }
 
-function replay(c: Checked, row: { id: string; status: string; workflowId: string; requestHash: string; type: string; categoryKey: string }): Recorded | ApiProblem {
+function replay(
+  c: Checked,
+  row: { id: string; status: string; workflowId: string; requestHash: string; type: string; categoryKey: string },
+): Recorded | ApiProblem {
   if (row.requestHash !== c.requestHash) {
-    return problems.invalid('This Idempotency-Key was already used with a different request', [{ path: 'header.Idempotency-Key', message: 'reused with another payload' }]);
+    return problems.invalid('This Idempotency-Key was already used with a different request', [
+      { path: 'header.Idempotency-Key', message: 'reused with another payload' },
+    ]);
   }
-  return { id: row.id, status: row.status, workflowId: row.workflowId, inserted: false, userId: c.body.userId, type: row.type, category: row.categoryKey, sendAt: c.body.sendAt };
+  return {
+    id: row.id,
+    status: row.status,
+    workflowId: row.workflowId,
+    inserted: false,
+    userId: c.body.userId,
+    type: row.type,
+    category: row.categoryKey,
+    sendAt: c.body.sendAt,
+  };
 }
 
 /**
@@ -221,7 +272,15 @@ function replay(c: Checked, row: { id: string; status: string; workflowId: strin
  * heals it, and Temporal's own id rules make sure one notification never runs twice.
  */
 export async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: string, n: Recorded): Promise<void> {
-  const input: NotificationInput = { version: 1, notificationId: n.id, tenantId, userId: n.userId, type: n.type, category: n.category, ...(n.sendAt ? { sendAt: n.sendAt } : {}) };
+  const input: NotificationInput = {
+    version: 1,
+    notificationId: n.id,
+    tenantId,
+    userId: n.userId,
+    type: n.type,
+    category: n.category,
+    ...(n.sendAt ? { sendAt: n.sendAt } : {}),
+  };
   try {
     await temporal.workflow.start(notificationWorkflow, {
       taskQueue,

@@ -14,9 +14,21 @@ import { ApiProblem, problems } from './problem.js';
 // stops at once. A GET (a person clicking the footer link, or a link scanner) changes nothing.
 
 const refusal = {
-  malformed: new ApiProblem(400, { type: 'unsubscribe-link-invalid', title: 'Invalid unsubscribe link', detail: 'The unsubscribe link is malformed' }),
-  forged: new ApiProblem(403, { type: 'unsubscribe-link-invalid', title: 'Invalid unsubscribe link', detail: 'The unsubscribe link is not valid: its signature does not match' }),
-  expired: new ApiProblem(410, { type: 'unsubscribe-link-expired', title: 'Unsubscribe link expired', detail: 'The unsubscribe link has expired; use the preferences in the app instead' }),
+  malformed: new ApiProblem(400, {
+    type: 'unsubscribe-link-invalid',
+    title: 'Invalid unsubscribe link',
+    detail: 'The unsubscribe link is malformed',
+  }),
+  forged: new ApiProblem(403, {
+    type: 'unsubscribe-link-invalid',
+    title: 'Invalid unsubscribe link',
+    detail: 'The unsubscribe link is not valid: its signature does not match',
+  }),
+  expired: new ApiProblem(410, {
+    type: 'unsubscribe-link-expired',
+    title: 'Unsubscribe link expired',
+    detail: 'The unsubscribe link has expired; use the preferences in the app instead',
+  }),
 };
 
 const tokenParam = z.object({ token: z.string().describe('Signed, expiring token from the List-Unsubscribe link') });
@@ -34,7 +46,7 @@ const confirmPage = createRoute({
 const oneClick = createRoute({
   method: 'post',
   path: '/{token}',
-  summary: 'RFC 8058 one-click unsubscribe: turns the category\'s e-mail off at once',
+  summary: "RFC 8058 one-click unsubscribe: turns the category's e-mail off at once",
   ...OPEN,
   request: {
     params: tokenParam,
@@ -81,7 +93,13 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
       throw problems.badRequest('A one-click unsubscribe POST carries the form body "List-Unsubscribe=One-Click" (RFC 8058)');
     }
     const [row] = await db
-      .select({ externalId: users.externalId, defaults: categories.defaultChannels, mandatory: categories.mandatory, requiresOptIn: categories.requiresOptIn, chosen: preferences.channels })
+      .select({
+        externalId: users.externalId,
+        defaults: categories.defaultChannels,
+        mandatory: categories.mandatory,
+        requiresOptIn: categories.requiresOptIn,
+        chosen: preferences.channels,
+      })
       .from(users)
       .innerJoin(categories, and(eq(categories.tenantId, users.tenantId), eq(categories.key, claim.category)))
       .leftJoin(preferences, and(eq(preferences.userId, users.id), eq(preferences.categoryKey, claim.category)))

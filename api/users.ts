@@ -17,7 +17,11 @@ const putUser = createRoute({
   path: '/{userId}',
   summary: 'Create or replace a user profile',
   request: { params: z.object({ userId: UserIdParam }), body: jsonBody(UserProfile) },
-  responses: { 200: jsonResponse(UserView, 'Updated'), 201: jsonResponse(UserView, 'Created'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS) },
+  responses: {
+    200: jsonResponse(UserView, 'Updated'),
+    201: jsonResponse(UserView, 'Created'),
+    ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS),
+  },
 });
 const getUser = createRoute({
   method: 'get',
@@ -47,13 +51,19 @@ export function usersApi({ db, secrets }: ApiDeps) {
   const app = router<ApiEnv>();
 
   const findUser = async (tenantId: string, externalId: string) => {
-    const [user] = await db.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
+    const [user] = await db
+      .select()
+      .from(users)
+      .where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
     if (!user) throw problems.notFound(`User '${externalId}' does not exist`);
     return user;
   };
 
   const view = async (user: typeof users.$inferSelect): Promise<z.infer<typeof UserView>> => {
-    const [{ n } = { n: 0 }] = await db.select({ n: sql<number>`count(*)::int` }).from(pushDevices).where(eq(pushDevices.userId, user.id));
+    const [{ n } = { n: 0 }] = await db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(pushDevices)
+      .where(eq(pushDevices.userId, user.id));
     const [quiet] = await db.select({ starts: quietHours.starts, ends: quietHours.ends }).from(quietHours).where(eq(quietHours.userId, user.id));
     return { userId: user.externalId, email: user.email, locale: user.locale, timezone: user.timezone, pushDevices: n, quietHours: quiet ?? null };
   };
@@ -64,7 +74,14 @@ export function usersApi({ db, secrets }: ApiDeps) {
     const body = c.req.valid('json');
     const tokens = [...new Set(body.pushTokens)];
     const { user, created } = await db.transaction(async (tx) => {
-      const values = { tenantId, externalId, email: body.email ?? null, locale: canonicalTag(body.locale) ?? body.locale, timezone: body.timezone, updatedAt: new Date() };
+      const values = {
+        tenantId,
+        externalId,
+        email: body.email ?? null,
+        locale: canonicalTag(body.locale) ?? body.locale,
+        timezone: body.timezone,
+        updatedAt: new Date(),
+      };
       const [row] = await tx
         .insert(users)
         .values(values)
@@ -72,14 +89,24 @@ export function usersApi({ db, secrets }: ApiDeps) {
         .returning({ id: users.id, created: sql<boolean>`xmax = 0` });
       const userId = row!.id;
       // The token list replaces the user's devices.
-      await tx.delete(pushDevices).where(tokens.length ? and(eq(pushDevices.userId, userId), notInArray(pushDevices.token, tokens)) : eq(pushDevices.userId, userId));
-      if (tokens.length) await tx.insert(pushDevices).values(tokens.map((token) => ({ userId, token }))).onConflictDoNothing();
+      await tx
+        .delete(pushDevices)
+        .where(tokens.length ? and(eq(pushDevices.userId, userId), notInArray(pushDevices.token, tokens)) : eq(pushDevices.userId, userId));
+      if (tokens.length)
+        await tx
+          .insert(pushDevices)
+          .values(tokens.map((token) => ({ userId, token })))
+          .onConflictDoNothing();
       // An address suppressed before an erasure is known only by its keyed hash: suppressed again here.
       if (body.email && secrets) await restoreErasedSuppression(tx, secrets, tenantId, body.email);
       // Quiet hours are the user's own when given; null (or absent) leaves the tenant's default.
       await tx.delete(quietHours).where(eq(quietHours.userId, userId));
       if (body.quietHours) await tx.insert(quietHours).values({ tenantId, userId, ...body.quietHours });
-      await appendAudit(tx, { tenantId, step: row!.created ? 'user.created' : 'user.updated', detail: { userId: externalId, pushDevices: tokens.length } });
+      await appendAudit(tx, {
+        tenantId,
+        step: row!.created ? 'user.created' : 'user.updated',
+        detail: { userId: externalId, pushDevices: tokens.length },
+      });
       const [user] = await tx.select().from(users).where(eq(users.id, userId));
       return { user: user!, created: row!.created };
     });
@@ -121,7 +148,15 @@ export function usersApi({ db, secrets }: ApiDeps) {
     if (errors.length) throw problems.invalid(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     // Every change is a consent-ledger record (source api); the preferences rows are its projection.
     await db.transaction((tx) =>
-      recordPreferenceChange(tx, { tenantId, userId: user.id, externalId: user.externalId, categories: body.categories, source: 'api', actor: body.actor ?? 'app', textVersion: body.textVersion }),
+      recordPreferenceChange(tx, {
+        tenantId,
+        userId: user.id,
+        externalId: user.externalId,
+        categories: body.categories,
+        source: 'api',
+        actor: body.actor ?? 'app',
+        textVersion: body.textVersion,
+      }),
     );
     return c.json(await preferencesView(tenantId, user.id), 200);
   });

@@ -19,17 +19,29 @@ export interface CeilingResult {
 const NOOP_QUEUE = 'bench-noop';
 
 export async function temporalCeiling(client: Client, temporalAddress: string, n: number, concurrency: number): Promise<CeilingResult> {
-  const worker = await startChild('bench/noop/worker.ts', { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: NOOP_QUEUE }, { ready: /noop worker started/, label: 'no-op worker', timeoutMs: 120_000 });
+  const worker = await startChild(
+    'bench/noop/worker.ts',
+    { TEMPORAL_ADDRESS: temporalAddress, TEMPORAL_TASK_QUEUE: NOOP_QUEUE },
+    { ready: /noop worker started/, label: 'no-op worker', timeoutMs: 120_000 },
+  );
   try {
     // Warm the workflow cache and the connections first, as the engine's worker is by then.
     await pool(50, 25, async (i) => {
-      await client.workflow.execute<typeof noopWorkflow>('noopWorkflow', { taskQueue: NOOP_QUEUE, workflowId: `noop-warm-${randomUUID()}`, args: [String(i)] });
+      await client.workflow.execute<typeof noopWorkflow>('noopWorkflow', {
+        taskQueue: NOOP_QUEUE,
+        workflowId: `noop-warm-${randomUUID()}`,
+        args: [String(i)],
+      });
     });
     const latencies: number[] = [];
     const started = Date.now();
     await pool(n, concurrency, async (i) => {
       const t0 = Date.now();
-      await client.workflow.execute<typeof noopWorkflow>('noopWorkflow', { taskQueue: NOOP_QUEUE, workflowId: `noop-${randomUUID()}`, args: [String(i)] });
+      await client.workflow.execute<typeof noopWorkflow>('noopWorkflow', {
+        taskQueue: NOOP_QUEUE,
+        workflowId: `noop-${randomUUID()}`,
+        args: [String(i)],
+      });
       latencies.push(Date.now() - t0);
     });
     return { n, perS: round(n / ((Date.now() - started) / 1000)), latencyMs: percentiles(latencies, [50, 95, 99]) };
@@ -54,7 +66,14 @@ export async function smtpCeiling(smtp: { host: string; port: number }, n: numbe
       const t0 = Date.now();
       const outcome = await mailer.send(
         { host: smtp.host, port: smtp.port, localAddress: source, ehloName: `mta.${source}.test` },
-        { from: '"Bench Bank" <alerts@ceiling.bank.test>', to: `user${i}@${RECIPIENT_DOMAIN}`, ...content, messageId: `<${id}@ceiling.bank.test>`, headers: { 'X-Notification-Id': id }, dkim },
+        {
+          from: '"Bench Bank" <alerts@ceiling.bank.test>',
+          to: `user${i}@${RECIPIENT_DOMAIN}`,
+          ...content,
+          messageId: `<${id}@ceiling.bank.test>`,
+          headers: { 'X-Notification-Id': id },
+          dkim,
+        },
       );
       if (!outcome.ok) throw new Error(`SMTP ceiling send failed: ${outcome.response}`);
       latencies.push(Date.now() - t0);

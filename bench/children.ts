@@ -36,7 +36,10 @@ export async function startChild(
   };
   proc.stderr?.on('data', keep);
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${opts.label} did not start within ${opts.timeoutMs ?? 60_000} ms:\n${tail}`)), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(
+      () => reject(new Error(`${opts.label} did not start within ${opts.timeoutMs ?? 60_000} ms:\n${tail}`)),
+      opts.timeoutMs ?? 60_000,
+    );
     const onData = (d: Buffer) => {
       keep(d);
       if (opts.ready.test(tail)) {

@@ -14,7 +14,12 @@ export interface DeliveryResult {
   timedOut: boolean;
 }
 
-export async function awaitDeliveries(sentAt: Map<string, number>, arrivals: Arrivals, timeoutMs: number, progress?: (done: number) => void): Promise<DeliveryResult> {
+export async function awaitDeliveries(
+  sentAt: Map<string, number>,
+  arrivals: Arrivals,
+  timeoutMs: number,
+  progress?: (done: number) => void,
+): Promise<DeliveryResult> {
   const deadline = Date.now() + timeoutMs;
   const ids = [...sentAt.keys()];
   let done = 0;

@@ -12,7 +12,8 @@ export interface HistoryShape {
 export async function historyShape(client: Client, workflowId: string): Promise<HistoryShape> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const events = history.events ?? [];
-  const count = (key: string) => events.filter((e) => (e as Record<string, unknown>)[key] !== undefined && (e as Record<string, unknown>)[key] !== null).length;
+  const count = (key: string) =>
+    events.filter((e) => (e as Record<string, unknown>)[key] !== undefined && (e as Record<string, unknown>)[key] !== null).length;
   return {
     events: events.length,
     workflowTasks: count('workflowTaskCompletedEventAttributes'),

@@ -43,5 +43,10 @@ export async function pgCost(sql: postgres.Sql, before: PgSnapshot, after: PgSna
     bytes += (after.bytes[name] ?? 0) - (before.bytes[name] ?? 0);
   }
   const [wal] = await sql<{ d: string }[]>`select pg_wal_lsn_diff(${after.walLsn}::pg_lsn, ${before.walLsn}::pg_lsn) as d`;
-  return { rowsPerNotification: round(rows / n, 2), bytesPerNotification: Math.round(bytes / n), walBytesPerNotification: Math.round(Number(wal!.d) / n), rowsByTable };
+  return {
+    rowsPerNotification: round(rows / n, 2),
+    bytesPerNotification: Math.round(bytes / n),
+    walBytesPerNotification: Math.round(Number(wal!.d) / n),
+    rowsByTable,
+  };
 }

@@ -38,7 +38,15 @@ console.log(`compiled / mjml: ${ratio}x (target: at least 50x)`);
 
 // A tenant's own version (as stored in Postgres, here the seeded account.transaction v1 in its
 // built-in layout): compiled once per version and locale, against mjml for every message.
-const tenant: TemplateVersion = { tenantId: 'bench', type: 'account.transaction', version: 1, content: defaultContent('account.transaction'), variables: defaultVariables('account.transaction'), layout: null, defaultLocale: 'en' };
+const tenant: TemplateVersion = {
+  tenantId: 'bench',
+  type: 'account.transaction',
+  version: 1,
+  content: defaultContent('account.transaction'),
+  variables: defaultVariables('account.transaction'),
+  layout: null,
+  defaultLocale: 'en',
+};
 const tenantCtx = { ...ctx, unsubscribeUrl: 'https://bench.example/u/abc' };
 const links = { unsubscribe: true, preferences: false };
 const tenantMjml = await rate('tenant version, mjml per message', async (i) => {
@@ -61,6 +69,12 @@ const result = {
   compiledPerS: round(compiled),
   ratio,
   targetMet: ratio >= 50,
-  tenant: { template: 'tenant version of account.transaction, built-in layout', mjmlPerS: round(tenantMjml), compiledPerS: round(tenantCompiled), ratio: tenantRatio, targetMet: tenantRatio >= 100 },
+  tenant: {
+    template: 'tenant version of account.transaction, built-in layout',
+    mjmlPerS: round(tenantMjml),
+    compiledPerS: round(tenantCompiled),
+    ratio: tenantRatio,
+    targetMet: tenantRatio >= 100,
+  },
 };
 writeFileSync(join(dir, 'render.json'), JSON.stringify(result, null, 2));

@@ -31,7 +31,13 @@ const size = (s: string) => {
   if (!m) throw new Error(`Not a size: ${s} (use 1k, 10k, 100k, 1m)`);
   return Math.round(Number(m[1]) * (m[2]?.toLowerCase() === 'k' ? 1e3 : m[2]?.toLowerCase() === 'm' ? 1e6 : 1));
 };
-const flags = Object.fromEntries(process.argv.slice(2).map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a)).filter((m) => m).map((m) => [m![1]!, m![2] ?? 'true']));
+const flags = Object.fromEntries(
+  process.argv
+    .slice(2)
+    .map((a) => /^--([^=]+)(?:=(.*))?$/.exec(a))
+    .filter((m) => m)
+    .map((m) => [m![1]!, m![2] ?? 'true']),
+);
 const maxScale = size(flags.scale ?? '10k');
 const scales = [1_000, 10_000, 100_000, 1_000_000].filter((n) => n <= maxScale);
 if (scales.length === 0) scales.push(maxScale);
@@ -41,7 +47,12 @@ const halfSeconds = Number(flags['half-seconds'] ?? 30);
 const connections = Number(flags.connections ?? 32);
 /** Larger bursts stop waiting for the inbox at this many seconds into the run (default run: about 10 minutes). */
 const budgetS = Number(flags['budget-s'] ?? (maxScale > 10_000 ? 3600 : 420));
-const workerEnv = Object.fromEntries((flags['worker-env'] ?? '').split(',').filter(Boolean).map((kv) => kv.split('=') as [string, string]));
+const workerEnv = Object.fromEntries(
+  (flags['worker-env'] ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((kv) => kv.split('=') as [string, string]),
+);
 const workerNodeArgs = [
   ...(flags['profile-worker'] === 'true' ? ['--cpu-prof', `--cpu-prof-dir=${join(repoRoot, 'bench', 'results', 'profiles')}`] : []),
   ...(flags['worker-node-args'] ?? '').split(',').filter(Boolean),
@@ -52,7 +63,10 @@ installTemporalRuntime('ERROR');
 const env = parseEnv(process.env);
 const users = Math.min(10_000, Math.max(1_000, maxScale));
 const started = Date.now();
-const stack = await startBenchStack(env, users, log, { bundleAtStart: flags['bundle-at-start'] === 'true', fromSource: flags['from-source'] === 'true' });
+const stack = await startBenchStack(env, users, log, {
+  bundleAtStart: flags['bundle-at-start'] === 'true',
+  fromSource: flags['from-source'] === 'true',
+});
 let stopped = false;
 const stop = async () => {
   if (stopped) return;
@@ -76,7 +90,13 @@ try {
   const workerAfterWarmUp = memoryOf(stack.worker.pid);
 
   // Where the CPU goes: our three processes, and the whole machine (Temporal, Postgres and anyone else's work).
-  const cpuSnapshot = () => ({ worker: cpuMsOf(stack.worker.pid), api: cpuMsOf(stack.api.pid), inbox: cpuMsOf(stack.inbox.pid), bench: cpuMsOf(process.pid), machine: machineBusyMs() });
+  const cpuSnapshot = () => ({
+    worker: cpuMsOf(stack.worker.pid),
+    api: cpuMsOf(stack.api.pid),
+    inbox: cpuMsOf(stack.inbox.pid),
+    bench: cpuMsOf(process.pid),
+    machine: machineBusyMs(),
+  });
   const cpuPer = (a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, n: number) =>
     Object.fromEntries(Object.keys(a).map((k) => [k, round((b[k as keyof typeof a] - a[k as keyof typeof a]) / n, 2)]));
   // The API and load generator work per accepted request, the rest per delivered message.
@@ -98,10 +118,15 @@ try {
     const cpuBefore = cpuSnapshot();
     const load = await triggerLoad(nextRun(), { amount: n, connections });
     log(`  accepted ${load.accepted}/${load.requests} at ${load.reqPerS} req/s; waiting for the inbox`);
-    const delivery = await awaitDeliveries(load.sentAt, stack.arrivals, Math.max(30_000, deadline - Date.now()), (d) => log(`  delivered ${d}/${load.accepted}`));
+    const delivery = await awaitDeliveries(load.sentAt, stack.arrivals, Math.max(30_000, deadline - Date.now()), (d) =>
+      log(`  delivered ${d}/${load.accepted}`),
+    );
     clearInterval(sampler);
     const cpuAfter = cpuSnapshot();
-    const cpu = { ...cpuPer(cpuBefore, cpuAfter, Math.max(1, delivery.delivered)), ...pick(cpuPer(cpuBefore, cpuAfter, Math.max(1, load.accepted)), ['api', 'bench']) };
+    const cpu = {
+      ...cpuPer(cpuBefore, cpuAfter, Math.max(1, delivery.delivered)),
+      ...pick(cpuPer(cpuBefore, cpuAfter, Math.max(1, load.accepted)), ['api', 'bench']),
+    };
     const mem = memoryOf(stack.worker.pid);
     const after = await pgSnapshot(stack.database.sql);
     // Per delivered notification: a burst cut short by the time budget still has its backlog's rows to write.
@@ -114,7 +139,9 @@ try {
       workerPeakRssMb: round(Math.max(mem?.peakRssMb ?? 0, sampledPeak)),
       cpuMsPerNotification: cpu,
     });
-    log(`  delivered ${delivery.delivered}/${load.accepted} at ${delivery.sustainedPerS}/s sustained, p99 ${delivery.latencyMs.p99} ms${delivery.timedOut ? ' (time budget reached)' : ''}`);
+    log(
+      `  delivered ${delivery.delivered}/${load.accepted} at ${delivery.sustainedPerS}/s sustained, p99 ${delivery.latencyMs.p99} ms${delivery.timedOut ? ' (time budget reached)' : ''}`,
+    );
     return load;
   };
 
@@ -122,7 +149,9 @@ try {
   // The same 100 real notifications are read again once the tables hold `readsAt` rows.
   readIds = [...first.sentAt.keys()].slice(0, 100);
   reads.push(await measureReads(stack.database.sql, stack, readIds));
-  const firstNotification = (await (await fetch(`${stack.apiUrl}/v1/notifications/${readIds[0]}`, { headers: { authorization: `Bearer ${stack.apiKey}` } })).json()) as { workflowId: string };
+  const firstNotification = (await (
+    await fetch(`${stack.apiUrl}/v1/notifications/${readIds[0]}`, { headers: { authorization: `Bearer ${stack.apiKey}` } })
+  ).json()) as { workflowId: string };
   const perNotification = await historyShape(stack.client, firstNotification.workflowId);
 
   const best = growth[0]!.delivery.sustainedPerS;
@@ -154,10 +183,32 @@ try {
 
   const report: BenchReport = {
     at: new Date().toISOString(),
-    machine: { cpus: availableParallelism(), model: cpus()[0]?.model ?? 'unknown', memoryGb: round(totalmem() / 2 ** 30), loadAvgAtStart: loadavg().map((l) => round(l, 2)), node: process.version },
-    options: { scales, readsAt, ceilingN, halfSeconds, connections, budgetS, workerEnv, workerNodeArgs, bundleAtStart: flags['bundle-at-start'] === 'true', fromSource: flags['from-source'] === 'true' },
+    machine: {
+      cpus: availableParallelism(),
+      model: cpus()[0]?.model ?? 'unknown',
+      memoryGb: round(totalmem() / 2 ** 30),
+      loadAvgAtStart: loadavg().map((l) => round(l, 2)),
+      node: process.version,
+    },
+    options: {
+      scales,
+      readsAt,
+      ceilingN,
+      halfSeconds,
+      connections,
+      budgetS,
+      workerEnv,
+      workerNodeArgs,
+      bundleAtStart: flags['bundle-at-start'] === 'true',
+      fromSource: flags['from-source'] === 'true',
+    },
     growth,
-    halfRate: { ratePerS: halfRate, accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors }, delivery: halfDelivery, hops: halfHops },
+    halfRate: {
+      ratePerS: halfRate,
+      accept: { reqPerS: half.reqPerS, p50Ms: half.latencyMs.p50, p99Ms: half.latencyMs.p99, errors: half.errors },
+      delivery: halfDelivery,
+      hops: halfHops,
+    },
     ceilings: {
       temporal,
       smtp,

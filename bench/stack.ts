@@ -50,8 +50,12 @@ export interface BenchStack {
 
 import { freePort } from '../dev/ports.js';
 
-
-export async function startBenchStack(env: Env, users: number, log: (m: string) => void, opts: { bundleAtStart?: boolean; fromSource?: boolean } = {}): Promise<BenchStack> {
+export async function startBenchStack(
+  env: Env,
+  users: number,
+  log: (m: string) => void,
+  opts: { bundleAtStart?: boolean; fromSource?: boolean } = {},
+): Promise<BenchStack> {
   // The worker and API run as deployed: built (npm run build) and started as npm run start:worker /
   // start:api would. --from-source runs bin/*.ts through tsx instead (as before the build existed).
   const fromSource = opts.fromSource || opts.bundleAtStart;
@@ -79,7 +83,12 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
     let temporalAddress = env.TEMPORAL_ADDRESS;
     if (!temporalAddress) {
       log('starting the Temporal dev server (headless, in memory)');
-      const server = await startTemporalDevServer({ port: await freePort(), uiPort: await freePort(), headless: true, cliPath: env.TEMPORAL_CLI_PATH });
+      const server = await startTemporalDevServer({
+        port: await freePort(),
+        uiPort: await freePort(),
+        headless: true,
+        cliPath: env.TEMPORAL_CLI_PATH,
+      });
       stops.push(() => server.stop());
       temporalAddress = server.address;
     }
@@ -134,7 +143,8 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
 
     // The built worker loads the bundle from the same build; from source it gets one built here
     // (npm run build:workflows), unless the run measures bundling at worker start.
-    const bundle: Record<string, string> = !fromSource || opts.bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: await writeWorkflowBundle(join(tmp, 'workflow-bundle.js')) };
+    const bundle: Record<string, string> =
+      !fromSource || opts.bundleAtStart ? {} : { WORKFLOW_BUNDLE_PATH: await writeWorkflowBundle(join(tmp, 'workflow-bundle.js')) };
     const childEnv = {
       ...bundle,
       DATABASE_URL: databaseUrl,
@@ -149,12 +159,20 @@ export async function startBenchStack(env: Env, users: number, log: (m: string) 
       LOG_LEVEL: 'info',
     };
     const startWorker = (extra: Record<string, string> = {}, nodeArgs: string[] = []) =>
-      startChild(entry('worker').script, { ...childEnv, ...extra }, { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000, nodeArgs: [...entry('worker').nodeArgs, ...nodeArgs] });
+      startChild(
+        entry('worker').script,
+        { ...childEnv, ...extra },
+        { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000, nodeArgs: [...entry('worker').nodeArgs, ...nodeArgs] },
+      );
     let worker = await startWorker();
     stops.push(() => worker.stop());
 
     const apiPort = await freePort();
-    const api = await startChild(entry('api').script, { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(apiPort) }, { ready: /api listening/, label: 'API', nodeArgs: entry('api').nodeArgs });
+    const api = await startChild(
+      entry('api').script,
+      { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(apiPort) },
+      { ready: /api listening/, label: 'API', nodeArgs: entry('api').nodeArgs },
+    );
     stops.push(() => api.stop());
 
     const connection = await Connection.connect({ address: temporalAddress });

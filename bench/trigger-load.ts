@@ -91,18 +91,31 @@ export async function triggerPaced(t: LoadTarget, opts: { ratePerS: number; dura
     new Promise<void>((resolve) => {
       const body = bodyFor(t, i);
       const t0 = Date.now();
-      const req = request(url, { method: 'POST', agent, headers: { authorization: `Bearer ${t.apiKey}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': `${t.runId}-${i}` } }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          latencies.push(Date.now() - t0);
-          if (res.statusCode === 202) {
-            accepted++;
-            sentAt.set((JSON.parse(Buffer.concat(chunks).toString()) as { id: string }).id, t0);
-          } else errors++;
-          resolve();
-        });
-      });
+      const req = request(
+        url,
+        {
+          method: 'POST',
+          agent,
+          headers: {
+            authorization: `Bearer ${t.apiKey}`,
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(body),
+            'idempotency-key': `${t.runId}-${i}`,
+          },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            latencies.push(Date.now() - t0);
+            if (res.statusCode === 202) {
+              accepted++;
+              sentAt.set((JSON.parse(Buffer.concat(chunks).toString()) as { id: string }).id, t0);
+            } else errors++;
+            resolve();
+          });
+        },
+      );
       req.on('error', () => {
         errors++;
         resolve();

@@ -42,7 +42,13 @@ try {
   const command = `${subject ?? ''} ${verb ?? ''}`.trim();
   switch (command) {
     case 'tenant create': {
-      const { tenant, apiKey } = await createTenant(db, { id: need(values.id, '--id'), name: need(values.name, '--name'), poolId: need(values.pool, '--pool'), sandbox: values.sandbox, by });
+      const { tenant, apiKey } = await createTenant(db, {
+        id: need(values.id, '--id'),
+        name: need(values.name, '--name'),
+        poolId: need(values.pool, '--pool'),
+        sandbox: values.sandbox,
+        by,
+      });
       print(tenant);
       console.log(`\nFirst API key (shown once, keep it now): ${apiKey.key}`);
       break;

@@ -16,18 +16,41 @@ import { connectDatabase, migrateDatabase } from '../db/client.js';
 const env = parseEnv(process.env);
 checkProductionSettings(env, 'api');
 const logger = createLogger(env.LOG_LEVEL, 'api');
-if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/api.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
+if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS)
+  throw new Error('bin/api.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 await migrateDatabase(env.DATABASE_URL);
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const tracing = tracingPlugin(env, 'api');
-const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace, dataConverter: temporal.dataConverter, ...(tracing ? { plugins: [tracing] } : {}) });
+const client = new Client({
+  connection: await Connection.connect(temporal.connection),
+  namespace: temporal.namespace,
+  dataConverter: temporal.dataConverter,
+  ...(tracing ? { plugins: [tracing] } : {}),
+});
 const providerRules = loadProviderRules(env.PROVIDER_RULES_PATH);
 const resolver = new Resolver({ timeout: 2_000, tries: 2 });
 if (env.DNS_SERVERS?.length) resolver.setServers(env.DNS_SERVERS);
 const app = createApi(
-  { db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey: env.ADMIN_API_KEY, providerRules, secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken: env.CODEC_TOKEN, codecOrigins: env.CODEC_CORS_ORIGINS, spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings: domainSettingsFromEnv(env), resolver, publicUrl: env.PUBLIC_URL, temporalUiUrl: env.TEMPORAL_UI_URL },
+  {
+    db: database.db,
+    temporal: client,
+    taskQueue: temporal.taskQueue,
+    adminKey: env.ADMIN_API_KEY,
+    providerRules,
+    secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined,
+    feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET,
+    codec: temporal.dataConverter.payloadCodecs?.[0],
+    codecToken: env.CODEC_TOKEN,
+    codecOrigins: env.CODEC_CORS_ORIGINS,
+    spamd: spamdOf(env),
+    feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
+    domainSettings: domainSettingsFromEnv(env),
+    resolver,
+    publicUrl: env.PUBLIC_URL,
+    temporalUiUrl: env.TEMPORAL_UI_URL,
+  },
   { onError: (err) => logger.error({ err }, 'request failed') },
 );
 const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });

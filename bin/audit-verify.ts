@@ -11,7 +11,9 @@ const database = connectDatabase(url, { max: 1 });
 try {
   const report = await verifyAuditChain(database.db, process.argv[2]);
   for (const p of report.problems) console.log(`${p.tenantId} seq ${p.seq ?? '-'} id ${p.id ?? '-'}: ${p.problem}`);
-  console.log(`${report.ok ? 'audit chain verified' : 'AUDIT CHAIN BROKEN'}: ${report.tenants} tenant chains, ${report.events} events (${report.erased} erased details), ${report.problems.length} problems`);
+  console.log(
+    `${report.ok ? 'audit chain verified' : 'AUDIT CHAIN BROKEN'}: ${report.tenants} tenant chains, ${report.events} events (${report.erased} erased details), ${report.problems.length} problems`,
+  );
   process.exitCode = report.ok ? 0 : 1;
 } finally {
   await database.close();

@@ -8,7 +8,11 @@ import { failureConverterPath } from '../config/temporal.js';
 import { workflowsPath } from '../worker/create-worker.js';
 
 export async function writeWorkflowBundle(path: string): Promise<string> {
-  const { code } = await bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  const { code } = await bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  });
   mkdirSync(dirname(path), { recursive: true });
   writeFileSync(path, code);
   return path;

@@ -14,14 +14,21 @@ import { startInboundListener } from '../inbound/server.js';
 
 const env = parseEnv(process.env);
 const logger = createLogger(env.LOG_LEVEL, 'inbound');
-if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !env.SECRET_KEY) throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY (npm start runs everything embedded)');
+if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !env.SECRET_KEY)
+  throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY (npm start runs everything embedded)');
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 const database = connectDatabase(env.DATABASE_URL, { max: 10 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 const connection = await Connection.connect(temporal.connection);
 const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter });
 const listener = await startInboundListener(
-  { db: database.db, secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)), logger, onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env) },
+  {
+    db: database.db,
+    secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)),
+    logger,
+    onOutcome: lateOutcomeWebhook(client, temporal.taskQueue),
+    ...feedbackTrust(env),
+  },
   inboundOptions(env),
 );
 logger.info({ host: listener.host, port: listener.port }, 'feedback listener started');

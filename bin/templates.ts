@@ -30,7 +30,10 @@ async function call<T>(method: string, path: string, body?: unknown): Promise<T>
 const HEADER = /^<!-- (subject|preheader|footer): (.*) -->\n/;
 
 async function pull(root: string): Promise<void> {
-  const { types } = await call<{ types: { type: string; category: string; variables: unknown; publishedVersion: number | null }[] }>('GET', '/v1/notification-types');
+  const { types } = await call<{ types: { type: string; category: string; variables: unknown; publishedVersion: number | null }[] }>(
+    'GET',
+    '/v1/notification-types',
+  );
   for (const t of types) {
     const folder = join(root, t.type);
     await mkdir(folder, { recursive: true });
@@ -38,11 +41,15 @@ async function pull(root: string): Promise<void> {
     if (t.publishedVersion === null) continue;
     const { content } = await call<{ content: Content }>('GET', `/v1/notification-types/${t.type}/versions/${t.publishedVersion}`);
     for (const [locale, e] of Object.entries(content.email ?? {})) {
-      const header = (['subject', 'preheader', 'footer'] as const).filter((f) => e[f] !== undefined).map((f) => `<!-- ${f}: ${e[f]!.replace(/\n/g, ' ')} -->\n`).join('');
+      const header = (['subject', 'preheader', 'footer'] as const)
+        .filter((f) => e[f] !== undefined)
+        .map((f) => `<!-- ${f}: ${e[f]!.replace(/\n/g, ' ')} -->\n`)
+        .join('');
       await writeFile(join(folder, `email.${locale}.mjml`), `${header}${e.mjml}\n`);
       if (e.text !== undefined) await writeFile(join(folder, `email.${locale}.txt`), `${e.text}\n`);
     }
-    for (const [locale, p] of Object.entries(content.push ?? {})) await writeFile(join(folder, `push.${locale}.json`), `${JSON.stringify(p, null, 2)}\n`);
+    for (const [locale, p] of Object.entries(content.push ?? {}))
+      await writeFile(join(folder, `push.${locale}.json`), `${JSON.stringify(p, null, 2)}\n`);
     console.log(`${t.type}: v${t.publishedVersion}`);
   }
 }
@@ -70,7 +77,14 @@ async function readContent(folder: string): Promise<Content> {
 }
 
 const canonical = (v: unknown): string =>
-  Array.isArray(v) ? `[${v.map(canonical).join(',')}]` : v && typeof v === 'object' ? `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`).join(',')}}` : JSON.stringify(v);
+  Array.isArray(v)
+    ? `[${v.map(canonical).join(',')}]`
+    : v && typeof v === 'object'
+      ? `{${Object.keys(v)
+          .sort()
+          .map((k) => `${JSON.stringify(k)}:${canonical((v as Record<string, unknown>)[k])}`)
+          .join(',')}}`
+      : JSON.stringify(v);
 
 async function push(root: string, publish: boolean): Promise<void> {
   for (const entry of await readdir(root, { withFileTypes: true })) {
@@ -87,7 +101,11 @@ async function push(root: string, publish: boolean): Promise<void> {
         continue;
       }
     }
-    const created = await call<{ version: number; spam: { score: number; verdict: string } }>('POST', `/v1/notification-types/${type}/versions`, content);
+    const created = await call<{ version: number; spam: { score: number; verdict: string } }>(
+      'POST',
+      `/v1/notification-types/${type}/versions`,
+      content,
+    );
     console.log(`${type}: v${created.version} created (spam ${created.spam.verdict}, ${created.spam.score})`);
     if (publish) {
       await call('POST', `/v1/notification-types/${type}/versions/${created.version}/publish`, {});
@@ -97,7 +115,9 @@ async function push(root: string, publish: boolean): Promise<void> {
 }
 
 if (!key || !dir || (command !== 'pull' && command !== 'push')) {
-  console.error('usage: NOTIFLOW_API_KEY=... npm run templates -- pull <dir> | push <dir> [--publish]   (NOTIFLOW_API defaults to http://127.0.0.1:3000)');
+  console.error(
+    'usage: NOTIFLOW_API_KEY=... npm run templates -- pull <dir> | push <dir> [--publish]   (NOTIFLOW_API defaults to http://127.0.0.1:3000)',
+  );
   process.exit(2);
 }
 try {

@@ -21,7 +21,8 @@ const env = parseEnv(process.env);
 checkProductionSettings(env, 'worker');
 installTemporalRuntime('WARN', env.TEMPORAL_METRICS_ADDRESS);
 const logger = createLogger(env.LOG_LEVEL, 'worker');
-if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS) throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
+if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS)
+  throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 // Started beside the API (which migrates) or before `npm run db:migrate`: wait for the schema rather than crash.
@@ -46,9 +47,20 @@ const worker = await createNotificationWorker({
   tuning: { maxCachedWorkflows: env.WORKER_MAX_CACHED_WORKFLOWS, maxConcurrentActivities: env.WORKER_MAX_CONCURRENT_ACTIVITIES },
 });
 // The blocklist check and delivery monitor run from Schedules; creating them is idempotent.
-const client = new Client({ connection: await Connection.connect(temporal.connection), namespace: temporal.namespace, dataConverter: temporal.dataConverter });
-await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
-const metricsServer = env.WORKER_METRICS_ADDRESS ? serveWorkerMetrics(env.WORKER_METRICS_ADDRESS.split(':')[0]!, Number(env.WORKER_METRICS_ADDRESS.split(':')[1])) : undefined;
+const client = new Client({
+  connection: await Connection.connect(temporal.connection),
+  namespace: temporal.namespace,
+  dataConverter: temporal.dataConverter,
+});
+await ensureMonitoringSchedules(client, {
+  taskQueue: temporal.taskQueue,
+  blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration,
+  monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration,
+  domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration,
+});
+const metricsServer = env.WORKER_METRICS_ADDRESS
+  ? serveWorkerMetrics(env.WORKER_METRICS_ADDRESS.split(':')[0]!, Number(env.WORKER_METRICS_ADDRESS.split(':')[1]))
+  : undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => worker.shutdown());
 logger.info({ taskQueue: temporal.taskQueue }, 'worker started');
 await worker.run();

@@ -27,7 +27,15 @@ const schema = z.object({
   /** Bearer token for the codec endpoint (/codec/encode, /codec/decode) besides the admin key. */
   CODEC_TOKEN: z.string().min(24).optional(),
   /** Origins (the Temporal UI's) allowed to call the codec endpoint from a browser, comma-separated. */
-  CODEC_CORS_ORIGINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  CODEC_CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** The `temporal` CLI binary; otherwise PATH, then the project cache, then `go install`. */
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_PORT: z.coerce.number().int().positive().default(7233),
@@ -36,7 +44,15 @@ const schema = z.object({
   /** `eu`: refuse to start unless Postgres and Temporal are on RESIDENCY_ALLOWED_HOSTS. */
   DATA_REGION: z.enum(['eu']).optional(),
   /** Hosts data may live on, comma-separated: exact names/IPs or `*.suffix`. */
-  RESIDENCY_ALLOWED_HOSTS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  RESIDENCY_ALLOWED_HOSTS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().positive().default(3000),
@@ -55,7 +71,10 @@ const schema = z.object({
   FCM_SERVICE_ACCOUNT_PATH: z.string().optional(),
 
   /** Local FCM-compatible endpoint (host:port) and its CA file, used instead of real FCM in dev and tests. */
-  FCM_LOCAL_ENDPOINT: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  FCM_LOCAL_ENDPOINT: z
+    .string()
+    .regex(/^[^:]+:\d+$/, 'host:port')
+    .optional(),
   FCM_LOCAL_CA_FILE: z.string().optional(),
 
   /** Where the dev run keeps its state (Postgres data, Temporal state, generated dev secrets). */
@@ -69,7 +88,14 @@ const schema = z.object({
   DNS_SERVERS: z
     .string()
     .optional()
-    .transform((v) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined)),
+    .transform((v) =>
+      v
+        ? v
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
+    ),
   /** How long a notification may wait for an IP that may send, per category ("security=30m,*=6h"); then the other channel. */
   CATEGORY_MAX_AGE: z.string().optional(),
   /** Port for direct MX delivery (pools without a relay host): 25, or a loopback receiver's in dev. */
@@ -79,13 +105,19 @@ const schema = z.object({
    * The engine's inbound host name: each sending domain's return-path CNAME (nfbounce.<domain>)
    * points here, so its A/MX must reach the inbound listener and its SPF TXT must list every pool IP.
    */
-  BOUNCE_HOST: z.string().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i).default('bounce.notiflow.test'),
+  BOUNCE_HOST: z
+    .string()
+    .regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i)
+    .default('bounce.notiflow.test'),
   /** A host whose SPF record lists the engine's IPs, for tenants' "include:"; absent: their pool's IPs are listed. */
   SPF_INCLUDE: z.string().optional(),
   /** How long a replaced DKIM key's record must stay published after signing switched away from it. */
   DKIM_ROTATION_GRACE_HOURS: z.coerce.number().int().min(1).default(72),
   /** How often verified sending domains are re-checked (Temporal Schedule); scheduled DKIM rotations start from it. */
-  DOMAIN_CHECK_EVERY: z.string().regex(/^\d+(s|m|h)$/).default('24h'),
+  DOMAIN_CHECK_EVERY: z
+    .string()
+    .regex(/^\d+(s|m|h)$/)
+    .default('24h'),
   /** The dev DNS server (npm start) the engine resolves through; records are published into it with POST /dev/dns. */
   DEV_DNS_PORT: z.coerce.number().int().positive().default(5354),
 
@@ -93,7 +125,11 @@ const schema = z.object({
   INBOUND_SMTP_HOST: z.string().default('127.0.0.1'),
   INBOUND_SMTP_PORT: z.coerce.number().int().nonnegative().default(2526),
   /** Its bounds: largest report (cut at the cap), connections overall and per source address. */
-  INBOUND_MAX_BYTES: z.coerce.number().int().positive().default(2 * 1024 * 1024),
+  INBOUND_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(2 * 1024 * 1024),
   INBOUND_MAX_CONNECTIONS: z.coerce.number().int().positive().default(200),
   INBOUND_MAX_CONNECTIONS_PER_IP: z.coerce.number().int().positive().default(10),
   /** A command line must be complete within this time, a whole message within the second (slow senders are cut). */
@@ -109,15 +145,45 @@ const schema = z.object({
    * DKIM signature of the report, subdomains count) and source addresses or CIDR ranges. None: the
    * listener rejects every mailed complaint (the dev run trusts 127.0.0.0/8 when both are empty).
    */
-  FEEDBACK_LOOP_DOMAINS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
-  FEEDBACK_LOOP_IPS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  FEEDBACK_LOOP_DOMAINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
+  FEEDBACK_LOOP_IPS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** Reports that could not be used are kept this many days (feedback_rejects). */
   FEEDBACK_REJECTS_KEEP_DAYS: z.coerce.number().int().positive().default(30),
   /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
-  DNSBL_ZONES: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  DNSBL_ZONES: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */
-  BLOCKLIST_CHECK_EVERY: z.string().regex(/^\d+(s|m|h)$/).default('15m'),
-  DELIVERY_MONITOR_EVERY: z.string().regex(/^\d+(s|m|h)$/).default('5m'),
+  BLOCKLIST_CHECK_EVERY: z
+    .string()
+    .regex(/^\d+(s|m|h)$/)
+    .default('15m'),
+  DELIVERY_MONITOR_EVERY: z
+    .string()
+    .regex(/^\d+(s|m|h)$/)
+    .default('5m'),
   /** Delivery rates are judged over this window, and only from this many attempts per provider or IP. */
   MONITOR_WINDOW_MINUTES: z.coerce.number().int().positive().default(60),
   MONITOR_MIN_VOLUME: z.coerce.number().int().positive().default(100),
@@ -126,7 +192,15 @@ const schema = z.object({
    * self-hosted setup on one private network. None: loopback, private, link-local (metadata) and
    * other special ranges are refused. The dev run allows 127.0.0.0/8 when this is unset.
    */
-  EGRESS_ALLOW_PRIVATE: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  EGRESS_ALLOW_PRIVATE: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   /** Where alarms are POSTed (signed with OPERATOR_WEBHOOK_SECRET); absent: alarms are only listed. */
   OPERATOR_WEBHOOK_URL: z.string().url().optional(),
   OPERATOR_WEBHOOK_SECRET: z.string().min(16).optional(),
@@ -136,8 +210,19 @@ const schema = z.object({
   FEEDBACK_WEBHOOK_SECRETS: z
     .string()
     .default('')
-    .transform((v) => Object.fromEntries(v.split(',').map((s) => s.trim()).filter(Boolean).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)])))
-    .refine((m) => Object.entries(m).every(([k, v]) => /^[a-z0-9_.-]+$/i.test(k) && v.length >= 16), 'name=secret pairs, each secret at least 16 characters'),
+    .transform((v) =>
+      Object.fromEntries(
+        v
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+          .map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]),
+      ),
+    )
+    .refine(
+      (m) => Object.entries(m).every(([k, v]) => /^[a-z0-9_.-]+$/i.test(k) && v.length >= 16),
+      'name=secret pairs, each secret at least 16 characters',
+    ),
   /** spamd (SpamAssassin) that scores template versions and previews besides the built-in check; absent: built-in only. */
   SPAMD_HOST: z.string().min(1).optional(),
   SPAMD_PORT: z.coerce.number().int().min(1).max(65535).default(783),
@@ -154,9 +239,15 @@ const schema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().positive().default(200),
 
   /** host:port where bin/worker.ts serves its own metrics at /metrics; absent: not served (npm start: the API's /metrics has them). */
-  WORKER_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  WORKER_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^:]+:\d+$/, 'host:port')
+    .optional(),
   /** host:port where the Temporal SDK serves its own metrics (worker polls, task latencies); absent: off. npm start: 127.0.0.1:9464. */
-  TEMPORAL_METRICS_ADDRESS: z.string().regex(/^[^:]+:\d+$/, 'host:port').optional(),
+  TEMPORAL_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^:]+:\d+$/, 'host:port')
+    .optional(),
   /** OTLP/HTTP endpoint for traces (e.g. http://collector:4318); absent: no tracing. */
   OTEL_EXPORTER_OTLP_ENDPOINT: z.string().url().optional(),
   /** Service name on the exported spans. */
@@ -182,8 +273,10 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
  */
 export function checkProductionSettings(env: Env, part: 'api' | 'worker'): void {
   const problems: string[] = [];
-  if (part === 'api' && env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32) problems.push('ADMIN_API_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
-  if (part === 'worker' && !env.PUBLIC_URL) problems.push('PUBLIC_URL is required: links in messages (unsubscribe) must point at the public API, never at 127.0.0.1');
+  if (part === 'api' && env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32)
+    problems.push('ADMIN_API_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
+  if (part === 'worker' && !env.PUBLIC_URL)
+    problems.push('PUBLIC_URL is required: links in messages (unsubscribe) must point at the public API, never at 127.0.0.1');
   if (problems.length) throw new Error(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 /** The spamd to ask, when one is configured. */

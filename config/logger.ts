@@ -8,7 +8,11 @@ function withoutParameters(value: unknown, depth = 0): unknown {
   if (typeof value === 'string') return value.replace(/\nparams: .*$/gm, '\nparams: [redacted]');
   if (depth > 5 || !value || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => withoutParameters(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !PARAMETER_KEYS.has(k)).map(([k, v]) => [k, withoutParameters(v, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !PARAMETER_KEYS.has(k))
+      .map(([k, v]) => [k, withoutParameters(v, depth + 1)]),
+  );
 }
 
 /** pino's error serializer (causes included), minus any query parameter values. */

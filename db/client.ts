@@ -49,7 +49,9 @@ export function expectedMigrations(): number {
 
 /** How many migrations the database has applied (0 before the first). */
 export async function appliedMigrations(sql: postgres.Sql): Promise<number> {
-  const [row] = await sql<{ n: number }[]>`select case when to_regclass('drizzle.__drizzle_migrations') is null then 0 else (select count(*)::int from drizzle.__drizzle_migrations) end as n`;
+  const [row] = await sql<
+    { n: number }[]
+  >`select case when to_regclass('drizzle.__drizzle_migrations') is null then 0 else (select count(*)::int from drizzle.__drizzle_migrations) end as n`;
   return row?.n ?? 0;
 }
 

@@ -5,7 +5,6 @@ import { seedTenantDefaults } from '../domain/templates/seed.js';
 import type { Db } from './client.js';
 import { apiKeys, sendingIps, pools, sendingDomains, tenants } from './schema.js';
 
-
 export interface PoolSpec {
   id: string;
   name: string;
@@ -19,7 +18,10 @@ export interface PoolSpec {
 export async function upsertPool(db: Db, spec: PoolSpec): Promise<void> {
   await db.transaction(async (tx) => {
     const { ips, ...pool } = spec;
-    await tx.insert(pools).values(pool).onConflictDoUpdate({ target: pools.id, set: { name: pool.name, kind: pool.kind, relayHost: pool.relayHost, relayPort: pool.relayPort } });
+    await tx
+      .insert(pools)
+      .values(pool)
+      .onConflictDoUpdate({ target: pools.id, set: { name: pool.name, kind: pool.kind, relayHost: pool.relayHost, relayPort: pool.relayPort } });
     for (const s of ips) {
       const values = { ...s, poolId: spec.id, weight: s.weight ?? 100 };
       await tx.insert(sendingIps).values(values).onConflictDoUpdate({ target: sendingIps.id, set: values });
@@ -44,7 +46,10 @@ export interface TenantSpec {
 export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSpec): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.insert(tenants).values({ id: spec.id, name: spec.name, poolId: spec.poolId }).onConflictDoNothing();
-    await tx.insert(apiKeys).values({ tenantId: spec.id, keyHash: hashApiKey(spec.apiKey), prefix: spec.apiKey.slice(0, 12) }).onConflictDoNothing();
+    await tx
+      .insert(apiKeys)
+      .values({ tenantId: spec.id, keyHash: hashApiKey(spec.apiKey), prefix: spec.apiKey.slice(0, 12) })
+      .onConflictDoNothing();
     await seedTenantDefaults(tx, spec.id);
     const existing = await tx
       .select({ id: sendingDomains.id })
@@ -69,7 +74,6 @@ export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSp
     }
   });
 }
-
 
 // The defaults every tenant starts with (categories, layout, the four demo types with version 1
 // published): the one call site for code provisioning and POST /v1/admin/tenants.

@@ -13,8 +13,12 @@ export const notifications = pgTable(
   'notifications',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     type: text('type').notNull(),
     categoryKey: text('category_key').notNull(),
     idempotencyKey: text('idempotency_key').notNull(),
@@ -25,23 +29,28 @@ export const notifications = pgTable(
     /** The template version chosen when the notification was accepted; every render uses it. */
     templateVersion: integer('template_version'),
     status: text('status', { enum: notificationStatuses }).notNull().default('accepted'),
-    channels: text('channels').array().notNull().default(sql`'{}'::text[]`),
-    deliveredChannels: text('delivered_channels').array().notNull().default(sql`'{}'::text[]`),
+    channels: text('channels')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+    deliveredChannels: text('delivered_channels')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
     error: text('error'),
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [
-    uniqueIndex('notifications_idem_idx').on(t.tenantId, t.idempotencyKey),
-    index('notifications_user_idx').on(t.userId, t.createdAt),
-  ],
+  (t) => [uniqueIndex('notifications_idem_idx').on(t.tenantId, t.idempotencyKey), index('notifications_user_idx').on(t.userId, t.createdAt)],
 );
 
 /** Rendered content, kept in Postgres so workflow histories stay small and free of message bodies. */
 export const renderedMessages = pgTable(
   'rendered_messages',
   {
-    notificationId: uuid('notification_id').notNull().references(() => notifications.id, { onDelete: 'cascade' }),
+    notificationId: uuid('notification_id')
+      .notNull()
+      .references(() => notifications.id, { onDelete: 'cascade' }),
     channel: text('channel', { enum: channels }).notNull(),
     locale: text('locale').notNull(),
     subject: text('subject').notNull(),
@@ -59,7 +68,9 @@ export const deliveryAttempts = pgTable(
   'delivery_attempts',
   {
     id: uuid('id').notNull().defaultRandom(),
-    notificationId: uuid('notification_id').notNull().references(() => notifications.id, { onDelete: 'cascade' }),
+    notificationId: uuid('notification_id')
+      .notNull()
+      .references(() => notifications.id, { onDelete: 'cascade' }),
     channel: text('channel', { enum: channels }).notNull(),
     attempt: integer('attempt').notNull(),
     outcome: text('outcome', { enum: attemptOutcomes }).notNull(),
@@ -94,7 +105,9 @@ export const auditEvents = pgTable(
     tenantId: text('tenant_id').notNull(),
     notificationId: uuid('notification_id'),
     // clock_timestamp, not now(): several steps written in one transaction keep distinct times.
-    at: timestamp('at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+    at: timestamp('at', { withTimezone: true, precision: 6 })
+      .notNull()
+      .default(sql`clock_timestamp()`),
     step: text('step').notNull(),
     detail: jsonb('detail').notNull().default({}),
     // Hash chain per tenant, filled by the insert trigger (migration 0011): position, previous

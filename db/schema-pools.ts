@@ -8,7 +8,9 @@ import { at, createdAt } from './columns.js';
 export const pools = pgTable('pools', {
   id: text('id').primaryKey(),
   name: text('name').notNull(),
-  kind: text('kind', { enum: ['shared', 'dedicated'] }).notNull().default('shared'),
+  kind: text('kind', { enum: ['shared', 'dedicated'] })
+    .notNull()
+    .default('shared'),
   /** Smart host the pool relays through (dev inbox, a relay); null means direct MX delivery. */
   relayHost: text('relay_host'),
   relayPort: integer('relay_port'),
@@ -22,7 +24,9 @@ export const pools = pgTable('pools', {
  */
 export const sendingIps = pgTable('egress_sources', {
   id: text('id').primaryKey(),
-  poolId: text('pool_id').notNull().references(() => pools.id, { onDelete: 'cascade' }),
+  poolId: text('pool_id')
+    .notNull()
+    .references(() => pools.id, { onDelete: 'cascade' }),
   localAddress: text('local_address').notNull(),
   ehloName: text('ehlo_name').notNull(),
   weight: integer('weight').notNull().default(100),
@@ -39,7 +43,9 @@ export const ALL_PROVIDERS = '*';
 export const ipControls = pgTable(
   'egress_controls',
   {
-    ipId: text('egress_id').notNull().references(() => sendingIps.id, { onDelete: 'cascade' }),
+    ipId: text('egress_id')
+      .notNull()
+      .references(() => sendingIps.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     kind: text('kind', { enum: ['suspend', 'throttle'] }).notNull(),
     until: at('until').notNull(),
@@ -56,7 +62,9 @@ export const ipControls = pgTable(
 
 /** A new IP's warm-up: its daily cap follows the rules file's ramp from this day on. */
 export const ipWarmups = pgTable('egress_warmups', {
-  ipId: text('egress_id').primaryKey().references(() => sendingIps.id, { onDelete: 'cascade' }),
+  ipId: text('egress_id')
+    .primaryKey()
+    .references(() => sendingIps.id, { onDelete: 'cascade' }),
   startedAt: at('started_at').notNull(),
 });
 

@@ -18,8 +18,12 @@ export const consentRecords = pgTable(
   'consent_records',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     categoryKey: text('category_key').notNull(),
     /** The channels chosen for the category; empty withdraws (and, for an opt-in category, revokes consent). */
     channels: text('channels').array().notNull(),
@@ -30,7 +34,9 @@ export const consentRecords = pgTable(
     actor: text('actor').notNull(),
     /** Version of the consent or preference text the person was shown, when known. */
     textVersion: text('text_version'),
-    recordedAt: timestamp('recorded_at', { withTimezone: true, precision: 6 }).notNull().default(sql`clock_timestamp()`),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, precision: 6 })
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [index('consent_records_user_idx').on(t.userId, t.id)],
 );
@@ -39,8 +45,12 @@ export const consentRecords = pgTable(
 export const auditChainHeads = pgTable('audit_chain_heads', {
   tenantId: text('tenant_id').primaryKey(),
   seq: bigint('seq', { mode: 'number' }).notNull().default(0),
-  hash: bytea('hash').notNull().default(sql`'\\x'::bytea`),
-  prev: bytea('prev').notNull().default(sql`'\\x'::bytea`),
+  hash: bytea('hash')
+    .notNull()
+    .default(sql`'\\x'::bytea`),
+  prev: bytea('prev')
+    .notNull()
+    .default(sql`'\\x'::bytea`),
 });
 
 /** Where a tenant's chain legitimately starts after retention dropped its older months. */
@@ -60,7 +70,9 @@ export const auditChainAnchors = pgTable(
 
 /** Per-tenant retention; tenants without a row get the defaults (90 days, 13 months). */
 export const tenantRetention = pgTable('tenant_retention', {
-  tenantId: text('tenant_id').primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
+  tenantId: text('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
   /** Rendered messages, event data and provider responses are removed after this many days. */
   contentDays: integer('content_days').notNull().default(90),
   /** Audit months kept (whole monthly partitions are dropped after). */

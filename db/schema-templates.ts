@@ -10,7 +10,9 @@ import { tenants } from './schema-tenants.js';
 export const templateVersions = pgTable(
   'template_versions',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     typeKey: text('type_key').notNull(),
     version: integer('version').notNull(),
     content: jsonb('content').$type<VersionContent>().notNull(),
@@ -31,7 +33,9 @@ export const templateVersions = pgTable(
 export const layoutVersions = pgTable(
   'layout_versions',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     version: integer('version').notNull(),
     content: jsonb('content').$type<LayoutContent>().notNull(),
     createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
@@ -43,14 +47,18 @@ export const layoutVersions = pgTable(
 /** A test message (preview sent to a reviewer). The address stays here; the workflow gets the id. */
 export const testSends = pgTable('test_sends', {
   id: uuid('id').primaryKey().defaultRandom(),
-  tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+  tenantId: text('tenant_id')
+    .notNull()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
   typeKey: text('type_key').notNull(),
   version: integer('version').notNull(),
   to: text('to').notNull(),
   subject: text('subject').notNull(),
   html: text('html').notNull(),
   text: text('text').notNull(),
-  status: text('status', { enum: ['accepted', 'sent', 'failed'] }).notNull().default('accepted'),
+  status: text('status', { enum: ['accepted', 'sent', 'failed'] })
+    .notNull()
+    .default('accepted'),
   response: text('response'),
   createdAt: timestamp('created_at', { withTimezone: true }).notNull().defaultNow(),
 });

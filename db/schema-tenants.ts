@@ -13,7 +13,9 @@ export const tenants = pgTable('tenants', {
   /** Where each notification's outcome is POSTed (HMAC-signed); null: no status webhooks. */
   statusWebhookUrl: text('status_webhook_url'),
   /** active; suspended by an operator (keys refused, nothing sent); held after spam signals (sends wait). */
-  status: text('status', { enum: ['active', 'suspended', 'held'] }).notNull().default('active'),
+  status: text('status', { enum: ['active', 'suspended', 'held'] })
+    .notNull()
+    .default('active'),
   statusReason: text('status_reason'),
   statusChangedAt: timestamp('status_changed_at', { withTimezone: true }),
   /** Development tenants: may trigger before a sending domain's DKIM record has verified. */
@@ -28,12 +30,17 @@ export const apiKeys = pgTable(
   'api_keys',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     keyHash: text('key_hash').notNull(),
     prefix: text('prefix').notNull(),
     name: text('name').notNull().default('default'),
     /** send: notifications, users, preferences; manage: types, templates, domains, keys, webhook. */
-    scopes: text('scopes').array().notNull().default(sql`'{send,manage}'::text[]`),
+    scopes: text('scopes')
+      .array()
+      .notNull()
+      .default(sql`'{send,manage}'::text[]`),
     expiresAt: timestamp('expires_at', { withTimezone: true }),
     /** Written at most once a minute per key and API process. */
     lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
@@ -52,7 +59,9 @@ export const sendingDomains = pgTable(
   'sending_domains',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     domain: text('domain').notNull(),
     fromLocalPart: text('from_local_part').notNull().default('alerts'),
     fromName: text('from_name').notNull(),
@@ -62,7 +71,9 @@ export const sendingDomains = pgTable(
     /** When the signing key's DNS record was last seen right; null: mail from this domain is refused at trigger. */
     dkimVerifiedAt: at('dkim_verified_at'),
     /** pending (never verified), verified (every record ok at the last check), failing (was verified, now is not). */
-    status: text('status', { enum: ['pending', 'verified', 'failing'] }).notNull().default('pending'),
+    status: text('status', { enum: ['pending', 'verified', 'failing'] })
+      .notNull()
+      .default('pending'),
     firstVerifiedAt: at('first_verified_at'),
     lastCheckedAt: at('last_checked_at'),
     /** The last check's per-record results. */
@@ -85,7 +96,9 @@ export const sendingDomains = pgTable(
 export const tenantHolds = pgTable(
   'tenant_holds',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     provider: text('provider').notNull(),
     until: at('until').notNull(),
     reason: text('reason').notNull(),
@@ -95,6 +108,10 @@ export const tenantHolds = pgTable(
 
 /** The pool a tenant may overflow to when its own can't send; only tenants that allow it have a row. */
 export const tenantFallbackPools = pgTable('tenant_fallback_pools', {
-  tenantId: text('tenant_id').primaryKey().references(() => tenants.id, { onDelete: 'cascade' }),
-  poolId: text('pool_id').notNull().references(() => pools.id),
+  tenantId: text('tenant_id')
+    .primaryKey()
+    .references(() => tenants.id, { onDelete: 'cascade' }),
+  poolId: text('pool_id')
+    .notNull()
+    .references(() => pools.id),
 });

@@ -12,7 +12,9 @@ import { users } from './schema-users.js';
 export const quietHours = pgTable(
   'quiet_hours',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
     starts: text('starts').notNull(),
     ends: text('ends').notNull(),

@@ -10,7 +10,9 @@ export const users = pgTable(
   'users',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     externalId: text('external_id').notNull(),
     email: text('email'),
     locale: text('locale').notNull().default('en'),
@@ -25,7 +27,9 @@ export const pushDevices = pgTable(
   'push_devices',
   {
     id: uuid('id').primaryKey().defaultRandom(),
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     token: text('token').notNull(),
     createdAt: createdAt(),
   },
@@ -36,7 +40,9 @@ export const pushDevices = pgTable(
 export const categories = pgTable(
   'categories',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     defaultChannels: text('default_channels').array().notNull(),
     /** Always reaches the user on at least one channel (security). */
@@ -55,7 +61,9 @@ export const categories = pgTable(
 export const notificationTypes = pgTable(
   'notification_types',
   {
-    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    tenantId: text('tenant_id')
+      .notNull()
+      .references(() => tenants.id, { onDelete: 'cascade' }),
     key: text('key').notNull(),
     categoryKey: text('category_key').notNull(),
     /** name -> { type, required }: what `data` must carry (checked when a notification is triggered). */
@@ -71,7 +79,9 @@ export const notificationTypes = pgTable(
 export const preferences = pgTable(
   'preferences',
   {
-    userId: uuid('user_id').notNull().references(() => users.id, { onDelete: 'cascade' }),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
     categoryKey: text('category_key').notNull(),
     channels: text('channels').array().notNull(),
     optedInAt: timestamp('opted_in_at', { withTimezone: true }),

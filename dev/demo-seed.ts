@@ -26,13 +26,33 @@ export async function seedDemo(db: Db, secrets: SecretBox, inbox: { host: string
 
   const people = [
     { externalId: 'alice', email: 'alice@example.fr', locale: 'fr', tokens: [], prefs: { transactions: ['email'], balance: ['email'] } },
-    { externalId: 'bruno', email: 'bruno@example.de', locale: 'de', tokens: ['demo-token-bruno'], prefs: { transactions: ['push'], balance: ['push'] } },
-    { externalId: 'chloe', email: 'chloe@example.nl', locale: 'nl', tokens: ['demo-token-chloe'], prefs: { transactions: ['email', 'push'], balance: ['email', 'push'] } },
+    {
+      externalId: 'bruno',
+      email: 'bruno@example.de',
+      locale: 'de',
+      tokens: ['demo-token-bruno'],
+      prefs: { transactions: ['push'], balance: ['push'] },
+    },
+    {
+      externalId: 'chloe',
+      email: 'chloe@example.nl',
+      locale: 'nl',
+      tokens: ['demo-token-chloe'],
+      prefs: { transactions: ['email', 'push'], balance: ['email', 'push'] },
+    },
   ];
   const existing = await db
     .select({ externalId: users.externalId })
     .from(users)
-    .where(and(eq(users.tenantId, DEMO_TENANT), inArray(users.externalId, people.map((p) => p.externalId))));
+    .where(
+      and(
+        eq(users.tenantId, DEMO_TENANT),
+        inArray(
+          users.externalId,
+          people.map((p) => p.externalId),
+        ),
+      ),
+    );
   for (const p of people) {
     // Seed once: later runs keep whatever the user changed through the API.
     if (existing.some((e) => e.externalId === p.externalId)) continue;

@@ -64,7 +64,18 @@ export async function startDnsServer(opts: { host?: string; port?: number; zone:
       const [q] = request.questions;
       if (!q) return void send(response);
       let name = q.name.toLowerCase().replace(/\.$/, '');
-      const typeName = q.type === Packet.TYPE.MX ? 'MX' : q.type === Packet.TYPE.A ? 'A' : q.type === Packet.TYPE.TXT ? 'TXT' : q.type === Packet.TYPE.CNAME ? 'CNAME' : q.type === Packet.TYPE.SOA ? 'SOA' : q.type;
+      const typeName =
+        q.type === Packet.TYPE.MX
+          ? 'MX'
+          : q.type === Packet.TYPE.A
+            ? 'A'
+            : q.type === Packet.TYPE.TXT
+              ? 'TXT'
+              : q.type === Packet.TYPE.CNAME
+                ? 'CNAME'
+                : q.type === Packet.TYPE.SOA
+                  ? 'SOA'
+                  : q.type;
       queries.push(`${typeName} ${name}`);
       let owner = q.name;
       const cname = zone.cname?.[name];
@@ -82,13 +93,27 @@ export async function startDnsServer(opts: { host?: string; port?: number; zone:
       if (zone.servfail?.includes(name)) {
         response.header.rcode = Packet.RCODE.SERVFAIL;
       } else if (q.type === Packet.TYPE.MX && mx) {
-        for (const r of mx) answer(response, { name: owner, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl, exchange: r.exchange, priority: r.priority });
+        for (const r of mx)
+          answer(response, { name: owner, type: Packet.TYPE.MX, class: Packet.CLASS.IN, ttl, exchange: r.exchange, priority: r.priority });
       } else if (q.type === Packet.TYPE.A && a) {
         for (const address of a) answer(response, { name: owner, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl, address });
       } else if (q.type === Packet.TYPE.SOA && soa !== undefined) {
-        answer(response, { name: owner, type: Packet.TYPE.SOA, class: Packet.CLASS.IN, ttl: 3600, primary: `ns1.${name}`, admin: `hostmaster.${name}`, serial: 1, refresh: 3600, retry: 600, expiration: 86400, minimum: soa });
+        answer(response, {
+          name: owner,
+          type: Packet.TYPE.SOA,
+          class: Packet.CLASS.IN,
+          ttl: 3600,
+          primary: `ns1.${name}`,
+          admin: `hostmaster.${name}`,
+          serial: 1,
+          refresh: 3600,
+          retry: 600,
+          expiration: 86400,
+          minimum: soa,
+        });
       } else if (q.type === Packet.TYPE.TXT && txt) {
-        for (const value of txt) answer(response, { name: owner, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 300, data: value.match(/.{1,255}/gs) ?? [''] });
+        for (const value of txt)
+          answer(response, { name: owner, type: Packet.TYPE.TXT, class: Packet.CLASS.IN, ttl: 300, data: value.match(/.{1,255}/gs) ?? [''] });
       } else if (!cname && !mx && !a && !txt && soa === undefined) {
         response.header.rcode = Packet.RCODE.NXDOMAIN;
       }

@@ -122,7 +122,16 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
         chownSync(dir, user.uid, user.gid);
         chownSync(pwfile, user.uid, user.gid);
       }
-      const initdbArgs = [`--pgdata=${dir}`, '--auth=scram-sha-256', '--username=postgres', `--pwfile=${pwfile}`, '--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'];
+      const initdbArgs = [
+        `--pgdata=${dir}`,
+        '--auth=scram-sha-256',
+        '--username=postgres',
+        `--pwfile=${pwfile}`,
+        '--encoding=UTF8',
+        '--locale=C',
+        '--locale-provider=builtin',
+        '--builtin-locale=C.UTF-8',
+      ];
       await run(bins.initdb, initdbArgs, user);
     } finally {
       rmSync(pwfile, { force: true });

@@ -68,14 +68,19 @@ export async function startFcmEndpoint(opts: FcmEndpointOptions = {}): Promise<F
     res.end(JSON.stringify(body));
   };
   const rpcError = (res: ServerResponse, http: number, status: string, message: string, fcmCode?: string, headers?: Record<string, string>) =>
-    json(res, http, {
-      error: {
-        code: http,
-        message,
-        status,
-        ...(fcmCode && { details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: fcmCode }] }),
+    json(
+      res,
+      http,
+      {
+        error: {
+          code: http,
+          message,
+          status,
+          ...(fcmCode && { details: [{ '@type': 'type.googleapis.com/google.firebase.fcm.v1.FcmError', errorCode: fcmCode }] }),
+        },
       },
-    }, headers);
+      headers,
+    );
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const projectId = req.method === 'POST' ? SEND_PATH.exec(req.url ?? '')?.[1] : undefined;

@@ -62,8 +62,7 @@ const noDns = async (name: string): Promise<never> => {
 // IPv4 clients of a dual-stack listener appear as ::ffff:a.b.c.d
 const plainIp = (addr: string | undefined): string => (addr ?? '').replace(/^::ffff:/, '');
 
-const replyError = (reply: { code: number; message: string }): Error =>
-  Object.assign(new Error(reply.message), { responseCode: reply.code });
+const replyError = (reply: { code: number; message: string }): Error => Object.assign(new Error(reply.message), { responseCode: reply.code });
 
 export async function startSmtpInbox(opts: SmtpInboxOptions = {}): Promise<SmtpInbox> {
   const messages: ReceivedMessage[] = [];
@@ -119,7 +118,15 @@ export async function startSmtpInbox(opts: SmtpInboxOptions = {}): Promise<SmtpI
     const mailFrom = session.envelope.mailFrom ? session.envelope.mailFrom.address : '';
     const [parsed, auth] = await Promise.all([
       simpleParser(raw),
-      authenticate(raw, { ip: remoteAddress, helo: session.hostNameAppearsAs, sender: mailFrom, mta: 'inbox.notiflow.test', resolver, disableArc: true, disableBimi: true }),
+      authenticate(raw, {
+        ip: remoteAddress,
+        helo: session.hostNameAppearsAs,
+        sender: mailFrom,
+        mta: 'inbox.notiflow.test',
+        resolver,
+        disableArc: true,
+        disableBimi: true,
+      }),
     ]);
     const sig = auth.dkim.results[0];
     messages.push({
@@ -181,7 +188,10 @@ function addressText(a: AddressObject | AddressObject[] | undefined): string {
 function headerMap(lines: ReadonlyArray<{ key: string; line: string }>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const { key, line } of lines) {
-    const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim();
+    const value = line
+      .slice(line.indexOf(':') + 1)
+      .replace(/\r?\n[ \t]+/g, ' ')
+      .trim();
     out[key] = key in out ? `${out[key]}\n${value}` : value;
   }
   return out;
@@ -189,5 +199,9 @@ function headerMap(lines: ReadonlyArray<{ key: string; line: string }>): Record<
 
 function dmarcOf(d: unknown): ReceivedMessage['dmarc'] {
   const r = (d ?? {}) as { status?: { result?: string }; alignment?: { spf?: { result?: string | false }; dkim?: { result?: string | false } } };
-  return { result: r.status?.result ?? 'none', spfAligned: r.alignment?.spf?.result || undefined, dkimAligned: r.alignment?.dkim?.result || undefined };
+  return {
+    result: r.status?.result ?? 'none',
+    spfAligned: r.alignment?.spf?.result || undefined,
+    dkimAligned: r.alignment?.dkim?.result || undefined,
+  };
 }

@@ -80,7 +80,11 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
   };
   try {
     const secretKey = env.SECRET_KEY ?? devSecret(dataDir, 'secret.key');
-    const adminKey = env.ADMIN_API_KEY ?? `nf_admin_${devSecret(dataDir, 'admin.key').replace(/[^A-Za-z0-9]/g, '').slice(0, 32)}`;
+    const adminKey =
+      env.ADMIN_API_KEY ??
+      `nf_admin_${devSecret(dataDir, 'admin.key')
+        .replace(/[^A-Za-z0-9]/g, '')
+        .slice(0, 32)}`;
     const payloadKeys = env.TEMPORAL_PAYLOAD_KEYS ?? `dev:${devSecret(dataDir, 'payload.key')}`;
     const codecToken = env.CODEC_TOKEN ?? devSecret(dataDir, 'codec.token').replace(/[^A-Za-z0-9]/g, '');
     const apiUrl = `http://${env.API_HOST}:${env.API_PORT}`;
@@ -88,7 +92,11 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
       logger.info('starting embedded PostgreSQL');
-      const pg = await startEmbeddedPostgres({ port: env.EMBEDDED_PG_PORT, dir: env.EMBEDDED_PG_DIR ?? join(dataDir, 'pg'), log: (m) => logger.warn(m) });
+      const pg = await startEmbeddedPostgres({
+        port: env.EMBEDDED_PG_PORT,
+        dir: env.EMBEDDED_PG_DIR ?? join(dataDir, 'pg'),
+        log: (m) => logger.warn(m),
+      });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
     }
@@ -141,13 +149,26 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const temporal = temporalSettings({ ...env, TEMPORAL_PAYLOAD_KEYS: payloadKeys }, temporalAddress);
     // The dev run's webhook receivers are on this machine: loopback is allowed unless the operator said otherwise.
     const egressAllow = env.EGRESS_ALLOW_PRIVATE.length ? env.EGRESS_ALLOW_PRIVATE : ['127.0.0.0/8'];
-    const workerEnv: Env = { ...env, SECRET_KEY: secretKey, FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`, DNS_SERVERS: dnsServers, EGRESS_ALLOW_PRIVATE: egressAllow };
+    const workerEnv: Env = {
+      ...env,
+      SECRET_KEY: secretKey,
+      FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`,
+      DNS_SERVERS: dnsServers,
+      EGRESS_ALLOW_PRIVATE: egressAllow,
+    };
     const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
     stops.push(() => deps.mailer.close());
     await precompileTemplates();
     const nativeConnection = await NativeConnection.connect(temporal.connection);
     const tracing = tracingPlugin(env, 'dev');
-    const worker = await createNotificationWorker({ connection: nativeConnection, namespace: temporal.namespace, taskQueue: temporal.taskQueue, deps, dataConverter: temporal.dataConverter, plugins: tracing ? [tracing] : [] });
+    const worker = await createNotificationWorker({
+      connection: nativeConnection,
+      namespace: temporal.namespace,
+      taskQueue: temporal.taskQueue,
+      deps,
+      dataConverter: temporal.dataConverter,
+      plugins: tracing ? [tracing] : [],
+    });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();
@@ -157,20 +178,69 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
 
     const connection = await Connection.connect(temporal.connection);
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter, ...(tracing ? { plugins: [tracing] } : {}) });
-    await ensureMonitoringSchedules(client, { taskQueue: temporal.taskQueue, blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration, monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration, domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration });
+    const client = new Client({
+      connection,
+      namespace: temporal.namespace,
+      dataConverter: temporal.dataConverter,
+      ...(tracing ? { plugins: [tracing] } : {}),
+    });
+    await ensureMonitoringSchedules(client, {
+      taskQueue: temporal.taskQueue,
+      blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration,
+      monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration,
+      domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration,
+    });
     const inbound = await startInboundListener(
-      { db: database.db, secrets: deps.secrets, logger: logger.child({ part: 'inbound' }), onOutcome: lateOutcomeWebhook(client, temporal.taskQueue), ...feedbackTrust(env, { domains: [], ips: ['127.0.0.0/8'] }) },
+      {
+        db: database.db,
+        secrets: deps.secrets,
+        logger: logger.child({ part: 'inbound' }),
+        onOutcome: lateOutcomeWebhook(client, temporal.taskQueue),
+        ...feedbackTrust(env, { domains: [], ips: ['127.0.0.0/8'] }),
+      },
       inboundOptions(env, createTestTls(['localhost'], ['127.0.0.1'])),
     );
     stops.push(() => inbound.close());
     const app = new Hono();
-    app.route('/', createApi({ db: database.db, temporal: client, taskQueue: temporal.taskQueue, adminKey, providerRules: deps.delivery?.rules, secrets: deps.secrets, feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET, codec: temporal.dataConverter.payloadCodecs?.[0], codecToken, codecOrigins: [...env.CODEC_CORS_ORIGINS, ...(temporalUiUrl ? [temporalUiUrl, temporalUiUrl.replace('127.0.0.1', 'localhost')] : [])], spamd: spamdOf(env), feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS, domainSettings, resolver, publicUrl: env.PUBLIC_URL, temporalUiUrl: env.TEMPORAL_UI_URL ?? temporalUiUrl }, { onError: (err) => logger.error({ err }, 'request failed') }));
+    app.route(
+      '/',
+      createApi(
+        {
+          db: database.db,
+          temporal: client,
+          taskQueue: temporal.taskQueue,
+          adminKey,
+          providerRules: deps.delivery?.rules,
+          secrets: deps.secrets,
+          feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET,
+          codec: temporal.dataConverter.payloadCodecs?.[0],
+          codecToken,
+          codecOrigins: [...env.CODEC_CORS_ORIGINS, ...(temporalUiUrl ? [temporalUiUrl, temporalUiUrl.replace('127.0.0.1', 'localhost')] : [])],
+          spamd: spamdOf(env),
+          feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
+          domainSettings,
+          resolver,
+          publicUrl: env.PUBLIC_URL,
+          temporalUiUrl: env.TEMPORAL_UI_URL ?? temporalUiUrl,
+        },
+        { onError: (err) => logger.error({ err }, 'request failed') },
+      ),
+    );
     app.route('/dev', devRoutes(inbox, fcm, dnsServer));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
-    return { apiUrl, temporalUiUrl, inboxUrl: `${apiUrl}/dev/inbox`, pushUrl: `${apiUrl}/dev/push`, dns: dnsServer.address, apiKey, adminKey, consoleUrl: `${apiUrl}/console`, stop };
+    return {
+      apiUrl,
+      temporalUiUrl,
+      inboxUrl: `${apiUrl}/dev/inbox`,
+      pushUrl: `${apiUrl}/dev/push`,
+      dns: dnsServer.address,
+      apiKey,
+      adminKey,
+      consoleUrl: `${apiUrl}/console`,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;

@@ -46,6 +46,9 @@ export function feedbackSourceCheck(loops: FeedbackLoops, resolver?: TxtResolver
       const pass = result.results.find((r) => r.status?.result === 'pass' && r.signingDomain && domainMatches(r.signingDomain.toLowerCase()));
       if (pass) return { trusted: true, source: `dkim:${pass.signingDomain!.toLowerCase()}` };
     }
-    return { trusted: false, reason: 'complaint not from a configured feedback loop (no verified DKIM signature of a reporter domain, nor a known source address)' };
+    return {
+      trusted: false,
+      reason: 'complaint not from a configured feedback loop (no verified DKIM signature of a reporter domain, nor a known source address)',
+    };
   };
 }

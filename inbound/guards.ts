@@ -121,7 +121,8 @@ export function guardServer(server: SMTPServer, limits: ListenerLimits): Guards 
     onConnect(session) {
       const ip = plainIp(session.remoteAddress);
       const n = perIp.get(ip) ?? 0;
-      if (n >= limits.maxConnectionsPerIp) return Object.assign(new Error('4.7.0 Too many connections from your address, try again later'), { responseCode: 421 });
+      if (n >= limits.maxConnectionsPerIp)
+        return Object.assign(new Error('4.7.0 Too many connections from your address, try again later'), { responseCode: 421 });
       perIp.set(ip, n + 1);
       counted.set(session.id, ip);
       return undefined;

@@ -32,7 +32,8 @@ export class MalformedReport extends Error {
   }
 }
 
-const bounceSubject = /undeliver|undelivered|delivery (?:status|failure|has failed|notification)|returned mail|failure notice|mail delivery failed|could not be delivered|non[- ]?delivery/i;
+const bounceSubject =
+  /undeliver|undelivered|delivery (?:status|failure|has failed|notification)|returned mail|failure notice|mail delivery failed|could not be delivered|non[- ]?delivery/i;
 
 export async function parseReport(raw: string, envelope: { mailFrom: string } = { mailFrom: '' }): Promise<ParsedReport> {
   let mail;
@@ -118,7 +119,12 @@ function feedbackFields(parts: Attachment[]): { feedbackType: string; sourceIp?:
   const [fields = {}] = fieldBlocks(part.content.toString('utf8'));
   if (!fields['feedback-type']) throw new MalformedReport('feedback report without Feedback-Type');
   const recipient = withoutType(fields['original-rcpt-to'])?.replace(/^<|>$/g, '');
-  return { feedbackType: fields['feedback-type'].toLowerCase(), sourceIp: fields['source-ip'], arrivalDate: fields['arrival-date'] ?? fields['received-date'], ...(recipient ? { recipient } : {}) };
+  return {
+    feedbackType: fields['feedback-type'].toLowerCase(),
+    sourceIp: fields['source-ip'],
+    arrivalDate: fields['arrival-date'] ?? fields['received-date'],
+    ...(recipient ? { recipient } : {}),
+  };
 }
 
 /** The ids we put on every message, read back from the returned original (full message or headers only). */
@@ -137,7 +143,10 @@ function headerRefs(text: string): OriginalRefs {
   const messageId = pick('Message-ID');
   const returnPath = pick('Return-Path')?.replace(/^<|>$/g, '');
   // Split, not a backtracking pattern: the header is whatever the sender wrote, up to the size cap.
-  const to = (pick('To') ?? '').split(/[\s,<>"]+/).filter((t) => t.includes('@')).pop();
+  const to = (pick('To') ?? '')
+    .split(/[\s,<>"]+/)
+    .filter((t) => t.includes('@'))
+    .pop();
   return {
     ...(to ? { to } : {}),
     ...(notificationId ? { notificationId } : {}),

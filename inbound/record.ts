@@ -96,7 +96,9 @@ function linkReport(secrets: SecretBox, report: ParsedReport, rcptTo: string[]):
   }
   if (report.kind !== 'arf') {
     const looksVerp = returnPaths.some((a) => /^bounces\+/i.test(a));
-    return { reason: looksVerp ? 'forged return path: the signature does not match' : 'bounce not sent to a signed return path: no delivery attempt named' };
+    return {
+      reason: looksVerp ? 'forged return path: the signature does not match' : 'bounce not sent to a signed return path: no delivery attempt named',
+    };
   }
   const notificationId = notificationIdOf(report.original);
   return notificationId ? { notificationId } : { reason: 'the report names no notification (no X-Notification-Id or Message-ID of ours)' };
@@ -141,14 +143,16 @@ export async function recordReport(
     if (!attempt) return ctx.reject(`no e-mail of notification ${notificationId} was accepted by a provider: nothing to complain about`);
     // A complaint about someone else's copy must not suppress this user.
     if (!report.recipient) return ctx.reject('the complaint names no recipient (Original-Rcpt-To or the original To)');
-    if (report.recipient.toLowerCase() !== (n.email ?? '').toLowerCase()) return ctx.reject('the reported recipient is not the one the notification was sent to');
+    if (report.recipient.toLowerCase() !== (n.email ?? '').toLowerCase())
+      return ctx.reject('the reported recipient is not the one the notification was sent to');
     kind = 'complaint';
     cls = report.feedbackType;
   } else {
     const failed = report.kind === 'dsn' ? report.recipients.find((r) => r.action === 'failed' || r.action === 'delayed') : undefined;
     if (report.kind === 'dsn' && !failed) return ctx.reject('the DSN reports no failed or delayed recipient');
     status = failed?.status ?? null;
-    diagnostic = storable(redactAddresses((failed ? failed.diagnostic : report.kind === 'plain-bounce' ? report.diagnostic : undefined) ?? '')) || null;
+    diagnostic =
+      storable(redactAddresses((failed ? failed.diagnostic : report.kind === 'plain-bounce' ? report.diagnostic : undefined) ?? '')) || null;
     verdict = classifyBounce({ status, diagnostic, action: failed?.action });
     kind = 'bounce';
     cls = verdict.class;
@@ -192,7 +196,12 @@ export async function recordReport(
   if (outcome.duplicate) return { status: 'duplicate', notificationId };
 
   if (kind === 'complaint' || verdict?.type === 'hard') {
-    await deps.onOutcome?.({ tenantId: n.tenantId, notificationId, workflowId: n.workflowId, outcome: kind === 'complaint' ? 'complained' : 'bounced' });
+    await deps.onOutcome?.({
+      tenantId: n.tenantId,
+      notificationId,
+      workflowId: n.workflowId,
+      outcome: kind === 'complaint' ? 'complained' : 'bounced',
+    });
   }
   deps.logger?.info({ notificationId, kind, class: cls, sourceIp, suppressed: outcome.suppressed }, 'feedback recorded');
   return { status: 'recorded', kind, notificationId, verdict, suppressed: outcome.suppressed };
@@ -214,7 +223,9 @@ async function findAttempt(db: Db, link: { attemptId: string } | { notificationI
   const [a] = await db
     .select(cols)
     .from(deliveryAttempts)
-    .where(and(eq(deliveryAttempts.notificationId, link.notificationId), eq(deliveryAttempts.channel, 'email'), eq(deliveryAttempts.outcome, 'accepted')))
+    .where(
+      and(eq(deliveryAttempts.notificationId, link.notificationId), eq(deliveryAttempts.channel, 'email'), eq(deliveryAttempts.outcome, 'accepted')),
+    )
     .orderBy(desc(deliveryAttempts.startedAt))
     .limit(1);
   return a;
@@ -243,7 +254,10 @@ function cutUtf8(s: string, max: number): string {
   if (s.length * 3 <= max) return s;
   const bytes = Buffer.from(s.slice(0, max), 'utf8');
   if (bytes.length <= max) return bytes.toString('utf8');
-  return bytes.subarray(0, max).toString('utf8').replace(/\uFFFD$/, '');
+  return bytes
+    .subarray(0, max)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
 }
 
 // Pruned from the insert path, at most once a minute per listener: the table holds what

@@ -28,7 +28,10 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
   const results: ReportResult[] = [];
   let buffered = 0;
   const perSource = slidingMinute(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);
-  const limits: ListenerLimits = { ...defaultLimits, ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in defaultLimits && v !== undefined)) };
+  const limits: ListenerLimits = {
+    ...defaultLimits,
+    ...Object.fromEntries(Object.entries(opts).filter(([k, v]) => k in defaultLimits && v !== undefined)),
+  };
   const server: SMTPServer = new SMTPServer({
     logger: false,
     authOptional: true,

@@ -47,10 +47,7 @@ const specs: Record<string, TypeSpec> = {
  */
 export const templateCatalogue: Record<string, { category: string; fields: readonly string[] }> = Object.freeze(
   Object.fromEntries(
-    Object.entries(specs).map(([type, spec]) => [
-      type,
-      Object.freeze({ category: spec.category, fields: Object.freeze([...spec.fields]) }),
-    ]),
+    Object.entries(specs).map(([type, spec]) => [type, Object.freeze({ category: spec.category, fields: Object.freeze([...spec.fields]) })]),
   ),
 );
 

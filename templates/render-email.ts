@@ -24,12 +24,7 @@ function prepare(type: string, locale: string, data: Record<string, unknown>, ct
 }
 
 /** Renders from the cached compiled HTML: per message only escaped values are substituted. */
-export async function renderEmail(
-  type: string,
-  locale: string,
-  data: Record<string, unknown>,
-  ctx: RenderContext,
-): Promise<RenderedEmail> {
+export async function renderEmail(type: string, locale: string, data: Record<string, unknown>, ctx: RenderContext): Promise<RenderedEmail> {
   const { resolved, flags, values, htmlValues } = prepare(type, locale, data, ctx);
   const compiled = await getCompiledEmail(type, resolved, flags);
   return {
@@ -43,12 +38,7 @@ export async function renderEmail(
  * Runs mjml for every message, on this thread: slow, kept for benchmarks and to check the compiled
  * path against.
  */
-export async function renderEmailUncompiled(
-  type: string,
-  locale: string,
-  data: Record<string, unknown>,
-  ctx: RenderContext,
-): Promise<RenderedEmail> {
+export async function renderEmailUncompiled(type: string, locale: string, data: Record<string, unknown>, ctx: RenderContext): Promise<RenderedEmail> {
   const { resolved, flags, values, htmlValues } = prepare(type, locale, data, ctx);
   const sources = loadSources(type, resolved, flags);
   return {

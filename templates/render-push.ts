@@ -21,12 +21,7 @@ export function shorten(text: string, max: number): string {
   return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
 }
 
-export function renderPush(
-  type: string,
-  locale: string,
-  data: Record<string, unknown>,
-  ctx: RenderContext,
-): RenderedPush {
+export function renderPush(type: string, locale: string, data: Record<string, unknown>, ctx: RenderContext): RenderedPush {
   const spec = getTypeSpec(type);
   const resolved = resolveLocale(locale);
   const values = buildValues(type, spec, formattingLocale(locale, resolved), data, ctx);

@@ -54,9 +54,7 @@ export function readMessages(folder: string, locale: Locale): Messages {
     if (cause instanceof TemplateError) throw cause;
     throw new TemplateError('invalid_template', `${path} is not valid JSON`, { path }, { cause });
   }
-  const valid =
-    typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) &&
-    Object.values(parsed).every((v) => typeof v === 'string');
+  const valid = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) && Object.values(parsed).every((v) => typeof v === 'string');
   if (!valid) throw new TemplateError('invalid_template', `${path} must map keys to strings`, { path });
   return parsed as Messages;
 }
@@ -91,7 +89,10 @@ function checkPlaceholders(source: string, allowed: ReadonlySet<string>, where: 
 const plain = (s: string) => s;
 
 function tidyText(text: string): string {
-  return `${text.replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${text
+    .replace(/[ \t]+$/gm, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 function messagesFor(type: string, locale: Locale): Messages {

@@ -36,7 +36,17 @@ export function sampleData(variables: Record<string, VariableSpec>): Record<stri
   const sample: Record<string, unknown> = { currency: 'EUR' };
   for (const [name, spec] of Object.entries(variables)) {
     sample[name] =
-      spec.type === 'money' ? 42.5 : spec.type === 'number' ? 3 : spec.type === 'datetime' ? '2025-03-14T09:30:00Z' : spec.type === 'url' ? 'https://example.com/' : name === 'currency' ? 'EUR' : `Sample ${name}`;
+      spec.type === 'money'
+        ? 42.5
+        : spec.type === 'number'
+          ? 3
+          : spec.type === 'datetime'
+            ? '2025-03-14T09:30:00Z'
+            : spec.type === 'url'
+              ? 'https://example.com/'
+              : name === 'currency'
+                ? 'EUR'
+                : `Sample ${name}`;
   }
   return sample;
 }
@@ -68,9 +78,16 @@ export async function checkVersion(
 
   const email = content.email ?? {};
   const push = content.push ?? {};
-  for (const [channel, map] of [['email', email], ['push', push]] as const) {
+  for (const [channel, map] of [
+    ['email', email],
+    ['push', push],
+  ] as const) {
     for (const tag of Object.keys(map)) {
-      if (canonicalTag(tag) !== tag || !isKnownLocale(tag)) problems.push({ where: `${channel}.${tag}`, message: `"${tag}" is not a BCP 47 language tag in canonical form${canonicalTag(tag) ? ` (write "${canonicalTag(tag)}")` : ''}` });
+      if (canonicalTag(tag) !== tag || !isKnownLocale(tag))
+        problems.push({
+          where: `${channel}.${tag}`,
+          message: `"${tag}" is not a BCP 47 language tag in canonical form${canonicalTag(tag) ? ` (write "${canonicalTag(tag)}")` : ''}`,
+        });
     }
   }
   const locales = [...new Set([...Object.keys(email), ...Object.keys(push)])];
@@ -78,13 +95,19 @@ export async function checkVersion(
   for (const locale of locales) {
     for (const channel of usableChannels) {
       if (!(channel === 'email' ? email : push)[locale]) {
-        problems.push({ where: `${channel}.${locale}`, message: `locale ${locale} has no ${channel} content, and the type's category can use ${channel}` });
+        problems.push({
+          where: `${channel}.${locale}`,
+          message: `locale ${locale} has no ${channel} content, and the type's category can use ${channel}`,
+        });
       }
     }
   }
 
   for (const [locale, part] of Object.entries(push)) {
-    problems.push(...placeholderProblems(part.title, allowed, `push.${locale}.title`), ...placeholderProblems(part.body, allowed, `push.${locale}.body`));
+    problems.push(
+      ...placeholderProblems(part.title, allowed, `push.${locale}.title`),
+      ...placeholderProblems(part.body, allowed, `push.${locale}.body`),
+    );
   }
   for (const [locale, part] of Object.entries(email)) {
     for (const field of ['subject', 'preheader', 'footer', 'text', 'mjml'] as const) {
@@ -100,7 +123,13 @@ export async function checkVersion(
       if (!(err instanceof TemplateError)) throw err;
       const errors = (err.details as { errors?: MjmlProblem[] } | undefined)?.errors;
       if (errors?.length) {
-        for (const e of errors) problems.push({ where: `email.${locale}.mjml`, line: Math.max(1, e.line - 1), tag: e.tagName, message: `line ${Math.max(1, e.line - 1)} <${e.tagName}>: ${e.message}` });
+        for (const e of errors)
+          problems.push({
+            where: `email.${locale}.mjml`,
+            line: Math.max(1, e.line - 1),
+            tag: e.tagName,
+            message: `line ${Math.max(1, e.line - 1)} <${e.tagName}>: ${e.message}`,
+          });
       } else {
         problems.push({ where: `email.${locale}.mjml`, message: err.message.replace(/^[^:]*: /, '') });
       }
@@ -127,7 +156,11 @@ export async function checkVersion(
 }
 
 /** Adds SpamAssassin's own score when a spamd is configured; its absence or failure never blocks. */
-export async function withSpamd(report: SpamReport, part: { subject: string; html: string; text: string } | undefined, spamd?: { host: string; port: number }): Promise<SpamReport> {
+export async function withSpamd(
+  report: SpamReport,
+  part: { subject: string; html: string; text: string } | undefined,
+  spamd?: { host: string; port: number },
+): Promise<SpamReport> {
   if (!spamd || !part) return report;
   try {
     const sa = await spamdCheck(spamd.host, spamd.port, messageForSpamd(part.subject, part.html, part.text));
@@ -135,6 +168,18 @@ export async function withSpamd(report: SpamReport, part: { subject: string; htm
     const verdict = sa.score >= sa.threshold ? 'likely-spam' : report.verdict === 'ok' && sa.score >= sa.threshold / 2 ? 'review' : report.verdict;
     return { ...report, verdict: verdictFor(report.score) === verdict ? report.verdict : verdict, spamassassin: sa };
   } catch (err) {
-    return { ...report, findings: [...report.findings, { rule: 'spamassassin-unavailable', text: err instanceof Error ? err.message : String(err), where: 'spamd', advice: 'Check SPAMD_HOST; the built-in check still applies.', score: 0 }] };
+    return {
+      ...report,
+      findings: [
+        ...report.findings,
+        {
+          rule: 'spamassassin-unavailable',
+          text: err instanceof Error ? err.message : String(err),
+          where: 'spamd',
+          advice: 'Check SPAMD_HOST; the built-in check still applies.',
+          score: 0,
+        },
+      ],
+    };
   }
 }

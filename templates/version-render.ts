@@ -48,8 +48,7 @@ interface Links {
 }
 
 const linkStyle = 'font-size="12px" line-height="18px" color="#6b7280" padding="0"';
-const anchor = (href: string, label: string) =>
-  `<a href="{{${href}}}" style="color: #6b7280; text-decoration: underline;">${escapeHtml(label)}</a>`;
+const anchor = (href: string, label: string) => `<a href="{{${href}}}" style="color: #6b7280; text-decoration: underline;">${escapeHtml(label)}</a>`;
 
 function linkParts(locale: string, links: Links): { mjml: string; text: string } {
   const language = resolveLocale(locale);
@@ -83,7 +82,10 @@ function localized(map: Record<string, string>, locale: string, defaultLocale: s
 }
 
 function tidyText(text: string): string {
-  return `${text.replace(/[ \t]+$/gm, '').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${text
+    .replace(/[ \t]+$/gm, '')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 export interface VersionSources {
@@ -105,23 +107,47 @@ export function assembleEmail(v: TemplateVersion, wanted: string, links: Links):
   const legal = localized(layout.legal, locale, v.defaultLocale);
   const placed = linkParts(locale, links);
   // A layout without a links slot still gets them, in a section of their own at the end of the body.
-  const layoutMjml = layout.mjml.includes('{{> links}}') || !placed.mjml ? layout.mjml : layout.mjml.replace('</mj-body>', '<mj-section><mj-column>{{> links}}</mj-column></mj-section></mj-body>');
-  const mjml = fillSlots(layoutMjml, {
-    content: part.mjml,
-    lang: escapeHtml(locale),
-    subject: escapeHtml(part.subject),
-    preheader: escapeHtml(part.preheader ?? ''),
-    legal: escapeHtml(legal),
-    footer: escapeHtml(footer),
-    links: placed.mjml,
-    primaryColor: escapeHtml(layout.colors.primary),
-    backgroundColor: escapeHtml(layout.colors.background),
-    logo: layout.logoUrl
-      ? `<mj-image src="${escapeHtml(layout.logoUrl)}" alt="{{tenantName}}" width="140px" align="left" padding="0" />`
-      : '<mj-text color="#ffffff" font-size="18px" font-weight="600" padding="0">{{tenantName}}</mj-text>',
-  }, where);
+  const layoutMjml =
+    layout.mjml.includes('{{> links}}') || !placed.mjml
+      ? layout.mjml
+      : layout.mjml.replace('</mj-body>', '<mj-section><mj-column>{{> links}}</mj-column></mj-section></mj-body>');
+  const mjml = fillSlots(
+    layoutMjml,
+    {
+      content: part.mjml,
+      lang: escapeHtml(locale),
+      subject: escapeHtml(part.subject),
+      preheader: escapeHtml(part.preheader ?? ''),
+      legal: escapeHtml(legal),
+      footer: escapeHtml(footer),
+      links: placed.mjml,
+      primaryColor: escapeHtml(layout.colors.primary),
+      backgroundColor: escapeHtml(layout.colors.background),
+      logo: layout.logoUrl
+        ? `<mj-image src="${escapeHtml(layout.logoUrl)}" alt="{{tenantName}}" width="140px" align="left" padding="0" />`
+        : '<mj-text color="#ffffff" font-size="18px" font-weight="600" padding="0">{{tenantName}}</mj-text>',
+    },
+    where,
+  );
   const textLayout = layout.text.includes('{{> links}}') ? layout.text : `${layout.text}\n{{> links}}`;
-  const text = tidyText(fillSlots(textLayout, { content: part.text ?? '', legal, footer, links: placed.text, lang: locale, subject: part.subject, preheader: part.preheader ?? '', primaryColor: '', backgroundColor: '', logo: '' }, where));
+  const text = tidyText(
+    fillSlots(
+      textLayout,
+      {
+        content: part.text ?? '',
+        legal,
+        footer,
+        links: placed.text,
+        lang: locale,
+        subject: part.subject,
+        preheader: part.preheader ?? '',
+        primaryColor: '',
+        backgroundColor: '',
+        logo: '',
+      },
+      where,
+    ),
+  );
   return { locale, mjml, text, subject: part.subject };
 }
 
@@ -176,9 +202,12 @@ function isMissing(value: unknown): boolean {
 
 /** Display strings for every variable, formatted for the locale; every missing required one is named at once. */
 export function versionValues(v: TemplateVersion, formatLocale: string, data: Record<string, unknown>, ctx: VersionContext): Record<string, string> {
-  const missing = Object.entries(v.variables).filter(([name, spec]) => spec.required && isMissing(data[name])).map(([name]) => name);
+  const missing = Object.entries(v.variables)
+    .filter(([name, spec]) => spec.required && isMissing(data[name]))
+    .map(([name]) => name);
   if (isMissing(ctx.tenantName)) missing.push('tenantName');
-  if (missing.length) throw new TemplateError('missing_variable', `missing variable(s) for ${v.type}: ${missing.join(', ')}`, { type: v.type, missing });
+  if (missing.length)
+    throw new TemplateError('missing_variable', `missing variable(s) for ${v.type}: ${missing.join(', ')}`, { type: v.type, missing });
   const values: Record<string, string> = {};
   for (const [name, spec] of Object.entries(v.variables)) values[name] = formatValue(spec, data[name], data, formatLocale, ctx.timezone);
   values.tenantName = ctx.tenantName;
@@ -214,7 +243,12 @@ function links(ctx: VersionContext, v: TemplateVersion): Links {
 }
 
 /** The e-mail of version `v` for a user asking for locale `wanted`. */
-export async function renderVersionEmail(v: TemplateVersion, wanted: string, data: Record<string, unknown>, ctx: VersionContext): Promise<RenderedVersionEmail> {
+export async function renderVersionEmail(
+  v: TemplateVersion,
+  wanted: string,
+  data: Record<string, unknown>,
+  ctx: VersionContext,
+): Promise<RenderedVersionEmail> {
   const l = links(ctx, v);
   const c = await compiledEmail(v, wanted, l);
   const values = versionValues(v, formatLocaleFor(wanted, c.locale), data, ctx);
@@ -230,7 +264,12 @@ export async function renderVersionEmail(v: TemplateVersion, wanted: string, dat
 const maxTitle = 65;
 const maxBody = 240;
 
-export function renderVersionPush(v: TemplateVersion, wanted: string, data: Record<string, unknown>, ctx: VersionContext): { locale: string; title: string; body: string } {
+export function renderVersionPush(
+  v: TemplateVersion,
+  wanted: string,
+  data: Record<string, unknown>,
+  ctx: VersionContext,
+): { locale: string; title: string; body: string } {
   const push = v.content.push ?? {};
   const locale = pickLocale(Object.keys(push), wanted, v.defaultLocale);
   if (!locale) throw new TemplateError('invalid_template', `${v.type} v${v.version} has no push content`);

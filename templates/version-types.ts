@@ -30,7 +30,6 @@ export interface LayoutContent {
   legal: Record<string, string>;
 }
 
-
 export type TemplateKind = 'required' | 'service' | 'marketing';
 
 /** Everything rendering one version needs, read once and cached (versions never change). */

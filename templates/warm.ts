@@ -10,6 +10,16 @@ import { precompileVersion } from './version-render.js';
 export async function precompileTemplates(): Promise<void> {
   await precompileFiles();
   await Promise.all(
-    defaultTypes.map((type) => precompileVersion({ tenantId: '-', type, version: 1, content: defaultContent(type), variables: defaultVariables(type), layout: null, defaultLocale: 'en' })),
+    defaultTypes.map((type) =>
+      precompileVersion({
+        tenantId: '-',
+        type,
+        version: 1,
+        content: defaultContent(type),
+        variables: defaultVariables(type),
+        layout: null,
+        defaultLocale: 'en',
+      }),
+    ),
   );
 }

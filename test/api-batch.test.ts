@@ -69,7 +69,11 @@ describe('POST /v1/notifications/batch', () => {
       [5, 422],
       [6, 422],
     ]);
-    expect(body.results[1]!.problem).toMatchObject({ type: 'https://notiflow.dev/problems/validation-error', status: 422, errors: [{ path: 'body.userId' }] });
+    expect(body.results[1]!.problem).toMatchObject({
+      type: 'https://notiflow.dev/problems/validation-error',
+      status: 422,
+      errors: [{ path: 'body.userId' }],
+    });
     expect(body.results[3]!.problem!.errors).toEqual([{ path: 'body.type', message: 'unknown notification type' }]);
     expect(body.results[4]!.problem!.errors!.map((e) => e.path)).toEqual(['body.data.currency', 'body.data.merchant', 'body.data.accountLast4']);
     expect(body.results[5]!.problem!.errors![0]!.path).toBe('body.notifications.5.idempotencyKey');
@@ -133,7 +137,9 @@ describe('POST /v1/notifications/batch', () => {
       .select({ step: auditEvents.step, detail: auditEvents.detail })
       .from(auditEvents)
       .where(and(eq(auditEvents.notificationId, body.results[1]!.id!), eq(auditEvents.step, 'notification.accepted')));
-    expect(events).toEqual([{ step: 'notification.accepted', detail: { type: 'account.transaction', userId: 'bob', category: 'transactions', templateVersion: 1 } }]);
+    expect(events).toEqual([
+      { step: 'notification.accepted', detail: { type: 'account.transaction', userId: 'bob', category: 'transactions', templateVersion: 1 } },
+    ]);
     await settled(engine, body.results[1]!.id!);
   });
 

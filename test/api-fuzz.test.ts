@@ -22,18 +22,35 @@ const adminKey = 'nf_admin_fuzz_test_key';
 const feedbackSecret = 'fuzz-provider-secret';
 const addFormats = addFormatsModule as unknown as (ajv: Ajv2020) => void;
 
-type Schema = Record<string, unknown> & { type?: string | string[]; properties?: Record<string, Schema>; required?: string[]; items?: Schema; enum?: unknown[] };
-interface Parameter { name: string; in: 'path' | 'query' | 'header'; required?: boolean; schema: Schema }
+type Schema = Record<string, unknown> & {
+  type?: string | string[];
+  properties?: Record<string, Schema>;
+  required?: string[];
+  items?: Schema;
+  enum?: unknown[];
+};
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header';
+  required?: boolean;
+  schema: Schema;
+}
 interface Operation {
   parameters?: Parameter[];
   requestBody?: { content: Record<string, { schema: Schema }> };
   responses: Record<string, { content?: Record<string, { schema: Schema }> }>;
   security?: Record<string, string[]>[];
 }
-interface Doc { paths: Record<string, Record<string, Operation>>; components: { schemas: Record<string, Schema> } }
+interface Doc {
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, Schema> };
+}
 
 // The operations, named at collection time from the same app (the test itself reads the served document).
-const declared = createApi({ db: undefined as never, temporal: undefined as never, taskQueue: 'fuzz' }).getOpenAPI31Document({ openapi: '3.1.0', info: { title: 'x', version: '0' } });
+const declared = createApi({ db: undefined as never, temporal: undefined as never, taskQueue: 'fuzz' }).getOpenAPI31Document({
+  openapi: '3.1.0',
+  info: { title: 'x', version: '0' },
+});
 const operations = Object.entries(declared.paths ?? {}).flatMap(([path, ops]) => Object.keys(ops as object).map((method) => ({ method, path })));
 
 let engine: TestEngine;
@@ -49,7 +66,10 @@ beforeAll(async () => {
   engine = await startTestEngine({ bundle: await bundleWorkflows(), api: { adminKey, feedbackWebhookSecret: feedbackSecret } });
   base = await engine.listen();
   console.log(`api-fuzz seed ${SEED} (replay with FUZZ_SEED=${SEED})`);
-  for (const [id, email] of [['alice', 'alice@example.fr'], ['bob', 'bob@example.de']]) {
+  for (const [id, email] of [
+    ['alice', 'alice@example.fr'],
+    ['bob', 'bob@example.de'],
+  ]) {
     expect((await engine.request('PUT', `/v1/users/${id}`, { body: { email, pushTokens: [`tok-${id}`] } })).status).toBe(201);
   }
   const sent = await engine.request('POST', '/v1/notifications', {
@@ -58,16 +78,23 @@ beforeAll(async () => {
   });
   expect(sent.status).toBe(202);
   notificationIds = [((await sent.json()) as { id: string }).id];
-  const rows = await engine.database.sql<{ id: string; external_id: string }[]>`select id, external_id from users where tenant_id = ${engine.tenantId}`;
+  const rows = await engine.database.sql<
+    { id: string; external_id: string }[]
+  >`select id, external_id from users where tenant_id = ${engine.tenantId}`;
   userIds = rows.map((r) => r.external_id);
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
   const exp = Math.floor(Date.now() / 1000) + unsubscribeTokenTtlSeconds;
-  tokens = rows.flatMap((r) => ['marketing', 'transactions', 'security'].map((category) => signUnsubscribeToken(secrets, { tenantId: engine.tenantId, userId: r.id, category, exp })));
+  tokens = rows.flatMap((r) =>
+    ['marketing', 'transactions', 'security'].map((category) =>
+      signUnsubscribeToken(secrets, { tenantId: engine.tenantId, userId: r.id, category, exp }),
+    ),
+  );
   // Only this tenant's own IPs: other test files send from theirs at the same time.
   ipIds = (await engine.database.sql<{ id: string }[]>`select id from egress_sources where pool_id = ${`${engine.tenantId}-pool`}`).map((r) => r.id);
 
   // One alarm to list (resolved, so tests that read open alarms don't see it).
-  await engine.database.sql`insert into alarms (kind, severity, scope, message, detail, resolved_at) values ('fuzz', 'warn', ${`fuzz:${engine.tenantId}`}, 'fuzz alarm', '{"n": 1}'::jsonb, now())`;
+  await engine.database
+    .sql`insert into alarms (kind, severity, scope, message, detail, resolved_at) values ('fuzz', 'warn', ${`fuzz:${engine.tenantId}`}, 'fuzz alarm', '{"n": 1}'::jsonb, now())`;
 
   const res = await fetch(`${base}/openapi.json`);
   expect(res.status).toBe(200);
@@ -91,7 +118,21 @@ function closed(schema: unknown): unknown {
 
 // ---- Generated values ----
 
-const nasty = fc.constantFrom('\u0000', 'a\u0000b', '\ud800', 'x\udfffy', '\udc00\ud800', '😀', '\u202e', '../..', '%00', "' or '1'='1", ' ', 'é'.normalize('NFD'), 'x'.repeat(5000));
+const nasty = fc.constantFrom(
+  '\u0000',
+  'a\u0000b',
+  '\ud800',
+  'x\udfffy',
+  '\udc00\ud800',
+  '😀',
+  '\u202e',
+  '../..',
+  '%00',
+  "' or '1'='1",
+  ' ',
+  'é'.normalize('NFD'),
+  'x'.repeat(5000),
+);
 const anyString = fc.oneof(fc.string({ unit: 'binary', maxLength: 40 }), fc.string({ maxLength: 20 }), nasty);
 const hugeNumber = fc.constantFrom(1e308, -1e308, Number.MAX_SAFE_INTEGER + 2, 2 ** 64, -0, 0.5, 1e-320);
 const wild: fc.Arbitrary<unknown> = fc.oneof(
@@ -106,7 +147,7 @@ const wild: fc.Arbitrary<unknown> = fc.oneof(
 );
 
 /** A generated value as it would be typed into a URL or header (objects as JSON: they may have no toString). */
-const asText = (v: unknown): string => (typeof v === 'string' ? v : JSON.stringify(v) ?? '');
+const asText = (v: unknown): string => (typeof v === 'string' ? v : (JSON.stringify(v) ?? ''));
 
 const typesOf = (s: Schema): string[] => (Array.isArray(s.type) ? s.type : s.type ? [s.type] : []);
 
@@ -135,14 +176,19 @@ function valid(schema: Schema, depth = 0): fc.Arbitrary<unknown> {
         return fc.string({ minLength: Number(s.minLength ?? 0), maxLength: Math.min(Number(s.maxLength ?? 30), 30) });
       }
       case 'array':
-        return depth > 3 ? fc.constant([]) : fc.array(valid(s.items ?? {}, depth + 1), { minLength: Number(s.minItems ?? 0), maxLength: Math.max(Number(s.minItems ?? 0), 3) });
+        return depth > 3
+          ? fc.constant([])
+          : fc.array(valid(s.items ?? {}, depth + 1), { minLength: Number(s.minItems ?? 0), maxLength: Math.max(Number(s.minItems ?? 0), 3) });
       case 'object': {
         if (depth > 3) return fc.constant({});
         const props = s.properties ?? {};
         const required = new Set(s.required ?? []);
         const shape = Object.fromEntries(Object.entries(props).map(([k, v]) => [k, valid(v, depth + 1)]));
         const record = fc.record(shape, { requiredKeys: Object.keys(props).filter((k) => required.has(k)) });
-        const extra = s.additionalProperties && typeof s.additionalProperties === 'object' ? fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), valid(s.additionalProperties as Schema, depth + 1), { maxKeys: 3 }) : fc.constant({});
+        const extra =
+          s.additionalProperties && typeof s.additionalProperties === 'object'
+            ? fc.dictionary(fc.string({ minLength: 1, maxLength: 10 }), valid(s.additionalProperties as Schema, depth + 1), { maxKeys: 3 })
+            : fc.constant({});
         return fc.tuple(record, extra).map(([r, e]) => ({ ...e, ...r }));
       }
       default:
@@ -177,7 +223,9 @@ function pathValue(path: string, name: string, schema: Schema): fc.Arbitrary<str
     tenantId: () => [engine.tenantId],
   };
   const real = known[name]?.() ?? [];
-  const generated = value(schema).map(asText).filter((v) => v.length > 0);
+  const generated = value(schema)
+    .map(asText)
+    .filter((v) => v.length > 0);
   return real.length ? fc.oneof({ arbitrary: fc.constantFrom(...real), weight: 2 }, { arbitrary: generated, weight: 3 }) : generated;
 }
 
@@ -187,7 +235,8 @@ function encodeSegment(s: string): string {
   let out = '';
   for (const ch of s) {
     const u = ch.charCodeAt(0);
-    if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff) out += [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
+    if (ch.length === 1 && u >= 0xd800 && u <= 0xdfff)
+      out += [0xe0 | (u >> 12), 0x80 | ((u >> 6) & 0x3f), 0x80 | (u & 0x3f)].map((b) => `%${b.toString(16).toUpperCase()}`).join('');
     else out += encodeURIComponent(ch);
   }
   return out;
@@ -201,59 +250,141 @@ function goodBodies(): Record<string, fc.Arbitrary<unknown>> {
   const transaction = fc.record({
     userId: fc.constantFrom(...userIds, 'nobody'),
     type: fc.constantFrom('account.transaction', 'account.unknown'),
-    data: fc.record({ amount: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })), currency: fc.constant('EUR'), merchant: anyString, accountLast4: fc.constant('4242') }),
+    data: fc.record({
+      amount: fc.oneof(fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true })),
+      currency: fc.constant('EUR'),
+      merchant: anyString,
+      accountLast4: fc.constant('4242'),
+    }),
   });
   return {
     'post /v1/notifications': transaction,
-    'post /v1/notifications/batch': fc.array(fc.tuple(fc.stringMatching(/^[a-z0-9]{1,20}$/), fc.oneof(transaction, wild)).map(([k, t]) => (t && typeof t === 'object' ? { idempotencyKey: k, ...t } : t)), { minLength: 1, maxLength: 5 }).map((notifications) => ({ notifications })),
-    'post /v1/feedback/reports': fc.record({ type: fc.constantFrom('complaint', 'bounce'), notificationId: fc.constantFrom(...notificationIds), status: fc.constantFrom('5.1.1', '4.2.2'), diagnostic: anyString }),
-    'post /v1/admin/ips/{id}/suspend': fc.record({ provider: fc.constantFrom('*', 'gmail'), minutes: fc.integer({ min: 1, max: 60 }), reason: fc.constant('fuzz') }),
+    'post /v1/notifications/batch': fc
+      .array(
+        fc
+          .tuple(fc.stringMatching(/^[a-z0-9]{1,20}$/), fc.oneof(transaction, wild))
+          .map(([k, t]) => (t && typeof t === 'object' ? { idempotencyKey: k, ...t } : t)),
+        { minLength: 1, maxLength: 5 },
+      )
+      .map((notifications) => ({ notifications })),
+    'post /v1/feedback/reports': fc.record({
+      type: fc.constantFrom('complaint', 'bounce'),
+      notificationId: fc.constantFrom(...notificationIds),
+      status: fc.constantFrom('5.1.1', '4.2.2'),
+      diagnostic: anyString,
+    }),
+    'post /v1/admin/ips/{id}/suspend': fc.record({
+      provider: fc.constantFrom('*', 'gmail'),
+      minutes: fc.integer({ min: 1, max: 60 }),
+      reason: fc.constant('fuzz'),
+    }),
     'put /v1/admin/tenants/{tenantId}/pool': fc.record({ poolId: fc.constantFrom(`${engine.tenantId}-pool`, 'no-such-pool') }),
-    'put /v1/users/{userId}/preferences': fc.record({ categories: fc.dictionary(fc.constantFrom('transactions', 'marketing', 'security', 'nope'), fc.subarray(['email', 'push'])) }),
+    'put /v1/users/{userId}/preferences': fc.record({
+      categories: fc.dictionary(fc.constantFrom('transactions', 'marketing', 'security', 'nope'), fc.subarray(['email', 'push'])),
+    }),
   };
 }
 
-interface Built { method: string; url: string; headers: Record<string, string>; body?: string }
+interface Built {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  body?: string;
+}
 
 function requests(method: string, path: string, op: Operation): fc.Arbitrary<Built> {
   const params = op.parameters ?? [];
   const pathArbs = Object.fromEntries(params.filter((p) => p.in === 'path').map((p) => [p.name, pathValue(path, p.name, p.schema)]));
-  const queryArbs = params.filter((p) => p.in === 'query').map((p) => fc.option(value(p.schema).map((v) => [p.name, asText(v)] as const), { nil: undefined }));
-  const headerArbs = params.filter((p) => p.in === 'header').map((p) => fc.option(value(p.schema).map((v) => [p.name, headerSafe(asText(v))] as const), { freq: 6, nil: undefined }));
+  const queryArbs = params
+    .filter((p) => p.in === 'query')
+    .map((p) =>
+      fc.option(
+        value(p.schema).map((v) => [p.name, asText(v)] as const),
+        { nil: undefined },
+      ),
+    );
+  const headerArbs = params
+    .filter((p) => p.in === 'header')
+    .map((p) =>
+      fc.option(
+        value(p.schema).map((v) => [p.name, headerSafe(asText(v))] as const),
+        { freq: 6, nil: undefined },
+      ),
+    );
   const scheme = op.security === undefined ? 'tenant' : op.security.length === 0 ? 'open' : 'operator';
   const goodKey = scheme === 'tenant' ? engine.apiKey : scheme === 'operator' ? adminKey : undefined;
   const auth = fc.oneof(
     { arbitrary: fc.constant(goodKey ? `Bearer ${goodKey}` : undefined), weight: 8 },
-    { arbitrary: fc.constantFrom(undefined, 'Bearer wrong-key', `Basic ${goodKey ?? 'x'}`, scheme === 'operator' ? `Bearer ${engine.apiKey}` : 'Bearer '), weight: 1 },
+    {
+      arbitrary: fc.constantFrom(
+        undefined,
+        'Bearer wrong-key',
+        `Basic ${goodKey ?? 'x'}`,
+        scheme === 'operator' ? `Bearer ${engine.apiKey}` : 'Bearer ',
+      ),
+      weight: 1,
+    },
   );
   const [mediaType, media] = Object.entries(op.requestBody?.content ?? {})[0] ?? [];
   const good = goodBodies()[`${method} ${path}`];
   const body: fc.Arbitrary<{ type?: string; text: string } | undefined> = media
     ? fc.oneof(
         { arbitrary: (good ?? fc.constant(undefined)).map((v) => ({ type: mediaType, text: JSON.stringify(v) })), weight: good ? 6 : 0 },
-        { arbitrary: value(media.schema).map((v) => ({ type: mediaType, text: mediaType === 'application/json' ? JSON.stringify(v) : new URLSearchParams(Object.entries(v && typeof v === 'object' ? v : { v }).map(([k, x]) => [k, asText(x)])).toString() })), weight: 12 },
+        {
+          arbitrary: value(media.schema).map((v) => ({
+            type: mediaType,
+            text:
+              mediaType === 'application/json'
+                ? JSON.stringify(v)
+                : new URLSearchParams(Object.entries(v && typeof v === 'object' ? v : { v }).map(([k, x]) => [k, asText(x)])).toString(),
+          })),
+          weight: 12,
+        },
         { arbitrary: fc.constant({ type: mediaType, text: 'List-Unsubscribe=One-Click' }), weight: mediaType === 'application/json' ? 0 : 6 },
         { arbitrary: anyString.map((text) => ({ type: mediaType, text })), weight: 1 },
-        { arbitrary: fc.constantFrom<{ type?: string; text: string }>({ type: 'text/plain', text: '{}' }, { text: '{"a":1}' }, { type: mediaType, text: '{"x":' }, { type: mediaType, text: '' }, { type: mediaType, text: `{"pad":"${'x'.repeat(70_000)}"}` }), weight: 1 },
+        {
+          arbitrary: fc.constantFrom<{ type?: string; text: string }>(
+            { type: 'text/plain', text: '{}' },
+            { text: '{"a":1}' },
+            { type: mediaType, text: '{"x":' },
+            { type: mediaType, text: '' },
+            { type: mediaType, text: `{"pad":"${'x'.repeat(70_000)}"}` },
+          ),
+          weight: 1,
+        },
       )
     : fc.constant(undefined);
-  return fc.record({ path: fc.record(pathArbs), query: fc.tuple(...queryArbs), headers: fc.tuple(...headerArbs), auth, body, unknownQuery: fc.option(fc.tuple(anyString, anyString), { freq: 8 }) }).map((r) => {
-    const url = new URL(base + path.replace(/\{(\w+)\}/g, (_, name: string) => encodeSegment(r.path[name]!)));
-    for (const q of r.query) if (q) url.searchParams.append(q[0], q[1]);
-    if (r.unknownQuery) url.searchParams.append(r.unknownQuery[0] || 'x', r.unknownQuery[1]);
-    const headers: Record<string, string> = {};
-    for (const h of r.headers) if (h) headers[h[0]] = h[1];
-    if (r.auth) headers.authorization = r.auth;
-    if (r.body?.type) headers['content-type'] = r.body.type;
-    // The provider webhook is signed over the raw body: sign it (mostly) so the request gets past the signature.
-    if (path === '/v1/feedback/reports' && r.body && headers['Notiflow-Signature'] !== undefined) headers['Notiflow-Signature'] = signWebhook(feedbackSecret, r.body.text);
-    // Keys that are unique per request, so a valid trigger is not always a replay.
-    if (headers['Idempotency-Key'] !== undefined && headers['Idempotency-Key'].length === 0) delete headers['Idempotency-Key'];
-    return { method: method.toUpperCase(), url: url.toString(), headers, body: r.body?.text };
-  });
+  return fc
+    .record({
+      path: fc.record(pathArbs),
+      query: fc.tuple(...queryArbs),
+      headers: fc.tuple(...headerArbs),
+      auth,
+      body,
+      unknownQuery: fc.option(fc.tuple(anyString, anyString), { freq: 8 }),
+    })
+    .map((r) => {
+      const url = new URL(base + path.replace(/\{(\w+)\}/g, (_, name: string) => encodeSegment(r.path[name]!)));
+      for (const q of r.query) if (q) url.searchParams.append(q[0], q[1]);
+      if (r.unknownQuery) url.searchParams.append(r.unknownQuery[0] || 'x', r.unknownQuery[1]);
+      const headers: Record<string, string> = {};
+      for (const h of r.headers) if (h) headers[h[0]] = h[1];
+      if (r.auth) headers.authorization = r.auth;
+      if (r.body?.type) headers['content-type'] = r.body.type;
+      // The provider webhook is signed over the raw body: sign it (mostly) so the request gets past the signature.
+      if (path === '/v1/feedback/reports' && r.body && headers['Notiflow-Signature'] !== undefined)
+        headers['Notiflow-Signature'] = signWebhook(feedbackSecret, r.body.text);
+      // Keys that are unique per request, so a valid trigger is not always a replay.
+      if (headers['Idempotency-Key'] !== undefined && headers['Idempotency-Key'].length === 0) delete headers['Idempotency-Key'];
+      return { method: method.toUpperCase(), url: url.toString(), headers, body: r.body?.text };
+    });
 }
 
-interface Answer { status: number; type: string; text: string }
+interface Answer {
+  status: number;
+  type: string;
+  text: string;
+}
 
 async function send(r: Built): Promise<Answer> {
   const res = await fetch(r.url, { method: r.method, headers: r.headers, body: r.body });
@@ -292,26 +423,36 @@ describe('every documented operation, fuzzed from GET /openapi.json', () => {
     expect(served.sort()).toEqual(operations.map((o) => `${o.method} ${o.path}`).sort());
   });
 
-  it.each(operations)(`$method $path: ${RUNS} generated requests, each answered as documented`, async ({ method, path }) => {
-    const op = doc.paths[path]![method]!;
-    const statuses = new Map<number, number>();
-    await fc.assert(
-      fc.asyncProperty(requests(method, path, op), async (r) => {
-        const answer = await send(r);
-        statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        const problem = nonConformance(op, answer);
-        if (problem) throw new Error(`${r.method} ${r.url} ${JSON.stringify(r.headers)} ${r.body?.slice(0, 200) ?? ''}\n  -> ${problem}`);
-      }),
-      { numRuns: RUNS, seed: seedOf(`${method} ${path}`), endOnFailure: true },
-    );
-    // The generator reaches past the front door: not every answer is a refusal of the request's form or key.
-    expect([...statuses.keys()].some((s) => ![400, 401, 413, 415].includes(s)), `${method} ${path} answered ${JSON.stringify(Object.fromEntries(statuses))}`).toBe(true);
-  }, 120_000);
+  it.each(operations)(
+    `$method $path: ${RUNS} generated requests, each answered as documented`,
+    async ({ method, path }) => {
+      const op = doc.paths[path]![method]!;
+      const statuses = new Map<number, number>();
+      await fc.assert(
+        fc.asyncProperty(requests(method, path, op), async (r) => {
+          const answer = await send(r);
+          statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
+          const problem = nonConformance(op, answer);
+          if (problem) throw new Error(`${r.method} ${r.url} ${JSON.stringify(r.headers)} ${r.body?.slice(0, 200) ?? ''}\n  -> ${problem}`);
+        }),
+        { numRuns: RUNS, seed: seedOf(`${method} ${path}`), endOnFailure: true },
+      );
+      // The generator reaches past the front door: not every answer is a refusal of the request's form or key.
+      expect(
+        [...statuses.keys()].some((s) => ![400, 401, 413, 415].includes(s)),
+        `${method} ${path} answered ${JSON.stringify(Object.fromEntries(statuses))}`,
+      ).toBe(true);
+    },
+    120_000,
+  );
 
   it('a method a known path does not serve → 405 problem with Allow, whatever the request', async () => {
     const methods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
     // A concrete URL can match more than one template (/v1/notifications/batch is also /v1/notifications/{id}).
-    const templates = Object.entries(doc.paths).map(([path, ops]) => ({ pattern: new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`), methods: Object.keys(ops) }));
+    const templates = Object.entries(doc.paths).map(([path, ops]) => ({
+      pattern: new RegExp(`^${path.replace(/\{\w+\}/g, '[^/]+')}$`),
+      methods: Object.keys(ops),
+    }));
     const cases = Object.keys(doc.paths).flatMap((path) => {
       const url = path.replace(/\{(\w+)\}/g, 'x');
       const allowed = new Set(templates.filter((t) => t.pattern.test(url)).flatMap((t) => t.methods.map((m) => m.toUpperCase())));
@@ -320,16 +461,21 @@ describe('every documented operation, fuzzed from GET /openapi.json', () => {
     });
     const problemSchema = closed(doc.components.schemas.Problem) as object;
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...cases), fc.option(anyString, { nil: undefined }), fc.boolean(), async ({ path, method, allowed }, body, keyed) => {
-        const url = base + path;
-        const headers: Record<string, string> = keyed ? { authorization: `Bearer ${engine.apiKey}`, 'content-type': 'application/json' } : {};
-        const res = await fetch(url, { method, headers, body: method === 'GET' ? undefined : body });
-        const text = await res.text();
-        expect(res.status, `${method} ${path}`).toBe(405);
-        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-        expect(ajv.validate(problemSchema, JSON.parse(text)), text).toBe(true);
-        expect(new Set(res.headers.get('allow')?.split(', '))).toEqual(allowed);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...cases),
+        fc.option(anyString, { nil: undefined }),
+        fc.boolean(),
+        async ({ path, method, allowed }, body, keyed) => {
+          const url = base + path;
+          const headers: Record<string, string> = keyed ? { authorization: `Bearer ${engine.apiKey}`, 'content-type': 'application/json' } : {};
+          const res = await fetch(url, { method, headers, body: method === 'GET' ? undefined : body });
+          const text = await res.text();
+          expect(res.status, `${method} ${path}`).toBe(405);
+          expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+          expect(ajv.validate(problemSchema, JSON.parse(text)), text).toBe(true);
+          expect(new Set(res.headers.get('allow')?.split(', '))).toEqual(allowed);
+        },
+      ),
       { numRuns: Math.max(RUNS, cases.length * 3), seed: seedOf('405') },
     );
   }, 120_000);

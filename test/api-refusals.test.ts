@@ -76,7 +76,9 @@ describe(`a refused body still gets its answer (${TRIES} tries per case, real so
   });
 
   it('1 MB sent in chunks (no declared length) → 413 every time', async () => {
-    expect(await outcomes(() => chunked('/v1/notifications', { ...json, ...key(), 'idempotency-key': 'chunked' }, oneMegabyte))).toEqual({ '413 application/problem+json 413': TRIES });
+    expect(await outcomes(() => chunked('/v1/notifications', { ...json, ...key(), 'idempotency-key': 'chunked' }, oneMegabyte))).toEqual({
+      '413 application/problem+json 413': TRIES,
+    });
   });
 
   it('a wrong key with a body → 401 every time', async () => {
@@ -101,9 +103,27 @@ describe('NUL characters and lone surrogates are refused before Postgres', () =>
     ['a query value', 'GET', '/v1/suppressions?after=%00', undefined, /query/],
     ['a path segment', 'GET', '/v1/suppressions/a%00b%40example.com', undefined, /path/],
     ['a path segment', 'DELETE', '/v1/suppressions/%00', undefined, /path/],
-    ['a body string (NUL)', 'POST', '/v1/notifications', JSON.stringify({ ...transaction, data: { ...transaction.data, merchant: 'a\u0000b' } }), /body/],
-    ['a body string (lone surrogate)', 'POST', '/v1/notifications', JSON.stringify({ ...transaction, data: { ...transaction.data, merchant: 'a\ud800b' } }), /body/],
-    ['a body key (lone surrogate)', 'POST', '/v1/notifications', JSON.stringify({ ...transaction, data: { ...transaction.data, ['\udc00']: 1 } }), /body/],
+    [
+      'a body string (NUL)',
+      'POST',
+      '/v1/notifications',
+      JSON.stringify({ ...transaction, data: { ...transaction.data, merchant: 'a\u0000b' } }),
+      /body/,
+    ],
+    [
+      'a body string (lone surrogate)',
+      'POST',
+      '/v1/notifications',
+      JSON.stringify({ ...transaction, data: { ...transaction.data, merchant: 'a\ud800b' } }),
+      /body/,
+    ],
+    [
+      'a body key (lone surrogate)',
+      'POST',
+      '/v1/notifications',
+      JSON.stringify({ ...transaction, data: { ...transaction.data, ['\udc00']: 1 } }),
+      /body/,
+    ],
     ['a body string (NUL)', 'PUT', '/v1/users/bob', JSON.stringify({ email: null, timezone: 'Europe/Paris\u0000' }), /body/],
     ['a body string (NUL)', 'POST', '/v1/suppressions', JSON.stringify({ email: 'carol@example.com', detail: '\u0000' }), /body/],
   ])('%s: %s %s → 400 problem, nothing written', async (_what, method, path, body, detail) => {
@@ -128,7 +148,10 @@ describe('the error log', () => {
     const logger = createLogger('error', 'api', new Writable({ write: (chunk: Buffer, _enc, done) => (lines.push(chunk.toString()), done()) }));
     const secret = 'carol.secret@example.com';
     // A real failure from the driver: Postgres refuses a NUL byte in a text parameter.
-    const err = await engine.database.db.execute(sql`select ${`${secret}\u0000`}::text as v`).then(() => undefined, (e: unknown) => e);
+    const err = await engine.database.db.execute(sql`select ${`${secret}\u0000`}::text as v`).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(Error);
     expect(JSON.stringify({ message: (err as Error).message, ...(err as object) })).toContain(secret); // the driver does carry it
     logger.error({ err }, 'request failed');

@@ -62,11 +62,25 @@ describe('PUT /v1/users/{userId}', () => {
   it('creates (201), then updates (200)', async () => {
     const created = await putUser('erin', { email: 'erin@erin-mail.test', locale: 'de', timezone: 'Europe/Berlin', pushTokens: [] });
     expect(created.status).toBe(201);
-    expect(await created.json()).toEqual({ userId: 'erin', email: 'erin@erin-mail.test', locale: 'de', timezone: 'Europe/Berlin', pushDevices: 0, quietHours: null });
+    expect(await created.json()).toEqual({
+      userId: 'erin',
+      email: 'erin@erin-mail.test',
+      locale: 'de',
+      timezone: 'Europe/Berlin',
+      pushDevices: 0,
+      quietHours: null,
+    });
 
     const updated = await putUser('erin', { email: 'erin@new-mail.test', locale: 'nl', timezone: 'Europe/Amsterdam' });
     expect(updated.status).toBe(200);
-    expect(await updated.json()).toEqual({ userId: 'erin', email: 'erin@new-mail.test', locale: 'nl', timezone: 'Europe/Amsterdam', pushDevices: 0, quietHours: null });
+    expect(await updated.json()).toEqual({
+      userId: 'erin',
+      email: 'erin@new-mail.test',
+      locale: 'nl',
+      timezone: 'Europe/Amsterdam',
+      pushDevices: 0,
+      quietHours: null,
+    });
     expect(await getUser('erin')).toMatchObject({ email: 'erin@new-mail.test', locale: 'nl' });
 
     // PUT replaces the profile: what is left out takes its default, a null e-mail removes it.
@@ -93,7 +107,11 @@ describe('PUT /v1/users/{userId}', () => {
   it('an invalid update leaves the existing profile as it was', async () => {
     await putUser('gina', { email: 'gina@gina.test', locale: 'fr', pushTokens: ['tok-gina-1'] });
     const before = await getUser('gina');
-    await expectProblem(await putUser('gina', { email: 'gina@gina.test', locale: 'fr', timezone: 'Nowhere/Land', pushTokens: [] }), 422, /body\.timezone/);
+    await expectProblem(
+      await putUser('gina', { email: 'gina@gina.test', locale: 'fr', timezone: 'Nowhere/Land', pushTokens: [] }),
+      422,
+      /body\.timezone/,
+    );
     expect(await getUser('gina')).toEqual(before);
     expect(await tokensOf('gina')).toEqual(['tok-gina-1']);
   });
@@ -103,7 +121,11 @@ describe('PUT /v1/users/{userId}', () => {
     await expectProblem(await putUser('has%20space', { email: 'x@x.test' }), 422, /path\.userId/);
     await expectProblem(await putUser('x'.repeat(129), { email: 'x@x.test' }), 422, /path\.userId/);
     await expectProblem(await engine.request('PUT', '/v1/users/hal', { rawBody: '{"email":' }), 400, /not valid JSON/);
-    await expectProblem(await engine.request('PUT', '/v1/users/hal', { rawBody: '{}', headers: { 'content-type': 'text/plain' } }), 415, /application\/json/);
+    await expectProblem(
+      await engine.request('PUT', '/v1/users/hal', { rawBody: '{}', headers: { 'content-type': 'text/plain' } }),
+      415,
+      /application\/json/,
+    );
     expect(await auditCount()).toBe(before);
   });
 
@@ -199,7 +221,12 @@ describe('what preferences mean for delivery', () => {
   }
   async function finished(id: string) {
     return waitUntil(async () => {
-      const n = (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string; channels: string[]; deliveredChannels: string[]; attempts: unknown[] };
+      const n = (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as {
+        status: string;
+        channels: string[];
+        deliveredChannels: string[];
+        attempts: unknown[];
+      };
       return ['delivered', 'failed', 'skipped', 'cancelled'].includes(n.status) ? n : undefined;
     });
   }
@@ -222,7 +249,9 @@ describe('what preferences mean for delivery', () => {
     const id = await trigger('noor', 'marketing.newsletter', newsletterData(), 'news-noor');
     const n = await finished(id);
     expect(n).toMatchObject({ status: 'skipped', channels: [], deliveredChannels: [], attempts: [] });
-    const audit = (await (await engine.request('GET', `/v1/notifications/${id}/audit`)).json()) as { events: { step: string; detail: Record<string, unknown> }[] };
+    const audit = (await (await engine.request('GET', `/v1/notifications/${id}/audit`)).json()) as {
+      events: { step: string; detail: Record<string, unknown> }[];
+    };
     expect(audit.events.map((e) => e.step)).toEqual(['notification.accepted', 'skipped', 'notification.skipped']);
     expect(audit.events[1]!.detail).toMatchObject({ reason: 'no_opt_in' });
     await sleep(1000);

@@ -23,7 +23,11 @@ afterAll(async () => engine?.stop());
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-const validTransaction = { userId: 'alice', type: 'account.transaction', data: { amount: 12, currency: 'EUR', merchant: 'Café', accountLast4: '4242' } };
+const validTransaction = {
+  userId: 'alice',
+  type: 'account.transaction',
+  data: { amount: 12, currency: 'EUR', merchant: 'Café', accountLast4: '4242' },
+};
 
 interface ProblemBody {
   type: string;
@@ -77,14 +81,21 @@ const post = (body: unknown, headers: Record<string, string> = { 'idempotency-ke
 describe('POST /v1/notifications refuses bad requests and starts nothing', () => {
   it('malformed JSON → 400', async () => {
     await expectNothingDone(async () => {
-      const res = await engine.request('POST', '/v1/notifications', { rawBody: '{"userId": "alice", "type": ', headers: { 'idempotency-key': 'bad-json' } });
+      const res = await engine.request('POST', '/v1/notifications', {
+        rawBody: '{"userId": "alice", "type": ',
+        headers: { 'idempotency-key': 'bad-json' },
+      });
       await expectProblem(res, 400, /not valid JSON/);
     });
   });
 
   it('a body that is not JSON at all, or JSON but not an object → 4xx', async () => {
     await expectNothingDone(async () => {
-      await expectProblem(await engine.request('POST', '/v1/notifications', { rawBody: '', headers: { 'idempotency-key': 'empty' } }), 400, /not valid JSON/);
+      await expectProblem(
+        await engine.request('POST', '/v1/notifications', { rawBody: '', headers: { 'idempotency-key': 'empty' } }),
+        400,
+        /not valid JSON/,
+      );
       const arr = await engine.request('POST', '/v1/notifications', { rawBody: '[1,2]', headers: { 'idempotency-key': 'array' } });
       await expectProblem(arr, 422, /body/);
     });
@@ -132,13 +143,21 @@ describe('POST /v1/notifications refuses bad requests and starts nothing', () =>
 
   it('data values that are not scalars → 422', async () => {
     await expectNothingDone(async () => {
-      await expectProblem(await post({ ...validTransaction, data: { ...validTransaction.data, merchant: { nested: true } } }), 422, /body\.data\.merchant/);
+      await expectProblem(
+        await post({ ...validTransaction, data: { ...validTransaction.data, merchant: { nested: true } } }),
+        422,
+        /body\.data\.merchant/,
+      );
     });
   });
 
   it('an unknown type → 422', async () => {
     await expectNothingDone(async () => {
-      const p = await expectProblem(await post({ ...validTransaction, type: 'account.lottery_win' }), 422, /Unknown notification type 'account\.lottery_win'/);
+      const p = await expectProblem(
+        await post({ ...validTransaction, type: 'account.lottery_win' }),
+        422,
+        /Unknown notification type 'account\.lottery_win'/,
+      );
       expect(p.errors?.[0]?.path).toBe('body.type');
     });
   });
@@ -153,8 +172,16 @@ describe('POST /v1/notifications refuses bad requests and starts nothing', () =>
   it('a 1 MB payload → 413, with or without a valid key', async () => {
     const big = JSON.stringify({ ...validTransaction, data: { ...validTransaction.data, merchant: 'x'.repeat(1024 * 1024) } });
     await expectNothingDone(async () => {
-      await expectProblem(await engine.request('POST', '/v1/notifications', { rawBody: big, headers: { 'idempotency-key': 'big' } }), 413, /limited to \d+ bytes/);
-      await expectProblem(await engine.request('POST', '/v1/notifications', { rawBody: big, headers: { 'idempotency-key': 'big' }, key: null }), 413, /limited/);
+      await expectProblem(
+        await engine.request('POST', '/v1/notifications', { rawBody: big, headers: { 'idempotency-key': 'big' } }),
+        413,
+        /limited to \d+ bytes/,
+      );
+      await expectProblem(
+        await engine.request('POST', '/v1/notifications', { rawBody: big, headers: { 'idempotency-key': 'big' }, key: null }),
+        413,
+        /limited/,
+      );
       // Declared length as a real HTTP client would send it.
       const declared = await engine.request('POST', '/v1/notifications', {
         rawBody: big,
@@ -234,7 +261,9 @@ describe('the same Idempotency-Key with another body', () => {
     const first = await post(validTransaction, { 'idempotency-key': 'reuse-1' });
     expect(first.status).toBe(202);
     const { id, workflowId } = (await first.json()) as { id: string; workflowId: string };
-    await waitUntil(async () => (await (await engine.request('GET', `/v1/notifications/${id}`)).json() as { status: string }).status === 'delivered');
+    await waitUntil(
+      async () => ((await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string }).status === 'delivered',
+    );
     await engine.inbox.waitFor(1, 10_000);
 
     await expectNothingDone(async () => {
@@ -258,13 +287,22 @@ describe('another tenant', () => {
     const aCounts = await rowCounts(engine.tenantId);
 
     await expectNothingDone(async () => {
-      const as = (method: string, path: string, body?: unknown, headers?: Record<string, string>) => engine.request(method, path, { body, headers, key: b.apiKey });
+      const as = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
+        engine.request(method, path, { body, headers, key: b.apiKey });
       await expectProblem(await as('POST', '/v1/notifications', validTransaction, { 'idempotency-key': 'b-1' }), 422, /User 'alice' does not exist/);
       // Even reusing tenant A's Idempotency-Key: keys are per tenant, nothing of A's is replayed.
-      await expectProblem(await as('POST', '/v1/notifications', validTransaction, { 'idempotency-key': 'a-notif' }), 422, /User 'alice' does not exist/);
+      await expectProblem(
+        await as('POST', '/v1/notifications', validTransaction, { 'idempotency-key': 'a-notif' }),
+        422,
+        /User 'alice' does not exist/,
+      );
       await expectProblem(await as('GET', '/v1/users/alice'), 404, /User 'alice' does not exist/);
       await expectProblem(await as('GET', '/v1/users/alice/preferences'), 404, /User 'alice' does not exist/);
-      await expectProblem(await as('PUT', '/v1/users/alice/preferences', { categories: { transactions: ['push'] } }), 404, /User 'alice' does not exist/);
+      await expectProblem(
+        await as('PUT', '/v1/users/alice/preferences', { categories: { transactions: ['push'] } }),
+        404,
+        /User 'alice' does not exist/,
+      );
       await expectProblem(await as('GET', `/v1/notifications/${id}`), 404, /does not exist/);
       await expectProblem(await as('GET', `/v1/notifications/${id}/audit`), 404, /does not exist/);
       await expectProblem(await as('POST', `/v1/notifications/${id}/cancel`), 404, /does not exist/);
@@ -292,7 +330,17 @@ describe('GET /openapi.json', () => {
     const doc = (await res.json()) as {
       openapi: string;
       info: { title: string; version: string };
-      paths: Record<string, Record<string, { parameters?: { name: string; in: string }[]; responses: Record<string, { content?: Record<string, { schema: unknown }> }>; requestBody?: unknown }>>;
+      paths: Record<
+        string,
+        Record<
+          string,
+          {
+            parameters?: { name: string; in: string }[];
+            responses: Record<string, { content?: Record<string, { schema: unknown }> }>;
+            requestBody?: unknown;
+          }
+        >
+      >;
       components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
     };
     expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
@@ -321,7 +369,10 @@ describe('GET /openapi.json', () => {
         const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path').map((p) => p.name);
         expect(pathParams.sort(), `${method} ${path}`).toEqual(templated.sort());
         const codes = Object.keys(op.responses);
-        expect(codes.some((c) => c.startsWith('2')), `${method} ${path}`).toBe(true);
+        expect(
+          codes.some((c) => c.startsWith('2')),
+          `${method} ${path}`,
+        ).toBe(true);
         // An operation either inherits the tenant key, names a declared scheme, or is open
         // (security: []); whatever needs a key documents the 401 problem.
         const security = (op as { security?: Record<string, unknown>[] }).security;
@@ -336,7 +387,11 @@ describe('GET /openapi.json', () => {
         if (op.requestBody) expect(op.requestBody, `${method} ${path}`).toMatchObject({ content: { [bodyType]: { schema: expect.any(Object) } } });
         // Every answer but a 204 says what its body is; each answer's body is checked against it by test/api-fuzz.test.ts.
         for (const [code, response] of Object.entries(op.responses)) {
-          if (code !== '204') expect(Object.values(response.content ?? {}).map((m) => m.schema), `${method} ${path} ${code}`).toEqual([expect.any(Object)]);
+          if (code !== '204')
+            expect(
+              Object.values(response.content ?? {}).map((m) => m.schema),
+              `${method} ${path} ${code}`,
+            ).toEqual([expect.any(Object)]);
         }
         const refs = JSON.stringify(op).match(/"\$ref":"([^"]+)"/g) ?? [];
         for (const ref of refs) {
@@ -352,7 +407,9 @@ describe('GET /openapi.json', () => {
     expect((doc.paths['/v1/notifications']?.post as { security?: unknown }).security).toBeUndefined();
     expect(doc.paths['/v1/notifications']?.post?.requestBody).toMatchObject({
       required: true,
-      content: { 'application/json': { schema: { type: 'object', required: expect.arrayContaining(['userId', 'type', 'data']), additionalProperties: false } } },
+      content: {
+        'application/json': { schema: { type: 'object', required: expect.arrayContaining(['userId', 'type', 'data']), additionalProperties: false } },
+      },
     });
   });
 });

@@ -52,7 +52,9 @@ const verifyApi = async (tenantId?: string) => {
 
 const verifyCli = async (tenantId: string) => {
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/audit-verify.ts', tenantId], { env: { ...process.env, DATABASE_URL: engine.databaseUrl } });
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'bin/audit-verify.ts', tenantId], {
+      env: { ...process.env, DATABASE_URL: engine.databaseUrl },
+    });
     return { code: 0, stdout };
   } catch (err) {
     const e = err as { code: number; stdout: string };

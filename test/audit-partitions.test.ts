@@ -36,12 +36,22 @@ const auditTrail = async (id: string) =>
 
 describe('monthly partitions of the audit trail and delivery attempts', () => {
   it("puts a notification's audit events and attempt in this month's partitions, and the API reads them as before", async () => {
-    const audit = await engine.database.sql<{ part: string }[]>`select tableoid::regclass::text as part from audit_events where notification_id = ${delivered}`;
+    const audit = await engine.database.sql<
+      { part: string }[]
+    >`select tableoid::regclass::text as part from audit_events where notification_id = ${delivered}`;
     expect(audit.map((r) => r.part)).toEqual(Array(5).fill(monthPartition('audit_events')));
-    const attempts = await engine.database.sql<{ part: string }[]>`select tableoid::regclass::text as part from delivery_attempts where notification_id = ${delivered}`;
+    const attempts = await engine.database.sql<
+      { part: string }[]
+    >`select tableoid::regclass::text as part from delivery_attempts where notification_id = ${delivered}`;
     expect(attempts.map((r) => r.part)).toEqual([monthPartition('delivery_attempts')]);
 
-    expect(await auditTrail(delivered)).toEqual(['notification.accepted', 'channels.decided', 'email.rendered', 'email.accepted', 'notification.delivered']);
+    expect(await auditTrail(delivered)).toEqual([
+      'notification.accepted',
+      'channels.decided',
+      'email.rendered',
+      'email.accepted',
+      'notification.delivered',
+    ]);
     const n = (await (await engine.request('GET', `/v1/notifications/${delivered}`)).json()) as { attempts: { outcome: string }[] };
     expect(n.attempts).toEqual([expect.objectContaining({ outcome: 'accepted' })]);
   });
@@ -69,7 +79,9 @@ describe('monthly partitions of the audit trail and delivery attempts', () => {
     const part = monthPartition('audit_events');
     await expect(engine.database.sql`update audit_events set step = 'tampered' where notification_id = ${delivered}`).rejects.toThrow(/append-only/);
     await expect(engine.database.sql`delete from audit_events where notification_id = ${delivered}`).rejects.toThrow(/append-only/);
-    await expect(engine.database.sql`update ${engine.database.sql(part)} set detail = '{}' where notification_id = ${delivered}`).rejects.toThrow(/append-only/);
+    await expect(engine.database.sql`update ${engine.database.sql(part)} set detail = '{}' where notification_id = ${delivered}`).rejects.toThrow(
+      /append-only/,
+    );
     await expect(engine.database.sql`delete from ${engine.database.sql(part)} where notification_id = ${delivered}`).rejects.toThrow(/append-only/);
     await expect(engine.database.sql`delete from audit_events_default where tenant_id = ${engine.tenantId}`).rejects.toThrow(/append-only/);
     expect(await auditTrail(delivered)).toHaveLength(5);

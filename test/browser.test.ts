@@ -29,7 +29,15 @@ async function browser(opts: { javaScriptEnabled?: boolean } = {}): Promise<Brow
   return chromium.launchPersistentContext(dir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
     javaScriptEnabled: opts.javaScriptEnabled ?? true,
     locale: 'en-GB',
   });
@@ -37,7 +45,11 @@ async function browser(opts: { javaScriptEnabled?: boolean } = {}): Promise<Brow
 
 beforeAll(async () => {
   mkdirSync(artifacts, { recursive: true });
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), ips: [`127.0.${Math.floor(Math.random() * 250) + 1}.9`, `127.0.${Math.floor(Math.random() * 250) + 1}.10`], api: { adminKey } });
+  engine = await startTestEngine({
+    bundle: await bundleWorkflows(),
+    ips: [`127.0.${Math.floor(Math.random() * 250) + 1}.9`, `127.0.${Math.floor(Math.random() * 250) + 1}.10`],
+    api: { adminKey },
+  });
   server = serve({ fetch: engine.app.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise((r) => server.once('listening', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -48,7 +60,8 @@ afterAll(async () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-const api = (path: string, init: RequestInit = {}) => fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${engine.apiKey}`, ...init.headers } });
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${base}${path}`, { ...init, headers: { authorization: `Bearer ${engine.apiKey}`, ...init.headers } });
 
 describe('the preference centre in Chromium', () => {
   it('shows a French user her page in French with security locked, and saves a toggle changed by keyboard, without JavaScript', async () => {
@@ -71,11 +84,17 @@ describe('the preference centre in Chromium', () => {
       expect(await security.locator('legend').textContent()).toBe('Alertes de sécurité');
       expect(await security.textContent()).toContain('Toujours activé');
       expect(await security.textContent()).toContain('Les alertes de sécurité protègent votre compte');
-      expect(await security.locator('input[type=checkbox]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).disabled))).toEqual([true, true]);
+      expect(await security.locator('input[type=checkbox]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).disabled))).toEqual([
+        true,
+        true,
+      ]);
       // Each switch has a label a screen reader reads.
       expect(await page.getByLabel('Notification push').count()).toBeGreaterThan(1);
       // A GET changes nothing.
-      expect(((await (await api('/v1/users/alice/preferences')).json()) as { categories: Record<string, { channels: string[] }> }).categories.transactions!.channels).toEqual(['email']);
+      expect(
+        ((await (await api('/v1/users/alice/preferences')).json()) as { categories: Record<string, { channels: string[] }> }).categories.transactions!
+          .channels,
+      ).toEqual(['email']);
 
       // Keyboard: focus the transactions push switch, Space toggles it, then submit.
       const push = page.locator('#c-transactions-push');
@@ -89,7 +108,9 @@ describe('the preference centre in Chromium', () => {
       expect(await page.locator('#c-transactions-push').isChecked()).toBe(true);
       await page.screenshot({ path: join(artifacts, 'preference-centre-fr-saved.png'), fullPage: true });
 
-      const prefs = (await (await api('/v1/users/alice/preferences')).json()) as { categories: Record<string, { channels: string[]; optedInAt: string | null }> };
+      const prefs = (await (await api('/v1/users/alice/preferences')).json()) as {
+        categories: Record<string, { channels: string[]; optedInAt: string | null }>;
+      };
       expect(prefs.categories.transactions!.channels.sort()).toEqual(['email', 'push']);
       expect(prefs.categories.marketing!.optedInAt).toBeNull();
 
@@ -107,7 +128,9 @@ describe('the preference centre in Chromium', () => {
       expect(opted.categories.marketing!.channels).toEqual(['email']);
       expect(opted.categories.marketing!.optedInAt).not.toBeNull();
       // The opt-in is in the consent ledger, from the page, with the version of the text shown.
-      const exported = (await (await api('/v1/users/alice/export')).json()) as { consentHistory: { category: string; action: string; source: string; textVersion: string | null }[] };
+      const exported = (await (await api('/v1/users/alice/export')).json()) as {
+        consentHistory: { category: string; action: string; source: string; textVersion: string | null }[];
+      };
       const optIn = exported.consentHistory.filter((r) => r.category === 'marketing' && r.action === 'opt_in');
       expect(optIn).toHaveLength(1);
       expect(optIn[0]).toMatchObject({ source: 'preference-page' });
@@ -127,8 +150,15 @@ describe('the preference centre in Chromium', () => {
     expect((await fetch(`${base}/preferences/not-a-token`)).status).toBe(400);
 
     // The unsubscribe page links to the same user's preference centre.
-    const [user] = await engine.database.db.select({ id: users.id }).from(users).where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'alice')));
-    const unsubscribe = unsubscribeUrl(createSecretBox(Buffer.from(engine.secretKey, 'base64')), base, { tenantId: engine.tenantId, userId: user!.id, category: 'transactions' });
+    const [user] = await engine.database.db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'alice')));
+    const unsubscribe = unsubscribeUrl(createSecretBox(Buffer.from(engine.secretKey, 'base64')), base, {
+      tenantId: engine.tenantId,
+      userId: user!.id,
+      category: 'transactions',
+    });
     const ctx = await browser();
     try {
       const page = await ctx.newPage();
@@ -179,17 +209,27 @@ describe('the operator console in Chromium', () => {
       await page.waitForURL(/done=/);
       expect(await page.getByRole('status').textContent()).toBe(`${ip1} suspended`);
       expect(await page.locator(`#ip-${id} .state`).textContent()).toBe('suspended');
-      const admin = (path: string) => fetch(`${base}${path}`, { headers: { authorization: `Bearer ${adminKey}` } }).then((r) => r.json() as Promise<{ state: string; controls: { kind: string; setBy: string }[] }>);
+      const admin = (path: string) =>
+        fetch(`${base}${path}`, { headers: { authorization: `Bearer ${adminKey}` } }).then(
+          (r) => r.json() as Promise<{ state: string; controls: { kind: string; setBy: string }[] }>,
+        );
       expect((await admin(`/v1/admin/ips/${id}`)).controls).toEqual([expect.objectContaining({ kind: 'suspend', setBy: 'operator' })]);
       await page.screenshot({ path: join(artifacts, 'console-suspended.png'), fullPage: true });
 
-      await page.locator(`#ip-${id}`).getByRole('button', { name: `Resume ${ip1}` }).click();
+      await page
+        .locator(`#ip-${id}`)
+        .getByRole('button', { name: `Resume ${ip1}` })
+        .click();
       await page.waitForURL(/done=/);
       expect(await page.getByRole('status').textContent()).toBe(`${ip1} resumed`);
       expect((await admin(`/v1/admin/ips/${id}`)).controls).toEqual([]);
 
       // A POST carrying the session cookie but no CSRF token is refused and changes nothing.
-      const forged = await fetch(`${base}/console/ips/${id}/suspend`, { method: 'POST', headers: { cookie: `nf_console=${cookie!.value}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'provider=*&minutes=60&reason=x' });
+      const forged = await fetch(`${base}/console/ips/${id}/suspend`, {
+        method: 'POST',
+        headers: { cookie: `nf_console=${cookie!.value}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'provider=*&minutes=60&reason=x',
+      });
       expect(forged.status).toBe(403);
       expect((await admin(`/v1/admin/ips/${id}`)).controls).toEqual([]);
 

@@ -24,7 +24,15 @@ beforeAll(async () => {
   engine = await startTestEngine({ bundle: await bundleWorkflows() });
   // The API over a real socket, so the Temporal CLI can reach its codec endpoint.
   const codec = encryptedDataConverter(engine.payloadKeys).payloadCodecs[0];
-  const api = createApi({ db: engine.database.db, temporal: engine.client, taskQueue: engine.taskQueue, adminKey: ADMIN_KEY, codec, codecToken: CODEC_TOKEN, codecOrigins: [UI_ORIGIN] });
+  const api = createApi({
+    db: engine.database.db,
+    temporal: engine.client,
+    taskQueue: engine.taskQueue,
+    adminKey: ADMIN_KEY,
+    codec,
+    codecToken: CODEC_TOKEN,
+    codecOrigins: [UI_ORIGIN],
+  });
   server = serve({ fetch: api.fetch, hostname: '127.0.0.1', port: 0 });
   await new Promise<void>((resolve) => server.once('listening', () => resolve()));
   const address = server.address();
@@ -38,13 +46,19 @@ afterAll(async () => {
 /** `temporal workflow show -o json`, as an operator runs it. */
 async function show(workflowId: string, extra: string[] = []) {
   const cli = resolveTemporalCli(process.env.TEMPORAL_CLI_PATH);
-  const { stdout } = await run(cli, ['workflow', 'show', '-w', workflowId, '--address', engine.temporalAddress, '--namespace', 'default', '-o', 'json', ...extra], { maxBuffer: 16 << 20 });
+  const { stdout } = await run(
+    cli,
+    ['workflow', 'show', '-w', workflowId, '--address', engine.temporalAddress, '--namespace', 'default', '-o', 'json', ...extra],
+    { maxBuffer: 16 << 20 },
+  );
   return stdout;
 }
 
 /** The history with each payload's data shown as text (the CLI prints payloads as base64). */
 function readable(raw: string): string {
-  return payloadsIn(JSON.parse(raw)).map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8')).join('\n');
+  return payloadsIn(JSON.parse(raw))
+    .map((p) => Buffer.from(p.data ?? '', 'base64').toString('utf8'))
+    .join('\n');
 }
 
 /** Every Payload object ({metadata, data}) anywhere in the history JSON. */
@@ -103,9 +117,13 @@ describe('encrypted Temporal payloads', () => {
     expect(plain).toMatch(/registration-token-not-registered/);
 
     await expect(show(workflowId, ['--codec-endpoint', `${apiUrl}/codec`])).rejects.toThrow(/401|codec|Unauthorized/i);
-    await expect(show(workflowId, ['--codec-endpoint', `${apiUrl}/codec`, '--codec-auth', 'Bearer wrong-token'])).rejects.toThrow(/401|codec|Unauthorized/i);
+    await expect(show(workflowId, ['--codec-endpoint', `${apiUrl}/codec`, '--codec-auth', 'Bearer wrong-token'])).rejects.toThrow(
+      /401|codec|Unauthorized/i,
+    );
     // The admin key opens it too; the path form (for the dev UI) takes the codec token only.
-    expect(readable(await show(workflowId, ['--codec-endpoint', `${apiUrl}/codec`, '--codec-auth', `Bearer ${ADMIN_KEY}`]))).toContain('notificationId');
+    expect(readable(await show(workflowId, ['--codec-endpoint', `${apiUrl}/codec`, '--codec-auth', `Bearer ${ADMIN_KEY}`]))).toContain(
+      'notificationId',
+    );
     expect(readable(await show(workflowId, ['--codec-endpoint', `${apiUrl}/codec/${CODEC_TOKEN}`]))).toContain('notificationId');
     await expect(show(workflowId, ['--codec-endpoint', `${apiUrl}/codec/not-the-token`])).rejects.toThrow();
     const rows = await engine.database.sql`select detail from audit_events where tenant_id = '*' and step = 'codec.decoded'`;
@@ -114,21 +132,31 @@ describe('encrypted Temporal payloads', () => {
 
   it('answers CORS for the UI origin only, and problems for bad input', async () => {
     const preflight = (origin: string) =>
-      fetch(`${apiUrl}/codec/decode`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' } });
+      fetch(`${apiUrl}/codec/decode`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type,x-namespace' },
+      });
     const ok = await preflight(UI_ORIGIN);
     expect(ok.headers.get('access-control-allow-origin')).toBe(UI_ORIGIN);
     const other = await preflight('http://evil.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
 
     const post = (body: unknown, auth?: string) =>
-      fetch(`${apiUrl}/codec/decode`, { method: 'POST', headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) }, body: JSON.stringify(body) });
+      fetch(`${apiUrl}/codec/decode`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(auth ? { authorization: auth } : {}) },
+        body: JSON.stringify(body),
+      });
     const noAuth = await post({ payloads: [] });
     expect(noAuth.status).toBe(401);
     expect(noAuth.headers.get('content-type')).toContain('application/problem+json');
     const bad = await post({ payloads: 'x' }, `Bearer ${CODEC_TOKEN}`);
     expect(bad.status).toBe(422);
     expect(((await bad.json()) as { detail: string }).detail).toMatch(/payloads/);
-    const foreign = await post({ payloads: [{ metadata: { encoding: ENCRYPTED, 'encryption-key-id': Buffer.from('nope').toString('base64') }, data: 'AAAA' }] }, `Bearer ${CODEC_TOKEN}`);
+    const foreign = await post(
+      { payloads: [{ metadata: { encoding: ENCRYPTED, 'encryption-key-id': Buffer.from('nope').toString('base64') }, data: 'AAAA' }] },
+      `Bearer ${CODEC_TOKEN}`,
+    );
     expect(foreign.status).toBe(422);
     expect(((await foreign.json()) as { detail: string }).detail).toMatch(/unknown key id 'nope'/);
   });

@@ -75,7 +75,11 @@ describe('export and erasure of a user', () => {
     // One-click unsubscribe from transaction e-mails: a consent-ledger record with source unsubscribe-link.
     const mail = engine.inbox.messages.find((m) => m.rcptTo.includes(ADDRESS) && m.headers['list-unsubscribe'])!;
     const path = new URL(/^<([^>]+)>$/.exec(mail.headers['list-unsubscribe']!)![1]!).pathname;
-    const unsub = await engine.request('POST', path, { rawBody: 'List-Unsubscribe=One-Click', headers: { 'content-type': 'application/x-www-form-urlencoded' }, key: null });
+    const unsub = await engine.request('POST', path, {
+      rawBody: 'List-Unsubscribe=One-Click',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      key: null,
+    });
     expect(unsub.status).toBe(200);
 
     const res = await engine.request('GET', `/v1/users/${USER}/export`);
@@ -85,15 +89,26 @@ describe('export and erasure of a user', () => {
       devices: { token: string }[];
       preferences: { category: string; channels: string[]; optedInAt: string | null }[];
       consentHistory: { category: string; action: string; source: string; actor: string; textVersion: string | null }[];
-      notifications: { id: string; data: Record<string, unknown>; channels: string[]; rendered: { channel: string; subject: string; text: string }[]; attempts: { outcome: string }[]; audit: { step: string }[] }[];
+      notifications: {
+        id: string;
+        data: Record<string, unknown>;
+        channels: string[];
+        rendered: { channel: string; subject: string; text: string }[];
+        attempts: { outcome: string }[];
+        audit: { step: string }[];
+      }[];
       audit: { step: string }[];
     };
     expect(doc.user).toMatchObject({ userId: USER, email: ADDRESS });
     expect(doc.devices).toHaveLength(2);
-    for (const d of doc.devices) expect(TOKENS.some((t) => d.token.length < t.length && t.startsWith(d.token.slice(0, 4)) && t.endsWith(d.token.slice(-4)))).toBe(true);
+    for (const d of doc.devices)
+      expect(TOKENS.some((t) => d.token.length < t.length && t.startsWith(d.token.slice(0, 4)) && t.endsWith(d.token.slice(-4)))).toBe(true);
     expect(JSON.stringify(doc)).not.toContain(TOKENS[0]);
     expect(doc.preferences).toEqual(
-      expect.arrayContaining([expect.objectContaining({ category: 'marketing', channels: ['email'], optedInAt: expect.any(String) }), expect.objectContaining({ category: 'transactions', channels: ['push'] })]),
+      expect.arrayContaining([
+        expect.objectContaining({ category: 'marketing', channels: ['email'], optedInAt: expect.any(String) }),
+        expect.objectContaining({ category: 'transactions', channels: ['push'] }),
+      ]),
     );
     expect(doc.consentHistory).toEqual([
       expect.objectContaining({ category: 'transactions', action: 'preference', source: 'api', actor: 'user', textVersion: 'prefs-2026-11' }),
@@ -116,10 +131,24 @@ describe('export and erasure of a user', () => {
   it('erases the user: no trace of address, tokens or event data in a dump, the running notification ends unsent, and the audit chain verifies', async () => {
     // A notification still running when the erasure comes: its e-mail is deferred by the receiver.
     holdZoe = true;
-    running = await trigger(engine, USER, `k-${tag}-running`, 'security.new_device', { device: `Pixel ${tag}`, city: 'Lyon', at: new Date().toISOString() });
-    await waitUntil(async () => (await getNotification(engine, running)).attempts.some((a) => a.outcome === 'deferred'), 30_000, 'a deferred attempt');
+    running = await trigger(engine, USER, `k-${tag}-running`, 'security.new_device', {
+      device: `Pixel ${tag}`,
+      city: 'Lyon',
+      at: new Date().toISOString(),
+    });
+    await waitUntil(
+      async () => (await getNotification(engine, running)).attempts.some((a) => a.outcome === 'deferred'),
+      30_000,
+      'a deferred attempt',
+    );
     // The address hard-bounced once (as the inbound listener records it).
-    await suppress(engine.database.db, { tenantId: engine.tenantId, email: ADDRESS, reason: 'hard_bounce', source: 'dsn', detail: `550 5.1.1 <${ADDRESS}>: unknown user` });
+    await suppress(engine.database.db, {
+      tenantId: engine.tenantId,
+      email: ADDRESS,
+      reason: 'hard_bounce',
+      source: 'dsn',
+      detail: `550 5.1.1 <${ADDRESS}>: unknown user`,
+    });
     const before = (await dumpDatabase()).toLowerCase();
     expect(before).toContain(ADDRESS);
 
@@ -158,7 +187,11 @@ describe('export and erasure of a user', () => {
 
   it('keeps the hard-bounced address suppressed when it is registered again', async () => {
     await putUser(engine, `${USER}-again`, { email: ADDRESS.toUpperCase(), locale: 'fr' }, { security: ['email'] });
-    const id = await trigger(engine, `${USER}-again`, `k-${tag}-again`, 'security.new_device', { device: 'Phone', city: 'Paris', at: new Date().toISOString() });
+    const id = await trigger(engine, `${USER}-again`, `k-${tag}-again`, 'security.new_device', {
+      device: 'Phone',
+      city: 'Paris',
+      at: new Date().toISOString(),
+    });
     const done = await settled(engine, id);
     expect(['suppressed', 'failed']).toContain(done.status);
     expect(engine.inbox.messages.filter((m) => m.headers['x-notification-id'] === id)).toHaveLength(0);

@@ -35,11 +35,17 @@ describe('residency check', () => {
     const { code, stderr } = await startApi({ ...(await base()), RESIDENCY_ALLOWED_HOSTS: 'pg.eu-west-3.example,*.eu.temporal.example' });
     expect(code).not.toBe(0);
     expect(code).not.toBeNull();
-    expect(stderr).toMatch(/DATA_REGION=eu: DATABASE_URL host '127\.0\.0\.1' and TEMPORAL_ADDRESS host '127\.0\.0\.1' not in RESIDENCY_ALLOWED_HOSTS/);
+    expect(stderr).toMatch(
+      /DATA_REGION=eu: DATABASE_URL host '127\.0\.0\.1' and TEMPORAL_ADDRESS host '127\.0\.0\.1' not in RESIDENCY_ALLOWED_HOSTS/,
+    );
   });
 
   it('refuses when only Temporal is elsewhere, and starts when both hosts are listed', async () => {
-    const { code, stderr } = await startApi({ ...(await base()), TEMPORAL_ADDRESS: `temporal.us-east-1.example:7233`, RESIDENCY_ALLOWED_HOSTS: '127.0.0.1' });
+    const { code, stderr } = await startApi({
+      ...(await base()),
+      TEMPORAL_ADDRESS: `temporal.us-east-1.example:7233`,
+      RESIDENCY_ALLOWED_HOSTS: '127.0.0.1',
+    });
     expect(code).not.toBeNull();
     expect(stderr).toMatch(/TEMPORAL_ADDRESS host 'temporal\.us-east-1\.example' not in RESIDENCY_ALLOWED_HOSTS/);
     expect(stderr).not.toMatch(/DATABASE_URL host/);

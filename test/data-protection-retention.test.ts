@@ -42,17 +42,25 @@ describe('retention', () => {
     await sql`insert into audit_events (tenant_id, step) values (${chain}, 'new.1'), (${chain}, 'new.2')`;
     expect((await verifyAuditChain(engine.database.db, chain)).ok).toBe(true);
 
-    const [id] = (await ensureMonitoringSchedules(engine.client, { taskQueue: engine.taskQueue, idPrefix: engine.taskQueue })).filter((s) => s.endsWith('-retention'));
+    const [id] = (await ensureMonitoringSchedules(engine.client, { taskQueue: engine.taskQueue, idPrefix: engine.taskQueue })).filter((s) =>
+      s.endsWith('-retention'),
+    );
     const schedule = engine.client.schedule.getHandle(id!);
     expect((await schedule.describe()).spec.intervals?.[0]?.every).toBe(24 * 3600_000);
     await schedule.trigger();
-    const workflowId = await waitUntil(async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId, 30_000, 'the scheduled run');
+    const workflowId = await waitUntil(
+      async () => (await schedule.describe()).info.recentActions[0]?.action.workflow.workflowId,
+      30_000,
+      'the scheduled run',
+    );
     const report = (await engine.client.workflow.getHandle(workflowId).result()) as RetentionReport;
     await schedule.delete();
 
     expect(report.auditPartitionsDropped).toContain(monthPartition(15));
     expect(report.renderedRemoved).toBeGreaterThanOrEqual(1);
-    const rendered = await sql<{ notification_id: string }[]>`select notification_id from rendered_messages where notification_id in (${old}, ${recent})`;
+    const rendered = await sql<
+      { notification_id: string }[]
+    >`select notification_id from rendered_messages where notification_id in (${old}, ${recent})`;
     expect(rendered.map((r) => r.notification_id)).toEqual([recent]);
     const data = await sql<{ id: string; data: unknown }[]>`select id, data from notifications where id in (${old}, ${recent}) order by created_at`;
     expect(data[0]).toMatchObject({ id: old, data: {} });
@@ -65,7 +73,9 @@ describe('retention', () => {
     expect(anchor).toMatchObject({ seq: '2', dropped_partition: monthPartition(15) });
     expect(await verifyAuditChain(engine.database.db, chain)).toMatchObject({ ok: true, events: 2 });
 
-    const [run] = await sql<{ detail: RetentionReport }[]>`select detail from audit_events where tenant_id = '*' and step = 'retention.applied' order by at desc limit 1`;
+    const [run] = await sql<
+      { detail: RetentionReport }[]
+    >`select detail from audit_events where tenant_id = '*' and step = 'retention.applied' order by at desc limit 1`;
     expect(run?.detail).toMatchObject({ auditPartitionsDropped: report.auditPartitionsDropped, renderedRemoved: report.renderedRemoved });
   });
 });

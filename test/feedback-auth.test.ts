@@ -33,7 +33,9 @@ beforeAll(async () => {
     ips: [ourIp],
     api: { feedbackWebhookSecrets: { gmail: 'gmail-feedback-secret-1', yahoo: 'yahoo-feedback-secret-1' } },
   });
-  dns = await startDnsServer({ zone: { txt: { [`fbl._domainkey.${reporter}`]: [dkimTxtRecord(key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'))] } } });
+  dns = await startDnsServer({
+    zone: { txt: { [`fbl._domainkey.${reporter}`]: [dkimTxtRecord(key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'))] } },
+  });
   listener = await startInboundListener({
     db: engine.database.db,
     secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')),
@@ -50,7 +52,12 @@ afterAll(async () => {
 
 const db = () => engine.database.db;
 const suppressionOf = async (email: string) =>
-  (await db().select().from(suppressions).where(and(eq(suppressions.tenantId, engine.tenantId), eq(suppressions.email, email))))[0];
+  (
+    await db()
+      .select()
+      .from(suppressions)
+      .where(and(eq(suppressions.tenantId, engine.tenantId), eq(suppressions.email, email)))
+  )[0];
 const lastReject = async () => (await db().select().from(feedbackRejects).orderBy(feedbackRejects.id)).at(-1)?.reason;
 
 const delivered = new Map<string, { id: string; mail: TestEngine['inbox']['messages'][number] }>();
@@ -105,7 +112,12 @@ describe('mailed complaints', () => {
 
   it('a report naming another recipient than the notification was sent to is rejected', async () => {
     const { mail } = delivered.get('wes')!;
-    const arf = arfReport({ to: 'fbl@bank.test', sourceIp: ourIp, originalHeaders: headersOf(mail.raw).replace(/^To: .*$/im, 'To: someone@else.test'), recipient: 'someone@else.test' });
+    const arf = arfReport({
+      to: 'fbl@bank.test',
+      sourceIp: ourIp,
+      originalHeaders: headersOf(mail.raw).replace(/^To: .*$/im, 'To: someone@else.test'),
+      recipient: 'someone@else.test',
+    });
     expect(await mailReport(listener, await signed(arf), { from: `fbl@${reporter}`, to: 'fbl@bank.test' })).toMatch(/^250/);
     expect(await lastReject()).toMatch(/reported recipient is not the one/);
     expect(await suppressionOf('wes@example.fr')).toBeUndefined();
@@ -119,11 +131,18 @@ describe('mailed complaints', () => {
   });
 
   it('reports are rate-limited per source address (451, try later)', async () => {
-    const limited = await startInboundListener({ db: engine.database.db, secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')), loops: { domains: [], ips: [] } }, { reportsPerMinute: 3 });
+    const limited = await startInboundListener(
+      { db: engine.database.db, secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')), loops: { domains: [], ips: [] } },
+      { reportsPerMinute: 3 },
+    );
     try {
       const replies: string[] = [];
       for (let i = 0; i < 4; i++) {
-        replies.push(await mailReport(limited, 'Subject: x\r\n\r\nnot a report\r\n', { to: 'fbl@bank.test' }).catch((e: { response?: string }) => e.response ?? String(e)));
+        replies.push(
+          await mailReport(limited, 'Subject: x\r\n\r\nnot a report\r\n', { to: 'fbl@bank.test' }).catch(
+            (e: { response?: string }) => e.response ?? String(e),
+          ),
+        );
       }
       expect(replies.slice(0, 3)).toEqual([expect.stringMatching(/^250/), expect.stringMatching(/^250/), expect.stringMatching(/^250/)]);
       expect(replies[3]).toMatch(/^451 4\.7\.1 Too many reports/);
@@ -134,7 +153,8 @@ describe('mailed complaints', () => {
 });
 
 describe('provider JSON webhook', () => {
-  const post = (body: string, headers: Record<string, string>) => engine.request('POST', '/v1/feedback/reports', { rawBody: body, key: null, headers });
+  const post = (body: string, headers: Record<string, string>) =>
+    engine.request('POST', '/v1/feedback/reports', { rawBody: body, key: null, headers });
 
   it("takes each provider's own secret, refuses a replay of the same signed request, and wants the recipient", async () => {
     const { id } = delivered.get('yve')!;

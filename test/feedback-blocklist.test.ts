@@ -47,7 +47,11 @@ beforeAll(async () => {
   });
 });
 afterAll(async () => {
-  for (const id of scheduleIds) await engine?.client.schedule.getHandle(id).delete().catch(() => undefined);
+  for (const id of scheduleIds)
+    await engine?.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   // Leave the shared database as found even if an assertion failed midway.
   await engine?.database.db.delete(ipQuarantine).where(eq(ipQuarantine.reason, 'dnsbl:bl.notiflow.test'));
   await engine?.stop();
@@ -57,7 +61,11 @@ afterAll(async () => {
 
 const check = () => engine.client.workflow.execute(blocklistCheckWorkflow, { taskQueue: engine.taskQueue, workflowId: `blocklist-${Date.now()}` });
 const openAlarms = async () =>
-  ((await (await engine.request('GET', '/v1/admin/alarms?kind=blocklist', { key: adminKey })).json()) as { alarms: { id: string; scope: string; severity: string; notifiedAt: string | null; notifyAttempts: number }[] }).alarms;
+  (
+    (await (await engine.request('GET', '/v1/admin/alarms?kind=blocklist', { key: adminKey })).json()) as {
+      alarms: { id: string; scope: string; severity: string; notifiedAt: string | null; notifyAttempts: number }[];
+    }
+  ).alarms;
 
 async function sendAndSeeIps(user: string, n: number): Promise<string[]> {
   const ips: string[] = [];
@@ -85,7 +93,11 @@ describe('blocklist monitoring', () => {
     const report = await check();
     expect(report.listed).toEqual([{ ip: '127.0.0.32', zones: ['bl.notiflow.test'] }]);
     // Refused queries are errors, not listings: 127.0.0.31 stays in service.
-    expect(report.errors).toEqual(expect.arrayContaining([expect.objectContaining({ ip: '127.0.0.31', zone: 'refusing.notiflow.test', error: expect.stringMatching(/refused/) })]));
+    expect(report.errors).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ ip: '127.0.0.31', zone: 'refusing.notiflow.test', error: expect.stringMatching(/refused/) }),
+      ]),
+    );
     const [q] = await engine.database.db.select().from(ipQuarantine).where(eq(ipQuarantine.ip, '127.0.0.32'));
     expect(q).toMatchObject({ reason: 'dnsbl:bl.notiflow.test', until: null });
     expect(await engine.database.db.select().from(ipQuarantine).where(eq(ipQuarantine.ip, '127.0.0.31'))).toEqual([]);
@@ -114,7 +126,11 @@ describe('blocklist monitoring', () => {
     expect(after.released).toEqual(['127.0.0.32']);
     expect(await engine.database.db.select().from(ipQuarantine).where(eq(ipQuarantine.ip, '127.0.0.32'))).toEqual([]);
     expect(await openAlarms()).toEqual([]);
-    const back = await waitUntil(async () => ((await sendAndSeeIps('liam', 1))[0] === '127.0.0.32' ? true : undefined), 60_000, 'mail from 127.0.0.32 again');
+    const back = await waitUntil(
+      async () => ((await sendAndSeeIps('liam', 1))[0] === '127.0.0.32' ? true : undefined),
+      60_000,
+      'mail from 127.0.0.32 again',
+    );
     expect(back).toBe(true);
   });
 
@@ -122,15 +138,33 @@ describe('blocklist monitoring', () => {
     const poolId = `${engine.tenantId}-pool`;
     const put = await engine.request('PUT', `/v1/admin/pools/${poolId}`, {
       key: adminKey,
-      body: { name: 'Dedicated', kind: 'dedicated', relay: { host: engine.inbox.host, port: engine.inbox.port }, sources: [{ id: `${engine.tenantId}-ip1`, ip: '127.0.0.31', ehloName: 'mta1.bank.test', weight: 100 }, { id: `${engine.tenantId}-ip2`, ip: '127.0.0.32', ehloName: 'mta2.bank.test', weight: 100 }] },
+      body: {
+        name: 'Dedicated',
+        kind: 'dedicated',
+        relay: { host: engine.inbox.host, port: engine.inbox.port },
+        sources: [
+          { id: `${engine.tenantId}-ip1`, ip: '127.0.0.31', ehloName: 'mta1.bank.test', weight: 100 },
+          { id: `${engine.tenantId}-ip2`, ip: '127.0.0.32', ehloName: 'mta2.bank.test', weight: 100 },
+        ],
+      },
     });
     expect(put.status).toBe(200);
     dns.zone.a!['32.0.0.127.bl.notiflow.test'] = ['127.0.0.2'];
     await check();
-    const tenant = (await (await engine.request('GET', `/v1/admin/tenants/${engine.tenantId}`, { key: adminKey })).json()) as { status: string; statusReason: string };
-    expect(tenant).toMatchObject({ status: 'held', statusReason: expect.stringMatching(/dedicated IP 127\.0\.0\.32 is listed on bl\.notiflow\.test/) });
-    const alarmsNow = (await (await engine.request('GET', '/v1/admin/alarms?kind=tenant-held', { key: adminKey })).json()) as { alarms: { scope: string; message: string }[] };
-    expect(alarmsNow.alarms).toEqual([expect.objectContaining({ scope: `tenant:${engine.tenantId}`, message: expect.stringMatching(/on hold: its dedicated IP/) })]);
+    const tenant = (await (await engine.request('GET', `/v1/admin/tenants/${engine.tenantId}`, { key: adminKey })).json()) as {
+      status: string;
+      statusReason: string;
+    };
+    expect(tenant).toMatchObject({
+      status: 'held',
+      statusReason: expect.stringMatching(/dedicated IP 127\.0\.0\.32 is listed on bl\.notiflow\.test/),
+    });
+    const alarmsNow = (await (await engine.request('GET', '/v1/admin/alarms?kind=tenant-held', { key: adminKey })).json()) as {
+      alarms: { scope: string; message: string }[];
+    };
+    expect(alarmsNow.alarms).toEqual([
+      expect.objectContaining({ scope: `tenant:${engine.tenantId}`, message: expect.stringMatching(/on hold: its dedicated IP/) }),
+    ]);
     delete dns.zone.a!['32.0.0.127.bl.notiflow.test'];
     await check();
   });

@@ -29,7 +29,12 @@ beforeAll(async () => {
   });
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
   // Complaints are believed from this machine (the configured feedback-loop address).
-  listener = await startInboundListener({ db: engine.database.db, secrets, onOutcome: lateOutcomeWebhook(engine.client, engine.taskQueue), loops: { domains: [], ips: ['127.0.0.1'] } });
+  listener = await startInboundListener({
+    db: engine.database.db,
+    secrets,
+    onOutcome: lateOutcomeWebhook(engine.client, engine.taskQueue),
+    loops: { domains: [], ips: ['127.0.0.1'] },
+  });
   tenantHook = await startHttpReceiver();
   const res = await engine.request('PUT', '/v1/webhook', { body: { url: `${tenantHook.url}/notiflow` } });
   expect(res.status).toBe(200);
@@ -51,16 +56,26 @@ const rcptRefusals: [string, { code: number; message: string }][] = [
 /** Workflow ids the Temporal visibility store lists for this DeliveryStatus in the tenant. */
 const listedAs = async (status: string) => {
   const ids: string[] = [];
-  for await (const w of engine.client.workflow.list({ query: `DeliveryStatus = "${status}" AND TenantId = "${engine.tenantId}"` })) ids.push(w.workflowId);
+  for await (const w of engine.client.workflow.list({ query: `DeliveryStatus = "${status}" AND TenantId = "${engine.tenantId}"` }))
+    ids.push(w.workflowId);
   return ids;
 };
 
 const db = () => engine.database.db;
 const mailFor = (address: string) => engine.inbox.messages.filter((m) => m.rcptTo.includes(address));
 const suppressionOf = async (email: string) =>
-  (await db().select().from(suppressions).where(and(eq(suppressions.tenantId, engine.tenantId), eq(suppressions.email, email))))[0];
+  (
+    await db()
+      .select()
+      .from(suppressions)
+      .where(and(eq(suppressions.tenantId, engine.tenantId), eq(suppressions.email, email)))
+  )[0];
 const webhookFor = (notificationId: string, outcome: string) =>
-  waitUntil(async () => tenantHook.requests.find((r) => r.body.includes(notificationId) && r.body.includes(`"outcome":"${outcome}"`)), 30_000, `${outcome} webhook`);
+  waitUntil(
+    async () => tenantHook.requests.find((r) => r.body.includes(notificationId) && r.body.includes(`"outcome":"${outcome}"`)),
+    30_000,
+    `${outcome} webhook`,
+  );
 
 /** Sends one transaction alert by e-mail and returns its id and the message as the MX received it. */
 async function deliverOne(user: string, key: string) {
@@ -83,12 +98,29 @@ describe('malformed reports', () => {
     const before = await countOf();
     const rejectsBefore = (await db().select().from(feedbackRejects)).length;
 
-    const dsn = dsnReport({ to: mail.mailFrom, recipient: 'erin@example.fr', status: '5.1.1', diagnostic: '550 5.1.1 User unknown', originalHeaders: headersOf(mail.raw) });
+    const dsn = dsnReport({
+      to: mail.mailFrom,
+      recipient: 'erin@example.fr',
+      status: '5.1.1',
+      diagnostic: '550 5.1.1 User unknown',
+      originalHeaders: headersOf(mail.raw),
+    });
     const forgedTo = mail.mailFrom.replace(/\.[0-9a-f]{16}@/, '.0000000000000000@');
     const cases: [string, string, RegExp][] = [
       [dsn.slice(0, dsn.indexOf('Action:')), mail.mailFrom, /truncated MIME/],
       [dsn.replace('report-type=delivery-status', 'report-type=x-unknown-report'), mail.mailFrom, /unknown report type: x-unknown-report/],
-      [arfReport({ to: 'fbl@x.test', sourceIp: '127.0.0.21', originalHeaders: headersOf(mail.raw).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, '00000000-0000-4000-8000-000000000000') }), 'fbl@x.test', /unknown notification 00000000-0000-4000-8000-000000000000/],
+      [
+        arfReport({
+          to: 'fbl@x.test',
+          sourceIp: '127.0.0.21',
+          originalHeaders: headersOf(mail.raw).replace(
+            /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g,
+            '00000000-0000-4000-8000-000000000000',
+          ),
+        }),
+        'fbl@x.test',
+        /unknown notification 00000000-0000-4000-8000-000000000000/,
+      ],
       [dsn, forgedTo, /forged return path/],
     ];
     for (const [raw, to] of cases) expect(await mailReport(listener, raw, { to })).toMatch(/^250/);
@@ -110,7 +142,13 @@ describe('bounces over SMTP', () => {
     const delivered = await webhookFor(id, 'delivered');
     expect(verifyWebhookSignature(tenantSecret, delivered.headers[signatureHeader.toLowerCase()] as string, delivered.body)).toBe(true);
 
-    const dsn = dsnReport({ to: mail.mailFrom, recipient: 'bob@example.fr', status: '5.1.1', diagnostic: '550 5.1.1 <bob@example.fr>: Recipient address rejected: User unknown', originalHeaders: headersOf(mail.raw) });
+    const dsn = dsnReport({
+      to: mail.mailFrom,
+      recipient: 'bob@example.fr',
+      status: '5.1.1',
+      diagnostic: '550 5.1.1 <bob@example.fr>: Recipient address rejected: User unknown',
+      originalHeaders: headersOf(mail.raw),
+    });
     expect(await mailReport(listener, dsn, { to: mail.mailFrom })).toMatch(/^250/);
 
     expect(await suppressionOf('bob@example.fr')).toMatchObject({ reason: 'hard_bounce', source: 'dsn', notificationId: id });
@@ -122,7 +160,9 @@ describe('bounces over SMTP', () => {
     // What the notification shows now: bounced, with the event; Temporal lists it as bounced.
     const shown = (await (await engine.request('GET', `/v1/notifications/${id}`)).json()) as { status: string; feedback: unknown[] };
     expect(shown.status).toBe('bounced');
-    expect(shown.feedback).toEqual([expect.objectContaining({ kind: 'bounce', bounceType: 'hard', class: 'unknown_user', status: '5.1.1', source: 'dsn' })]);
+    expect(shown.feedback).toEqual([
+      expect.objectContaining({ kind: 'bounce', bounceType: 'hard', class: 'unknown_user', status: '5.1.1', source: 'dsn' }),
+    ]);
     await waitUntil(async () => ((await listedAs('bounced')).some((w) => w.includes(id)) ? true : undefined), 20_000, 'listed as bounced');
 
     // The next alert sends no e-mail: the workflow records "suppressed" and falls back to push.
@@ -134,7 +174,9 @@ describe('bounces over SMTP', () => {
     expect(engine.fcm.received.filter((p) => p.token === 'tok-bob')).toHaveLength(1);
     expect(mailFor('bob@example.fr')).toHaveLength(before);
     expect(done.attempts.filter((a) => a.channel === 'email')).toHaveLength(0);
-    expect(await auditSteps(engine, next)).toEqual(expect.arrayContaining(['email.suppressed', 'fallback', 'push.accepted', 'notification.delivered']));
+    expect(await auditSteps(engine, next)).toEqual(
+      expect.arrayContaining(['email.suppressed', 'fallback', 'push.accepted', 'notification.delivered']),
+    );
     const history = await engine.client.workflow.getHandle(done.workflowId).result();
     expect(history.results[0]).toMatchObject({ channel: 'email', outcome: 'suppressed', error: { type: 'Suppressed' } });
   });
@@ -142,14 +184,27 @@ describe('bounces over SMTP', () => {
   it('a qmail-style bounce from the null sender is understood too', async () => {
     await putUser(engine, 'quinn', { email: 'quinn@example.org' }, { transactions: ['email'] });
     const { mail } = await deliverOne('quinn', 'quinn-1');
-    await mailReport(listener, qmailBounce({ to: mail.mailFrom, recipient: 'quinn@example.org', originalHeaders: headersOf(mail.raw) }), { to: mail.mailFrom });
+    await mailReport(listener, qmailBounce({ to: mail.mailFrom, recipient: 'quinn@example.org', originalHeaders: headersOf(mail.raw) }), {
+      to: mail.mailFrom,
+    });
     expect(await suppressionOf('quinn@example.org')).toMatchObject({ reason: 'hard_bounce' });
   });
 
   it('a soft bounce (mailbox full) is recorded but suppresses nothing', async () => {
     await putUser(engine, 'sam', { email: 'sam@example.org' }, { transactions: ['email'] });
     const { id, mail } = await deliverOne('sam', 'sam-1');
-    await mailReport(listener, dsnReport({ to: mail.mailFrom, recipient: 'sam@example.org', action: 'delayed', status: '4.2.2', diagnostic: '452 4.2.2 Mailbox full', originalHeaders: headersOf(mail.raw) }), { to: mail.mailFrom });
+    await mailReport(
+      listener,
+      dsnReport({
+        to: mail.mailFrom,
+        recipient: 'sam@example.org',
+        action: 'delayed',
+        status: '4.2.2',
+        diagnostic: '452 4.2.2 Mailbox full',
+        originalHeaders: headersOf(mail.raw),
+      }),
+      { to: mail.mailFrom },
+    );
     const [event] = await db().select().from(feedbackEvents).where(eq(feedbackEvents.notificationId, id));
     expect(event).toMatchObject({ kind: 'bounce', bounceType: 'soft', class: 'mailbox_full' });
     expect(await suppressionOf('sam@example.org')).toBeUndefined();
@@ -230,7 +285,11 @@ describe('complaints', () => {
     expect(unsigned.headers.get('content-type')).toContain('application/problem+json');
     expect(await suppressionOf('dora@example.fr')).toBeUndefined();
 
-    const signed = await engine.request('POST', '/v1/feedback/reports', { rawBody: body, key: null, headers: { [signatureHeader]: signWebhook(providerSecret, body) } });
+    const signed = await engine.request('POST', '/v1/feedback/reports', {
+      rawBody: body,
+      key: null,
+      headers: { [signatureHeader]: signWebhook(providerSecret, body) },
+    });
     expect(signed.status).toBe(202);
     expect(await signed.json()).toMatchObject({ status: 'recorded', kind: 'complaint' });
     expect(await suppressionOf('dora@example.fr')).toMatchObject({ reason: 'complaint', source: 'provider-webhook' });
@@ -239,7 +298,9 @@ describe('complaints', () => {
 
 describe('suppression list API', () => {
   it('operators list, add and remove entries, scoped to their tenant', async () => {
-    const added = await engine.request('POST', '/v1/suppressions', { body: { email: 'Frank@Example.fr', reason: 'manual', detail: 'asked by phone' } });
+    const added = await engine.request('POST', '/v1/suppressions', {
+      body: { email: 'Frank@Example.fr', reason: 'manual', detail: 'asked by phone' },
+    });
     expect(added.status).toBe(201);
     expect(await added.json()).toMatchObject({ email: 'frank@example.fr', reason: 'manual', source: 'api' });
     expect((await engine.request('POST', '/v1/suppressions', { body: { email: 'frank@example.fr' } })).status).toBe(200);
@@ -247,7 +308,12 @@ describe('suppression list API', () => {
     expect(bad.status).toBe(422);
 
     const list = (await (await engine.request('GET', '/v1/suppressions?limit=1000')).json()) as { suppressions: { email: string; reason: string }[] };
-    expect(list.suppressions).toEqual(expect.arrayContaining([expect.objectContaining({ email: 'bob@example.fr', reason: 'hard_bounce' }), expect.objectContaining({ email: 'frank@example.fr' })]));
+    expect(list.suppressions).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ email: 'bob@example.fr', reason: 'hard_bounce' }),
+        expect.objectContaining({ email: 'frank@example.fr' }),
+      ]),
+    );
 
     const other = await engine.addTenant();
     const theirs = (await (await engine.request('GET', '/v1/suppressions', { key: other.apiKey })).json()) as { suppressions: unknown[] };

@@ -10,7 +10,8 @@ import { MalformedReport, parseReport } from '../inbound/parse-report.js';
 import { arfReport, dsnReport, qmailBounce } from './helpers/feedback-mail.js';
 
 const secrets = createSecretBox(randomBytes(32));
-const original = 'Message-ID: <0b7f3a52-8d5e-4c55-9d1e-7c1f0e6a1b2c@bank.test>\r\nX-Notification-Id: 0b7f3a52-8d5e-4c55-9d1e-7c1f0e6a1b2c\r\nSubject: Hello';
+const original =
+  'Message-ID: <0b7f3a52-8d5e-4c55-9d1e-7c1f0e6a1b2c@bank.test>\r\nX-Notification-Id: 0b7f3a52-8d5e-4c55-9d1e-7c1f0e6a1b2c\r\nSubject: Hello';
 
 describe('bounce classification', () => {
   it.each([
@@ -32,7 +33,13 @@ describe('bounce classification', () => {
 
 describe('report parsing', () => {
   it('reads an RFC 3464 DSN: recipient fields and the original headers', async () => {
-    const raw = dsnReport({ to: 'x@bank.test', recipient: 'bob@example.com', status: '5.1.1', diagnostic: '550 5.1.1 User unknown', originalHeaders: original });
+    const raw = dsnReport({
+      to: 'x@bank.test',
+      recipient: 'bob@example.com',
+      status: '5.1.1',
+      diagnostic: '550 5.1.1 User unknown',
+      originalHeaders: original,
+    });
     const r = await parseReport(raw);
     expect(r).toMatchObject({
       kind: 'dsn',
@@ -43,7 +50,12 @@ describe('report parsing', () => {
 
   it('reads an RFC 5965 ARF report', async () => {
     const r = await parseReport(arfReport({ to: 'fbl@bank.test', sourceIp: '127.0.0.2', originalHeaders: original }));
-    expect(r).toMatchObject({ kind: 'arf', feedbackType: 'abuse', sourceIp: '127.0.0.2', original: { notificationId: '0b7f3a52-8d5e-4c55-9d1e-7c1f0e6a1b2c' } });
+    expect(r).toMatchObject({
+      kind: 'arf',
+      feedbackType: 'abuse',
+      sourceIp: '127.0.0.2',
+      original: { notificationId: '0b7f3a52-8d5e-4c55-9d1e-7c1f0e6a1b2c' },
+    });
   });
 
   it('reads a non-standard qmail bounce from the null sender', async () => {
@@ -55,7 +67,9 @@ describe('report parsing', () => {
   it('refuses truncated MIME and unknown report types with a reason', async () => {
     const raw = dsnReport({ to: 'x@bank.test', recipient: 'bob@example.com', status: '5.1.1', diagnostic: '550', originalHeaders: original });
     await expect(parseReport(raw.slice(0, raw.indexOf('Action:')))).rejects.toThrow(/truncated MIME/);
-    await expect(parseReport(raw.replace('report-type=delivery-status', 'report-type=disposition-notification'))).rejects.toThrow(/unknown report type: disposition-notification/);
+    await expect(parseReport(raw.replace('report-type=delivery-status', 'report-type=disposition-notification'))).rejects.toThrow(
+      /unknown report type: disposition-notification/,
+    );
     await expect(parseReport('Subject: hello\r\n\r\njust a message', { mailFrom: 'someone@x.test' })).rejects.toBeInstanceOf(MalformedReport);
   });
 });

@@ -17,13 +17,20 @@ afterAll(async () => engine?.stop());
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 const oneClick = (path: string, body = 'List-Unsubscribe=One-Click') => engine.request('POST', path, { rawBody: body, headers: form, key: null });
 const transactionPrefs = async (user: string) =>
-  ((await (await engine.request('GET', `/v1/users/${user}/preferences`)).json()) as { categories: Record<string, { channels: string[]; source: string }> }).categories.transactions;
+  (
+    (await (await engine.request('GET', `/v1/users/${user}/preferences`)).json()) as {
+      categories: Record<string, { channels: string[]; source: string }>;
+    }
+  ).categories.transactions;
 
 /** The header names in the h= tag of the message's DKIM-Signature, as the receiver got it. */
 function signedHeaders(raw: string): string[] {
   const header = /^DKIM-Signature:(.*(?:\r?\n[ \t].*)*)/im.exec(raw)?.[1] ?? '';
   const h = /\bh=([^;]+)/.exec(header.replace(/\r?\n[ \t]+/g, ''))?.[1] ?? '';
-  return h.split(':').map((name) => name.trim().toLowerCase()).filter(Boolean);
+  return h
+    .split(':')
+    .map((name) => name.trim().toLowerCase())
+    .filter(Boolean);
 }
 
 async function dkimVerdict(raw: string): Promise<string | undefined> {
@@ -48,7 +55,9 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(mail.headers['feedback-id']).toBe(`account.transaction:transactions:${engine.tenantId}:notiflow`);
     // mailauth on the raw message: changing the one-click header breaks the signature.
     expect(await dkimVerdict(mail.raw)).toBe('pass');
-    expect(await dkimVerdict(mail.raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks'))).toBe('fail');
+    expect(
+      await dkimVerdict(mail.raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks')),
+    ).toBe('fail');
     expect(mail.text).toContain('/v1/unsubscribe/');
     const path = new URL(url!).pathname;
 
@@ -59,7 +68,12 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(((await forged.json()) as { detail: string }).detail).toMatch(/signature/);
     const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
     const claim = JSON.parse(Buffer.from(path.split('/').pop()!.split('.')[0]!, 'base64url').toString()) as [string, string, string, number];
-    const expired = signUnsubscribeToken(secrets, { tenantId: claim[0], userId: claim[1], category: claim[2], exp: Math.floor(Date.now() / 1000) - 60 });
+    const expired = signUnsubscribeToken(secrets, {
+      tenantId: claim[0],
+      userId: claim[1],
+      category: claim[2],
+      exp: Math.floor(Date.now() / 1000) - 60,
+    });
     const late = await oneClick(`/v1/unsubscribe/${expired}`);
     expect(late.status).toBe(410);
     expect(((await late.json()) as { type: string }).type).toMatch(/unsubscribe-link-expired/);
@@ -92,7 +106,12 @@ describe('one-click unsubscribe (RFC 8058)', () => {
 
     const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
     const [user] = await engine.database.db.select({ id: users.id }).from(users).where(eq(users.externalId, 'sven'));
-    const token = signUnsubscribeToken(secrets, { tenantId: engine.tenantId, userId: user!.id, category: 'security', exp: Math.floor(Date.now() / 1000) + 600 });
+    const token = signUnsubscribeToken(secrets, {
+      tenantId: engine.tenantId,
+      userId: user!.id,
+      category: 'security',
+      exp: Math.floor(Date.now() / 1000) + 600,
+    });
     expect((await oneClick(`/v1/unsubscribe/${token}`)).status).toBe(409);
   });
 });

@@ -48,7 +48,8 @@ beforeAll(async () => {
   );
 }, 120_000);
 afterAll(async () => {
-  if (child && (child.proc.exitCode !== null || child.proc.signalCode !== null)) console.log(`inbound listener exited early:\n${child.output().slice(-2000)}`);
+  if (child && (child.proc.exitCode !== null || child.proc.signalCode !== null))
+    console.log(`inbound listener exited early:\n${child.output().slice(-2000)}`);
   await child?.stop();
   await engine?.stop();
 });
@@ -81,7 +82,14 @@ async function honestBounces(n: number, prefix: string) {
     const id = await trigger(engine, `${prefix}-user`, `${prefix}-${i}`);
     expect((await settled(engine, id)).deliveredChannels).toEqual(['email']);
     const mail = engine.inbox.messages.find((m) => m.headers['x-notification-id'] === id)!;
-    const raw = dsnReport({ to: mail.mailFrom, recipient: `${prefix}@example.org`, action: 'delayed', status: '4.2.2', diagnostic: '452 4.2.2 Mailbox full', originalHeaders: headersOf(mail.raw) });
+    const raw = dsnReport({
+      to: mail.mailFrom,
+      recipient: `${prefix}@example.org`,
+      action: 'delayed',
+      status: '4.2.2',
+      diagnostic: '452 4.2.2 Mailbox full',
+      originalHeaders: headersOf(mail.raw),
+    });
     out.push({ id, to: mail.mailFrom, raw });
   }
   return out;
@@ -89,7 +97,9 @@ async function honestBounces(n: number, prefix: string) {
 
 describe('rejected reports', () => {
   it('are kept cut to 64 KiB a row, and for a limited number of days', async () => {
-    await db().insert(feedbackRejects).values({ source: 'smtp', reason: 'old', raw: 'old', receivedAt: sql`now() - interval '40 days'` });
+    await db()
+      .insert(feedbackRejects)
+      .values({ source: 'smtp', reason: 'old', raw: 'old', receivedAt: sql`now() - interval '40 days'` });
     // 1 MB of two-byte characters in one header line: within the message cap, far beyond a row's.
     const raw = `Subject: ${'é'.repeat(512 * 1024)}\r\nFrom: x@y.test\r\n\r\nnot a report\r\n`;
     const c = await openData(port);
@@ -134,8 +144,9 @@ describe('limits', () => {
     const c = await rawSmtp(port, { localAddress: '127.0.0.42' });
     await c.expect(/^220 /);
     const trickle = (async () => {
-      for (const ch of 'EHLO slow.test'.repeat(20)) if (!(await c.write(ch))) break;
-      else await new Promise((r) => setTimeout(r, 200));
+      for (const ch of 'EHLO slow.test'.repeat(20))
+        if (!(await c.write(ch))) break;
+        else await new Promise((r) => setTimeout(r, 200));
     })();
     expect(await c.expect(/^421 /, 20_000)).toMatch(/^421 4\.4\.2 Command not completed in time/);
     await c.closed;
@@ -143,8 +154,9 @@ describe('limits', () => {
 
     const d = await openData(port, { localAddress: '127.0.0.42' });
     const lines = (async () => {
-      for (let i = 0; i < 200; i++) if (!(await d.write('a line of a slow message\r\n'))) break;
-      else await new Promise((r) => setTimeout(r, 200));
+      for (let i = 0; i < 200; i++)
+        if (!(await d.write('a line of a slow message\r\n'))) break;
+        else await new Promise((r) => setTimeout(r, 200));
     })();
     expect(await d.expect(/^421 /, 20_000)).toMatch(/^421 4\.4\.2 Message not received in time/);
     await d.closed;
@@ -177,7 +189,9 @@ describe('fuzz pass', () => {
       'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\n\n--b\nContent-Type: message/delivery-status\n\nStatus: 5.1.1',
       'Content-Type: multipart/mixed; boundary=""\n\n' + '--\n'.repeat(10_000),
       Array.from({ length: 300 }, (_, i) => `Content-Type: multipart/mixed; boundary="n${i}"\n\n--n${i}`).join('\n') + '\n',
-      Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251)).toString('latin1').replace(/\r|\n|\./g, 'x'),
+      Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251))
+        .toString('latin1')
+        .replace(/\r|\n|\./g, 'x'),
       `X-Big: ${'h'.repeat(1024 * 1024)}\nContent-Type: multipart/report; report-type=feedback-report; boundary="q"\n\n--q--`,
       `Subject: =?utf-8?B?${'/'.repeat(100_000)}?=\nContent-Type: text/plain; charset=x-unknown\n\n\u0000\u0000`,
     ];
@@ -205,8 +219,9 @@ describe('fuzz pass', () => {
     const slow = (async () => {
       const c = await rawSmtp(port, { localAddress: '127.0.3.2' });
       await c.expect(/^220 /);
-      for (const ch of 'EHLO slow.test\r'.repeat(10)) if (!(await c.write(ch))) break;
-      else await new Promise((r) => setTimeout(r, 300));
+      for (const ch of 'EHLO slow.test\r'.repeat(10))
+        if (!(await c.write(ch))) break;
+        else await new Promise((r) => setTimeout(r, 300));
       await c.closed;
       return c.lines.at(-1);
     })();
@@ -214,7 +229,7 @@ describe('fuzz pass', () => {
     const floods = Array.from({ length: 20 }, async (_, i) => {
       const c = await openData(port, { localAddress: `127.0.1.${i + 1}` });
       const chunk = Buffer.from(('y'.repeat(998) + '\r\n').repeat(64));
-      for (let sent = 0; sent < 200 * 1024 * 1024 && (await c.write(chunk)); ) sent += chunk.length;
+      for (let sent = 0; sent < 200 * 1024 * 1024 && (await c.write(chunk));) sent += chunk.length;
       await c.closed;
       return c.lines.at(-1) ?? '';
     });
@@ -232,10 +247,20 @@ describe('fuzz pass', () => {
 
     const after = memoryOf(child.pid)!;
     const growthMb = after.peakRssMb - before.rssMb;
-    console.log(`inbound listener RSS ${before.rssMb.toFixed(0)} MB before, peak ${after.peakRssMb.toFixed(0)} MB during the fuzz pass (+${growthMb.toFixed(0)} MB)`);
+    console.log(
+      `inbound listener RSS ${before.rssMb.toFixed(0)} MB before, peak ${after.peakRssMb.toFixed(0)} MB during the fuzz pass (+${growthMb.toFixed(0)} MB)`,
+    );
     expect(growthMb).toBeLessThan(150);
 
-    const recorded = await db().select({ id: feedbackEvents.notificationId }).from(feedbackEvents).where(inArray(feedbackEvents.notificationId, honest.map((b) => b.id)));
+    const recorded = await db()
+      .select({ id: feedbackEvents.notificationId })
+      .from(feedbackEvents)
+      .where(
+        inArray(
+          feedbackEvents.notificationId,
+          honest.map((b) => b.id),
+        ),
+      );
     expect(new Set(recorded.map((r) => r.id))).toEqual(new Set(honest.map((b) => b.id)));
     // And it still answers.
     const c = await rawSmtp(port);

@@ -52,7 +52,9 @@ describe('logged errors', () => {
 
 describe('address redaction', () => {
   it('replaces addresses in SMTP replies', () => {
-    expect(redactAddresses('550 5.1.1 <bob@example.fr>: Recipient address rejected; cc alice@ex.org')).toBe('550 5.1.1 <<address>>: Recipient address rejected; cc <address>');
+    expect(redactAddresses('550 5.1.1 <bob@example.fr>: Recipient address rejected; cc alice@ex.org')).toBe(
+      '550 5.1.1 <<address>>: Recipient address rejected; cc <address>',
+    );
     expect(redactAddresses('a@b@c and @b@c; @@@@; x@ ;@y')).toBe('<address> and <address>; <address>; x@ ;@y');
   });
 

@@ -14,7 +14,10 @@ beforeAll(async () => {
   const address = `127.0.0.1:${await freePort()}`;
   installTemporalRuntime('ERROR', address);
   temporalMetricsUrl = `http://${address}/metrics`;
-  engine = await startTestEngine({ bundle: await bundleWorkflows(), inbox: { onRcpt: ({ rcpt }) => (rcpt === refuse ? { code: 550, message: '5.1.1 No such user' } : undefined) } });
+  engine = await startTestEngine({
+    bundle: await bundleWorkflows(),
+    inbox: { onRcpt: ({ rcpt }) => (rcpt === refuse ? { code: 550, message: '5.1.1 No such user' } : undefined) },
+  });
 });
 afterAll(async () => engine?.stop());
 
@@ -45,7 +48,9 @@ describe('GET /metrics', () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
     const text = await res.text();
 
-    expect(sample(text, 'notiflow_notifications', { type: 'account.transaction', category: 'transactions', status: 'delivered' })).toBeGreaterThanOrEqual(1);
+    expect(
+      sample(text, 'notiflow_notifications', { type: 'account.transaction', category: 'transactions', status: 'delivered' }),
+    ).toBeGreaterThanOrEqual(1);
     const ip = engine.ips[0]!;
     expect(sample(text, 'notiflow_deliveries_total', { channel: 'email', pool: `${engine.tenantId}-pool`, ip, outcome: 'accepted' })).toBe(1);
     expect(sample(text, 'notiflow_trigger_to_accepted_seconds_count', { channel: 'email' })).toBeGreaterThanOrEqual(1);

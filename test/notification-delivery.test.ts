@@ -42,11 +42,15 @@ describe('channel choice and delivery', () => {
 
     // Operators find it in the Temporal UI by its search attributes.
     const query = `TenantId="${engine.tenantId}" AND UserId="bruno" AND DeliveryStatus="delivered" AND Channel="push" AND Category="transactions"`;
-    const listed = await waitUntil(async () => {
-      const ids: string[] = [];
-      for await (const wf of engine.client.workflow.list({ query })) ids.push(wf.workflowId);
-      return ids.includes(done.workflowId) ? ids : undefined;
-    }, 20_000, 'workflow to be visible by search attributes');
+    const listed = await waitUntil(
+      async () => {
+        const ids: string[] = [];
+        for await (const wf of engine.client.workflow.list({ query })) ids.push(wf.workflowId);
+        return ids.includes(done.workflowId) ? ids : undefined;
+      },
+      20_000,
+      'workflow to be visible by search attributes',
+    );
     expect(listed).toContain(done.workflowId);
   });
 
@@ -119,7 +123,13 @@ describe('SMTP retries and permanent failures', () => {
     const done = await settled(engine, id);
     expect(done.status).toBe('failed');
     expect(done.error).toMatch(/550/);
-    expect(await auditSteps(engine, id)).toEqual(['notification.accepted', 'channels.decided', 'email.rendered', 'email.failed', 'notification.failed']);
+    expect(await auditSteps(engine, id)).toEqual([
+      'notification.accepted',
+      'channels.decided',
+      'email.rendered',
+      'email.failed',
+      'notification.failed',
+    ]);
   });
 });
 
@@ -159,11 +169,15 @@ describe('idempotency', () => {
     await settled(engine, id!);
     await new Promise((r) => setTimeout(r, 1000));
     expect(arrivedFor('ines@example.com')).toHaveLength(1);
-    const runs = await waitUntil(async () => {
-      const found: string[] = [];
-      for await (const wf of engine.client.workflow.list({ query: `TenantId="${engine.tenantId}" AND UserId="ines"` })) found.push(wf.runId);
-      return found.length > 0 ? found : undefined;
-    }, 20_000, 'the workflow to be visible');
+    const runs = await waitUntil(
+      async () => {
+        const found: string[] = [];
+        for await (const wf of engine.client.workflow.list({ query: `TenantId="${engine.tenantId}" AND UserId="ines"` })) found.push(wf.runId);
+        return found.length > 0 ? found : undefined;
+      },
+      20_000,
+      'the workflow to be visible',
+    );
     expect(runs).toHaveLength(1);
   });
 });

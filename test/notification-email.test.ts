@@ -11,7 +11,11 @@ afterAll(async () => engine?.stop());
 
 async function notification(id: string) {
   const res = await engine.request('GET', `/v1/notifications/${id}`);
-  return (await res.json()) as { status: string; attempts: { outcome: string; sourceIp: string; responseCode: number }[]; deliveredChannels: string[] };
+  return (await res.json()) as {
+    status: string;
+    attempts: { outcome: string; sourceIp: string; responseCode: number }[];
+    deliveredChannels: string[];
+  };
 }
 
 describe('an e-mail user', () => {
@@ -23,7 +27,11 @@ describe('an e-mail user', () => {
 
     const res = await engine.request('POST', '/v1/notifications', {
       headers: { 'idempotency-key': 'tx-1' },
-      body: { userId: 'alice', type: 'account.transaction', data: { amount: 42.5, currency: 'EUR', merchant: 'Boulangerie <Paul>', accountLast4: '1234' } },
+      body: {
+        userId: 'alice',
+        type: 'account.transaction',
+        data: { amount: 42.5, currency: 'EUR', merchant: 'Boulangerie <Paul>', accountLast4: '1234' },
+      },
     });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };

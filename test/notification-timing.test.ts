@@ -9,13 +9,20 @@ beforeAll(async () => {
 });
 afterAll(async () => engine?.stop());
 
-const post = (userId: string, key: string, extra: Record<string, unknown> = {}, type = 'account.transaction', data: Record<string, unknown> = transactionData) =>
-  engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': key }, body: { userId, type, data, ...extra } });
+const post = (
+  userId: string,
+  key: string,
+  extra: Record<string, unknown> = {},
+  type = 'account.transaction',
+  data: Record<string, unknown> = transactionData,
+) => engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': key }, body: { userId, type, data, ...extra } });
 const mailsOf = (id: string) => engine.inbox.messages.filter((m) => m.headers['x-notification-id'] === id);
 const view = async (id: string) => (await getNotification(engine, id)) as Awaited<ReturnType<typeof getNotification>> & { sendAt: string | null };
 /** "HH:MM" in a timezone, `offsetMinutes` from now. */
 const localTime = (timeZone: string, offsetMinutes: number) =>
-  new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(Date.now() + offsetMinutes * 60_000));
+  new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(
+    new Date(Date.now() + offsetMinutes * 60_000),
+  );
 
 describe('sendAt', () => {
   it('holds the notification as scheduled, with its send time, and sends it then', async () => {
@@ -51,7 +58,9 @@ describe('sendAt', () => {
       expect(res.status).toBe(422);
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
-    const [row] = await engine.database.sql<{ n: number }[]>`select count(*)::int as n from notifications where tenant_id = ${engine.tenantId} and idempotency_key like 'rita-%'`;
+    const [row] = await engine.database.sql<
+      { n: number }[]
+    >`select count(*)::int as n from notifications where tenant_id = ${engine.tenantId} and idempotency_key like 'rita-%'`;
     expect(row!.n).toBe(0);
   });
 });
@@ -64,17 +73,25 @@ describe('quiet hours', () => {
     expect(((await (await engine.request('GET', '/v1/users/quinn')).json()) as { quietHours: unknown }).quietHours).toEqual(quietHours);
 
     const held = ((await (await post('quinn', 'quinn-1')).json()) as { id: string }).id;
-    const scheduled = await waitUntil(async () => {
-      const v = await view(held);
-      return v.status === 'scheduled' ? v : undefined;
-    }, 15_000, 'scheduled by quiet hours');
+    const scheduled = await waitUntil(
+      async () => {
+        const v = await view(held);
+        return v.status === 'scheduled' ? v : undefined;
+      },
+      15_000,
+      'scheduled by quiet hours',
+    );
     // The end of the window, about two hours from now.
     const wait = Date.parse(scheduled.sendAt!) - Date.now();
     expect(wait).toBeGreaterThan(118 * 60_000);
     expect(wait).toBeLessThanOrEqual(120 * 60_000);
     expect(await auditSteps(engine, held)).toContain('scheduled');
 
-    const security = ((await (await post('quinn', 'quinn-2', {}, 'security.new_device', { device: 'Pixel 9', city: 'Osaka', at: '2026-06-01T10:00:00Z' })).json()) as { id: string }).id;
+    const security = (
+      (await (
+        await post('quinn', 'quinn-2', {}, 'security.new_device', { device: 'Pixel 9', city: 'Osaka', at: '2026-06-01T10:00:00Z' })
+      ).json()) as { id: string }
+    ).id;
     expect((await settled(engine, security)).status).toBe('delivered');
     expect(mailsOf(held)).toHaveLength(0);
 
@@ -85,13 +102,18 @@ describe('quiet hours', () => {
 
   it("use the tenant's default for users without their own, and send when the window ends", { timeout: 120_000 }, async () => {
     // The default window ends at the next minute (UTC user): the alert waits for it, then goes.
-    await engine.database.sql`insert into quiet_hours (tenant_id, user_id, starts, ends) values (${engine.tenantId}, null, ${localTime('UTC', -60)}, ${localTime('UTC', 1)})`;
+    await engine.database
+      .sql`insert into quiet_hours (tenant_id, user_id, starts, ends) values (${engine.tenantId}, null, ${localTime('UTC', -60)}, ${localTime('UTC', 1)})`;
     await putUser(engine, 'ugo', { email: 'ugo@example.fr', timezone: 'UTC' }, { transactions: ['email'] });
     const id = ((await (await post('ugo', 'ugo-1')).json()) as { id: string }).id;
-    const scheduled = await waitUntil(async () => {
-      const v = await view(id);
-      return v.status === 'scheduled' ? v : undefined;
-    }, 15_000, 'scheduled by the tenant default');
+    const scheduled = await waitUntil(
+      async () => {
+        const v = await view(id);
+        return v.status === 'scheduled' ? v : undefined;
+      },
+      15_000,
+      'scheduled by the tenant default',
+    );
     const done = await settled(engine, id, 90_000);
     expect(done.status).toBe('delivered');
     expect(Date.parse(mailsOf(id)[0]!.receivedAt)).toBeGreaterThanOrEqual(Date.parse(scheduled.sendAt!));

@@ -214,14 +214,20 @@ describe('a new tenant', () => {
   });
 
   it('is re-checked by the daily domain check: a record removed raises an alarm, put back it clears', async () => {
-    const checks = domainChecks({ db: engine.database.db, secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')), domains: { settings: { bounceHost: BOUNCE_HOST, rotationGraceHours: 72 }, resolver } });
+    const checks = domainChecks({
+      db: engine.database.db,
+      secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')),
+      domains: { settings: { bounceHost: BOUNCE_HOST, rotationGraceHours: 72 }, resolver },
+    });
     const dmarc = { type: 'TXT' as const, host: `_dmarc.${DOMAIN}` };
     const published = [...dns.zone.txt![dmarc.host]!];
     unpublishRecord(dns.zone, dmarc);
     const report = await checks.checkSendingDomains();
     expect(report.regressed).toContainEqual({ tenantId: TENANT, domain: DOMAIN });
     const open = await call('GET', '/v1/admin/alarms?kind=domain-dns', ADMIN);
-    expect(open.body.alarms).toContainEqual(expect.objectContaining({ scope: `domain:${DOMAIN}`, message: expect.stringMatching(/acme-pay\.test .* no longer verify: dmarc missing/) }));
+    expect(open.body.alarms).toContainEqual(
+      expect.objectContaining({ scope: `domain:${DOMAIN}`, message: expect.stringMatching(/acme-pay\.test .* no longer verify: dmarc missing/) }),
+    );
     expect((await call('GET', `/v1/sending-domains/${DOMAIN}`, manageKey)).body.status).toBe('failing');
     // Mail keeps going while only DMARC is missing: the DKIM record verified.
     for (const value of published) publishRecord(dns.zone, { ...dmarc, value });
@@ -229,7 +235,9 @@ describe('a new tenant', () => {
     expect(again.regressed).not.toContainEqual({ tenantId: TENANT, domain: DOMAIN });
     expect((await call('GET', `/v1/sending-domains/${DOMAIN}`, manageKey)).body.status).toBe('verified');
     const closed = await call('GET', '/v1/admin/alarms?kind=domain-dns', ADMIN);
-    expect(closed.body.alarms.filter((a: { scope: string; resolvedAt: string | null }) => a.scope === `domain:${DOMAIN}` && !a.resolvedAt)).toEqual([]);
+    expect(closed.body.alarms.filter((a: { scope: string; resolvedAt: string | null }) => a.scope === `domain:${DOMAIN}` && !a.resolvedAt)).toEqual(
+      [],
+    );
   });
 
   it('refuses a deleted key on the next request, in every API process', async () => {
@@ -238,7 +246,8 @@ describe('a new tenant', () => {
     const other: Database = connectDatabase(engine.databaseUrl);
     try {
       const otherApi = createApi({ db: other.db, temporal: engine.client, taskQueue: engine.taskQueue });
-      const ask = (app: { request: (p: string, i: RequestInit) => Response | Promise<Response> }) => app.request('/v1/users/dora', { headers: { authorization: `Bearer ${extra.body.key}` } });
+      const ask = (app: { request: (p: string, i: RequestInit) => Response | Promise<Response> }) =>
+        app.request('/v1/users/dora', { headers: { authorization: `Bearer ${extra.body.key}` } });
       expect((await ask(otherApi)).status).toBe(200); // now cached there
       await new Promise((r) => setTimeout(r, 300)); // its LISTEN connection is up
       const deleted = await call('DELETE', `/v1/api-keys/${extra.body.id}`, manageKey);
@@ -274,16 +283,24 @@ describe('a new tenant', () => {
       expect(r.body.detail).toMatch(/suspended: unpaid invoices/);
     }
     // The next retry meets the suspension before it sends; the reason is recorded.
-    const stopped = await waitUntil(async () => {
-      const [row] = await engine.database.sql<{ status: string; error: string | null }[]>`select status, error from notifications where id = ${id}`;
-      return row?.status === 'failed' ? row : undefined;
-    }, 60_000, 'the notification to stop');
+    const stopped = await waitUntil(
+      async () => {
+        const [row] = await engine.database.sql<{ status: string; error: string | null }[]>`select status, error from notifications where id = ${id}`;
+        return row?.status === 'failed' ? row : undefined;
+      },
+      60_000,
+      'the notification to stop',
+    );
     expect(stopped.error).toMatch(/suspended \(unpaid invoices\)/);
     const steps = await engine.database.sql<{ step: string }[]>`select step from audit_events where notification_id = ${id} order by id`;
     expect(steps.map((s) => s.step)).toContain('email.stopped');
     expect(engine.inbox.messages.length).toBe(before);
-    const trail = await engine.database.sql<{ step: string }[]>`select step from audit_events where tenant_id = ${TENANT} and notification_id is null order by id`;
-    expect(trail.map((s) => s.step)).toEqual(expect.arrayContaining(['tenant.created', 'api_key.created', 'api_key.revoked', 'domain.added', 'domain.dkim_switched', 'tenant.suspended']));
+    const trail = await engine.database.sql<
+      { step: string }[]
+    >`select step from audit_events where tenant_id = ${TENANT} and notification_id is null order by id`;
+    expect(trail.map((s) => s.step)).toEqual(
+      expect.arrayContaining(['tenant.created', 'api_key.created', 'api_key.revoked', 'domain.added', 'domain.dkim_switched', 'tenant.suspended']),
+    );
 
     const back = await call('POST', `/v1/admin/tenants/${TENANT}/reinstate`, ADMIN, {});
     expect(back.body.status).toBe('active');
@@ -291,10 +308,17 @@ describe('a new tenant', () => {
   });
 
   it('is put on hold when its complaint rate reaches the alarm threshold: triggers are taken, nothing leaves, the alarm says why', async () => {
-    const [delivered] = await engine.database.sql<{ id: string }[]>`select id from notifications where tenant_id = ${TENANT} and status = 'delivered' limit 1`;
+    const [delivered] = await engine.database.sql<
+      { id: string }[]
+    >`select id from notifications where tenant_id = ${TENANT} and status = 'delivered' limit 1`;
     // One complaint (as the inbound listener records an ARF report) against a handful of deliveries.
-    await engine.database.sql`insert into feedback_events (kind, tenant_id, notification_id, class, source_ip, provider, source) values ('complaint', ${TENANT}, ${delivered!.id}, 'abuse', ${sourceIp}, 'other', 'arf')`;
-    const report = await monitorDeliveryRates({ db: engine.database.db, monitoring: { ...defaultMonitoring, window: { minutes: 60, minVolume: 1 } }, logger: createLogger('silent') });
+    await engine.database
+      .sql`insert into feedback_events (kind, tenant_id, notification_id, class, source_ip, provider, source) values ('complaint', ${TENANT}, ${delivered!.id}, 'abuse', ${sourceIp}, 'other', 'arf')`;
+    const report = await monitorDeliveryRates({
+      db: engine.database.db,
+      monitoring: { ...defaultMonitoring, window: { minutes: 60, minVolume: 1 } },
+      logger: createLogger('silent'),
+    });
     expect(report.rows.find((r) => r.scope === `tenant:${TENANT}`)?.complaints).toBe(1);
 
     const held = await call('GET', `/v1/admin/tenants/${TENANT}`, ADMIN);
@@ -307,11 +331,15 @@ describe('a new tenant', () => {
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     // The send waits in its activity's retries: Temporal shows the last failure on the pending activity.
-    const waiting = await waitUntil(async () => {
-      const d = await engine.client.workflow.getHandle(`notification:${TENANT}:${id}`).describe();
-      const last = d.raw.pendingActivities?.[0]?.lastFailure;
-      return last?.applicationFailureInfo?.type === 'TenantHeld' ? last.message : undefined;
-    }, 20_000, 'the send to meet the hold');
+    const waiting = await waitUntil(
+      async () => {
+        const d = await engine.client.workflow.getHandle(`notification:${TENANT}:${id}`).describe();
+        const last = d.raw.pendingActivities?.[0]?.lastFailure;
+        return last?.applicationFailureInfo?.type === 'TenantHeld' ? last.message : undefined;
+      },
+      20_000,
+      'the send to meet the hold',
+    );
     expect(waiting).toMatch(/on hold \(complaint rate/);
     expect(engine.inbox.messages.length).toBe(before);
 

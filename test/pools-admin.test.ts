@@ -35,14 +35,20 @@ afterAll(async () => rig?.stop());
 async function sendAndWait(n: number) {
   const ids = await Promise.all(Array.from({ length: n }, (_, i) => rig.notify(tenant, `a${i}-${Date.now()}@gmail.test`)));
   await waitUntil(async () => {
-    const views = await Promise.all(ids.map(async (id) => (await (await rig.engine.request('GET', `/v1/notifications/${id}`, { key: tenant.apiKey })).json()) as { status: string }));
+    const views = await Promise.all(
+      ids.map(
+        async (id) => (await (await rig.engine.request('GET', `/v1/notifications/${id}`, { key: tenant.apiKey })).json()) as { status: string },
+      ),
+    );
     return views.every((v) => v.status === 'delivered');
   }, 60_000);
   return ids;
 }
 
 const operatorAudit = (step: string) =>
-  rig.engine.database.sql<{ tenant_id: string; detail: Record<string, unknown> }[]>`select tenant_id, detail from audit_events where step = ${step} and detail->>'ipId' like ${`${poolId}-%`} order by id`;
+  rig.engine.database.sql<
+    { tenant_id: string; detail: Record<string, unknown> }[]
+  >`select tenant_id, detail from audit_events where step = ${step} and detail->>'ipId' like ${`${poolId}-%`} order by id`;
 
 describe('the operator API', () => {
   it('is closed to tenant keys and to requests without the operator key', async () => {
@@ -51,7 +57,11 @@ describe('the operator API', () => {
     const ok = await rig.admin('GET', '/v1/admin/pools');
     expect(ok.status).toBe(200);
     const { pools } = (await ok.json()) as { pools: { id: string; kind: string; tenants: string[]; ips: { ip: string }[] }[] };
-    expect(pools.find((p) => p.id === poolId)).toMatchObject({ kind: 'shared', tenants: [tenant.tenantId], ips: [{ ip: '127.0.0.121' }, { ip: '127.0.0.122' }] });
+    expect(pools.find((p) => p.id === poolId)).toMatchObject({
+      kind: 'shared',
+      tenants: [tenant.tenantId],
+      ips: [{ ip: '127.0.0.121' }, { ip: '127.0.0.122' }],
+    });
   });
 
   it('shows scores and recent outcomes, suspends an IP by hand (mail avoids it) and resumes it, with every change audited', async () => {
@@ -71,7 +81,11 @@ describe('the operator API', () => {
     expect(bad.headers.get('content-type')).toContain('application/problem+json');
     expect((await rig.admin('POST', '/v1/admin/ips/no-such-ip/suspend', { minutes: 5, reason: 'x' })).status).toBe(404);
 
-    const suspended = await rig.admin('POST', `/v1/admin/ips/${poolId}-1/suspend`, { provider: 'gmail', minutes: 60, reason: 'investigating complaints' });
+    const suspended = await rig.admin('POST', `/v1/admin/ips/${poolId}-1/suspend`, {
+      provider: 'gmail',
+      minutes: 60,
+      reason: 'investigating complaints',
+    });
     expect(suspended.status).toBe(200);
     expect(((await suspended.json()) as { providers: Record<string, { state: string }> }).providers.gmail!.state).toBe('suspended');
     const before = rig.receivers['gmail.test']!.messages.length;
@@ -81,18 +95,28 @@ describe('the operator API', () => {
     const resumed = await rig.admin('POST', `/v1/admin/ips/${poolId}-1/resume`, {});
     expect(((await resumed.json()) as { providers: Record<string, { state: string }> }).providers.gmail!.state).toBe('active');
 
-    const after = (await (await rig.admin('GET', `/v1/admin/ips/${poolId}-2`)).json()) as { recentOutcomes: Record<string, { counts: Record<string, number> }> };
+    const after = (await (await rig.admin('GET', `/v1/admin/ips/${poolId}-2`)).json()) as {
+      recentOutcomes: Record<string, { counts: Record<string, number> }>;
+    };
     expect(after.recentOutcomes.gmail!.counts.delivered).toBeGreaterThanOrEqual(6);
 
     expect(await operatorAudit('ip.suspended')).toEqual([
-      { tenant_id: '*', detail: expect.objectContaining({ ipId: `${poolId}-1`, provider: 'gmail', reason: 'investigating complaints', by: 'operator' }) },
+      {
+        tenant_id: '*',
+        detail: expect.objectContaining({ ipId: `${poolId}-1`, provider: 'gmail', reason: 'investigating complaints', by: 'operator' }),
+      },
     ]);
     expect(await operatorAudit('ip.resumed')).toEqual([{ tenant_id: '*', detail: expect.objectContaining({ ipId: `${poolId}-1`, by: 'operator' }) }]);
   });
 
   it('moves a tenant to another pool, and its mail follows', async () => {
     await rig.addTenant({
-      pool: { id: `${poolId}-b`, name: 'second pool', kind: 'shared', ips: [{ id: `${poolId}-b1`, localAddress: '127.0.0.123', ehloName: 'mta.b.test' }] },
+      pool: {
+        id: `${poolId}-b`,
+        name: 'second pool',
+        kind: 'shared',
+        ips: [{ id: `${poolId}-b1`, localAddress: '127.0.0.123', ehloName: 'mta.b.test' }],
+      },
     });
     expect((await rig.admin('PUT', `/v1/admin/tenants/${tenant.tenantId}/pool`, { poolId: 'nope' })).status).toBe(422);
     expect((await rig.admin('PUT', '/v1/admin/tenants/nobody/pool', { poolId })).status).toBe(404);

@@ -23,7 +23,9 @@ const rules: ProviderRulesInput = {
     {
       name: 'outlook',
       match: { mxSuffix: ['.olc.protection.outlook.com'], domainSuffix: ['outlook.com'] },
-      responses: [{ id: 'outlook-blocklist', regex: 'part of their network is on our block list', trigger: 'immediate', action: 'suspend', duration: '2h' }],
+      responses: [
+        { id: 'outlook-blocklist', regex: 'part of their network is on our block list', trigger: 'immediate', action: 'suspend', duration: '2h' },
+      ],
     },
   ],
 };
@@ -66,7 +68,11 @@ beforeAll(async () => {
           onRcpt: ({ remoteAddress }) => {
             if (remoteAddress !== '127.0.0.4') return undefined;
             rejections.push({ provider: 'outlook', ip: remoteAddress, at: Date.now(), code: 550 });
-            return { code: 550, message: "5.7.1 Unfortunately, messages from [127.0.0.4] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150)." };
+            return {
+              code: 550,
+              message:
+                "5.7.1 Unfortunately, messages from [127.0.0.4] weren't sent. Please contact your Internet service provider since part of their network is on our block list (S3150).",
+            };
           },
         },
       },
@@ -78,7 +84,11 @@ beforeAll(async () => {
       id: pool(rig.engine.tenantId),
       name: 'shared pool',
       kind: 'shared',
-      ips: ['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((ip, i) => ({ id: `${rig.engine.tenantId}-s${i + 2}`, localAddress: ip, ehloName: `mta${i + 2}.pool.test` })),
+      ips: ['127.0.0.2', '127.0.0.3', '127.0.0.4'].map((ip, i) => ({
+        id: `${rig.engine.tenantId}-s${i + 2}`,
+        localAddress: ip,
+        ehloName: `mta${i + 2}.pool.test`,
+      })),
     },
   });
 });
@@ -87,7 +97,9 @@ afterAll(async () => rig?.stop());
 async function deliveredAll(ids: string[], key: string) {
   return waitUntil(
     async () => {
-      const views = await Promise.all(ids.map(async (id) => (await (await rig.engine.request('GET', `/v1/notifications/${id}`, { key })).json()) as { status: string }));
+      const views = await Promise.all(
+        ids.map(async (id) => (await (await rig.engine.request('GET', `/v1/notifications/${id}`, { key })).json()) as { status: string }),
+      );
       const notDone = views.filter((v) => v.status !== 'delivered');
       if (notDone.some((v) => v.status === 'failed')) throw new Error(`a notification failed: ${JSON.stringify(notDone)}`);
       return notDone.length === 0 ? views : undefined;
@@ -98,7 +110,12 @@ async function deliveredAll(ids: string[], key: string) {
 }
 
 const arrivalsBy = (domain: string) => rig.receivers[domain]!.messages;
-const ipsOf = (domain: string, after = 0) => new Set(arrivalsBy(domain).filter((m) => Date.parse(m.receivedAt) > after).map((m) => m.remoteAddress));
+const ipsOf = (domain: string, after = 0) =>
+  new Set(
+    arrivalsBy(domain)
+      .filter((m) => Date.parse(m.receivedAt) > after)
+      .map((m) => m.remoteAddress),
+  );
 
 describe('provider rules on a shared pool', () => {
   it('moves traffic off a rate-limited or blocklisted IP for that provider only, within per-IP limits, losing and duplicating nothing', async () => {
@@ -178,7 +195,9 @@ describe('provider rules on a shared pool', () => {
     // The operator API shows the states and scores these sends produced.
     const res = await rig.admin('GET', `/v1/admin/ips?pool=${pool(rig.engine.tenantId)}`);
     expect(res.status).toBe(200);
-    const { ips } = (await res.json()) as { ips: { ip: string; state: string; providers: Record<string, { state: string; score: { score: number; events: number } }> }[] };
+    const { ips } = (await res.json()) as {
+      ips: { ip: string; state: string; providers: Record<string, { state: string; score: { score: number; events: number } }> }[];
+    };
     const byIp = Object.fromEntries(ips.map((i) => [i.ip, i]));
     expect(byIp['127.0.0.3']!.providers.gmail!.state).toBe('suspended');
     expect(byIp['127.0.0.3']!.providers.other!.state).toBe('active');
@@ -198,7 +217,11 @@ describe('pool binding', () => {
         id: `dedicated-${rig.engine.tenantId}`,
         name: 'dedicated pool',
         kind: 'dedicated',
-        ips: ['127.0.0.5', '127.0.0.6'].map((ip, i) => ({ id: `${rig.engine.tenantId}-d${i + 5}`, localAddress: ip, ehloName: `mta${i + 5}.dedicated.test` })),
+        ips: ['127.0.0.5', '127.0.0.6'].map((ip, i) => ({
+          id: `${rig.engine.tenantId}-d${i + 5}`,
+          localAddress: ip,
+          ehloName: `mta${i + 5}.dedicated.test`,
+        })),
       },
     });
     const [mine, theirs] = await Promise.all([
@@ -207,12 +230,20 @@ describe('pool binding', () => {
     ]);
     await deliveredAll(mine, dedicated.apiKey);
     await deliveredAll(theirs, shared.apiKey);
-    const from = (ids: string[]) => new Set(arrivalsBy('other.test').filter((m) => ids.includes(m.headers['x-notification-id']!)).map((m) => m.remoteAddress));
+    const from = (ids: string[]) =>
+      new Set(
+        arrivalsBy('other.test')
+          .filter((m) => ids.includes(m.headers['x-notification-id']!))
+          .map((m) => m.remoteAddress),
+      );
     expect(from(mine)).toEqual(new Set(['127.0.0.5', '127.0.0.6']));
     expect(from(theirs)).toEqual(new Set(['127.0.0.2', '127.0.0.3', '127.0.0.4']));
 
     // The shared tenant can't be moved onto (or overflow to) a pool dedicated to someone else.
-    const move = await rig.admin('PUT', `/v1/admin/tenants/${shared.tenantId}/pool`, { poolId: pool(rig.engine.tenantId), fallbackPoolId: `dedicated-${rig.engine.tenantId}` });
+    const move = await rig.admin('PUT', `/v1/admin/tenants/${shared.tenantId}/pool`, {
+      poolId: pool(rig.engine.tenantId),
+      fallbackPoolId: `dedicated-${rig.engine.tenantId}`,
+    });
     expect(move.status).toBe(409);
     expect(move.headers.get('content-type')).toContain('application/problem+json');
   });
@@ -222,7 +253,10 @@ describe('every MX', () => {
   it('goes to the next MX host when the preferred one is unreachable, to the address when there is no MX, and fails for good on a null MX', async () => {
     const zone = rig.dns.zone;
     // backup.test: the preferred MX (127.0.0.63) has nothing listening; the second is the "other" receiver.
-    zone.mx!['backup.test'] = [{ exchange: 'mx-b.backup.test', priority: 20 }, { exchange: 'mx-a.backup.test', priority: 10 }];
+    zone.mx!['backup.test'] = [
+      { exchange: 'mx-b.backup.test', priority: 20 },
+      { exchange: 'mx-a.backup.test', priority: 10 },
+    ];
     zone.a!['mx-a.backup.test'] = ['127.0.0.63'];
     zone.a!['mx-b.backup.test'] = ['127.0.0.62'];
     // bare.test: no MX at all, its own address is the "other" receiver.
@@ -231,14 +265,22 @@ describe('every MX', () => {
     const other = rig.receivers['other.test']!;
     const before = other.messages.length;
 
-    const [viaBackup, viaAddress, nullMx] = await Promise.all([rig.notify(shared, 'b1@backup.test'), rig.notify(shared, 'c1@bare.test'), rig.notify(shared, 'n1@nomail.test')]);
+    const [viaBackup, viaAddress, nullMx] = await Promise.all([
+      rig.notify(shared, 'b1@backup.test'),
+      rig.notify(shared, 'c1@bare.test'),
+      rig.notify(shared, 'n1@nomail.test'),
+    ]);
     await deliveredAll([viaBackup, viaAddress], shared.apiKey);
     const arrived = other.messages.slice(before).map((m) => m.headers['x-notification-id']);
     expect(arrived.sort()).toEqual([viaBackup, viaAddress].sort());
 
     const failed = await waitUntil(
       async () => {
-        const v = (await (await rig.engine.request('GET', `/v1/notifications/${nullMx}`, { key: shared.apiKey })).json()) as { status: string; error: string | null; attempts: unknown[] };
+        const v = (await (await rig.engine.request('GET', `/v1/notifications/${nullMx}`, { key: shared.apiKey })).json()) as {
+          status: string;
+          error: string | null;
+          attempts: unknown[];
+        };
         return v.status === 'failed' ? v : undefined;
       },
       30_000,
@@ -246,7 +288,11 @@ describe('every MX', () => {
     );
     expect(failed.error).toMatch(/null MX/);
     // Failed at once, without a retry: the workflow history shows one try of the send.
-    const history = await rig.engine.client.workflow.getHandle((await rig.engine.database.sql<{ workflow_id: string }[]>`select workflow_id from notifications where id = ${nullMx}`)[0]!.workflow_id).fetchHistory();
+    const history = await rig.engine.client.workflow
+      .getHandle(
+        (await rig.engine.database.sql<{ workflow_id: string }[]>`select workflow_id from notifications where id = ${nullMx}`)[0]!.workflow_id,
+      )
+      .fetchHistory();
     const sendTries = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(sendTries.every((n) => n === 1)).toBe(true);
   });

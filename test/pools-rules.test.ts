@@ -31,15 +31,26 @@ describe('the provider rules file', () => {
     expect(limitsFor(rules, 'orange')).toMatchObject({ connectionsPerIp: 2, messagesPerConnection: 100 });
     expect(limitsFor(rules, 'gmx-webde')).toMatchObject({ connectionsPerIp: 4, messagesPerConnection: 20 });
     expect(limitsFor(rules, 'other')).toEqual(limitsFor(rules, 'no-such-provider'));
-    expect(rules.providers.find((p) => p.name === 'yahoo')!.responses.find((r) => r.id === 'yahoo-ts04')).toMatchObject({ trigger: 'immediate', action: 'suspend', duration: 2 * 3_600_000 });
+    expect(rules.providers.find((p) => p.name === 'yahoo')!.responses.find((r) => r.id === 'yahoo-ts04')).toMatchObject({
+      trigger: 'immediate',
+      action: 'suspend',
+      duration: 2 * 3_600_000,
+    });
   });
 
   it('is refused at start when malformed, naming the line and the field', () => {
     const negative = repoText.replace('"connectionsPerIp": 2, "messagesPerConnection": 100', '"connectionsPerIp": -2, "messagesPerConnection": 100');
-    expect(refusal(negative)).toContain(`provider-rules.json:${lineOf('"connectionsPerIp": 2, "messagesPerConnection": 100')}: providers[5].limits.connectionsPerIp:`);
+    expect(refusal(negative)).toContain(
+      `provider-rules.json:${lineOf('"connectionsPerIp": 2, "messagesPerConnection": 100')}: providers[5].limits.connectionsPerIp:`,
+    );
 
-    const badAction = repoText.replace('"trigger": "immediate", "action": "suspend", "duration": "2h"', '"trigger": "immediate", "action": "explode", "duration": "2h"');
-    expect(refusal(badAction)).toMatch(new RegExp(`provider-rules\\.json:${lineOf('"id": "yahoo-ts04"')}: providers\\[3\\]\\.responses\\[0\\]\\.action: Invalid option`));
+    const badAction = repoText.replace(
+      '"trigger": "immediate", "action": "suspend", "duration": "2h"',
+      '"trigger": "immediate", "action": "explode", "duration": "2h"',
+    );
+    expect(refusal(badAction)).toMatch(
+      new RegExp(`provider-rules\\.json:${lineOf('"id": "yahoo-ts04"')}: providers\\[3\\]\\.responses\\[0\\]\\.action: Invalid option`),
+    );
 
     const badRegex = repoText.replace('"regex": "\\\\[TSS?04\\\\]"', '"regex": "[TSS?04"');
     expect(refusal(badRegex)).toContain(`:${lineOf('"id": "yahoo-ts04"')}: providers[3].responses[0].regex: not a valid regular expression`);
@@ -47,7 +58,10 @@ describe('the provider rules file', () => {
     const syntax = repoText.replace('"version": 1,', '"version": 1');
     expect(refusal(syntax)).toContain(`provider-rules.json:${lineOf('"defaults"')}: syntax error`);
 
-    const missing = repoText.replace('"throttleRate": "10/minute", "duration": "30m" },\n        { "id": "gmail-detected"', '"duration": "30m" },\n        { "id": "gmail-detected"');
+    const missing = repoText.replace(
+      '"throttleRate": "10/minute", "duration": "30m" },\n        { "id": "gmail-detected"',
+      '"duration": "30m" },\n        { "id": "gmail-detected"',
+    );
     expect(refusal(missing)).toContain('providers[0].responses[0].throttleRate: a throttle rule needs throttleRate');
   });
 });
@@ -58,7 +72,10 @@ describe('provider classification', () => {
     dns = await startDnsServer({
       zone: {
         mx: {
-          'bank-customer.fr': [{ exchange: 'aspmx.l.google.com', priority: 1 }, { exchange: 'alt1.aspmx.l.google.com', priority: 5 }],
+          'bank-customer.fr': [
+            { exchange: 'aspmx.l.google.com', priority: 1 },
+            { exchange: 'alt1.aspmx.l.google.com', priority: 5 },
+          ],
           'hotmail.com': [{ exchange: 'hotmail-com.olc.protection.outlook.com', priority: 2 }],
           'contoso.fr': [{ exchange: 'contoso-fr.mail.protection.outlook.com', priority: 0 }],
           'yahoo.fr': [{ exchange: 'mx-eu.mail.am0.yahoodns.net', priority: 1 }],
@@ -74,7 +91,12 @@ describe('provider classification', () => {
   it('follows the MX hosts (a Google-hosted bank domain is Gmail), falls back to the domain, and caches lookups', async () => {
     const rules = loadProviderRules();
     const mx = createMxLookup(createDnsResolver([dns.address]));
-    const providerOf = async (domain: string) => classifyProvider(rules, domain, (await mx.lookup(domain)).map((h) => h.exchange));
+    const providerOf = async (domain: string) =>
+      classifyProvider(
+        rules,
+        domain,
+        (await mx.lookup(domain)).map((h) => h.exchange),
+      );
     expect(await providerOf('bank-customer.fr')).toBe('gmail');
     expect(await providerOf('hotmail.com')).toBe('outlook');
     expect(await providerOf('contoso.fr')).toBe('office365');
@@ -93,7 +115,11 @@ describe('provider classification', () => {
 
   it('lists every MX by preference, falls back to the address without MX, refuses a null MX, and caches empty and failed answers for their TTL', async () => {
     Object.assign(dns.zone.mx!, {
-      'two-mx.test': [{ exchange: 'mx2.two-mx.test', priority: 20 }, { exchange: 'mx0.two-mx.test', priority: 5 }, { exchange: 'mx1.two-mx.test', priority: 10 }],
+      'two-mx.test': [
+        { exchange: 'mx2.two-mx.test', priority: 20 },
+        { exchange: 'mx0.two-mx.test', priority: 5 },
+        { exchange: 'mx1.two-mx.test', priority: 10 },
+      ],
       'nullmx.test': [{ exchange: '.', priority: 0 }],
     });
     Object.assign(dns.zone.a!, { 'mx1.two-mx.test': ['127.0.0.91'], 'mx2.two-mx.test': ['127.0.0.92', '127.0.0.93'], 'a-only.test': ['127.0.0.94'] });

@@ -56,7 +56,11 @@ beforeAll(async () => {
       a: { 'gmail-smtp-in.l.google.com': ['127.0.0.70'], 'mx.other.test': ['127.0.0.70'] },
     },
   });
-  inbox = await startSmtpInbox({ host: '127.0.0.70', port: await freePort(), onRcpt: ({ remoteAddress, rcpt }) => replies.get(`${remoteAddress} ${rcpt.split('@')[1]}`) });
+  inbox = await startSmtpInbox({
+    host: '127.0.0.70',
+    port: await freePort(),
+    onRcpt: ({ remoteAddress, rcpt }) => replies.get(`${remoteAddress} ${rcpt.split('@')[1]}`),
+  });
   mailer = createMailer();
   delivery = createDeliveryDeps({ rules, resolver: createDnsResolver([dns.address]), mxPort: inbox.port, now: () => clock, random: () => random() });
 });
@@ -99,7 +103,12 @@ async function refusal(poolId: string, domain: string): Promise<ApplicationFailu
 
 async function standing(poolId: string, ip: string, provider: string) {
   const rows = await database.db.select().from(sendingIps);
-  const [s] = await loadIpStatus(database.db, rules, rows.filter((r) => r.poolId === poolId && r.localAddress === ip), clock);
+  const [s] = await loadIpStatus(
+    database.db,
+    rules,
+    rows.filter((r) => r.poolId === poolId && r.localAddress === ip),
+    clock,
+  );
   return providerView(s!, provider, rules, clock);
 }
 
@@ -161,7 +170,10 @@ describe('a warming IP', () => {
 
 describe('a shared pool', () => {
   it('spreads by weight, and an IP whose score drops below the norm loses most of its share', async () => {
-    const p = await pool('spread', [{ ip: '127.0.0.13', weight: 300 }, { ip: '127.0.0.14', weight: 100 }]);
+    const p = await pool('spread', [
+      { ip: '127.0.0.13', weight: 300 },
+      { ip: '127.0.0.14', weight: 100 },
+    ]);
     random = mulberry32(42);
     const share = async (n: number) => {
       let heavy = 0;
@@ -221,7 +233,8 @@ describe('send slots', () => {
   it('are refused on a source suspended after its status was read, until the suspension ends', async () => {
     const p = await pool('slots', [{ ip: '127.0.0.19' }]);
     const ipId = `${p}-127.0.0.19`;
-    const ask = () => reserveSlot(database.db, { ipId, provider: 'gmail', now: clock, connections: 4, rate: { count: 10_000, perMs: 1000 }, warmup: null });
+    const ask = () =>
+      reserveSlot(database.db, { ipId, provider: 'gmail', now: clock, connections: 4, rate: { count: 10_000, perMs: 1000 }, warmup: null });
     expect((await ask()).ok).toBe(true);
     // A provider rule suspends the source between another send's status read and its slot request.
     const until = new Date(clock + 600_000);

@@ -26,7 +26,12 @@ beforeAll(async () => {
   });
   const poolId = `wait-${rig.engine.tenantId}`;
   tenant = await rig.addTenant({
-    pool: { id: poolId, name: 'wait pool', kind: 'dedicated', ips: sources.map((ip, i) => ({ id: `${poolId}-${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.wait.test` })) },
+    pool: {
+      id: poolId,
+      name: 'wait pool',
+      kind: 'dedicated',
+      ips: sources.map((ip, i) => ({ id: `${poolId}-${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.wait.test` })),
+    },
   });
 });
 afterAll(async () => rig?.stop());
@@ -37,13 +42,25 @@ const suspendAll = (seconds: number) =>
   sql()`insert into egress_controls (egress_id, provider, kind, until, reason, set_by)
         select id, 'gmail', 'suspend', now() + make_interval(secs => ${seconds}), 'test: 421 4.7.28', 'gmail-4.7.28' from egress_sources where local_address in ${sql()(sources)}
         on conflict (egress_id, provider, kind) do update set until = excluded.until`;
-const view = async (id: string) => (await (await rig.engine.request('GET', `/v1/notifications/${id}`, { key: tenant.apiKey })).json()) as { status: string; deliveredChannels: string[]; workflowId: string };
-const steps = async (id: string) => ((await (await rig.engine.request('GET', `/v1/notifications/${id}/audit`, { key: tenant.apiKey })).json()) as { events: { step: string; detail: { until?: string } }[] }).events;
+const view = async (id: string) =>
+  (await (await rig.engine.request('GET', `/v1/notifications/${id}`, { key: tenant.apiKey })).json()) as {
+    status: string;
+    deliveredChannels: string[];
+    workflowId: string;
+  };
+const steps = async (id: string) =>
+  (
+    (await (await rig.engine.request('GET', `/v1/notifications/${id}/audit`, { key: tenant.apiKey })).json()) as {
+      events: { step: string; detail: { until?: string } }[];
+    }
+  ).events;
 
 describe('every IP suspended for the provider', () => {
   it('waits on a durable timer until the earliest suspension ends, then sends, with no retry spent', async () => {
     await suspendAll(6);
-    const [row] = await sql()<{ until: string }[]>`select min(until)::text as until from egress_controls where egress_id in (select id from egress_sources where local_address in ${sql()(sources)}) and provider = 'gmail'`;
+    const [row] = await sql()<
+      { until: string }[]
+    >`select min(until)::text as until from egress_controls where egress_id in (select id from egress_sources where local_address in ${sql()(sources)}) and provider = 'gmail'`;
     const id = await rig.notify(tenant, 'wanda@gmail.test');
     const waiting = await waitUntil(async () => (await steps(id)).find((e) => e.step === 'email.waiting'), 20_000, 'email.waiting');
     const until = new Date(row!.until).getTime();
@@ -57,12 +74,17 @@ describe('every IP suspended for the provider', () => {
     const history = await rig.engine.client.workflow.getHandle((await view(id)).workflowId).fetchHistory();
     const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
     expect(timers.length).toBeGreaterThanOrEqual(1);
-    expect(history.events!.filter((e) => e.activityTaskStartedEventAttributes).every((e) => e.activityTaskStartedEventAttributes!.attempt === 1)).toBe(true);
+    expect(
+      history.events!.filter((e) => e.activityTaskStartedEventAttributes).every((e) => e.activityTaskStartedEventAttributes!.attempt === 1),
+    ).toBe(true);
   });
 
   it('hands the notification to push when the wait would pass the category maximum age', async () => {
     await suspendAll(3600);
-    const put = await rig.engine.request('PUT', '/v1/users/xavier', { key: tenant.apiKey, body: { email: 'xavier@gmail.test', locale: 'en', pushTokens: ['tok-xavier'] } });
+    const put = await rig.engine.request('PUT', '/v1/users/xavier', {
+      key: tenant.apiKey,
+      body: { email: 'xavier@gmail.test', locale: 'en', pushTokens: ['tok-xavier'] },
+    });
     expect(put.status).toBeLessThan(300);
     const res = await rig.engine.request('POST', '/v1/notifications', {
       key: tenant.apiKey,
@@ -70,10 +92,14 @@ describe('every IP suspended for the provider', () => {
       body: { userId: 'xavier', type: 'account.transaction', data: { amount: 12, currency: 'EUR', merchant: 'Shop', accountLast4: '4242' } },
     });
     const { id } = (await res.json()) as { id: string };
-    const done = await waitUntil(async () => {
-      const v = await view(id);
-      return v.status === 'delivered' ? v : undefined;
-    }, 30_000, 'delivered by push');
+    const done = await waitUntil(
+      async () => {
+        const v = await view(id);
+        return v.status === 'delivered' ? v : undefined;
+      },
+      30_000,
+      'delivered by push',
+    );
     expect(done.deliveredChannels).toEqual(['push']);
     expect(rig.receivers['gmail.test']!.messages.filter((m) => m.headers['x-notification-id'] === id)).toHaveLength(0);
     const result = await rig.engine.client.workflow.getHandle(done.workflowId).result();

@@ -21,7 +21,8 @@ afterAll(async () => {
   await engine?.stop();
 });
 
-const suppress = async (email: string, reason: string) => expect((await engine.request('POST', '/v1/suppressions', { body: { email, reason } })).status).toBeLessThan(300);
+const suppress = async (email: string, reason: string) =>
+  expect((await engine.request('POST', '/v1/suppressions', { body: { email, reason } })).status).toBeLessThan(300);
 const mailTo = (address: string) => engine.inbox.messages.filter((m) => m.rcptTo.includes(address));
 
 describe('suppression scope', () => {
@@ -49,7 +50,12 @@ describe('suppression scope', () => {
     expect((await getNotification(engine, id)).error).toMatch(/suppressed \(hard_bounce\)/);
 
     const event = await waitUntil(async () => hook.requests.find((r) => r.body.includes(id)), 30_000, 'undeliverable webhook');
-    expect(JSON.parse(event.body)).toMatchObject({ type: 'notification.undeliverable', event: 'undeliverable', notificationId: id, reason: expect.stringMatching(/hard_bounce/) });
+    expect(JSON.parse(event.body)).toMatchObject({
+      type: 'notification.undeliverable',
+      event: 'undeliverable',
+      notificationId: id,
+      reason: expect.stringMatching(/hard_bounce/),
+    });
     expect(event.body).not.toContain(email);
   });
 });

@@ -25,7 +25,10 @@ const variables = {
 
 const body = (subjectFr: string) => ({
   email: {
-    en: { subject: 'Card payment of {{amount}} declined', mjml: '<mj-text>Your card payment of {{amount}} at {{merchant}} was declined: {{reason}}.</mj-text>' },
+    en: {
+      subject: 'Card payment of {{amount}} declined',
+      mjml: '<mj-text>Your card payment of {{amount}} at {{merchant}} was declined: {{reason}}.</mj-text>',
+    },
     fr: {
       subject: subjectFr,
       mjml: '<mj-text>Votre paiement par carte de {{amount}} chez {{merchant}} a été refusé\u00a0: {{reason}}.</mj-text>\n<mj-button href="https://bank.example/cartes">Voir ma carte</mj-button>',
@@ -46,8 +49,16 @@ async function json<T>(res: Response, status: number): Promise<T> {
 }
 
 async function triggerAndReceive(key: string) {
-  const { id } = await json<{ id: string }>(await engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': key }, body: { userId: 'alice', type: 'card.declined', data } }), 202);
-  const mail = await engine.inbox.waitFor(engine.inbox.messages.length + 1, 30_000).then((all) => all.find((m) => m.headers['x-notification-id'] === id));
+  const { id } = await json<{ id: string }>(
+    await engine.request('POST', '/v1/notifications', {
+      headers: { 'idempotency-key': key },
+      body: { userId: 'alice', type: 'card.declined', data },
+    }),
+    202,
+  );
+  const mail = await engine.inbox
+    .waitFor(engine.inbox.messages.length + 1, 30_000)
+    .then((all) => all.find((m) => m.headers['x-notification-id'] === id));
   const done = await settled(engine, id);
   return { id, mail: mail!, done };
 }
@@ -63,14 +74,19 @@ describe('a tenant template', () => {
     expect((await json<{ publishedVersion: number | null }>(put, 201)).publishedVersion).toBeNull();
 
     const v1 = await json<{ version: number; status: string; checks: { generatedText: string[] }; spam: { verdict: string } }>(
-      await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: body('Paiement de {{amount}} refusé chez {{merchant}}') }),
+      await engine.request('POST', '/v1/notification-types/card.declined/versions', {
+        body: body('Paiement de {{amount}} refusé chez {{merchant}}'),
+      }),
       201,
     );
     expect(v1).toMatchObject({ version: 1, status: 'draft', spam: { verdict: 'ok' } });
     expect(v1.checks.generatedText).toEqual(['en', 'fr']);
 
     // Not published yet: nothing is accepted.
-    const early = await engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': 'cd-0' }, body: { userId: 'alice', type: 'card.declined', data } });
+    const early = await engine.request('POST', '/v1/notifications', {
+      headers: { 'idempotency-key': 'cd-0' },
+      body: { userId: 'alice', type: 'card.declined', data },
+    });
     expect(early.status).toBe(422);
     expect((await early.json()) as { detail: string }).toMatchObject({ detail: expect.stringContaining('no published version') });
 
@@ -86,30 +102,48 @@ describe('a tenant template', () => {
     expect(first.mail.html).toContain('>Se désabonner</a>');
     expect(first.done).toMatchObject({ status: 'delivered', templateVersion: 1 });
 
-    const v2 = await json<{ version: number }>(await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: body('Carte refusée\u00a0: {{merchant}}') }), 201);
+    const v2 = await json<{ version: number }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: body('Carte refusée\u00a0: {{merchant}}') }),
+      201,
+    );
     expect(v2.version).toBe(2);
     await json(await engine.request('POST', '/v1/notification-types/card.declined/versions/2/publish', { body: {} }), 200);
     const second = await triggerAndReceive('cd-2');
     expect(second.mail.subject).toBe('Carte refusée\u00a0: Fnac Bruxelles');
     expect(second.done.templateVersion).toBe(2);
 
-    const rollback = await json<{ version: number; previous: number }>(await engine.request('POST', '/v1/notification-types/card.declined/versions/1/publish'), 200);
+    const rollback = await json<{ version: number; previous: number }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/versions/1/publish'),
+      200,
+    );
     expect(rollback).toMatchObject({ version: 1, previous: 2 });
     const third = await triggerAndReceive('cd-3');
     expect(third.mail.subject).toBe('Paiement de 89,90\u00a0€ refusé chez Fnac Bruxelles');
     expect(third.done.templateVersion).toBe(1);
 
-    const audit = await json<{ events: { step: string; detail: Record<string, unknown> }[] }>(await engine.request('GET', `/v1/notifications/${second.id}/audit`), 200);
+    const audit = await json<{ events: { step: string; detail: Record<string, unknown> }[] }>(
+      await engine.request('GET', `/v1/notifications/${second.id}/audit`),
+      200,
+    );
     expect(audit.events.find((e) => e.step === 'notification.accepted')!.detail).toMatchObject({ templateVersion: 2 });
     expect(audit.events.find((e) => e.step === 'email.rendered')!.detail).toMatchObject({ templateVersion: 2, locale: 'fr' });
 
-    const list = await json<{ publishedVersion: number; versions: { version: number; status: string; publishedAt: string | null }[] }>(await engine.request('GET', '/v1/notification-types/card.declined/versions'), 200);
+    const list = await json<{ publishedVersion: number; versions: { version: number; status: string; publishedAt: string | null }[] }>(
+      await engine.request('GET', '/v1/notification-types/card.declined/versions'),
+      200,
+    );
     expect(list.publishedVersion).toBe(1);
-    expect(list.versions.map((v) => [v.version, v.status])).toEqual([[2, 'retired'], [1, 'published']]);
+    expect(list.versions.map((v) => [v.version, v.status])).toEqual([
+      [2, 'retired'],
+      [1, 'published'],
+    ]);
   });
 
   it('refuses an MJML error, an undeclared variable and a trigger without reason with a 422 naming each; nothing is written or started', async () => {
-    const before = await engine.database.db.select({ n: count() }).from(templateVersions).where(and(eq(templateVersions.tenantId, engine.tenantId), eq(templateVersions.typeKey, 'card.declined')));
+    const before = await engine.database.db
+      .select({ n: count() })
+      .from(templateVersions)
+      .where(and(eq(templateVersions.tenantId, engine.tenantId), eq(templateVersions.typeKey, 'card.declined')));
     const broken = body('Paiement refusé');
     broken.email.fr.mjml = '<mj-text>ok</mj-text>\n<mj-txt>typo</mj-txt>';
     broken.email.en.subject = 'Declined at {{shop}}';
@@ -118,34 +152,59 @@ describe('a tenant template', () => {
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(problem.errors).toContainEqual(expect.objectContaining({ path: 'body.email.fr.mjml', line: 2, tag: 'mj-txt' }));
     expect(problem.errors).toContainEqual(expect.objectContaining({ path: 'body.email.en.subject', message: expect.stringContaining('{{shop}}') }));
-    const after = await engine.database.db.select({ n: count() }).from(templateVersions).where(and(eq(templateVersions.tenantId, engine.tenantId), eq(templateVersions.typeKey, 'card.declined')));
+    const after = await engine.database.db
+      .select({ n: count() })
+      .from(templateVersions)
+      .where(and(eq(templateVersions.tenantId, engine.tenantId), eq(templateVersions.typeKey, 'card.declined')));
     expect(after).toEqual(before);
 
     const noPush = { email: body('x').email };
-    const missing = await json<{ errors: { path: string }[] }>(await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: noPush }), 422);
+    const missing = await json<{ errors: { path: string }[] }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: noPush }),
+      422,
+    );
     expect(missing.errors.map((e) => e.path)).toEqual(['body.push.en', 'body.push.fr']);
 
     const { reason: _, ...withoutReason } = data;
-    const refused = await engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': 'cd-noreason' }, body: { userId: 'alice', type: 'card.declined', data: withoutReason } });
+    const refused = await engine.request('POST', '/v1/notifications', {
+      headers: { 'idempotency-key': 'cd-noreason' },
+      body: { userId: 'alice', type: 'card.declined', data: withoutReason },
+    });
     const p = await json<{ detail: string; errors: { path: string }[] }>(refused, 422);
     expect(p.detail).toContain('reason');
     expect(p.errors).toEqual([expect.objectContaining({ path: 'body.data.reason' })]);
-    const wrongType = await engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': 'cd-wrongtype' }, body: { userId: 'alice', type: 'card.declined', data: { ...data, amount: 'lots' } } });
-    expect(((await json<{ errors: { path: string }[] }>(wrongType, 422)).errors)).toEqual([expect.objectContaining({ path: 'body.data.amount' })]);
+    const wrongType = await engine.request('POST', '/v1/notifications', {
+      headers: { 'idempotency-key': 'cd-wrongtype' },
+      body: { userId: 'alice', type: 'card.declined', data: { ...data, amount: 'lots' } },
+    });
+    expect((await json<{ errors: { path: string }[] }>(wrongType, 422)).errors).toEqual([expect.objectContaining({ path: 'body.data.amount' })]);
     const batch = await json<{ results: { status: number; problem?: { detail: string } }[] }>(
-      await engine.request('POST', '/v1/notifications/batch', { body: { notifications: [{ idempotencyKey: 'cd-b1', userId: 'alice', type: 'card.declined', data: withoutReason }] } }),
+      await engine.request('POST', '/v1/notifications/batch', {
+        body: { notifications: [{ idempotencyKey: 'cd-b1', userId: 'alice', type: 'card.declined', data: withoutReason }] },
+      }),
       202,
     );
     expect(batch.results[0]).toMatchObject({ status: 422, problem: { detail: expect.stringContaining('reason') } });
-    const written = await engine.database.db.select({ n: count() }).from(notifications).where(and(eq(notifications.tenantId, engine.tenantId), eq(notifications.type, 'card.declined')));
+    const written = await engine.database.db
+      .select({ n: count() })
+      .from(notifications)
+      .where(and(eq(notifications.tenantId, engine.tenantId), eq(notifications.type, 'card.declined')));
     expect(written[0]!.n).toBe(3);
-    const workflows = await engine.client.workflow.count(`TenantId = "${engine.tenantId}" AND NotificationType = "card.declined"`).catch(() => undefined);
+    const workflows = await engine.client.workflow
+      .count(`TenantId = "${engine.tenantId}" AND NotificationType = "card.declined"`)
+      .catch(() => undefined);
     if (workflows) expect(workflows.count).toBeLessThanOrEqual(3);
   });
 
   it('previews "GRATUIT !!! Cliquez ici" with findings and advice, and a likely-spam version needs force to publish', async () => {
-    const res = await engine.request('POST', '/v1/notification-types/card.declined/preview', { body: { locale: 'fr-BE', data: { ...data, reason: 'GRATUIT !!! Cliquez ici' } } });
-    const preview = await json<{ email: { subject: string; locale: string }; push: { title: string }; spam: { score: number; verdict: string; findings: { rule: string; text: string; where: string; advice: string }[] } }>(res, 200);
+    const res = await engine.request('POST', '/v1/notification-types/card.declined/preview', {
+      body: { locale: 'fr-BE', data: { ...data, reason: 'GRATUIT !!! Cliquez ici' } },
+    });
+    const preview = await json<{
+      email: { subject: string; locale: string };
+      push: { title: string };
+      spam: { score: number; verdict: string; findings: { rule: string; text: string; where: string; advice: string }[] };
+    }>(res, 200);
     expect(preview.email.locale).toBe('fr');
     expect(preview.push.title).toBe('Paiement refusé');
     const texts = preview.spam.findings.map((f) => f.text.toLowerCase());
@@ -154,13 +213,20 @@ describe('a tenant template', () => {
     expect(preview.spam.verdict).not.toBe('ok');
 
     const spammy = body('GRATUIT !!! Cliquez ici, offre limitée, URGENT');
-    spammy.email.fr.mjml = '<mj-text>GRATUIT !!! Cliquez ici pour gagnez de l’argent facile, sans risque, garanti. <a href="https://bit.ly/x">www.mabanque.fr</a></mj-text>';
-    const created = await json<{ version: number; spam: { verdict: string } }>(await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: spammy }), 201);
+    spammy.email.fr.mjml =
+      '<mj-text>GRATUIT !!! Cliquez ici pour gagnez de l’argent facile, sans risque, garanti. <a href="https://bit.ly/x">www.mabanque.fr</a></mj-text>';
+    const created = await json<{ version: number; spam: { verdict: string } }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: spammy }),
+      201,
+    );
     expect(created.spam.verdict).toBe('likely-spam');
     const refused = await engine.request('POST', `/v1/notification-types/card.declined/versions/${created.version}/publish`);
     expect(refused.status).toBe(409);
     expect(((await refused.json()) as { detail: string }).detail).toContain('force');
-    const forced = await json<{ forced: boolean }>(await engine.request('POST', `/v1/notification-types/card.declined/versions/${created.version}/publish`, { body: { force: true } }), 200);
+    const forced = await json<{ forced: boolean }>(
+      await engine.request('POST', `/v1/notification-types/card.declined/versions/${created.version}/publish`, { body: { force: true } }),
+      200,
+    );
     expect(forced.forced).toBe(true);
     const [event] = await engine.database.db
       .select({ detail: auditEvents.detail })
@@ -175,7 +241,9 @@ describe('a tenant template', () => {
   it('sends a test message marked as a test, through the tenant pool, recorded in the audit', async () => {
     const before = engine.inbox.messages.length;
     const res = await json<{ id: string; version: number }>(
-      await engine.request('POST', '/v1/notification-types/card.declined/test-send', { body: { version: 2, locale: 'fr', data, to: 'reviewer@bank.example' } }),
+      await engine.request('POST', '/v1/notification-types/card.declined/test-send', {
+        body: { version: 2, locale: 'fr', data, to: 'reviewer@bank.example' },
+      }),
       202,
     );
     expect(res.version).toBe(2);
@@ -187,43 +255,81 @@ describe('a tenant template', () => {
     expect(engine.ips).toContain(mail.remoteAddress);
     // The outcome is recorded once the receiver has answered.
     const steps = await waitUntil(async () => {
-      const rows = await engine.database.db.select({ step: auditEvents.step, detail: auditEvents.detail }).from(auditEvents).where(eq(auditEvents.tenantId, engine.tenantId));
+      const rows = await engine.database.db
+        .select({ step: auditEvents.step, detail: auditEvents.detail })
+        .from(auditEvents)
+        .where(eq(auditEvents.tenantId, engine.tenantId));
       return rows.some((r) => r.step === 'template.test_sent') ? rows : undefined;
     });
-    expect(steps.find((s) => s.step === 'template.test_sent')!.detail).toMatchObject({ testSendId: res.id, type: 'card.declined', version: 2, domain: 'bank.example' });
+    expect(steps.find((s) => s.step === 'template.test_sent')!.detail).toMatchObject({
+      testSendId: res.id,
+      type: 'card.declined',
+      version: 2,
+      domain: 'bank.example',
+    });
     expect(JSON.stringify(steps)).not.toContain('reviewer@');
   });
 
   it("uses the tenant's published brand layout for versions made after it, with the engine's links", async () => {
     const { layouts } = await json<{ layouts: { version: number }[] }>(await engine.request('GET', '/v1/layouts'), 200);
     expect(layouts.map((l) => l.version)).toEqual([1]);
-    const mjml = '<mjml>\n<mj-body background-color="{{> backgroundColor}}">\n<mj-section background-color="{{> primaryColor}}"><mj-column>{{> logo}}</mj-column></mj-section>\n<mj-section><mj-column>\n{{> content}}\n<mj-text>{{> legal}} {{> footer}}</mj-text>\n</mj-column></mj-section>\n</mj-body>\n</mjml>';
-    const brand = { text: '{{> content}}\n--\n{{> legal}}', logoUrl: 'https://bank.example/logo.png', colors: { primary: '#123456', background: '#fafafa' }, footer: { fr: 'Banque Exemple SA, Bruxelles' }, legal: { fr: 'Agréée par la BNB.', en: 'Authorised by the NBB.' } };
-    const broken = await json<{ errors: { path: string; line?: number; tag?: string }[] }>(await engine.request('POST', '/v1/layouts', { body: { ...brand, mjml: mjml.replace('<mj-section><mj-column>', '<mj-section><mj-colum>') } }), 422);
+    const mjml =
+      '<mjml>\n<mj-body background-color="{{> backgroundColor}}">\n<mj-section background-color="{{> primaryColor}}"><mj-column>{{> logo}}</mj-column></mj-section>\n<mj-section><mj-column>\n{{> content}}\n<mj-text>{{> legal}} {{> footer}}</mj-text>\n</mj-column></mj-section>\n</mj-body>\n</mjml>';
+    const brand = {
+      text: '{{> content}}\n--\n{{> legal}}',
+      logoUrl: 'https://bank.example/logo.png',
+      colors: { primary: '#123456', background: '#fafafa' },
+      footer: { fr: 'Banque Exemple SA, Bruxelles' },
+      legal: { fr: 'Agréée par la BNB.', en: 'Authorised by the NBB.' },
+    };
+    const broken = await json<{ errors: { path: string; line?: number; tag?: string }[] }>(
+      await engine.request('POST', '/v1/layouts', { body: { ...brand, mjml: mjml.replace('<mj-section><mj-column>', '<mj-section><mj-colum>') } }),
+      422,
+    );
     expect(broken.errors).toContainEqual(expect.objectContaining({ path: 'body.mjml', line: 4, tag: 'mj-colum' }));
     const created = await json<{ version: number }>(await engine.request('POST', '/v1/layouts', { body: { ...brand, mjml, publish: true } }), 201);
     expect(created.version).toBe(2);
-    const v = await json<{ version: number; layoutVersion: number }>(await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: body('Carte refusée') }), 201);
+    const v = await json<{ version: number; layoutVersion: number }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: body('Carte refusée') }),
+      201,
+    );
     expect(v.layoutVersion).toBe(2);
-    const preview = await json<{ email: { html: string; text: string } }>(await engine.request('POST', '/v1/notification-types/card.declined/preview', { body: { version: v.version, locale: 'fr', data } }), 200);
+    const preview = await json<{ email: { html: string; text: string } }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/preview', { body: { version: v.version, locale: 'fr', data } }),
+      200,
+    );
     expect(preview.email.html).toContain('#123456');
     expect(preview.email.html).toContain('https://bank.example/logo.png');
     expect(preview.email.html).toContain('Banque Exemple SA, Bruxelles');
     expect(preview.email.html).toContain('>Se désabonner</a>');
     expect(preview.email.text).toContain('Agréée par la BNB.');
     // Versions made before keep the layout they pinned.
-    const old = await json<{ email: { html: string } }>(await engine.request('POST', '/v1/notification-types/card.declined/preview', { body: { version: 1, locale: 'fr', data } }), 200);
+    const old = await json<{ email: { html: string } }>(
+      await engine.request('POST', '/v1/notification-types/card.declined/preview', { body: { version: 1, locale: 'fr', data } }),
+      200,
+    );
     expect(old.email.html).not.toContain('#123456');
   });
 
   it('is invisible to another tenant, which cannot trigger it', async () => {
     const other = await engine.addTenant();
     const types = await json<{ types: { type: string }[] }>(await engine.request('GET', '/v1/notification-types', { key: other.apiKey }), 200);
-    expect(types.types.map((t) => t.type).sort()).toEqual(['account.low_balance', 'account.transaction', 'marketing.newsletter', 'security.new_device']);
+    expect(types.types.map((t) => t.type).sort()).toEqual([
+      'account.low_balance',
+      'account.transaction',
+      'marketing.newsletter',
+      'security.new_device',
+    ]);
     expect((await engine.request('GET', '/v1/notification-types/card.declined/versions', { key: other.apiKey })).status).toBe(404);
-    expect((await engine.request('POST', '/v1/notification-types/card.declined/preview', { key: other.apiKey, body: { locale: 'fr', data } })).status).toBe(404);
+    expect(
+      (await engine.request('POST', '/v1/notification-types/card.declined/preview', { key: other.apiKey, body: { locale: 'fr', data } })).status,
+    ).toBe(404);
     await engine.request('PUT', '/v1/users/alice', { key: other.apiKey, body: { email: 'alice@other.example', locale: 'fr' } });
-    const res = await engine.request('POST', '/v1/notifications', { key: other.apiKey, headers: { 'idempotency-key': 'x-1' }, body: { userId: 'alice', type: 'card.declined', data } });
+    const res = await engine.request('POST', '/v1/notifications', {
+      key: other.apiKey,
+      headers: { 'idempotency-key': 'x-1' },
+      body: { userId: 'alice', type: 'card.declined', data },
+    });
     expect(res.status).toBe(422);
     expect(((await res.json()) as { detail: string }).detail).toContain("Unknown notification type 'card.declined'");
   });

@@ -18,7 +18,7 @@ const withUnsubscribe: RenderContext = { ...ctx, unsubscribeUrl: 'https://nordba
 
 const samples: Record<string, Record<string, unknown>> = {
   'account.transaction': { amount: 42.5, currency: 'EUR', merchant: 'Boulangerie Dupont', accountLast4: '4821' },
-  'account.low_balance': { balance: '12.30', currency: 'EUR', threshold: 50, },
+  'account.low_balance': { balance: '12.30', currency: 'EUR', threshold: 50 },
   'security.new_device': { device: 'Pixel 9', city: 'Lyon', at: '2025-03-14T09:30:00Z' },
   'marketing.newsletter': { headline: 'Spring rates', body: 'Line one\nLine two' },
 };
@@ -27,7 +27,11 @@ const samples: Record<string, Record<string, unknown>> = {
 const expected: Record<string, Record<Locale, { subject: string; text: string; push: string }>> = {
   'account.transaction': {
     en: { subject: 'Payment of €42.50 at Boulangerie Dupont', text: "Don't recognise this payment?", push: 'Payment of €42.50' },
-    fr: { subject: 'Paiement de 42,50\u00a0€ chez Boulangerie Dupont', text: 'Vous ne reconnaissez pas ce paiement', push: 'Paiement de 42,50\u00a0€' },
+    fr: {
+      subject: 'Paiement de 42,50\u00a0€ chez Boulangerie Dupont',
+      text: 'Vous ne reconnaissez pas ce paiement',
+      push: 'Paiement de 42,50\u00a0€',
+    },
     de: { subject: 'Zahlung über 42,50\u00a0€ bei Boulangerie Dupont', text: 'Sperren Sie Ihre Karte', push: 'Zahlung über 42,50\u00a0€' },
     nl: { subject: 'Betaling van €\u00a042,50 bij Boulangerie Dupont', text: 'Herkent u deze betaling niet?', push: 'Betaling van €\u00a042,50' },
   },
@@ -255,9 +259,7 @@ describe('compilation', () => {
   });
 
   it('rejects invalid MJML as invalid_template', async () => {
-    const error = await rejection(
-      compileWithPlaceholders('<mjml><mj-body><mj-section><mj-text>{{x}}</mj-text></mj-section></mj-body></mjml>'),
-    );
+    const error = await rejection(compileWithPlaceholders('<mjml><mj-body><mj-section><mj-text>{{x}}</mj-text></mj-section></mj-body></mjml>'));
     expect(error.code).toBe('invalid_template');
   });
 });

@@ -25,11 +25,22 @@ describe('wire: FCM', () => {
 
   it('delivers a push through firebase-admin to the local endpoint', async () => {
     const { endpoint, messaging } = await setup();
-    const outcome = await sendToDevice(messaging, { token: 'device-1', title: 'New sign-in', body: 'A new device signed in.', data: { notificationId: 'n-1' } });
+    const outcome = await sendToDevice(messaging, {
+      token: 'device-1',
+      title: 'New sign-in',
+      body: 'A new device signed in.',
+      data: { notificationId: 'n-1' },
+    });
 
     expect(outcome).toMatchObject({ ok: true, messageId: expect.stringMatching(new RegExp(`^projects/${PROJECT}/messages/`)) });
     const [push] = await endpoint.waitFor(1);
-    expect(push).toMatchObject({ projectId: PROJECT, token: 'device-1', title: 'New sign-in', body: 'A new device signed in.', data: { notificationId: 'n-1' } });
+    expect(push).toMatchObject({
+      projectId: PROJECT,
+      token: 'device-1',
+      title: 'New sign-in',
+      body: 'A new device signed in.',
+      data: { notificationId: 'n-1' },
+    });
   });
 
   it('maps UNREGISTERED to permanent + tokenInvalid (default token-prefix behaviour)', async () => {
@@ -47,7 +58,13 @@ describe('wire: FCM', () => {
   it('maps QUOTA_EXCEEDED to transient with the Retry-After delay', async () => {
     const { messaging } = await setup({ onSend: () => 'QUOTA_EXCEEDED', retryAfterSeconds: 42 });
     const outcome = await sendToDevice(messaging, { token: 'device-1', title: 't', body: 'b' });
-    expect(outcome).toMatchObject({ ok: false, kind: 'transient', code: 'messaging/message-rate-exceeded', retryAfterMs: 42_000, tokenInvalid: false });
+    expect(outcome).toMatchObject({
+      ok: false,
+      kind: 'transient',
+      code: 'messaging/message-rate-exceeded',
+      retryAfterMs: 42_000,
+      tokenInvalid: false,
+    });
   });
 
   it('UNAVAILABLE is retried inside firebase-admin first, then surfaces as transient', async () => {

@@ -118,7 +118,13 @@ describe('wire: SMTP', () => {
     expect((await mailer.send(route, mail())).ok).toBe(true);
     // The second message goes over the same (reused) connection; the server refuses it and hangs up.
     const refused = await mailer.send(route, mail());
-    expect(refused).toMatchObject({ ok: false, kind: 'transient', responseCode: 421, enhancedCode: '4.7.28', response: expect.stringContaining('Unusual rate') });
+    expect(refused).toMatchObject({
+      ok: false,
+      kind: 'transient',
+      responseCode: 421,
+      enhancedCode: '4.7.28',
+      response: expect.stringContaining('Unusual rate'),
+    });
     // The third opens a new connection; the fourth meets the 421 again on it.
     expect((await mailer.send(route, mail())).ok).toBe(true);
     expect(await mailer.send(route, mail())).toMatchObject({ ok: false, responseCode: 421 });

@@ -73,6 +73,12 @@ describe('a worker killed mid-notification', () => {
     const done = await settled(engine, id, 80_000);
     expect(done.status).toBe('delivered');
     expect(engine.inbox.messages.filter((m) => m.rcptTo.includes('kim@example.com'))).toHaveLength(1);
-    expect(await auditSteps(engine, id)).toEqual(['notification.accepted', 'channels.decided', 'email.rendered', 'email.accepted', 'notification.delivered']);
+    expect(await auditSteps(engine, id)).toEqual([
+      'notification.accepted',
+      'channels.decided',
+      'email.rendered',
+      'email.accepted',
+      'notification.delivered',
+    ]);
   });
 });

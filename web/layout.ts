@@ -28,17 +28,36 @@ th{background:#eef1f4}section{margin:0 0 2rem}input[type=text],input[type=passwo
 form.inline{display:inline}nav a{margin-right:1rem}
 `;
 
-export function page(o: { lang: string; title: string; brand: string; body: HtmlEscapedString | Promise<HtmlEscapedString>; header?: HtmlEscapedString | Promise<HtmlEscapedString> }) {
+export function page(o: {
+  lang: string;
+  title: string;
+  brand: string;
+  body: HtmlEscapedString | Promise<HtmlEscapedString>;
+  header?: HtmlEscapedString | Promise<HtmlEscapedString>;
+}) {
   return html`<!doctype html>
-<html lang="${o.lang}">
-<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="referrer" content="no-referrer"><meta name="robots" content="noindex">
-<title>${o.title} · ${o.brand}</title><style>${raw(style)}</style></head>
-<body><header><strong>${o.brand}</strong>${o.header ?? ''}</header><main id="main">${o.body}</main></body></html>`;
+    <html lang="${o.lang}">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="no-referrer" />
+        <meta name="robots" content="noindex" />
+        <title>${o.title} · ${o.brand}</title>
+        <style>
+          ${raw(style)}
+        </style>
+      </head>
+      <body>
+        <header><strong>${o.brand}</strong>${o.header ?? ''}</header>
+        <main id="main">${o.body}</main>
+      </body>
+    </html>`;
 }
 
 /** Headers for every page: nothing framed, no script, no referrer leaking the signed link. */
 export const pageHeaders = {
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'referrer-policy': 'no-referrer',
   'x-content-type-options': 'nosniff',
   'cache-control': 'no-store',

@@ -22,7 +22,10 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     const [host, port] = env.FCM_LOCAL_ENDPOINT.split(':');
     const caPem = overrides.fcmCaPem ?? (env.FCM_LOCAL_CA_FILE ? readFileSync(env.FCM_LOCAL_CA_FILE, 'utf8') : undefined);
     if (!caPem) throw new Error('FCM_LOCAL_ENDPOINT needs FCM_LOCAL_CA_FILE (the endpoint CA certificate)');
-    messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, endpoint: { host: host!, port: Number(port), caPem, accessToken: 'test-access-token' } });
+    messaging = createMessaging({
+      projectId: env.FCM_PROJECT_ID,
+      endpoint: { host: host!, port: Number(port), caPem, accessToken: 'test-access-token' },
+    });
   } else if (env.FCM_SERVICE_ACCOUNT_PATH) {
     messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, serviceAccountJson: readFileSync(env.FCM_SERVICE_ACCOUNT_PATH, 'utf8') });
   } else {
@@ -37,7 +40,12 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     logger,
     publicUrl: env.PUBLIC_URL ?? `http://${env.API_HOST}:${env.API_PORT}`,
     // Loads and validates the provider rules: a malformed file stops the worker here, before it starts.
-    delivery: createDeliveryDeps({ rulesPath: env.PROVIDER_RULES_PATH, dnsServers: env.DNS_SERVERS, mxPort: env.SMTP_MX_PORT, maxAges: parseMaxAges(env.CATEGORY_MAX_AGE) }),
+    delivery: createDeliveryDeps({
+      rulesPath: env.PROVIDER_RULES_PATH,
+      dnsServers: env.DNS_SERVERS,
+      mxPort: env.SMTP_MX_PORT,
+      maxAges: parseMaxAges(env.CATEGORY_MAX_AGE),
+    }),
     monitoring: monitoringSettingsFromEnv(env),
     domains: { settings: domainSettingsFromEnv(env), resolver: systemOr(env.DNS_SERVERS) },
     egress: createEgressPolicy(env.EGRESS_ALLOW_PRIVATE),

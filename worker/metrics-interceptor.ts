@@ -13,7 +13,8 @@ export function activityMetrics(ctx: Context): ActivityInterceptors {
           return await next(input);
         } catch (err) {
           // The failure's type (SmtpTransient, NotFound, ...) is one of ours; never its message.
-          const type = err && typeof err === 'object' && 'type' in err && typeof err.type === 'string' ? err.type : err instanceof Error ? err.name : 'Error';
+          const type =
+            err && typeof err === 'object' && 'type' in err && typeof err.type === 'string' ? err.type : err instanceof Error ? err.name : 'Error';
           activityFailures.inc({ activity: activityType, type: type.slice(0, 40) });
           throw err;
         }

@@ -12,6 +12,12 @@ export function installTemporalRuntime(level: LogLevel = 'WARN', metricsAddress?
   installed = true;
   Runtime.install({
     logger: new DefaultLogger(level),
-    ...(metricsAddress ? { telemetryOptions: { metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true, unitSuffix: true } } } } : {}),
+    ...(metricsAddress
+      ? {
+          telemetryOptions: {
+            metrics: { prometheus: { bindAddress: metricsAddress, countersTotalSuffix: true, useSecondsForDurations: true, unitSuffix: true } },
+          },
+        }
+      : {}),
   });
 }

@@ -22,7 +22,12 @@ export function alarmWorkflowId(alarmId: string): string {
 
 /** Schedule ids are global to the namespace: tests give each engine its own prefix. */
 export function monitoringScheduleIds(prefix = 'notiflow') {
-  return { blocklistCheck: `${prefix}-blocklist-check`, deliveryMonitor: `${prefix}-delivery-monitor`, domainCheck: `${prefix}-domain-check`, retention: `${prefix}-retention` };
+  return {
+    blocklistCheck: `${prefix}-blocklist-check`,
+    deliveryMonitor: `${prefix}-delivery-monitor`,
+    domainCheck: `${prefix}-domain-check`,
+    retention: `${prefix}-retention`,
+  };
 }
 
 /** One post per domain event and check run (the run's own workflow id keeps it unique). */

@@ -19,14 +19,7 @@ import type { Activities } from '../activities/index.js';
 import { ChannelAttr, DeliveryStatusAttr } from './search-attributes.js';
 import { statusWebhookWorkflowId } from './ids.js';
 import { statusWebhookWorkflow } from './status-webhook.js';
-import type {
-  CancelResult,
-  Channel,
-  ChannelResult,
-  NotificationInput,
-  NotificationStatus,
-  NotificationProgress,
-} from './types.js';
+import type { CancelResult, Channel, ChannelResult, NotificationInput, NotificationStatus, NotificationProgress } from './types.js';
 import type { LateStatus } from '../domain/notifications/status.js';
 
 // Message-handling API: the API imports these definitions, never their string names.
@@ -113,7 +106,9 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     }
   };
   const cancelledWhileScheduled = async (): Promise<NotificationProgress> => {
-    await CancellationScope.nonCancellable(() => dbLocal.completeNotification({ notificationId, tenantId, status: 'cancelled', deliveredChannels: [] }));
+    await CancellationScope.nonCancellable(() =>
+      dbLocal.completeNotification({ notificationId, tenantId, status: 'cancelled', deliveredChannels: [] }),
+    );
     setStatus('cancelled');
     return progress;
   };
@@ -189,7 +184,10 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   const outcome: NotificationStatus = delivered.length > 0 ? 'delivered' : cancelRequested ? 'cancelled' : allSuppressed ? 'suppressed' : 'failed';
   // The e-mail that reached the user bounced or drew a complaint before this workflow closed.
   const final: NotificationStatus = outcome === 'delivered' && lateStatus && emailOnly(progress.results) ? lateStatus : outcome;
-  const reason = final === 'failed' || final === 'suppressed' ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ') : undefined;
+  const reason =
+    final === 'failed' || final === 'suppressed'
+      ? progress.results.map((r) => `${r.channel}: ${r.error?.message ?? r.outcome}`).join('; ')
+      : undefined;
   // The completion write must happen even after a cancel, so it runs outside the cancelled scope.
   if (!completion || final !== 'delivered') {
     completion = await CancellationScope.nonCancellable(() =>

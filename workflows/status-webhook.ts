@@ -10,6 +10,10 @@ const hooks = proxyActivities<Activities>({
 });
 
 /** One notification outcome posted to the tenant's webhook; its own workflow so a slow endpoint blocks nothing. */
-export async function statusWebhookWorkflow(input: { tenantId: string; notificationId: string; outcome: StatusWebhookOutcome }): Promise<{ posted: boolean }> {
+export async function statusWebhookWorkflow(input: {
+  tenantId: string;
+  notificationId: string;
+  outcome: StatusWebhookOutcome;
+}): Promise<{ posted: boolean }> {
   return hooks.postStatusWebhook({ ...input, at: workflowInfo().startTime.toISOString() });
 }

@@ -20,18 +20,26 @@ export function operatorWebhookActivities({ db, monitoring = defaultMonitoring }
       if (alarm.notifiedAt) return { notified: true };
       // An operator already acknowledged it in the console: nobody needs paging.
       if (alarm.acknowledgedAt) return { notified: false };
-      await db.update(alarms).set({ notifyAttempts: sql`${alarms.notifyAttempts} + 1` }).where(eq(alarms.id, alarmId));
-      const result = await postSigned(hook.url, hook.secret, {
-        type: 'alarm',
-        id: alarm.id,
-        kind: alarm.kind,
-        severity: alarm.severity,
-        scope: alarm.scope,
-        message: alarm.message,
-        detail: alarm.detail,
-        raisedAt: alarm.raisedAt.toISOString(),
-        resolvedAt: alarm.resolvedAt?.toISOString() ?? null,
-      }, { egress: operatorEgress });
+      await db
+        .update(alarms)
+        .set({ notifyAttempts: sql`${alarms.notifyAttempts} + 1` })
+        .where(eq(alarms.id, alarmId));
+      const result = await postSigned(
+        hook.url,
+        hook.secret,
+        {
+          type: 'alarm',
+          id: alarm.id,
+          kind: alarm.kind,
+          severity: alarm.severity,
+          scope: alarm.scope,
+          message: alarm.message,
+          detail: alarm.detail,
+          raisedAt: alarm.raisedAt.toISOString(),
+          resolvedAt: alarm.resolvedAt?.toISOString() ?? null,
+        },
+        { egress: operatorEgress },
+      );
       if (!result.ok) throw transient('WebhookNotAcknowledged', `Operator webhook answered ${result.status ?? result.error}`);
       await db.update(alarms).set({ notifiedAt: new Date() }).where(eq(alarms.id, alarmId));
       return { notified: true };

@@ -14,7 +14,12 @@ export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
      * secret; throws (and is retried with backoff) until the tenant acknowledges with a 2xx.
      * The body carries ids and the outcome only, never an address.
      */
-    async postStatusWebhook(input: { tenantId: string; notificationId: string; outcome: StatusWebhookOutcome; at: string }): Promise<{ posted: boolean }> {
+    async postStatusWebhook(input: {
+      tenantId: string;
+      notificationId: string;
+      outcome: StatusWebhookOutcome;
+      at: string;
+    }): Promise<{ posted: boolean }> {
       const [row] = await db
         .select({
           url: tenants.statusWebhookUrl,
@@ -33,24 +38,39 @@ export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
       if (!row?.url) return { posted: false };
       // A required alert that reached no channel is the tenant's to act on (call the user, ...): its own event, with why.
       const undeliverable = row.mandatory && (input.outcome === 'failed' || input.outcome === 'suppressed');
-      const result = await postSigned(row.url, await webhookSecretOf(db, secrets, input.tenantId), {
-        type: undeliverable ? 'notification.undeliverable' : 'notification.status',
-        ...(undeliverable ? { event: 'undeliverable', reason: row.reason } : {}),
-        notificationId: input.notificationId,
-        userId: row.userId,
-        notificationType: row.type,
-        category: row.category,
-        outcome: input.outcome,
-        deliveredChannels: row.channels,
-        at: input.at,
-      }, { egress });
+      const result = await postSigned(
+        row.url,
+        await webhookSecretOf(db, secrets, input.tenantId),
+        {
+          type: undeliverable ? 'notification.undeliverable' : 'notification.status',
+          ...(undeliverable ? { event: 'undeliverable', reason: row.reason } : {}),
+          notificationId: input.notificationId,
+          userId: row.userId,
+          notificationType: row.type,
+          category: row.category,
+          outcome: input.outcome,
+          deliveredChannels: row.channels,
+          at: input.at,
+        },
+        { egress },
+      );
       if (result.refused) {
         // A URL into our own network is not retried: the tenant must change it.
-        await appendAudit(db, { tenantId: input.tenantId, notificationId: input.notificationId, step: 'webhook.refused', detail: { outcome: input.outcome, reason: 'the webhook URL resolves to a non-public address' } });
+        await appendAudit(db, {
+          tenantId: input.tenantId,
+          notificationId: input.notificationId,
+          step: 'webhook.refused',
+          detail: { outcome: input.outcome, reason: 'the webhook URL resolves to a non-public address' },
+        });
         throw permanent('WebhookAddressRefused', 'The status webhook URL resolves to a non-public address');
       }
       if (!result.ok) throw transient('WebhookNotAcknowledged', `Tenant webhook answered ${result.status ?? result.error}`);
-      await appendAudit(db, { tenantId: input.tenantId, notificationId: input.notificationId, step: 'webhook.delivered', detail: { outcome: input.outcome, status: result.status } });
+      await appendAudit(db, {
+        tenantId: input.tenantId,
+        notificationId: input.notificationId,
+        step: 'webhook.delivered',
+        detail: { outcome: input.outcome, status: result.status },
+      });
       return { posted: true };
     },
   };

@@ -14,7 +14,7 @@ type Writer = Pick<Db, 'insert'>;
 /** Appends to the audit trail, inside the caller's transaction when given one. */
 export async function appendAudit(db: Writer, ...entries: AuditEntry[]): Promise<void> {
   if (entries.length === 0) return;
-  await db.insert(auditEvents).values(
-    entries.map((e) => ({ tenantId: e.tenantId, notificationId: e.notificationId ?? null, step: e.step, detail: e.detail ?? {} })),
-  );
+  await db
+    .insert(auditEvents)
+    .values(entries.map((e) => ({ tenantId: e.tenantId, notificationId: e.notificationId ?? null, step: e.step, detail: e.detail ?? {} })));
 }

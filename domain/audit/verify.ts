@@ -75,6 +75,11 @@ export async function verifyAuditChain(db: Pick<Db, 'execute'>, tenantId?: strin
     tenants: counts?.tenants ?? 0,
     events: counts?.events ?? 0,
     erased: counts?.erased ?? 0,
-    problems: problems.map((p) => ({ tenantId: p.tenant_id, seq: p.seq === null ? null : Number(p.seq), id: p.id === null ? null : Number(p.id), problem: p.problem })),
+    problems: problems.map((p) => ({
+      tenantId: p.tenant_id,
+      seq: p.seq === null ? null : Number(p.seq),
+      id: p.id === null ? null : Number(p.id),
+      problem: p.problem,
+    })),
   };
 }

@@ -59,17 +59,47 @@ export interface MailerLogger {
  * Feedback-ID, which Gmail's feedback loop trusts only when signed.
  */
 export const SIGNED_HEADERS = [
-  'From', 'Sender', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'To', 'Cc', 'MIME-Version', 'Content-Type',
-  'Content-Transfer-Encoding', 'Content-ID', 'Content-Description', 'In-Reply-To', 'References',
-  'List-Id', 'List-Help', 'List-Unsubscribe', 'List-Unsubscribe-Post', 'List-Subscribe', 'List-Post', 'List-Owner', 'List-Archive',
-  'Feedback-ID', 'X-Notification-Id',
+  'From',
+  'Sender',
+  'Reply-To',
+  'Subject',
+  'Date',
+  'Message-ID',
+  'To',
+  'Cc',
+  'MIME-Version',
+  'Content-Type',
+  'Content-Transfer-Encoding',
+  'Content-ID',
+  'Content-Description',
+  'In-Reply-To',
+  'References',
+  'List-Id',
+  'List-Help',
+  'List-Unsubscribe',
+  'List-Unsubscribe-Post',
+  'List-Subscribe',
+  'List-Post',
+  'List-Owner',
+  'List-Archive',
+  'Feedback-ID',
+  'X-Notification-Id',
 ].join(':');
 
 /** Composes and DKIM-signs a message into its raw bytes, nothing sent (nodemailer's stream transport). */
 const composer = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: 'windows' });
 
 const routeKey = (e: SmtpRoute) =>
-  [e.host, e.port, e.localAddress ?? '', e.ehloName ?? '', e.secure ? 's' : '', e.requireTLS ? 't' : '', e.maxConnections ?? '', e.maxMessages ?? ''].join('|');
+  [
+    e.host,
+    e.port,
+    e.localAddress ?? '',
+    e.ehloName ?? '',
+    e.secure ? 's' : '',
+    e.requireTLS ? 't' : '',
+    e.maxConnections ?? '',
+    e.maxMessages ?? '',
+  ].join('|');
 
 export function createMailer(opts: { maxConnections?: number; maxMessages?: number; logger?: MailerLogger } = {}): Mailer {
   const pools = new Map<string, RoutePool>();

@@ -6,7 +6,9 @@ import type { SecretBox } from '../../config/secrets.js';
 const pattern = /^bounces\+([0-9a-f]{32})\.([0-9a-f]{16})@(.+)$/i;
 
 function tag(secrets: SecretBox, attemptHex: string): string {
-  return Buffer.from(secrets.sign(`return-path:${attemptHex}`), 'base64url').toString('hex').slice(0, 16);
+  return Buffer.from(secrets.sign(`return-path:${attemptHex}`), 'base64url')
+    .toString('hex')
+    .slice(0, 16);
 }
 
 /** The envelope sender for one delivery attempt: bounces come back to it and name the attempt. */

@@ -21,7 +21,13 @@ export const SENDER_CACHE_TTL_MS = 60_000;
 export function senderCache(db: Db, secrets: SecretBox) {
   const cache = new TtlCache<string, Sender>(SENDER_CACHE_TTL_MS, 10_000);
   // A DKIM switch after rotation (or a new verified domain) reaches this worker at once.
-  db.$client.listen(DOMAIN_CHANGES_CHANNEL, (tenantId) => cache.delete(tenantId), () => cache.clear()).catch(() => undefined);
+  db.$client
+    .listen(
+      DOMAIN_CHANGES_CHANNEL,
+      (tenantId) => cache.delete(tenantId),
+      () => cache.clear(),
+    )
+    .catch(() => undefined);
   return {
     get: (tenantId: string) =>
       cache.get(tenantId, async () => {
@@ -33,7 +39,13 @@ export function senderCache(db: Db, secrets: SecretBox) {
           .orderBy(sql`${sendingDomains.dkimVerifiedAt} desc nulls last`, desc(sendingDomains.createdAt))
           .limit(1);
         if (!d) return undefined;
-        return { domain: d.domain, fromName: d.fromName, fromLocalPart: d.fromLocalPart, dkimSelector: d.dkimSelector, dkimPrivateKey: secrets.decrypt(d.dkimPrivateKeyEnc) };
+        return {
+          domain: d.domain,
+          fromName: d.fromName,
+          fromLocalPart: d.fromLocalPart,
+          dkimSelector: d.dkimSelector,
+          dkimPrivateKey: secrets.decrypt(d.dkimPrivateKeyEnc),
+        };
       }),
   };
 }

@@ -14,9 +14,7 @@ export type PoolOptions = SmtpRoute & {
   idleMs?: number;
 };
 
-export type TransactionResult =
-  | { ok: true; response: string }
-  | { ok: false; responseCode?: number; response: string; code?: string };
+export type TransactionResult = { ok: true; response: string } | { ok: false; responseCode?: number; response: string; code?: string };
 
 interface Conn {
   smtp: SMTPConnection;
@@ -191,7 +189,8 @@ export class RoutePool {
  * sent in this transaction before the connection closed (a 421 and a hang-up).
  */
 function failureOf(err: SmtpError, replies: string[]): Extract<TransactionResult, { ok: false }> {
-  if (typeof err.responseCode === 'number' && err.response) return { ok: false, responseCode: err.responseCode, response: err.response, code: err.code };
+  if (typeof err.responseCode === 'number' && err.response)
+    return { ok: false, responseCode: err.responseCode, response: err.response, code: err.code };
   const last = [...replies].reverse().find((r) => failureReply.test(r));
   if (last) return { ok: false, responseCode: Number(last.slice(0, 3)), response: last, code: err.code };
   return { ok: false, response: err.message, code: err.code };

@@ -27,8 +27,14 @@ export interface BounceVerdict {
 }
 
 const senderSide: [BounceClass, RegExp][] = [
-  ['blocklisted', /block ?list|black ?list|spamhaus|spamcop|barracuda|\bs?[rd]bl\b|dnsbl|listed (?:at|on|in|by)|\[BL\d*\]|poor reputation|reputation/i],
-  ['spam_block', /spam|junk|unsolicited|bulk mail|content (?:rejected|blocked)|message (?:looks|was|is) (?:suspicious|considered)|detected that this message/i],
+  [
+    'blocklisted',
+    /block ?list|black ?list|spamhaus|spamcop|barracuda|\bs?[rd]bl\b|dnsbl|listed (?:at|on|in|by)|\[BL\d*\]|poor reputation|reputation/i,
+  ],
+  [
+    'spam_block',
+    /spam|junk|unsolicited|bulk mail|content (?:rejected|blocked)|message (?:looks|was|is) (?:suspicious|considered)|detected that this message/i,
+  ],
   ['auth_failed', /dmarc|dkim|\bspf\b|authenticat|5\.7\.2[3-7]\b/i],
   ['rate_limited', /rate limit|too many (?:messages|connections|recipients)|throttl|unusual rate|\bRL\d{3,}|\[TSS?0[1-5]\]/i],
 ];
@@ -41,7 +47,10 @@ const recipientSide: [BounceClass, RegExp][] = [
     'unknown_user',
     /user unknown|unknown (?:user|recipient)|no such (?:user|mailbox|recipient|address)|does not exist|doesn't exist|not (?:a )?valid (?:recipient|mailbox)|invalid (?:recipient|mailbox|address)|mailbox (?:not found|unavailable)|no mailbox|recipient not found|address rejected|unrouteable address|user not found/i,
   ],
-  ['bad_domain', /host (?:or domain name )?not found|domain (?:not found|does not exist)|no mx|name or service not known|unrouteable domain|nxdomain/i],
+  [
+    'bad_domain',
+    /host (?:or domain name )?not found|domain (?:not found|does not exist)|no mx|name or service not known|unrouteable domain|nxdomain/i,
+  ],
 ];
 
 const byStatus: [RegExp, BounceClass][] = [
@@ -61,7 +70,12 @@ export const recipientClasses: ReadonlySet<BounceClass> = new Set(['unknown_user
 /** Classes that do not end deliverability for good even when reported with a 5xx code. */
 const alwaysSoft: ReadonlySet<BounceClass> = new Set(['mailbox_full', 'rate_limited', 'transient']);
 
-export function classifyBounce(input: { status?: string | null; smtpCode?: number | null; diagnostic?: string | null; action?: string | null }): BounceVerdict {
+export function classifyBounce(input: {
+  status?: string | null;
+  smtpCode?: number | null;
+  diagnostic?: string | null;
+  action?: string | null;
+}): BounceVerdict {
   // Addresses are removed first: a local part like "nospam" must not read as a spam block.
   const text = redactAddresses(input.diagnostic ?? '');
   const status = input.status?.trim() ?? enhancedCodeIn(text) ?? null;

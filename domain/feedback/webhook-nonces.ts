@@ -9,6 +9,10 @@ import { feedbackWebhookNonces } from '../../db/schema.js';
  */
 export async function firstSeen(db: Db, provider: string, nonce: string, windowSeconds: number): Promise<boolean> {
   await db.delete(feedbackWebhookNonces).where(lt(feedbackWebhookNonces.seenAt, sql`now() - make_interval(secs => ${windowSeconds * 2})`));
-  const inserted = await db.insert(feedbackWebhookNonces).values({ provider, nonce }).onConflictDoNothing().returning({ nonce: feedbackWebhookNonces.nonce });
+  const inserted = await db
+    .insert(feedbackWebhookNonces)
+    .values({ provider, nonce })
+    .onConflictDoNothing()
+    .returning({ nonce: feedbackWebhookNonces.nonce });
   return inserted.length === 1;
 }

@@ -7,7 +7,8 @@ import { collectDefaultMetrics, Counter, Histogram, Registry } from 'prom-client
 export const registry = new Registry();
 collectDefaultMetrics({ register: registry, prefix: 'notiflow_' });
 // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool flags them).
-for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) registry.removeSingleMetric(`notiflow_${name}`);
+for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+  registry.removeSingleMetric(`notiflow_${name}`);
 
 export const deliveries = new Counter({
   name: 'notiflow_deliveries_total',
@@ -58,7 +59,21 @@ export function boundedLabel(value: string | null | undefined, max = 64): string
 }
 
 /** One delivery attempt's metrics: the attempt itself and, when accepted, the trigger-to-accepted time. */
-export function recordDelivery(a: { channel: 'email' | 'push'; provider: string; pool?: string | null; ip?: string | null; outcome: string; triggeredAt?: Date | null }): void {
-  deliveries.inc({ channel: a.channel, provider: boundedLabel(a.provider), pool: boundedLabel(a.pool), ip: boundedLabel(a.ip, 45), outcome: a.outcome });
-  if (a.outcome === 'accepted' && a.triggeredAt) triggerToAccepted.observe({ channel: a.channel }, Math.max(0, Date.now() - a.triggeredAt.getTime()) / 1000);
+export function recordDelivery(a: {
+  channel: 'email' | 'push';
+  provider: string;
+  pool?: string | null;
+  ip?: string | null;
+  outcome: string;
+  triggeredAt?: Date | null;
+}): void {
+  deliveries.inc({
+    channel: a.channel,
+    provider: boundedLabel(a.provider),
+    pool: boundedLabel(a.pool),
+    ip: boundedLabel(a.ip, 45),
+    outcome: a.outcome,
+  });
+  if (a.outcome === 'accepted' && a.triggeredAt)
+    triggerToAccepted.observe({ channel: a.channel }, Math.max(0, Date.now() - a.triggeredAt.getTime()) / 1000);
 }

@@ -20,7 +20,10 @@ export async function raiseAlarm(
       .for('update')
       .limit(1);
     if (!open) {
-      const [row] = await tx.insert(alarms).values({ ...a, detail: a.detail ?? {} }).returning({ id: alarms.id });
+      const [row] = await tx
+        .insert(alarms)
+        .values({ ...a, detail: a.detail ?? {} })
+        .returning({ id: alarms.id });
       return row!.id;
     }
     const escalated = open.severity === 'warn' && a.severity === 'alarm';

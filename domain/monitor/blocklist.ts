@@ -24,7 +24,15 @@ const reasonPrefix = 'dnsbl:';
  * once for every provider and an alarm raised; it is released once every zone that listed it
  * answers "not listed". Refused or failed lookups are errors, never listings.
  */
-export async function checkBlocklists({ db, monitoring = defaultMonitoring, logger }: { db: Db; monitoring?: MonitoringSettings; logger: Logger }): Promise<BlocklistReport> {
+export async function checkBlocklists({
+  db,
+  monitoring = defaultMonitoring,
+  logger,
+}: {
+  db: Db;
+  monitoring?: MonitoringSettings;
+  logger: Logger;
+}): Promise<BlocklistReport> {
   const { zones, servers, timeoutMs } = monitoring.dnsbl;
   const ips = (await db.selectDistinct({ ip: sendingIps.localAddress }).from(sendingIps)).map((r) => r.ip);
   const report: BlocklistReport = { checked: ips.length, listed: [], released: [], errors: [], newAlarms: [] };
@@ -32,7 +40,12 @@ export async function checkBlocklists({ db, monitoring = defaultMonitoring, logg
   const resolver = createDnsblResolver(servers, timeoutMs);
   // IP -> the zones that listed it when it was quarantined.
   const quarantined = new Map(
-    (await db.select().from(ipQuarantine).where(like(ipQuarantine.reason, `${reasonPrefix}%`))).map((r) => [r.ip, r.reason.slice(reasonPrefix.length).split(',')]),
+    (
+      await db
+        .select()
+        .from(ipQuarantine)
+        .where(like(ipQuarantine.reason, `${reasonPrefix}%`))
+    ).map((r) => [r.ip, r.reason.slice(reasonPrefix.length).split(',')]),
   );
   for (const ip of ips) {
     const answers: DnsblAnswer[] = await Promise.all(zones.map((zone) => queryDnsbl(resolver, ip, zone)));

@@ -29,9 +29,21 @@ type Metric = keyof RateRow['rates'];
 // an attempt carries a classified provider.
 // Per tenant too: a tenant whose complaint rate reaches the alarm threshold is put on hold.
 const dimensions = {
-  provider: { attempts: sql.raw(`coalesce(provider, target, 'unknown')`), from: sql.raw('delivery_attempts'), feedback: sql.raw(`coalesce(provider, 'unknown')`) },
-  ip: { attempts: sql.raw(`coalesce(source_ip, 'unknown')`), from: sql.raw('delivery_attempts'), feedback: sql.raw(`coalesce(source_ip, 'unknown')`) },
-  tenant: { attempts: sql.raw('notifications.tenant_id'), from: sql.raw('delivery_attempts join notifications on notifications.id = delivery_attempts.notification_id'), feedback: sql.raw('tenant_id') },
+  provider: {
+    attempts: sql.raw(`coalesce(provider, target, 'unknown')`),
+    from: sql.raw('delivery_attempts'),
+    feedback: sql.raw(`coalesce(provider, 'unknown')`),
+  },
+  ip: {
+    attempts: sql.raw(`coalesce(source_ip, 'unknown')`),
+    from: sql.raw('delivery_attempts'),
+    feedback: sql.raw(`coalesce(source_ip, 'unknown')`),
+  },
+  tenant: {
+    attempts: sql.raw('notifications.tenant_id'),
+    from: sql.raw('delivery_attempts join notifications on notifications.id = delivery_attempts.notification_id'),
+    feedback: sql.raw('tenant_id'),
+  },
 } as const;
 
 export function severityOf(rate: number, t: { warn: number; alarm: number }): Severity | null {
@@ -42,7 +54,15 @@ export function severityOf(rate: number, t: { warn: number; alarm: number }): Se
  * Delivered, deferred, bounced and complaint rates per provider and per IP over the recent
  * window; a rate over its threshold opens (or escalates) an alarm, one back under closes it.
  */
-export async function monitorDeliveryRates({ db, monitoring = defaultMonitoring, logger }: { db: Db; monitoring?: MonitoringSettings; logger: Logger }): Promise<MonitorReport> {
+export async function monitorDeliveryRates({
+  db,
+  monitoring = defaultMonitoring,
+  logger,
+}: {
+  db: Db;
+  monitoring?: MonitoringSettings;
+  logger: Logger;
+}): Promise<MonitorReport> {
   // Housekeeping on the same schedule: send slots older than three days are only history.
   await trimSlots(db, Date.now());
   const { minutes, minVolume } = monitoring.window;
@@ -91,7 +111,11 @@ export async function monitorDeliveryRates({ db, monitoring = defaultMonitoring,
       // The iConneqt rule: a tenant that spams loses sending until an operator reinstates it.
       if (metric === 'complaint' && row.scope.startsWith('tenant:') && severityOf(row.rates.complaint, monitoring.thresholds.complaint) === 'alarm') {
         const tenantId = row.scope.slice('tenant:'.length);
-        const held = await holdTenant(db, tenantId, `complaint rate ${(row.rates.complaint * 100).toFixed(2)}% over the last ${minutes} min reached the alarm threshold`);
+        const held = await holdTenant(
+          db,
+          tenantId,
+          `complaint rate ${(row.rates.complaint * 100).toFixed(2)}% over the last ${minutes} min reached the alarm threshold`,
+        );
         if (held) newAlarms.push(held);
       }
     }

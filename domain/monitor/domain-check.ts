@@ -23,7 +23,15 @@ export interface DomainCheckReport {
 export type DomainEvent = { type: 'domain.dns_regressed' | 'domain.dkim_rotation_started'; tenantId: string; domain: string };
 
 /** The daily check of sending domains (run by the domain-check Schedule's activities). */
-export function domainChecks({ db, secrets, domains }: { db: Db; secrets: SecretBox; domains?: { settings: DomainSettings; resolver: TxtResolver } }) {
+export function domainChecks({
+  db,
+  secrets,
+  domains,
+}: {
+  db: Db;
+  secrets: SecretBox;
+  domains?: { settings: DomainSettings; resolver: TxtResolver };
+}) {
   const settings = domains?.settings ?? defaultDomainSettings;
   const resolver = domains?.resolver ?? new Resolver({ timeout: 2_000, tries: 2 });
   return {
@@ -33,7 +41,10 @@ export function domainChecks({ db, secrets, domains }: { db: Db; secrets: Secret
      */
     async checkSendingDomains(): Promise<DomainCheckReport> {
       const report: DomainCheckReport = { checked: 0, regressed: [], rotated: [], newAlarms: [] };
-      const rows = await db.select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain }).from(sendingDomains).where(inArray(sendingDomains.status, ['verified', 'failing']));
+      const rows = await db
+        .select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain })
+        .from(sendingDomains)
+        .where(inArray(sendingDomains.status, ['verified', 'failing']));
       for (const r of rows) {
         const outcome = await verifyDomain(db, resolver, settings, r.tenantId, r.domain, 'schedule');
         report.checked++;
@@ -41,7 +52,17 @@ export function domainChecks({ db, secrets, domains }: { db: Db; secrets: Secret
         if (outcome.regressed) {
           report.regressed.push(r);
           const failing = outcome.checks.filter((c) => c.required && c.status !== 'ok');
-          const id = await raiseAlarm(db, { kind: 'domain-dns', scope, severity: 'alarm', message: `DNS records of ${r.domain} (tenant ${r.tenantId}) no longer verify: ${failing.map((c) => `${c.purpose} ${c.status}`).join(', ')}`, detail: { tenantId: r.tenantId, domain: r.domain, records: failing.map((c) => ({ purpose: c.purpose, host: c.host, status: c.status, message: c.message })) } });
+          const id = await raiseAlarm(db, {
+            kind: 'domain-dns',
+            scope,
+            severity: 'alarm',
+            message: `DNS records of ${r.domain} (tenant ${r.tenantId}) no longer verify: ${failing.map((c) => `${c.purpose} ${c.status}`).join(', ')}`,
+            detail: {
+              tenantId: r.tenantId,
+              domain: r.domain,
+              records: failing.map((c) => ({ purpose: c.purpose, host: c.host, status: c.status, message: c.message })),
+            },
+          });
           if (id) report.newAlarms.push(id);
         } else if (outcome.view.status === 'verified') {
           await resolveAlarm(db, 'domain-dns', scope);
@@ -50,7 +71,13 @@ export function domainChecks({ db, secrets, domains }: { db: Db; secrets: Secret
       const due = await db
         .select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain })
         .from(sendingDomains)
-        .where(and(isNotNull(sendingDomains.rotateEveryDays), isNull(sendingDomains.pendingSelector), lt(sendingDomains.dkimCreatedAt, sql`now() - make_interval(days => ${sendingDomains.rotateEveryDays})`)));
+        .where(
+          and(
+            isNotNull(sendingDomains.rotateEveryDays),
+            isNull(sendingDomains.pendingSelector),
+            lt(sendingDomains.dkimCreatedAt, sql`now() - make_interval(days => ${sendingDomains.rotateEveryDays})`),
+          ),
+        );
       for (const d of due) {
         await rotateDkim(db, secrets, settings, d.tenantId, d.domain, 'schedule');
         report.rotated.push(d);
@@ -61,13 +88,18 @@ export function domainChecks({ db, secrets, domains }: { db: Db; secrets: Secret
     /** Tells the tenant's status webhook about its domain (regressed records, a rotation to publish); retried until acknowledged. */
     async postDomainEvent(event: DomainEvent): Promise<{ posted: boolean }> {
       const [t] = await db.select({ url: tenants.statusWebhookUrl }).from(tenants).where(eq(tenants.id, event.tenantId));
-      const [d] = await db.select({ lastCheck: sendingDomains.lastCheck, pendingSelector: sendingDomains.pendingSelector }).from(sendingDomains).where(eq(sendingDomains.domain, event.domain));
+      const [d] = await db
+        .select({ lastCheck: sendingDomains.lastCheck, pendingSelector: sendingDomains.pendingSelector })
+        .from(sendingDomains)
+        .where(eq(sendingDomains.domain, event.domain));
       if (!t?.url || !d) return { posted: false };
       const checks = (d.lastCheck as { purpose: string; host: string; status: string; message: string }[] | null) ?? [];
       const result = await postSigned(t.url, tenantWebhookSecret(secrets, event.tenantId), {
         type: event.type,
         domain: event.domain,
-        records: checks.filter((c) => event.type !== 'domain.dns_regressed' || c.status !== 'ok').map((c) => ({ purpose: c.purpose, host: c.host, status: c.status, message: c.message })),
+        records: checks
+          .filter((c) => event.type !== 'domain.dns_regressed' || c.status !== 'ok')
+          .map((c) => ({ purpose: c.purpose, host: c.host, status: c.status, message: c.message })),
         ...(event.type === 'domain.dkim_rotation_started' ? { pendingSelector: d.pendingSelector } : {}),
         at: new Date().toISOString(),
       });

@@ -8,7 +8,15 @@ export async function withoutQuarantined<T extends { localAddress: string }>(db:
   const held = await db
     .select({ ip: ipQuarantine.ip })
     .from(ipQuarantine)
-    .where(and(inArray(ipQuarantine.ip, ips.map((s) => s.localAddress)), or(isNull(ipQuarantine.until), gt(ipQuarantine.until, new Date()))));
+    .where(
+      and(
+        inArray(
+          ipQuarantine.ip,
+          ips.map((s) => s.localAddress),
+        ),
+        or(isNull(ipQuarantine.until), gt(ipQuarantine.until, new Date())),
+      ),
+    );
   if (held.length === 0) return ips;
   const quarantined = new Set(held.map((h) => h.ip));
   return ips.filter((s) => !quarantined.has(s.localAddress));

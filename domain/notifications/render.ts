@@ -36,7 +36,11 @@ export interface RenderedContent {
  * was accepted with (a publish meanwhile does not change it); template problems become a
  * non-retryable TemplateError.
  */
-export async function renderContent(deps: { db: Db; secrets: SecretBox; publicUrl: string }, channel: Channel, row: RenderFacts): Promise<RenderedContent & { templateVersion: number }> {
+export async function renderContent(
+  deps: { db: Db; secrets: SecretBox; publicUrl: string },
+  channel: Channel,
+  row: RenderFacts,
+): Promise<RenderedContent & { templateVersion: number }> {
   const data = row.data as Record<string, unknown>;
   // Non-mandatory categories get a one-click unsubscribe link in the footer; security alerts none.
   const unsubscribeUrl = channel === 'email' ? unsubscribeUrlFor(deps, row) : undefined;

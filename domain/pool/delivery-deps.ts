@@ -7,18 +7,20 @@ import { loadProviderRules, type ProviderRules } from './rules.js';
  * Routing dependencies for a worker: the validated provider rules (a bad file throws here, at
  * start, naming line and field), an MX lookup on the given DNS servers, the MX port.
  */
-export function createDeliveryDeps(opts: {
-  rules?: ProviderRules;
-  rulesPath?: string;
-  /** DNS servers "host:port"; absent: the system's. */
-  dnsServers?: string[];
-  resolver?: DnsResolver;
-  mxPort?: number;
-  /** Longest wait per category for an IP that may send (max-age.ts). */
-  maxAges?: MaxAges;
-  now?: () => number;
-  random?: () => number;
-} = {}): DeliveryDeps {
+export function createDeliveryDeps(
+  opts: {
+    rules?: ProviderRules;
+    rulesPath?: string;
+    /** DNS servers "host:port"; absent: the system's. */
+    dnsServers?: string[];
+    resolver?: DnsResolver;
+    mxPort?: number;
+    /** Longest wait per category for an IP that may send (max-age.ts). */
+    maxAges?: MaxAges;
+    now?: () => number;
+    random?: () => number;
+  } = {},
+): DeliveryDeps {
   return {
     rules: opts.rules ?? loadProviderRules(opts.rulesPath),
     mx: createMxLookup(opts.resolver ?? createDnsResolver(opts.dnsServers), { now: opts.now }),

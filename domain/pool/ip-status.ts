@@ -49,7 +49,10 @@ export async function loadIpStatus(db: Db, rules: ProviderRules, ips: readonly I
   const windowStart = now - rules.reputation.windowHours * 3_600_000;
   const halfLifeMs = rules.reputation.halfLifeMinutes * 60_000;
   const [controls, warmups, quarantines, outcomes, feedback] = await Promise.all([
-    db.select().from(ipControls).where(and(inArray(ipControls.ipId, ids), gt(ipControls.until, new Date(now)))),
+    db
+      .select()
+      .from(ipControls)
+      .where(and(inArray(ipControls.ipId, ids), gt(ipControls.until, new Date(now)))),
     db.select().from(ipWarmups).where(inArray(ipWarmups.ipId, ids)),
     db
       .select()
@@ -81,7 +84,11 @@ export async function loadIpStatus(db: Db, rules: ProviderRules, ips: readonly I
   return ips.map((s) => {
     const rows = rowsFor(s);
     const byProvider: Record<string, Score> = {};
-    for (const p of new Set(rows.map((r) => r.provider))) byProvider[p] = scoreOf(rows.filter((r) => r.provider === p), rules);
+    for (const p of new Set(rows.map((r) => r.provider)))
+      byProvider[p] = scoreOf(
+        rows.filter((r) => r.provider === p),
+        rules,
+      );
     const w = warmups.find((x) => x.ipId === s.id);
     const q = quarantines.find((x) => x.ip === s.localAddress);
     return {
@@ -112,7 +119,7 @@ export function providerView(s: IpStatus, provider: string, rules: ProviderRules
   const suspendedUntil = max(s.controls.filter((c) => c.kind === 'suspend' && applies(c)).map((c) => c.until));
   const throttles = s.controls.filter((c) => c.kind === 'throttle' && applies(c) && c.rate);
   const throttle = throttles.map((c) => c.rate!).sort((a, b) => a.count / a.perMs - b.count / b.perMs)[0];
-  const score = provider === ALL_PROVIDERS ? s.overall : s.byProvider[provider] ?? noEvents;
+  const score = provider === ALL_PROVIDERS ? s.overall : (s.byProvider[provider] ?? noEvents);
   // An IP-wide collapse quarantines the IP for every provider, not only the one that showed it.
   const quarantined = s.quarantine !== null || (provider !== ALL_PROVIDERS && stateOf({ score: s.overall }, rules, now) === 'quarantined');
   const throttledUntil = max(throttles.map((c) => c.until));

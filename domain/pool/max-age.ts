@@ -11,7 +11,10 @@ export type MaxAges = Record<string, number>;
 /** Parses "security=30m,*=6h"; throws naming the bad entry. */
 export function parseMaxAges(text: string = defaultMaxAges): MaxAges {
   const out: MaxAges = {};
-  for (const entry of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const entry of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([\w.*-]+)=(\d+)(s|m|h|d)$/.exec(entry);
     if (!m) throw new Error(`CATEGORY_MAX_AGE: "${entry}" is not "category=duration" (e.g. transactions=6h)`);
     out[m[1]!] = Number(m[2]) * unitMs[m[3] as keyof typeof unitMs];

@@ -63,7 +63,13 @@ export function poolTopology(db: Db, ttlMs: number): PoolTopology {
     const [pool] = await db.select().from(pools).where(eq(pools.id, poolId));
     if (!pool) return undefined;
     const ips = await db
-      .select({ id: sendingIps.id, poolId: sendingIps.poolId, localAddress: sendingIps.localAddress, ehloName: sendingIps.ehloName, weight: sendingIps.weight })
+      .select({
+        id: sendingIps.id,
+        poolId: sendingIps.poolId,
+        localAddress: sendingIps.localAddress,
+        ehloName: sendingIps.ehloName,
+        weight: sendingIps.weight,
+      })
       .from(sendingIps)
       .where(eq(sendingIps.poolId, poolId));
     return { ...pool, ips };
@@ -85,10 +91,20 @@ export function poolTopology(db: Db, ttlMs: number): PoolTopology {
 /** Never wait less than this between tries: the retry itself costs a workflow task. */
 const MIN_WAIT_MS = 250;
 
-export async function providerOf(d: DeliveryDeps, domain: string): Promise<{ provider: string; mxHosts: { exchange: string; addresses: string[] }[] | null }> {
+export async function providerOf(
+  d: DeliveryDeps,
+  domain: string,
+): Promise<{ provider: string; mxHosts: { exchange: string; addresses: string[] }[] | null }> {
   if (!d.mx) return { provider: classifyProvider(d.rules, domain, []), mxHosts: null };
   const mxHosts = await d.mx.lookup(domain);
-  return { provider: classifyProvider(d.rules, domain, mxHosts.map((h) => h.exchange)), mxHosts };
+  return {
+    provider: classifyProvider(
+      d.rules,
+      domain,
+      mxHosts.map((h) => h.exchange),
+    ),
+    mxHosts,
+  };
 }
 
 /**
@@ -121,7 +137,9 @@ export async function chooseRoute(
   const [hold] = await db
     .select()
     .from(tenantHolds)
-    .where(and(eq(tenantHolds.tenantId, msg.tenantId), inArray(tenantHolds.provider, [provider, ALL_PROVIDERS]), gt(tenantHolds.until, new Date(now))));
+    .where(
+      and(eq(tenantHolds.tenantId, msg.tenantId), inArray(tenantHolds.provider, [provider, ALL_PROVIDERS]), gt(tenantHolds.until, new Date(now))),
+    );
   if (hold) throw transient('TenantHeld', `Tenant mail to ${provider} is held: ${hold.reason}`, Math.max(MIN_WAIT_MS, hold.until.getTime() - now));
 
   const fallbackPoolId = await topology.fallbackPoolId(msg.tenantId);
@@ -179,7 +197,12 @@ export async function chooseRoute(
 }
 
 /** Where the message goes: the pool's relay, or every address of every MX host in preference order. */
-function targetOf(pool: { relayHost: string | null; relayPort: number | null }, mxHosts: { exchange: string; addresses: string[] }[] | null, mxPort: number, domain: string) {
+function targetOf(
+  pool: { relayHost: string | null; relayPort: number | null },
+  mxHosts: { exchange: string; addresses: string[] }[] | null,
+  mxPort: number,
+  domain: string,
+) {
   if (pool.relayHost && pool.relayPort) return { host: pool.relayHost, port: pool.relayPort };
   if (!mxHosts) throw permanent('NoMxLookup', 'Direct MX delivery needs a DNS resolver; this pool has no relay host');
   const [host, ...fallbackHosts] = mxHosts.flatMap((h) => h.addresses);
@@ -205,9 +228,16 @@ export async function finishRoute(
   const now = d.now();
   const reply = outcome.response.replace(/\s+/g, ' ');
   const matched = outcome.ok ? [] : responseRulesFor(d.rules, route.provider).filter((r) => new RegExp(r.regex, 'i').test(reply));
-  const bounce = outcome.ok ? undefined : classifyBounce({ smtpCode: outcome.responseCode ?? null, status: outcome.enhancedCode ?? null, diagnostic: reply });
+  const bounce = outcome.ok
+    ? undefined
+    : classifyBounce({ smtpCode: outcome.responseCode ?? null, status: outcome.enhancedCode ?? null, diagnostic: reply });
   const strongest = matched.find((r) => r.action === 'suspend') ?? matched.find((r) => r.action === 'throttle') ?? matched[0];
-  const kind = outcomeKind({ accepted: outcome.ok, temporary: !outcome.ok && outcome.kind === 'transient', bounceClass: bounce?.class, ruleAction: strongest?.action });
+  const kind = outcomeKind({
+    accepted: outcome.ok,
+    temporary: !outcome.ok && outcome.kind === 'transient',
+    bounceClass: bounce?.class,
+    ruleAction: strongest?.action,
+  });
   const event = db.insert(reputationEvents).values({
     ipId: route.ipId,
     provider: route.provider,
@@ -246,7 +276,9 @@ async function triggerFires(db: Db, rule: ResponseRule, route: Route, tenantId: 
   const [row] = (await db.execute(sql`
     select count(*)::int as hits from reputation_events
     where ${scope} and provider = ${route.provider} and ${rule.id} = any(string_to_array(rule_id, ' '))
-      and at > ${new Date(now - 3_600_000).toISOString()}::timestamptz and at <= ${new Date(now).toISOString()}::timestamptz`)) as unknown as { hits: number }[];
+      and at > ${new Date(now - 3_600_000).toISOString()}::timestamptz and at <= ${new Date(now).toISOString()}::timestamptz`)) as unknown as {
+    hits: number;
+  }[];
   return (row?.hits ?? 0) >= rule.trigger.perHour;
 }
 
@@ -257,7 +289,10 @@ async function applyRule(db: Db, rule: ResponseRule, route: Route, ctx: { tenant
     await db
       .insert(tenantHolds)
       .values({ tenantId: ctx.tenantId, provider: route.provider, until, reason })
-      .onConflictDoUpdate({ target: [tenantHolds.tenantId, tenantHolds.provider], set: { until: sql`greatest(${tenantHolds.until}, excluded.until)`, reason } });
+      .onConflictDoUpdate({
+        target: [tenantHolds.tenantId, tenantHolds.provider],
+        set: { until: sql`greatest(${tenantHolds.until}, excluded.until)`, reason },
+      });
   } else {
     const values = {
       ipId: route.ipId,
@@ -276,7 +311,14 @@ async function applyRule(db: Db, rule: ResponseRule, route: Route, ctx: { tenant
       .values(values)
       .onConflictDoUpdate({
         target: [ipControls.ipId, ipControls.provider, ipControls.kind],
-        set: { until: sql`greatest(${ipControls.until}, excluded.until)`, rateCount: values.rateCount, ratePerMs: values.ratePerMs, reason, setBy: rule.id, updatedAt: values.updatedAt },
+        set: {
+          until: sql`greatest(${ipControls.until}, excluded.until)`,
+          rateCount: values.rateCount,
+          ratePerMs: values.ratePerMs,
+          reason,
+          setBy: rule.id,
+          updatedAt: values.updatedAt,
+        },
       });
   }
   const step = rule.action === 'suspend' ? 'ip.suspended' : rule.action === 'throttle' ? 'ip.throttled' : 'tenant.held';

@@ -24,14 +24,17 @@ const Duration = z
   .regex(/^\d+(s|m|h|d)$/, 'expected a duration such as "30s", "90m", "2h"')
   .transform((v) => Number(v.slice(0, -1)) * units[v.slice(-1) as 's' | 'm' | 'h' | 'd']);
 
-const Regex = z.string().min(1).refine((v) => {
-  try {
-    new RegExp(v, 'i');
-    return true;
-  } catch {
-    return false;
-  }
-}, 'not a valid regular expression');
+const Regex = z
+  .string()
+  .min(1)
+  .refine((v) => {
+    try {
+      new RegExp(v, 'i');
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a valid regular expression');
 
 const Limits = z.strictObject({
   connectionsPerIp: z.number().int().positive().optional(),
@@ -89,7 +92,8 @@ export const ProviderRulesSchema = z
   .superRefine((r, ctx) => {
     const seen = new Set<string>();
     r.providers.forEach((p, i) => {
-      if (seen.has(p.name) || p.name === 'other') ctx.addIssue({ code: 'custom', message: `duplicate or reserved provider name "${p.name}"`, path: ['providers', i, 'name'] });
+      if (seen.has(p.name) || p.name === 'other')
+        ctx.addIssue({ code: 'custom', message: `duplicate or reserved provider name "${p.name}"`, path: ['providers', i, 'name'] });
       seen.add(p.name);
     });
   });
@@ -130,7 +134,11 @@ export function parseProviderRules(text: string, source = 'provider-rules.json')
       // The deepest node that exists: a missing field is reported at its parent object.
       let node = tree && findNodeAtLocation(tree, path);
       for (let n = path.length - 1; !node && tree && n >= 0; n--) node = findNodeAtLocation(tree, path.slice(0, n));
-      const field = path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`)).join('').replace(/^\./, '') || '(root)';
+      const field =
+        path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : `.${p}`))
+          .join('')
+          .replace(/^\./, '') || '(root)';
       return `${source}:${node ? lineOf(node.offset) : 1}: ${field}: ${issue.message}`;
     }),
   );

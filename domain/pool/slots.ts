@@ -19,7 +19,8 @@ export interface SlotRequest {
   warmup: WarmupDay | null;
 }
 
-export type SlotResult = { ok: true; reservationId: number } | { ok: false; retryAt: number; reason: 'suspended' | 'connections' | 'rate' | 'warmup-cap' };
+export type SlotResult =
+  { ok: true; reservationId: number } | { ok: false; retryAt: number; reason: 'suspended' | 'connections' | 'rate' | 'warmup-cap' };
 
 const ts = (ms: number) => new Date(ms).toISOString();
 
@@ -32,7 +33,14 @@ export async function reserveSlot(db: Db, req: SlotRequest): Promise<SlotResult>
   const [row] = (await db.execute(sql`
     select * from reserve_send_slot(${ipId}, ${provider}, ${ts(now)}::timestamptz, ${ts(windowStart)}::timestamptz,
       ${ts(now - STALE_MS)}::timestamptz, ${ts(dayStart)}::timestamptz, ${req.connections}::int, ${req.rate.count}::int, ${req.warmup?.cap ?? null}::int)
-  `)) as unknown as { reservation_id: string | number | null; inflight: number; in_window: number; oldest_release: number | null; today: number; suspended_until: number | null }[];
+  `)) as unknown as {
+    reservation_id: string | number | null;
+    inflight: number;
+    in_window: number;
+    oldest_release: number | null;
+    today: number;
+    suspended_until: number | null;
+  }[];
   const r = row!;
   if (r.reservation_id !== null) return { ok: true, reservationId: Number(r.reservation_id) };
   // Suspended since the caller read the IP's status (a provider rule fired meanwhile).

@@ -33,7 +33,14 @@ export async function loadChoices(db: Db, tenantId: string, userId: string): Pro
     .where(and(eq(users.id, userId), eq(users.tenantId, tenantId)));
   if (!user) return undefined;
   const rows = await db
-    .select({ key: categories.key, defaults: categories.defaultChannels, mandatory: categories.mandatory, requiresOptIn: categories.requiresOptIn, chosen: preferences.channels, optedInAt: preferences.optedInAt })
+    .select({
+      key: categories.key,
+      defaults: categories.defaultChannels,
+      mandatory: categories.mandatory,
+      requiresOptIn: categories.requiresOptIn,
+      chosen: preferences.channels,
+      optedInAt: preferences.optedInAt,
+    })
     .from(categories)
     .leftJoin(preferences, and(eq(preferences.categoryKey, categories.key), eq(preferences.userId, userId)))
     .where(eq(categories.tenantId, tenantId))
@@ -77,7 +84,11 @@ export async function saveChoices(
     }
     const consenting = input.consent.has(cat.key);
     if (channels.length > 0 && !consenting) errors.push({ category: cat.key, problem: 'consent-needed' });
-    writes.push({ key: cat.key, channels: consenting ? channels : [], optIn: !consenting || channels.length === 0 ? 'withdrawn' : cat.optedInAt ? 'kept' : 'given' });
+    writes.push({
+      key: cat.key,
+      channels: consenting ? channels : [],
+      optIn: !consenting || channels.length === 0 ? 'withdrawn' : cat.optedInAt ? 'kept' : 'given',
+    });
   }
   if (errors.length) return errors;
   // The consent ledger records the change (opt-in or opt-out of a consent category with the text

@@ -30,7 +30,12 @@ export function verifyPreferenceToken(secrets: SecretBox, token: string, nowMs =
 }
 
 /** The page's URL under `publicUrl`, and when it stops working. */
-export function preferenceUrl(secrets: SecretBox, publicUrl: string, claim: Omit<PreferenceClaim, 'exp'>, nowMs = Date.now()): { url: string; expiresAt: Date } {
+export function preferenceUrl(
+  secrets: SecretBox,
+  publicUrl: string,
+  claim: Omit<PreferenceClaim, 'exp'>,
+  nowMs = Date.now(),
+): { url: string; expiresAt: Date } {
   const exp = Math.floor(nowMs / 1000) + preferenceLinkTtlSeconds;
   return { url: `${publicUrl.replace(/\/$/, '')}/preferences/${signPreferenceToken(secrets, { ...claim, exp })}`, expiresAt: new Date(exp * 1000) };
 }

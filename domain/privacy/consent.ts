@@ -30,7 +30,8 @@ export async function preferenceChangeErrors(db: Pick<Db, 'select'>, tenantId: s
   for (const [key, channels] of Object.entries(chosen)) {
     const cat = cats.find((x) => x.key === key);
     if (!cat) errors.push({ path: `categories.${key}`, message: `unknown category; known: ${cats.map((x) => x.key).join(', ')}` });
-    else if (cat.mandatory && channels.length === 0) errors.push({ path: `categories.${key}`, message: `${key} alerts are mandatory: choose at least one channel` });
+    else if (cat.mandatory && channels.length === 0)
+      errors.push({ path: `categories.${key}`, message: `${key} alerts are mandatory: choose at least one channel` });
   }
   return errors;
 }
@@ -44,7 +45,10 @@ export async function preferenceChangeErrors(db: Pick<Db, 'select'>, tenantId: s
 export async function recordPreferenceChange(tx: Tx, change: PreferenceChange): Promise<void> {
   const entries = Object.entries(change.categories);
   if (entries.length === 0) return;
-  const cats = await tx.select({ key: categories.key, requiresOptIn: categories.requiresOptIn }).from(categories).where(eq(categories.tenantId, change.tenantId));
+  const cats = await tx
+    .select({ key: categories.key, requiresOptIn: categories.requiresOptIn })
+    .from(categories)
+    .where(eq(categories.tenantId, change.tenantId));
   const optIn = new Set(cats.filter((c) => c.requiresOptIn).map((c) => c.key));
   await tx.insert(consentRecords).values(
     entries.map(([key, channels]) => ({
@@ -72,7 +76,13 @@ export async function recordPreferenceChange(tx: Tx, change: PreferenceChange): 
   await appendAudit(tx, {
     tenantId: change.tenantId,
     step: change.auditStep ?? 'preferences.updated',
-    detail: { userId: change.externalId, categories: change.categories, source: change.source, actor: change.actor, textVersion: change.textVersion ?? null },
+    detail: {
+      userId: change.externalId,
+      categories: change.categories,
+      source: change.source,
+      actor: change.actor,
+      textVersion: change.textVersion ?? null,
+    },
   });
 }
 

@@ -48,14 +48,20 @@ export async function eraseUser(db: Db, secrets: SecretBox, tenantId: string, ex
       .where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)))
       .for('update');
     if (!user) return undefined;
-    const notes = await tx.select({ id: notifications.id, workflowId: notifications.workflowId, status: notifications.status }).from(notifications).where(eq(notifications.userId, user.id));
+    const notes = await tx
+      .select({ id: notifications.id, workflowId: notifications.workflowId, status: notifications.status })
+      .from(notifications)
+      .where(eq(notifications.userId, user.id));
     const ids = notes.map((n) => n.id);
     const running = notes.filter((n) => n.status === 'accepted' || n.status === 'running');
 
     let kept = 0;
     if (user.email) {
       const address = normaliseAddress(user.email);
-      const clear = await tx.delete(suppressions).where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, address))).returning();
+      const clear = await tx
+        .delete(suppressions)
+        .where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, address)))
+        .returning();
       for (const s of clear) {
         const added = await tx
           .insert(suppressions)
@@ -90,13 +96,23 @@ export async function eraseUser(db: Db, secrets: SecretBox, tenantId: string, ex
     await tx
       .update(auditEvents)
       .set({ detail: ERASED })
-      .where(and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.notificationId), namesUser, sql`${auditEvents.detail}->>'userId' = ${externalId}`));
-    if (ids.length) await tx.update(auditEvents).set({ detail: ERASED }).where(and(inArray(auditEvents.notificationId, ids), namesUser));
+      .where(
+        and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.notificationId), namesUser, sql`${auditEvents.detail}->>'userId' = ${externalId}`),
+      );
+    if (ids.length)
+      await tx
+        .update(auditEvents)
+        .set({ detail: ERASED })
+        .where(and(inArray(auditEvents.notificationId, ids), namesUser));
     await tx
       .update(users)
       .set({ email: null, externalId: `erased~${user.id}`, locale: 'en', timezone: 'UTC', updatedAt: new Date() })
       .where(eq(users.id, user.id));
-    await appendAudit(tx, { tenantId, step: 'user.erased', detail: { userRef: user.id, notifications: ids.length, cancelled: running.length, suppressionsKeptAsHash: kept } });
+    await appendAudit(tx, {
+      tenantId,
+      step: 'user.erased',
+      detail: { userRef: user.id, notifications: ids.length, cancelled: running.length, suppressionsKeptAsHash: kept },
+    });
     return { userRef: user.id, notifications: ids.length, runningWorkflowIds: running.map((n) => n.workflowId), suppressionsKeptAsHash: kept };
   });
 }

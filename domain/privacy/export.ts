@@ -1,6 +1,16 @@
 import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { auditEvents, deliveryAttempts, feedbackEvents, notifications, preferences, pushDevices, renderedMessages, suppressions, users } from '../../db/schema.js';
+import {
+  auditEvents,
+  deliveryAttempts,
+  feedbackEvents,
+  notifications,
+  preferences,
+  pushDevices,
+  renderedMessages,
+  suppressions,
+  users,
+} from '../../db/schema.js';
 import { normaliseAddress } from '../feedback/suppression.js';
 import { consentHistory } from './consent.js';
 
@@ -16,7 +26,10 @@ const iso = (d: Date | null) => (d ? d.toISOString() : null);
  * Undefined: no such user.
  */
 export async function exportUser(db: Db, tenantId: string, externalId: string) {
-  const [user] = await db.select().from(users).where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
+  const [user] = await db
+    .select()
+    .from(users)
+    .where(and(eq(users.tenantId, tenantId), eq(users.externalId, externalId)));
   if (!user) return undefined;
   const [devices, prefs, consent, notes, userAudit, suppressed] = await Promise.all([
     db.select().from(pushDevices).where(eq(pushDevices.userId, user.id)).orderBy(asc(pushDevices.createdAt)),
@@ -26,10 +39,20 @@ export async function exportUser(db: Db, tenantId: string, externalId: string) {
     db
       .select({ at: auditEvents.at, step: auditEvents.step, detail: auditEvents.detail })
       .from(auditEvents)
-      .where(and(eq(auditEvents.tenantId, tenantId), isNull(auditEvents.notificationId), sql`${auditEvents.detail} ? 'userId'`, sql`${auditEvents.detail}->>'userId' = ${externalId}`))
+      .where(
+        and(
+          eq(auditEvents.tenantId, tenantId),
+          isNull(auditEvents.notificationId),
+          sql`${auditEvents.detail} ? 'userId'`,
+          sql`${auditEvents.detail}->>'userId' = ${externalId}`,
+        ),
+      )
       .orderBy(asc(auditEvents.at)),
     user.email
-      ? db.select({ reason: suppressions.reason, source: suppressions.source, createdAt: suppressions.createdAt }).from(suppressions).where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, normaliseAddress(user.email))))
+      ? db
+          .select({ reason: suppressions.reason, source: suppressions.source, createdAt: suppressions.createdAt })
+          .from(suppressions)
+          .where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, normaliseAddress(user.email))))
       : Promise.resolve([]),
   ]);
   const ids = notes.map((n) => n.id);
@@ -49,7 +72,14 @@ export async function exportUser(db: Db, tenantId: string, externalId: string) {
 
   return {
     exportedAt: new Date().toISOString(),
-    user: { userId: user.externalId, email: user.email, locale: user.locale, timezone: user.timezone, createdAt: iso(user.createdAt)!, updatedAt: iso(user.updatedAt)! },
+    user: {
+      userId: user.externalId,
+      email: user.email,
+      locale: user.locale,
+      timezone: user.timezone,
+      createdAt: iso(user.createdAt)!,
+      updatedAt: iso(user.updatedAt)!,
+    },
     devices: devices.map((d) => ({ id: d.id, token: maskToken(d.token), createdAt: iso(d.createdAt)! })),
     preferences: prefs.map((p) => ({ category: p.categoryKey, channels: p.channels, optedInAt: iso(p.optedInAt), updatedAt: iso(p.updatedAt)! })),
     consentHistory: consent,
@@ -78,7 +108,15 @@ export async function exportUser(db: Db, tenantId: string, externalId: string) {
         startedAt: iso(a.startedAt)!,
         finishedAt: iso(a.finishedAt)!,
       })),
-      feedback: of(feedback, n.id).map((f) => ({ kind: f.kind, bounceType: f.bounceType, class: f.class, status: f.status, diagnostic: f.diagnostic, source: f.source, receivedAt: iso(f.receivedAt)! })),
+      feedback: of(feedback, n.id).map((f) => ({
+        kind: f.kind,
+        bounceType: f.bounceType,
+        class: f.class,
+        status: f.status,
+        diagnostic: f.diagnostic,
+        source: f.source,
+        receivedAt: iso(f.receivedAt)!,
+      })),
       audit: of(audit, n.id).map((e) => ({ at: iso(e.at)!, step: e.step, detail: e.detail as Record<string, unknown> })),
     })),
     audit: userAudit.map((e) => ({ at: iso(e.at)!, step: e.step, detail: e.detail as Record<string, unknown> })),

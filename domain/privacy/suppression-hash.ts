@@ -15,7 +15,12 @@ export function suppressionHash(secrets: SecretBox, tenantId: string, email: str
 }
 
 /** Restores the clear suppression of an address that was suppressed before an erasure; true when it did. */
-export async function restoreErasedSuppression(tx: Pick<Db, 'select' | 'insert'>, secrets: SecretBox, tenantId: string, email: string): Promise<boolean> {
+export async function restoreErasedSuppression(
+  tx: Pick<Db, 'select' | 'insert'>,
+  secrets: SecretBox,
+  tenantId: string,
+  email: string,
+): Promise<boolean> {
   const [hashed] = await tx
     .select()
     .from(suppressions)
@@ -23,7 +28,13 @@ export async function restoreErasedSuppression(tx: Pick<Db, 'select' | 'insert'>
   if (!hashed) return false;
   const rows = await tx
     .insert(suppressions)
-    .values({ tenantId, email: normaliseAddress(email), reason: hashed.reason, source: hashed.source, detail: 'restored: suppressed before an erasure' })
+    .values({
+      tenantId,
+      email: normaliseAddress(email),
+      reason: hashed.reason,
+      source: hashed.source,
+      detail: 'restored: suppressed before an erasure',
+    })
     .onConflictDoNothing()
     .returning({ email: suppressions.email });
   return rows.length > 0;

@@ -83,7 +83,14 @@ export async function sendToDevice(
 }
 
 // firebase-admin codes (messaging/<code>) after its mapping of FCM v1 errorCode values.
-const TRANSIENT = new Set(['server-unavailable', 'internal-error', 'message-rate-exceeded', 'device-message-rate-exceeded', 'topics-message-rate-exceeded', 'unknown-error']);
+const TRANSIENT = new Set([
+  'server-unavailable',
+  'internal-error',
+  'message-rate-exceeded',
+  'device-message-rate-exceeded',
+  'topics-message-rate-exceeded',
+  'unknown-error',
+]);
 const TOKEN_GONE = new Set(['registration-token-not-registered', 'invalid-registration-token']);
 
 /** UNAVAILABLE/QUOTA_EXCEEDED/INTERNAL/network -> transient; UNREGISTERED/INVALID_ARGUMENT/SENDER_ID_MISMATCH/auth -> permanent. */

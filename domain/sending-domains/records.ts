@@ -45,16 +45,38 @@ export function spfValue(settings: MailDnsSettings, poolIps: string[]): string {
 
 /** Everything to publish for a domain, in the order a person would enter them. */
 export function expectedRecords(
-  d: { domain: string; dkimSelector: string; dkimPublicKey: string; pendingSelector: string | null; pendingPublicKey: string | null; retiredSelector: string | null; retiredPublicKey: string | null },
+  d: {
+    domain: string;
+    dkimSelector: string;
+    dkimPublicKey: string;
+    pendingSelector: string | null;
+    pendingPublicKey: string | null;
+    retiredSelector: string | null;
+    retiredPublicKey: string | null;
+  },
   settings: MailDnsSettings,
   poolIps: string[],
 ): DnsRecord[] {
-  const records: DnsRecord[] = [{ purpose: 'dkim', type: 'TXT', host: dkimHost(d.dkimSelector, d.domain), value: dkimTxtValue(d.dkimPublicKey), required: true }];
+  const records: DnsRecord[] = [
+    { purpose: 'dkim', type: 'TXT', host: dkimHost(d.dkimSelector, d.domain), value: dkimTxtValue(d.dkimPublicKey), required: true },
+  ];
   if (d.pendingSelector && d.pendingPublicKey) {
-    records.push({ purpose: 'dkim-next', type: 'TXT', host: dkimHost(d.pendingSelector, d.domain), value: dkimTxtValue(d.pendingPublicKey), required: false });
+    records.push({
+      purpose: 'dkim-next',
+      type: 'TXT',
+      host: dkimHost(d.pendingSelector, d.domain),
+      value: dkimTxtValue(d.pendingPublicKey),
+      required: false,
+    });
   }
   if (d.retiredSelector && d.retiredPublicKey) {
-    records.push({ purpose: 'dkim-previous', type: 'TXT', host: dkimHost(d.retiredSelector, d.domain), value: dkimTxtValue(d.retiredPublicKey), required: false });
+    records.push({
+      purpose: 'dkim-previous',
+      type: 'TXT',
+      host: dkimHost(d.retiredSelector, d.domain),
+      value: dkimTxtValue(d.retiredPublicKey),
+      required: false,
+    });
   }
   records.push(
     { purpose: 'return-path', type: 'CNAME', host: returnPathDomain(d.domain), value: settings.bounceHost, required: true },

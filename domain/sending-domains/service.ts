@@ -49,7 +49,14 @@ function view(row: Row, settings: DomainSettings, ips: string[]) {
     lastCheckedAt: row.lastCheckedAt?.toISOString() ?? null,
     records: expectedRecords(row, settings, ips).map((r) => {
       const c = checks.get(`${r.purpose}|${r.host}`);
-      return { purpose: r.purpose, type: r.type, host: r.host, value: r.value, required: r.required, ...(c ? { status: c.status, observed: c.observed, message: c.message } : {}) };
+      return {
+        purpose: r.purpose,
+        type: r.type,
+        host: r.host,
+        value: r.value,
+        required: r.required,
+        ...(c ? { status: c.status, observed: c.observed, message: c.message } : {}),
+      };
     }),
     rotation: {
       pendingSelector: row.pendingSelector,
@@ -64,20 +71,36 @@ function view(row: Row, settings: DomainSettings, ips: string[]) {
 export type DomainView = ReturnType<typeof view>;
 
 async function load(db: Db, tenantId: string, domain: string): Promise<Row> {
-  const [row] = await db.select().from(sendingDomains).where(and(eq(sendingDomains.tenantId, tenantId), eq(sendingDomains.domain, domain.toLowerCase())));
+  const [row] = await db
+    .select()
+    .from(sendingDomains)
+    .where(and(eq(sendingDomains.tenantId, tenantId), eq(sendingDomains.domain, domain.toLowerCase())));
   if (!row) throw new DomainError('not-found', `No sending domain ${domain} for this tenant`);
   return row;
 }
 
 /** Adds a domain with a fresh DKIM key (private key encrypted at rest); answers the records to publish. */
-export async function addDomain(db: Db, secrets: SecretBox, settings: DomainSettings, tenantId: string, spec: { domain: string; fromName?: string; by: string }): Promise<DomainView> {
+export async function addDomain(
+  db: Db,
+  secrets: SecretBox,
+  settings: DomainSettings,
+  tenantId: string,
+  spec: { domain: string; fromName?: string; by: string },
+): Promise<DomainView> {
   const domain = spec.domain.toLowerCase();
   const key = generateDkimKey();
   const [tenant] = await db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, tenantId));
   const row = await db.transaction(async (tx) => {
     const [inserted] = await tx
       .insert(sendingDomains)
-      .values({ tenantId, domain, fromName: spec.fromName ?? tenant?.name ?? tenantId, dkimSelector: DKIM_SELECTORS[0], dkimPrivateKeyEnc: secrets.encrypt(key.privateKeyPem), dkimPublicKey: key.publicKeyBase64 })
+      .values({
+        tenantId,
+        domain,
+        fromName: spec.fromName ?? tenant?.name ?? tenantId,
+        dkimSelector: DKIM_SELECTORS[0],
+        dkimPrivateKeyEnc: secrets.encrypt(key.privateKeyPem),
+        dkimPublicKey: key.publicKeyBase64,
+      })
       .onConflictDoNothing()
       .returning();
     if (!inserted) throw new DomainError('conflict', `${domain} is already a sending domain (of this or another tenant)`);
@@ -110,7 +133,14 @@ export interface VerifyOutcome {
  * Looks every record up through the engine's resolver and stores the result. A pending rotated
  * key whose record is published takes over signing; the old key's record is then kept for the grace.
  */
-export async function verifyDomain(db: Db, resolver: TxtResolver, settings: DomainSettings, tenantId: string, domain: string, by: string): Promise<VerifyOutcome> {
+export async function verifyDomain(
+  db: Db,
+  resolver: TxtResolver,
+  settings: DomainSettings,
+  tenantId: string,
+  domain: string,
+  by: string,
+): Promise<VerifyOutcome> {
   const row = await load(db, tenantId, domain);
   const ips = await poolIps(db, tenantId);
   const records = expectedRecords(row, settings, ips);
@@ -121,7 +151,13 @@ export async function verifyDomain(db: Db, resolver: TxtResolver, settings: Doma
   const nextOk = checks.find((c) => c.purpose === 'dkim-next')?.status === 'ok';
   const status = requiredOk ? 'verified' : row.firstVerifiedAt ? 'failing' : 'pending';
   const regressed = row.status === 'verified' && status === 'failing';
-  const set: Partial<Row> = { status, lastCheckedAt: now, lastCheck: checks, ...(dkimOk ? { dkimVerifiedAt: now } : {}), ...(requiredOk && !row.firstVerifiedAt ? { firstVerifiedAt: now } : {}) };
+  const set: Partial<Row> = {
+    status,
+    lastCheckedAt: now,
+    lastCheck: checks,
+    ...(dkimOk ? { dkimVerifiedAt: now } : {}),
+    ...(requiredOk && !row.firstVerifiedAt ? { firstVerifiedAt: now } : {}),
+  };
   let switchedTo: string | undefined;
   if (nextOk && row.pendingSelector && row.pendingPrivateKeyEnc && row.pendingPublicKey) {
     // The new key is in DNS: sign with it from now on; the old one's record stays for the grace.
@@ -145,7 +181,13 @@ export async function verifyDomain(db: Db, resolver: TxtResolver, settings: Doma
     await appendAudit(tx, {
       tenantId,
       step: switchedTo ? 'domain.dkim_switched' : 'domain.checked',
-      detail: { domain: row.domain, status, records: Object.fromEntries(checks.map((c) => [c.purpose, c.status])), ...(switchedTo ? { selector: switchedTo, previous: row.dkimSelector } : {}), by },
+      detail: {
+        domain: row.domain,
+        status,
+        records: Object.fromEntries(checks.map((c) => [c.purpose, c.status])),
+        ...(switchedTo ? { selector: switchedTo, previous: row.dkimSelector } : {}),
+        by,
+      },
     });
     if (switchedTo || (dkimOk && !row.dkimVerifiedAt)) await tx.execute(sql`select pg_notify(${DOMAIN_CHANGES_CHANNEL}, ${tenantId})`);
     return result;
@@ -157,12 +199,23 @@ export async function verifyDomain(db: Db, resolver: TxtResolver, settings: Doma
  * Starts a DKIM rotation: a new key on the idle selector, returned as its record to publish.
  * Signing switches once a verify sees that record.
  */
-export async function rotateDkim(db: Db, secrets: SecretBox, settings: DomainSettings, tenantId: string, domain: string, by: string): Promise<DomainView> {
+export async function rotateDkim(
+  db: Db,
+  secrets: SecretBox,
+  settings: DomainSettings,
+  tenantId: string,
+  domain: string,
+  by: string,
+): Promise<DomainView> {
   const row = await load(db, tenantId, domain);
-  if (row.pendingSelector) throw new DomainError('conflict', `A rotation to selector ${row.pendingSelector} is already waiting for its DNS record; publish it and verify`);
+  if (row.pendingSelector)
+    throw new DomainError('conflict', `A rotation to selector ${row.pendingSelector} is already waiting for its DNS record; publish it and verify`);
   const selector = row.dkimSelector === DKIM_SELECTORS[0] ? DKIM_SELECTORS[1] : DKIM_SELECTORS[0];
   if (row.retiredSelector === selector && row.retiredAt && row.retiredAt.getTime() + settings.rotationGraceHours * 3_600_000 > Date.now()) {
-    throw new DomainError('conflict', `Selector ${selector} still serves the previous key until ${new Date(row.retiredAt.getTime() + settings.rotationGraceHours * 3_600_000).toISOString()}; rotate after that`);
+    throw new DomainError(
+      'conflict',
+      `Selector ${selector} still serves the previous key until ${new Date(row.retiredAt.getTime() + settings.rotationGraceHours * 3_600_000).toISOString()}; rotate after that`,
+    );
   }
   const key = generateDkimKey();
   const [updated] = await db.transaction(async (tx) => {
@@ -183,7 +236,14 @@ export async function rotateDkim(db: Db, secrets: SecretBox, settings: DomainSet
 }
 
 /** Schedules (or stops, with null) a DKIM rotation every N days, started by the daily domain check. */
-export async function setRotationInterval(db: Db, settings: DomainSettings, tenantId: string, domain: string, days: number | null, by: string): Promise<DomainView> {
+export async function setRotationInterval(
+  db: Db,
+  settings: DomainSettings,
+  tenantId: string,
+  domain: string,
+  days: number | null,
+  by: string,
+): Promise<DomainView> {
   const row = await load(db, tenantId, domain);
   await db.transaction(async (tx) => {
     await tx.update(sendingDomains).set({ rotateEveryDays: days }).where(eq(sendingDomains.id, row.id));
@@ -196,8 +256,15 @@ export async function setRotationInterval(db: Db, settings: DomainSettings, tena
 export async function canSendFromDomain(db: Db, tenantId: string): Promise<{ ok: true } | { ok: false; detail: string }> {
   const [t] = await db.select({ sandbox: tenants.sandbox }).from(tenants).where(eq(tenants.id, tenantId));
   if (t?.sandbox) return { ok: true };
-  const rows = await db.select({ domain: sendingDomains.domain, verified: sendingDomains.dkimVerifiedAt }).from(sendingDomains).where(eq(sendingDomains.tenantId, tenantId));
+  const rows = await db
+    .select({ domain: sendingDomains.domain, verified: sendingDomains.dkimVerifiedAt })
+    .from(sendingDomains)
+    .where(eq(sendingDomains.tenantId, tenantId));
   if (rows.some((r) => r.verified)) return { ok: true };
-  if (rows.length === 0) return { ok: false, detail: 'This tenant has no sending domain: add one with POST /v1/sending-domains, publish its records and verify it' };
-  return { ok: false, detail: `The DKIM record of ${rows.map((r) => r.domain).join(', ')} has not verified yet: publish the records from GET /v1/sending-domains/{domain} and call POST /v1/sending-domains/{domain}/verify` };
+  if (rows.length === 0)
+    return { ok: false, detail: 'This tenant has no sending domain: add one with POST /v1/sending-domains, publish its records and verify it' };
+  return {
+    ok: false,
+    detail: `The DKIM record of ${rows.map((r) => r.domain).join(', ')} has not verified yet: publish the records from GET /v1/sending-domains/{domain} and call POST /v1/sending-domains/{domain}/verify`,
+  };
 }

@@ -62,29 +62,60 @@ export async function checkRecord(resolver: TxtResolver, domain: string, r: DnsR
     const target = await cname(resolver, r.host);
     if (!target) {
       const texts = await txt(resolver, r.host);
-      if (texts.length) return { ...base, status: 'mismatch', observed: texts, message: `${r.host} has a TXT record where a CNAME to ${r.value} belongs` };
+      if (texts.length)
+        return { ...base, status: 'mismatch', observed: texts, message: `${r.host} has a TXT record where a CNAME to ${r.value} belongs` };
       return { ...base, status: 'missing', observed: [], message: (await hint()) ?? `No CNAME at ${r.host}: add ${r.host} CNAME ${r.value}` };
     }
     if (target === r.value.toLowerCase()) return { ...base, status: 'ok', observed: [target], message: `${r.host} points at ${target}` };
-    return { ...base, status: 'mismatch', observed: [target], message: `${r.host} points at ${target}, not ${r.value}; bounces would not reach the engine and SPF would not align` };
+    return {
+      ...base,
+      status: 'mismatch',
+      observed: [target],
+      message: `${r.host} points at ${target}, not ${r.value}; bounces would not reach the engine and SPF would not align`,
+    };
   }
 
   const observed = await txt(resolver, r.host);
   const alias = await cname(resolver, r.host);
   if (r.purpose === 'spf') {
     const spf = observed.filter((v) => /^v=spf1(\s|$)/i.test(v.trim()));
-    if (spf.length === 0) return { ...base, status: 'missing', observed, message: (await hint()) ?? `No SPF record at ${r.host}: add TXT "${r.value}"` };
-    if (spf.length > 1) return { ...base, status: 'mismatch', observed: spf, message: `${r.host} has ${spf.length} SPF records; receivers then fail SPF for good (RFC 7208 §4.5). Merge them into one record that includes ${r.value.replace(/^v=spf1 | ~all$/g, '')}` };
+    if (spf.length === 0)
+      return { ...base, status: 'missing', observed, message: (await hint()) ?? `No SPF record at ${r.host}: add TXT "${r.value}"` };
+    if (spf.length > 1)
+      return {
+        ...base,
+        status: 'mismatch',
+        observed: spf,
+        message: `${r.host} has ${spf.length} SPF records; receivers then fail SPF for good (RFC 7208 §4.5). Merge them into one record that includes ${r.value.replace(/^v=spf1 | ~all$/g, '')}`,
+      };
     const wanted = r.value.split(/\s+/).filter((m) => /^(include|ip4|ip6):/.test(m));
     const have = new Set(spf[0]!.toLowerCase().split(/\s+/));
     const lacking = wanted.filter((m) => !have.has(m.toLowerCase()));
-    if (lacking.length) return { ...base, status: 'mismatch', observed: spf, message: `The SPF record at ${r.host} lacks ${lacking.join(' ')}; add it before the "all" term` };
+    if (lacking.length)
+      return {
+        ...base,
+        status: 'mismatch',
+        observed: spf,
+        message: `The SPF record at ${r.host} lacks ${lacking.join(' ')}; add it before the "all" term`,
+      };
     return { ...base, status: 'ok', observed: spf, message: 'One SPF record, covering the engine' };
   }
   if (r.purpose === 'dmarc') {
     const dmarc = observed.filter((v) => /^v=DMARC1/i.test(v.trim()));
-    if (dmarc.length === 0) return { ...base, status: 'missing', observed, message: (await hint()) ?? `No DMARC record at ${r.host}: add TXT "${r.value}" to start with reports only` };
-    if (dmarc.length > 1) return { ...base, status: 'mismatch', observed: dmarc, message: `${r.host} has ${dmarc.length} DMARC records; receivers ignore DMARC then. Keep one` };
+    if (dmarc.length === 0)
+      return {
+        ...base,
+        status: 'missing',
+        observed,
+        message: (await hint()) ?? `No DMARC record at ${r.host}: add TXT "${r.value}" to start with reports only`,
+      };
+    if (dmarc.length > 1)
+      return {
+        ...base,
+        status: 'mismatch',
+        observed: dmarc,
+        message: `${r.host} has ${dmarc.length} DMARC records; receivers ignore DMARC then. Keep one`,
+      };
     return { ...base, status: 'ok', observed: dmarc, message: `DMARC published (${/p=\w+/i.exec(dmarc[0]!)?.[0] ?? 'no policy'})` };
   }
   // DKIM: the published key must be this key.
@@ -92,7 +123,13 @@ export async function checkRecord(resolver: TxtResolver, domain: string, r: DnsR
   const keys = observed.filter((v) => /(^|;)\s*p=/i.test(v));
   if (keys.some((v) => dkimKeyOf(v) === wantedKey)) return { ...base, status: 'ok', observed, message: `DKIM key published at ${r.host}` };
   if (observed.length === 0) {
-    if (alias) return { ...base, status: 'mismatch', observed: [`CNAME ${alias}`], message: `${r.host} is a CNAME to ${alias}, which has no TXT record; a DKIM key belongs in a TXT record at ${r.host} itself` };
+    if (alias)
+      return {
+        ...base,
+        status: 'mismatch',
+        observed: [`CNAME ${alias}`],
+        message: `${r.host} is a CNAME to ${alias}, which has no TXT record; a DKIM key belongs in a TXT record at ${r.host} itself`,
+      };
     return { ...base, status: 'missing', observed, message: (await hint()) ?? `No TXT record at ${r.host}: add the DKIM key` };
   }
   const why = keys.length ? 'holds another key (an older or mistyped one)' : `holds no DKIM key ("${squash(observed[0]!).slice(0, 40)}...")`;

@@ -17,6 +17,11 @@ export const invalid = (message: string, problems: TemplateDataError['problems']
 export const conflict = (message: string) => new TemplateDataError(409, message);
 
 export function fromVersionProblems(problems: VersionProblem[]): TemplateDataError {
-  const list = problems.map((p) => ({ path: `body.${p.where}`, message: p.message, ...(p.line ? { line: p.line } : {}), ...(p.tag ? { tag: p.tag } : {}) }));
+  const list = problems.map((p) => ({
+    path: `body.${p.where}`,
+    message: p.message,
+    ...(p.line ? { line: p.line } : {}),
+    ...(p.tag ? { tag: p.tag } : {}),
+  }));
   return invalid(`The version was not created: ${problems.map((p) => `${p.where}: ${p.message}`).join('; ')}`, list);
 }

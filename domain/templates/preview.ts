@@ -33,7 +33,12 @@ const PREVIEW_UNSUBSCRIBE = 'https://unsubscribe.example/preview';
  */
 export async function previewVersion(db: Db, tenantId: string, type: string, req: PreviewRequest, settings: SpamSettings = {}): Promise<Preview> {
   const [facts] = await db
-    .select({ published: notificationTypes.publishedVersion, tenantName: tenants.name, mandatory: categories.mandatory, requiresOptIn: categories.requiresOptIn })
+    .select({
+      published: notificationTypes.publishedVersion,
+      tenantName: tenants.name,
+      mandatory: categories.mandatory,
+      requiresOptIn: categories.requiresOptIn,
+    })
     .from(notificationTypes)
     .innerJoin(tenants, eq(tenants.id, notificationTypes.tenantId))
     .innerJoin(categories, and(eq(categories.tenantId, notificationTypes.tenantId), eq(categories.key, notificationTypes.categoryKey)))
@@ -41,14 +46,20 @@ export async function previewVersion(db: Db, tenantId: string, type: string, req
   if (!facts) throw notFound(`Notification type '${type}' does not exist`);
   let n = req.version ?? facts.published;
   if (n === null) {
-    const [newest] = await db.select({ version: templateVersions.version }).from(templateVersions).where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type))).orderBy(desc(templateVersions.version)).limit(1);
+    const [newest] = await db
+      .select({ version: templateVersions.version })
+      .from(templateVersions)
+      .where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type)))
+      .orderBy(desc(templateVersions.version))
+      .limit(1);
     if (!newest) throw notFound(`Notification type '${type}' has no version yet (POST /v1/notification-types/${type}/versions)`);
     n = newest.version;
   }
   const version = await loadVersion(db, tenantId, type, n);
   if (!version) throw notFound(`Version ${n} of '${type}' does not exist`);
   const wrong = dataProblems(version.variables, req.data);
-  if (wrong.length) throw invalid(`Invalid data for ${type} v${n}: ${wrong.map((w) => `${w.path.replace('body.data.', '')} ${w.message}`).join('; ')}`, wrong);
+  if (wrong.length)
+    throw invalid(`Invalid data for ${type} v${n}: ${wrong.map((w) => `${w.path.replace('body.data.', '')} ${w.message}`).join('; ')}`, wrong);
 
   const ctx = { tenantName: facts.tenantName, unsubscribeUrl: facts.mandatory ? undefined : PREVIEW_UNSUBSCRIBE };
   try {

@@ -5,10 +5,38 @@ import { defaultContent, defaultLayout, defaultTypeSpec, defaultTypes, defaultVa
 
 /** The categories every tenant starts with; security is mandatory, marketing needs a recorded opt-in. */
 export const defaultCategories = [
-  { key: 'security', defaultChannels: ['email', 'push'], mandatory: true, requiresOptIn: false, allowFallback: true, label: { en: 'Security', fr: 'Sécurité', de: 'Sicherheit', nl: 'Beveiliging' } },
-  { key: 'transactions', defaultChannels: ['email'], mandatory: false, requiresOptIn: false, allowFallback: true, label: { en: 'Transactions', fr: 'Opérations', de: 'Umsätze', nl: 'Transacties' } },
-  { key: 'balance', defaultChannels: ['email'], mandatory: false, requiresOptIn: false, allowFallback: true, label: { en: 'Balance', fr: 'Solde', de: 'Kontostand', nl: 'Saldo' } },
-  { key: 'marketing', defaultChannels: ['email'], mandatory: false, requiresOptIn: true, allowFallback: false, label: { en: 'News and offers', fr: 'Actualités et offres', de: 'Neuigkeiten und Angebote', nl: 'Nieuws en aanbiedingen' } },
+  {
+    key: 'security',
+    defaultChannels: ['email', 'push'],
+    mandatory: true,
+    requiresOptIn: false,
+    allowFallback: true,
+    label: { en: 'Security', fr: 'Sécurité', de: 'Sicherheit', nl: 'Beveiliging' },
+  },
+  {
+    key: 'transactions',
+    defaultChannels: ['email'],
+    mandatory: false,
+    requiresOptIn: false,
+    allowFallback: true,
+    label: { en: 'Transactions', fr: 'Opérations', de: 'Umsätze', nl: 'Transacties' },
+  },
+  {
+    key: 'balance',
+    defaultChannels: ['email'],
+    mandatory: false,
+    requiresOptIn: false,
+    allowFallback: true,
+    label: { en: 'Balance', fr: 'Solde', de: 'Kontostand', nl: 'Saldo' },
+  },
+  {
+    key: 'marketing',
+    defaultChannels: ['email'],
+    mandatory: false,
+    requiresOptIn: true,
+    allowFallback: false,
+    label: { en: 'News and offers', fr: 'Actualités et offres', de: 'Neuigkeiten und Angebote', nl: 'Nieuws en aanbiedingen' },
+  },
 ] as const;
 
 type Writer = Pick<Db, 'insert' | 'execute'>;
@@ -28,7 +56,15 @@ export async function seedTenantDefaults(db: Writer, tenantId: string): Promise<
   await db.insert(layoutVersions).values({ tenantId, version: 1, content: defaultLayout(), publishedAt: now }).onConflictDoNothing();
   await db
     .insert(notificationTypes)
-    .values(defaultTypes.map((key) => ({ tenantId, key, categoryKey: defaultTypeSpec(key).category, variables: defaultVariables(key), publishedVersion: 1 })))
+    .values(
+      defaultTypes.map((key) => ({
+        tenantId,
+        key,
+        categoryKey: defaultTypeSpec(key).category,
+        variables: defaultVariables(key),
+        publishedVersion: 1,
+      })),
+    )
     .onConflictDoNothing();
   await db
     .insert(templateVersions)
@@ -46,5 +82,7 @@ export async function seedTenantDefaults(db: Writer, tenantId: string): Promise<
     )
     .onConflictDoNothing();
   // A tenant created before versions existed has its types without a published one: give them v1.
-  await db.execute(sql`update notification_types set published_version = 1, variables = case when variables = '{}'::jsonb then (select v.variables from template_versions v where v.tenant_id = notification_types.tenant_id and v.type_key = notification_types.key and v.version = 1) else variables end where tenant_id = ${tenantId} and published_version is null and exists (select 1 from template_versions v where v.tenant_id = ${tenantId} and v.type_key = notification_types.key and v.version = 1)`);
+  await db.execute(
+    sql`update notification_types set published_version = 1, variables = case when variables = '{}'::jsonb then (select v.variables from template_versions v where v.tenant_id = notification_types.tenant_id and v.type_key = notification_types.key and v.version = 1) else variables end where tenant_id = ${tenantId} and published_version is null and exists (select 1 from template_versions v where v.tenant_id = ${tenantId} and v.type_key = notification_types.key and v.version = 1)`,
+  );
 }

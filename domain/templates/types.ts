@@ -11,7 +11,12 @@ export interface TypeView {
   publishedVersion: number | null;
 }
 
-const view = (r: typeof notificationTypes.$inferSelect): TypeView => ({ type: r.key, category: r.categoryKey, variables: r.variables as Record<string, VariableSpec>, publishedVersion: r.publishedVersion });
+const view = (r: typeof notificationTypes.$inferSelect): TypeView => ({
+  type: r.key,
+  category: r.categoryKey,
+  variables: r.variables as Record<string, VariableSpec>,
+  publishedVersion: r.publishedVersion,
+});
 
 export async function listTypes(db: Db, tenantId: string): Promise<TypeView[]> {
   const rows = await db.select().from(notificationTypes).where(eq(notificationTypes.tenantId, tenantId)).orderBy(notificationTypes.key);
@@ -19,19 +24,36 @@ export async function listTypes(db: Db, tenantId: string): Promise<TypeView[]> {
 }
 
 export async function getType(db: Db, tenantId: string, type: string): Promise<TypeView | undefined> {
-  const [row] = await db.select().from(notificationTypes).where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
+  const [row] = await db
+    .select()
+    .from(notificationTypes)
+    .where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
   return row ? view(row) : undefined;
 }
 
 /** Creates or replaces a type's category and variables; its versions and published pointer stay. */
-export async function putType(db: Db, tenantId: string, type: string, body: { category: string; variables: Record<string, VariableSpec> }): Promise<{ type: TypeView; created: boolean }> {
-  const [category] = await db.select({ key: categories.key }).from(categories).where(and(eq(categories.tenantId, tenantId), eq(categories.key, body.category)));
-  if (!category) throw invalid(`Category '${body.category}' does not exist (create it with PUT /v1/categories/${body.category})`, [{ path: 'body.category', message: 'unknown category' }]);
+export async function putType(
+  db: Db,
+  tenantId: string,
+  type: string,
+  body: { category: string; variables: Record<string, VariableSpec> },
+): Promise<{ type: TypeView; created: boolean }> {
+  const [category] = await db
+    .select({ key: categories.key })
+    .from(categories)
+    .where(and(eq(categories.tenantId, tenantId), eq(categories.key, body.category)));
+  if (!category)
+    throw invalid(`Category '${body.category}' does not exist (create it with PUT /v1/categories/${body.category})`, [
+      { path: 'body.category', message: 'unknown category' },
+    ]);
   const values = { tenantId, key: type, categoryKey: body.category, variables: body.variables, updatedAt: new Date() };
   const [row] = await db
     .insert(notificationTypes)
     .values(values)
-    .onConflictDoUpdate({ target: [notificationTypes.tenantId, notificationTypes.key], set: { categoryKey: values.categoryKey, variables: values.variables, updatedAt: values.updatedAt } })
+    .onConflictDoUpdate({
+      target: [notificationTypes.tenantId, notificationTypes.key],
+      set: { categoryKey: values.categoryKey, variables: values.variables, updatedAt: values.updatedAt },
+    })
     .returning({ ...getTableColumns(notificationTypes), created: sql<boolean>`xmax = 0` });
   const { created, ...rest } = row!;
   return { type: view(rest), created };
@@ -47,7 +69,9 @@ function wrongType(spec: VariableSpec, value: unknown): string | undefined {
     case 'money':
       return typeof value === 'number' || (typeof value === 'string' && NUMERIC.test(value.trim())) ? undefined : `must be a number (${spec.type})`;
     case 'datetime':
-      return typeof value === 'string' && ISO_TIMESTAMP.test(value.trim()) && !Number.isNaN(Date.parse(value)) ? undefined : 'must be an ISO 8601 date-time with an offset, e.g. 2025-03-14T09:30:00Z';
+      return typeof value === 'string' && ISO_TIMESTAMP.test(value.trim()) && !Number.isNaN(Date.parse(value))
+        ? undefined
+        : 'must be an ISO 8601 date-time with an offset, e.g. 2025-03-14T09:30:00Z';
     case 'url':
       try {
         const url = new URL(String(value));
@@ -63,7 +87,11 @@ function wrongType(spec: VariableSpec, value: unknown): string | undefined {
 const isMissing = (v: unknown) => v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
 
 /** Every problem of `data` against a type's variables: missing required ones and wrong types, each named. */
-export function dataProblems(variables: Record<string, VariableSpec>, data: Record<string, unknown>, path = 'body.data'): { path: string; message: string }[] {
+export function dataProblems(
+  variables: Record<string, VariableSpec>,
+  data: Record<string, unknown>,
+  path = 'body.data',
+): { path: string; message: string }[] {
   const out: { path: string; message: string }[] = [];
   for (const [name, spec] of Object.entries(variables)) {
     const value = Object.hasOwn(data, name) ? data[name] : undefined;

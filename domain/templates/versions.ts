@@ -25,9 +25,21 @@ export interface CreatedVersion {
  * and the layout (the given one, else the newest published) are pinned into it. Every problem
  * is reported at once and nothing is written when there is one.
  */
-export async function createVersion(db: Db, tenantId: string, type: string, body: VersionContent & { layout?: number }, settings: SpamSettings = {}): Promise<CreatedVersion> {
+export async function createVersion(
+  db: Db,
+  tenantId: string,
+  type: string,
+  body: VersionContent & { layout?: number },
+  settings: SpamSettings = {},
+): Promise<CreatedVersion> {
   const [facts] = await db
-    .select({ variables: notificationTypes.variables, defaultChannels: categories.defaultChannels, allowFallback: categories.allowFallback, mandatory: categories.mandatory, defaultLocale: tenants.defaultLocale })
+    .select({
+      variables: notificationTypes.variables,
+      defaultChannels: categories.defaultChannels,
+      allowFallback: categories.allowFallback,
+      mandatory: categories.mandatory,
+      defaultLocale: tenants.defaultLocale,
+    })
     .from(notificationTypes)
     .innerJoin(tenants, eq(tenants.id, notificationTypes.tenantId))
     .innerJoin(categories, and(eq(categories.tenantId, notificationTypes.tenantId), eq(categories.key, notificationTypes.categoryKey)))
@@ -63,9 +75,13 @@ export async function createVersion(db: Db, tenantId: string, type: string, body
 }
 
 async function pinnedLayout(db: Db, tenantId: string, wanted: number | undefined): Promise<TemplateVersion['layout']> {
-  const where = wanted === undefined ? and(eq(layoutVersions.tenantId, tenantId), isNotNull(layoutVersions.publishedAt)) : and(eq(layoutVersions.tenantId, tenantId), eq(layoutVersions.version, wanted));
+  const where =
+    wanted === undefined
+      ? and(eq(layoutVersions.tenantId, tenantId), isNotNull(layoutVersions.publishedAt))
+      : and(eq(layoutVersions.tenantId, tenantId), eq(layoutVersions.version, wanted));
   const [row] = await db.select().from(layoutVersions).where(where).orderBy(desc(layoutVersions.publishedAt)).limit(1);
-  if (!row && wanted !== undefined) throw invalid(`Layout version ${wanted} does not exist`, [{ path: 'body.layout', message: 'unknown layout version' }]);
+  if (!row && wanted !== undefined)
+    throw invalid(`Layout version ${wanted} does not exist`, [{ path: 'body.layout', message: 'unknown layout version' }]);
   return row ? { version: row.version, content: row.content } : null;
 }
 
@@ -80,9 +96,16 @@ export interface VersionListItem {
 }
 
 export async function listVersions(db: Db, tenantId: string, type: string): Promise<VersionListItem[]> {
-  const [t] = await db.select({ published: notificationTypes.publishedVersion }).from(notificationTypes).where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
+  const [t] = await db
+    .select({ published: notificationTypes.publishedVersion })
+    .from(notificationTypes)
+    .where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
   if (!t) throw notFound(`Notification type '${type}' does not exist`);
-  const rows = await db.select().from(templateVersions).where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type))).orderBy(desc(templateVersions.version));
+  const rows = await db
+    .select()
+    .from(templateVersions)
+    .where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type)))
+    .orderBy(desc(templateVersions.version));
   return rows.map((r) => {
     const spam = (r.checks as { spam?: SpamReport }).spam;
     return {
@@ -102,7 +125,13 @@ export async function listVersions(db: Db, tenantId: string, type: string): Prom
  * called likely-spam needs `force`, which is recorded on the version and in the audit trail.
  * Notifications already accepted keep the version they were accepted with.
  */
-export async function publishVersion(db: Db, tenantId: string, type: string, n: number, force = false): Promise<{ version: number; previous: number | null; publishedAt: string; forced: boolean }> {
+export async function publishVersion(
+  db: Db,
+  tenantId: string,
+  type: string,
+  n: number,
+  force = false,
+): Promise<{ version: number; previous: number | null; publishedAt: string; forced: boolean }> {
   return db.transaction(async (tx) => {
     const [t] = await tx
       .select({ published: notificationTypes.publishedVersion })
@@ -110,17 +139,35 @@ export async function publishVersion(db: Db, tenantId: string, type: string, n: 
       .where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)))
       .for('update');
     if (!t) throw notFound(`Notification type '${type}' does not exist`);
-    const [v] = await tx.select({ checks: templateVersions.checks }).from(templateVersions).where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
+    const [v] = await tx
+      .select({ checks: templateVersions.checks })
+      .from(templateVersions)
+      .where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
     if (!v) throw notFound(`Version ${n} of '${type}' does not exist`);
     const spam = (v.checks as { spam?: SpamReport }).spam;
     const likelySpam = spam?.verdict === 'likely-spam';
     if (likelySpam && !force) {
-      throw conflict(`Version ${n} scored ${spam!.score} (likely spam: ${spam!.findings.slice(0, 3).map((f) => `"${f.text}"`).join(', ')}); change the wording, or publish with {"force": true}`);
+      throw conflict(
+        `Version ${n} scored ${spam!.score} (likely spam: ${spam!.findings
+          .slice(0, 3)
+          .map((f) => `"${f.text}"`)
+          .join(', ')}); change the wording, or publish with {"force": true}`,
+      );
     }
     const publishedAt = new Date();
-    await tx.update(templateVersions).set({ publishedAt, ...(likelySpam ? { forced: true } : {}) }).where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
-    await tx.update(notificationTypes).set({ publishedVersion: n, updatedAt: publishedAt }).where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
-    await appendAudit(tx, { tenantId, step: 'template.published', detail: { type, version: n, previous: t.published, forced: likelySpam && force, spamScore: spam?.score ?? null } });
+    await tx
+      .update(templateVersions)
+      .set({ publishedAt, ...(likelySpam ? { forced: true } : {}) })
+      .where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
+    await tx
+      .update(notificationTypes)
+      .set({ publishedVersion: n, updatedAt: publishedAt })
+      .where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
+    await appendAudit(tx, {
+      tenantId,
+      step: 'template.published',
+      detail: { type, version: n, previous: t.published, forced: likelySpam && force, spamScore: spam?.score ?? null },
+    });
     return { version: n, previous: t.published, publishedAt: publishedAt.toISOString(), forced: likelySpam && force };
   });
 }
@@ -132,7 +179,10 @@ const MAX_LOADED = 5000;
 /** A version with its pinned layout and the tenant's default locale; `n` null: the published one. */
 export async function loadVersion(db: Db, tenantId: string, type: string, n: number | null): Promise<TemplateVersion | undefined> {
   if (n === null) {
-    const [t] = await db.select({ published: notificationTypes.publishedVersion }).from(notificationTypes).where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
+    const [t] = await db
+      .select({ published: notificationTypes.publishedVersion })
+      .from(notificationTypes)
+      .where(and(eq(notificationTypes.tenantId, tenantId), eq(notificationTypes.key, type)));
     if (!t?.published) return undefined;
     n = t.published;
   }
@@ -142,7 +192,10 @@ export async function loadVersion(db: Db, tenantId: string, type: string, n: num
     entry = readVersion(db, tenantId, type, n);
     if (loaded.size >= MAX_LOADED) loaded.delete(loaded.keys().next().value as string);
     loaded.set(key, entry);
-    void entry.then((v) => v ?? loaded.delete(key), () => loaded.delete(key));
+    void entry.then(
+      (v) => v ?? loaded.delete(key),
+      () => loaded.delete(key),
+    );
   }
   return entry;
 }
@@ -168,7 +221,17 @@ async function readVersion(db: Db, tenantId: string, type: string, n: number): P
 
 /** One version's stored content, for export (npm run templates -- pull) and review. */
 export async function getVersion(db: Db, tenantId: string, type: string, n: number) {
-  const [row] = await db.select().from(templateVersions).where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
+  const [row] = await db
+    .select()
+    .from(templateVersions)
+    .where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
   if (!row) throw notFound(`Version ${n} of '${type}' does not exist`);
-  return { version: row.version, content: row.content, variables: row.variables, layoutVersion: row.layoutVersion, createdAt: row.createdAt.toISOString(), publishedAt: row.publishedAt?.toISOString() ?? null };
+  return {
+    version: row.version,
+    content: row.content,
+    variables: row.variables,
+    layoutVersion: row.layoutVersion,
+    createdAt: row.createdAt.toISOString(),
+    publishedAt: row.publishedAt?.toISOString() ?? null,
+  };
 }

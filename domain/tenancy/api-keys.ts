@@ -25,7 +25,11 @@ export interface NewApiKey {
 }
 
 /** Creates a key for a tenant inside the caller's transaction when given one. */
-export async function createApiKey(db: Db | Tx, tenantId: string, spec: { name: string; scopes: ApiKeyScope[]; expiresAt?: Date | null; by: string }): Promise<NewApiKey> {
+export async function createApiKey(
+  db: Db | Tx,
+  tenantId: string,
+  spec: { name: string; scopes: ApiKeyScope[]; expiresAt?: Date | null; by: string },
+): Promise<NewApiKey> {
   const key = generateApiKey('nf_live');
   const prefix = key.slice(0, 16);
   const [row] = await db
@@ -33,11 +37,23 @@ export async function createApiKey(db: Db | Tx, tenantId: string, spec: { name: 
     .values({ tenantId, keyHash: hashApiKey(key), prefix, name: spec.name, scopes: [...new Set(spec.scopes)], expiresAt: spec.expiresAt ?? null })
     .returning();
   await appendAudit(db, { tenantId, step: 'api_key.created', detail: { keyId: row!.id, prefix, name: spec.name, scopes: row!.scopes, by: spec.by } });
-  return { id: row!.id, key, prefix, name: row!.name, scopes: row!.scopes as ApiKeyScope[], createdAt: row!.createdAt.toISOString(), expiresAt: row!.expiresAt?.toISOString() ?? null };
+  return {
+    id: row!.id,
+    key,
+    prefix,
+    name: row!.name,
+    scopes: row!.scopes as ApiKeyScope[],
+    createdAt: row!.createdAt.toISOString(),
+    expiresAt: row!.expiresAt?.toISOString() ?? null,
+  };
 }
 
 export async function listApiKeys(db: Db, tenantId: string) {
-  const rows = await db.select().from(apiKeys).where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt))).orderBy(desc(apiKeys.createdAt));
+  const rows = await db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.tenantId, tenantId), isNull(apiKeys.revokedAt)))
+    .orderBy(desc(apiKeys.createdAt));
   return rows.map((r) => ({
     id: r.id,
     prefix: r.prefix,

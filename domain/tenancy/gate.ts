@@ -9,7 +9,12 @@ export const HELD_RECHECK_MS = 5 * 60_000;
  * Checked right before each send: a suspended tenant's notification stops here and records why;
  * a held tenant's send waits (retried later) until an operator reinstates it.
  */
-export async function tenantGate(db: Db, row: { tenantId: string; tenantStatus: 'active' | 'suspended' | 'held'; tenantStatusReason: string | null }, notificationId: string, channel: 'email' | 'push'): Promise<void> {
+export async function tenantGate(
+  db: Db,
+  row: { tenantId: string; tenantStatus: 'active' | 'suspended' | 'held'; tenantStatusReason: string | null },
+  notificationId: string,
+  channel: 'email' | 'push',
+): Promise<void> {
   if (row.tenantStatus === 'active') return;
   const reason = row.tenantStatusReason ?? 'no reason given';
   if (row.tenantStatus === 'suspended') {

@@ -35,13 +35,21 @@ export async function putPool(db: Db, id: string, spec: PoolPut, by: string) {
       const values = { id: s.id, poolId: id, localAddress: s.ip, ehloName: s.ehloName, weight: s.weight };
       await tx.insert(sendingIps).values(values).onConflictDoUpdate({ target: sendingIps.id, set: values });
     }
-    if (fresh.length) await tx.insert(ipWarmups).values(fresh.map((s) => ({ ipId: s.id, startedAt: new Date() }))).onConflictDoNothing();
+    if (fresh.length)
+      await tx
+        .insert(ipWarmups)
+        .values(fresh.map((s) => ({ ipId: s.id, startedAt: new Date() })))
+        .onConflictDoNothing();
     const draining = await tx
       .update(sendingIps)
       .set({ weight: 0 })
       .where(and(eq(sendingIps.poolId, id), ids.length ? notInArray(sendingIps.id, ids) : undefined))
       .returning({ id: sendingIps.id });
-    await appendAudit(tx, { tenantId: OPERATOR_TENANT, step: created ? 'pool.created' : 'pool.updated', detail: { poolId: id, kind: spec.kind, warming: fresh.map((s) => s.id), draining: draining.map((s) => s.id), by } });
+    await appendAudit(tx, {
+      tenantId: OPERATOR_TENANT,
+      step: created ? 'pool.created' : 'pool.updated',
+      detail: { poolId: id, kind: spec.kind, warming: fresh.map((s) => s.id), draining: draining.map((s) => s.id), by },
+    });
     return { created, warming: fresh.map((s) => s.id), draining: draining.map((s) => s.id) } as const;
   });
 }

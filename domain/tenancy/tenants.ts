@@ -33,14 +33,25 @@ export class TenantError extends Error {
  * A new tenant on a pool, with the defaults every tenant starts with and its first API key
  * (both scopes), all in one transaction. The clear key is in the result and nowhere else.
  */
-export async function createTenant(db: Db, spec: { id: string; name: string; poolId: string; sandbox?: boolean; by: string }): Promise<{ tenant: TenantView; apiKey: NewApiKey }> {
+export async function createTenant(
+  db: Db,
+  spec: { id: string; name: string; poolId: string; sandbox?: boolean; by: string },
+): Promise<{ tenant: TenantView; apiKey: NewApiKey }> {
   const [pool] = await db.select({ id: pools.id }).from(pools).where(eq(pools.id, spec.poolId));
   if (!pool) throw new TenantError('invalid', `Pool ${spec.poolId} does not exist; create it with PUT /v1/admin/pools/${spec.poolId}`);
   const apiKey = await db.transaction(async (tx) => {
-    const inserted = await tx.insert(tenants).values({ id: spec.id, name: spec.name, poolId: spec.poolId, sandbox: spec.sandbox ?? false }).onConflictDoNothing().returning({ id: tenants.id });
+    const inserted = await tx
+      .insert(tenants)
+      .values({ id: spec.id, name: spec.name, poolId: spec.poolId, sandbox: spec.sandbox ?? false })
+      .onConflictDoNothing()
+      .returning({ id: tenants.id });
     if (inserted.length === 0) throw new TenantError('conflict', `Tenant ${spec.id} already exists`);
     await seedTenantDefaults(tx, spec.id);
-    await appendAudit(tx, { tenantId: spec.id, step: 'tenant.created', detail: { name: spec.name, poolId: spec.poolId, sandbox: spec.sandbox ?? false, by: spec.by } });
+    await appendAudit(tx, {
+      tenantId: spec.id,
+      step: 'tenant.created',
+      detail: { name: spec.name, poolId: spec.poolId, sandbox: spec.sandbox ?? false, by: spec.by },
+    });
     return createApiKey(tx, spec.id, { name: 'first key', scopes: ['send', 'manage'], by: spec.by });
   });
   return { tenant: (await getTenant(db, spec.id))!, apiKey };
@@ -56,7 +67,13 @@ export async function listTenants(db: Db, id?: string): Promise<TenantView[]> {
     .where(id ? eq(tenants.id, id) : undefined)
     .orderBy(asc(tenants.id));
   const domains = await db
-    .select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain, status: sendingDomains.status, dkimVerifiedAt: sendingDomains.dkimVerifiedAt, lastCheckedAt: sendingDomains.lastCheckedAt })
+    .select({
+      tenantId: sendingDomains.tenantId,
+      domain: sendingDomains.domain,
+      status: sendingDomains.status,
+      dkimVerifiedAt: sendingDomains.dkimVerifiedAt,
+      lastCheckedAt: sendingDomains.lastCheckedAt,
+    })
     .from(sendingDomains)
     .where(id ? eq(sendingDomains.tenantId, id) : undefined)
     .orderBy(asc(sendingDomains.domain));
@@ -70,7 +87,12 @@ export async function listTenants(db: Db, id?: string): Promise<TenantView[]> {
     keyCount,
     domains: domains
       .filter((d) => d.tenantId === t.id)
-      .map((d) => ({ domain: d.domain, status: d.status, dkimVerified: d.dkimVerifiedAt !== null, lastCheckedAt: d.lastCheckedAt?.toISOString() ?? null })),
+      .map((d) => ({
+        domain: d.domain,
+        status: d.status,
+        dkimVerified: d.dkimVerifiedAt !== null,
+        lastCheckedAt: d.lastCheckedAt?.toISOString() ?? null,
+      })),
     createdAt: t.createdAt.toISOString(),
   }));
 }
@@ -114,5 +136,11 @@ export async function holdTenant(db: Db, id: string, reason: string): Promise<st
   const [t] = await db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, id));
   if (t?.status !== 'active') return null;
   await setTenantStatus(db, id, { status: 'held', reason, by: 'monitor' });
-  return raiseAlarm(db, { kind: 'tenant-held', scope: `tenant:${id}`, severity: 'alarm', message: `Tenant ${id} is on hold: ${reason}. Its mail waits until an operator reinstates it (POST /v1/admin/tenants/${id}/reinstate)`, detail: { tenantId: id, reason } });
+  return raiseAlarm(db, {
+    kind: 'tenant-held',
+    scope: `tenant:${id}`,
+    severity: 'alarm',
+    message: `Tenant ${id} is on hold: ${reason}. Its mail waits until an operator reinstates it (POST /v1/admin/tenants/${id}/reinstate)`,
+    detail: { tenantId: id, reason },
+  });
 }

@@ -8,8 +8,15 @@ let strictDefault: EgressPolicy | undefined;
  * (public addresses only unless the operator allowed a range); network errors count as no, and
  * only their code is reported (never what a receiver's network said).
  */
-export async function postSigned(url: string, secret: string, payload: unknown, opts: { egress?: EgressPolicy; timeoutMs?: number } = {}): Promise<PostResult> {
+export async function postSigned(
+  url: string,
+  secret: string,
+  payload: unknown,
+  opts: { egress?: EgressPolicy; timeoutMs?: number } = {},
+): Promise<PostResult> {
   const body = JSON.stringify(payload);
   const egress = opts.egress ?? (strictDefault ??= createEgressPolicy());
-  return postThrough(egress, url, { 'content-type': 'application/json', [signatureHeader]: signWebhook(secret, body) }, body, { timeoutMs: opts.timeoutMs });
+  return postThrough(egress, url, { 'content-type': 'application/json', [signatureHeader]: signWebhook(secret, body) }, body, {
+    timeoutMs: opts.timeoutMs,
+  });
 }

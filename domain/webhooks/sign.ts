@@ -12,7 +12,13 @@ export function signWebhook(secret: string, body: string, nowMs = Date.now()): s
   return `t=${t},v1=${mac}`;
 }
 
-export function verifyWebhookSignature(secret: string, header: string | undefined, body: string, toleranceSeconds = 300, nowMs = Date.now()): boolean {
+export function verifyWebhookSignature(
+  secret: string,
+  header: string | undefined,
+  body: string,
+  toleranceSeconds = 300,
+  nowMs = Date.now(),
+): boolean {
   if (!header) return false;
   const parts = Object.fromEntries(header.split(',').map((p) => p.trim().split('=', 2) as [string, string]));
   const t = Number(parts.t);

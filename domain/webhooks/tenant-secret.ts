@@ -9,12 +9,18 @@ type Reader = Pick<Db, 'select'>;
 
 /** The secret a tenant's webhooks are signed with; tenants set up before secrets were issued keep their derived one until they rotate. */
 export async function webhookSecretOf(db: Reader, secrets: SecretBox, tenantId: string): Promise<string> {
-  const [row] = await db.select({ secretEnc: tenantWebhookSecrets.secretEnc }).from(tenantWebhookSecrets).where(eq(tenantWebhookSecrets.tenantId, tenantId));
+  const [row] = await db
+    .select({ secretEnc: tenantWebhookSecrets.secretEnc })
+    .from(tenantWebhookSecrets)
+    .where(eq(tenantWebhookSecrets.tenantId, tenantId));
   return row ? secrets.decrypt(row.secretEnc) : tenantWebhookSecret(secrets, tenantId);
 }
 
 export async function hasIssuedSecret(db: Reader, tenantId: string): Promise<boolean> {
-  const [row] = await db.select({ tenantId: tenantWebhookSecrets.tenantId }).from(tenantWebhookSecrets).where(eq(tenantWebhookSecrets.tenantId, tenantId));
+  const [row] = await db
+    .select({ tenantId: tenantWebhookSecrets.tenantId })
+    .from(tenantWebhookSecrets)
+    .where(eq(tenantWebhookSecrets.tenantId, tenantId));
   return row !== undefined;
 }
 

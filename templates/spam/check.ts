@@ -74,9 +74,17 @@ export function checkSpam(parts: readonly SpamInput[]): SpamReport {
           if (m) add({ rule: `phrase.${ph.kind}`, text: m[0], where, advice: ph.advice, score: ph.weight });
         }
       }
-      for (const m of text.matchAll(/!{2,}/g)) add({ rule: 'exclamation-run', text: m[0], where, advice: 'Use one full stop or one "!" at most.', score: 1.5 });
+      for (const m of text.matchAll(/!{2,}/g))
+        add({ rule: 'exclamation-run', text: m[0], where, advice: 'Use one full stop or one "!" at most.', score: 1.5 });
       for (const m of text.matchAll(/(?<![\p{L}\p{N}])\p{Lu}{4,}(?![\p{L}\p{N}])/gu)) {
-        if (!allowedCaps.has(m[0])) add({ rule: 'all-caps', text: m[0], where, advice: `Write "${m[0][0]}${m[0].slice(1).toLowerCase()}" in normal case; capitals read as shouting.`, score: 1 });
+        if (!allowedCaps.has(m[0]))
+          add({
+            rule: 'all-caps',
+            text: m[0],
+            where,
+            advice: `Write "${m[0][0]}${m[0].slice(1).toLowerCase()}" in normal case; capitals read as shouting.`,
+            score: 1,
+          });
       }
     }
     structural(part, visible, add);
@@ -88,19 +96,41 @@ export function checkSpam(parts: readonly SpamInput[]): SpamReport {
 
 function structural(part: SpamInput, visible: string, add: (f: SpamFinding) => void): void {
   const where = `${part.locale} html`;
-  if (!part.text.trim()) add({ rule: 'no-text-part', text: '', where: `${part.locale} text`, advice: 'Add a plain-text part (or leave it out of the version and it is generated).', score: 2 });
+  if (!part.text.trim())
+    add({
+      rule: 'no-text-part',
+      text: '',
+      where: `${part.locale} text`,
+      advice: 'Add a plain-text part (or leave it out of the version and it is generated).',
+      score: 2,
+    });
   const images = part.html.match(/<img\b/gi)?.length ?? 0;
   if (images > 0 && visible.replace(/\s+/g, '').length < 60) {
-    add({ rule: 'image-only', text: `${images} image(s), little text`, where, advice: 'Put the message in text; images alone look like spam and are blocked by default.', score: 3 });
+    add({
+      rule: 'image-only',
+      text: `${images} image(s), little text`,
+      where,
+      advice: 'Put the message in text; images alone look like spam and are blocked by default.',
+      score: 3,
+    });
   }
   for (const m of part.html.matchAll(/<a\b[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi)) {
     const href = decodeEntities(m[1]!);
     const label = decodeEntities(m[2]!.replace(/<[^>]+>/g, '')).trim();
     const host = hostOf(href);
-    if (host && urlShorteners.includes(host)) add({ rule: 'url-shortener', text: href, where, advice: 'Link to your own domain; shortened links hide the destination.', score: 2.5 });
-    const shown = /^(https?:\/\/)?([a-z0-9-]+\.)+[a-z]{2,}(\/\S*)?$/i.test(label) ? hostOf(/^https?:/i.test(label) ? label : `https://${label}`) : undefined;
+    if (host && urlShorteners.includes(host))
+      add({ rule: 'url-shortener', text: href, where, advice: 'Link to your own domain; shortened links hide the destination.', score: 2.5 });
+    const shown = /^(https?:\/\/)?([a-z0-9-]+\.)+[a-z]{2,}(\/\S*)?$/i.test(label)
+      ? hostOf(/^https?:/i.test(label) ? label : `https://${label}`)
+      : undefined;
     if (shown && host && shown !== host && !href.includes('{{')) {
-      add({ rule: 'link-domain-mismatch', text: label, where, advice: `The link shows ${shown} but goes to ${host}: show the real address or a plain label.`, score: 3 });
+      add({
+        rule: 'link-domain-mismatch',
+        text: label,
+        where,
+        advice: `The link shows ${shown} but goes to ${host}: show the real address or a plain label.`,
+        score: 3,
+      });
     }
   }
   for (const m of part.html.matchAll(/style="([^"]*)"/gi)) {
@@ -108,7 +138,13 @@ function structural(part: SpamInput, visible: string, add: (f: SpamFinding) => v
     const color = /(?:^|;)\s*color\s*:\s*([^;]+)/.exec(style)?.[1]?.trim();
     const background = /background(?:-color)?\s*:\s*([^;]+)/.exec(style)?.[1]?.trim();
     if (color && background && color === background) {
-      add({ rule: 'hidden-text', text: `color ${color} on ${background}`, where, advice: 'Text in the colour of its background is hidden text; filters treat it as a trick. Remove it or give it contrast.', score: 3 });
+      add({
+        rule: 'hidden-text',
+        text: `color ${color} on ${background}`,
+        where,
+        advice: 'Text in the colour of its background is hidden text; filters treat it as a trick. Remove it or give it contrast.',
+        score: 3,
+      });
     }
   }
 }

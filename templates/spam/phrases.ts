@@ -66,7 +66,20 @@ export const phrases: Record<'en' | 'fr' | 'de' | 'nl', Phrase[]> = {
 };
 
 /** Hosts whose links hide the destination; filters distrust them. */
-export const urlShorteners = ['bit.ly', 'tinyurl.com', 't.co', 'goo.gl', 'ow.ly', 'is.gd', 'buff.ly', 'rebrand.ly', 'cutt.ly', 'shorturl.at', 'tiny.cc', 'rb.gy'];
+export const urlShorteners = [
+  'bit.ly',
+  'tinyurl.com',
+  't.co',
+  'goo.gl',
+  'ow.ly',
+  'is.gd',
+  'buff.ly',
+  'rebrand.ly',
+  'cutt.ly',
+  'shorturl.at',
+  'tiny.cc',
+  'rb.gy',
+];
 
 /** Capitalised words that are normal in bank mail and never count as shouting. */
 export const allowedCaps = new Set(['IBAN', 'SEPA', 'BIC', 'SWIFT', 'EUR', 'USD', 'GBP', 'CHF', 'ATM', 'PIN', 'CVV', 'FAQ', 'HTML', 'HTTPS', 'URL']);

@@ -29,7 +29,15 @@ export function spamdCheck(host: string, port: number, message: string, timeoutM
       const spam = /^Spam: \w+ ; (-?[\d.]+) \/ (-?[\d.]+)/m.exec(reply);
       if (!spam) return reject(new Error('spamd reply has no Spam header'));
       const [, rest = ''] = reply.split(/\r?\n\r?\n/, 2);
-      resolve({ score: Number(spam[1]), threshold: Number(spam[2]), rules: rest.trim().split(',').map((r) => r.trim()).filter(Boolean) });
+      resolve({
+        score: Number(spam[1]),
+        threshold: Number(spam[2]),
+        rules: rest
+          .trim()
+          .split(',')
+          .map((r) => r.trim())
+          .filter(Boolean),
+      });
     });
   });
 }

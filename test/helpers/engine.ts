@@ -24,7 +24,11 @@ import { createNotificationWorker, workflowsPath } from '../../worker/create-wor
 import { installTemporalRuntime } from '../../worker/runtime.js';
 
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath, failureConverterPath, logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never });
+  return bundleWorkflowCode({
+    workflowsPath,
+    failureConverterPath,
+    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
+  });
 }
 
 export interface EngineOptions {
@@ -66,7 +70,11 @@ export interface TestEngine {
   /** The API app itself, for tests that serve it over a real socket (browser tests). */
   app: ReturnType<typeof createApi>;
   /** Calls the real Hono app (no mocks) with the tenant's key unless `key` overrides it. */
-  request(method: string, path: string, opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null }): Promise<Response>;
+  request(
+    method: string,
+    path: string,
+    opts?: { body?: unknown; rawBody?: string; headers?: Record<string, string>; key?: string | null },
+  ): Promise<Response>;
   /** Serves the same app over a real socket (as bin/api.ts does); returns its base URL. */
   listen(): Promise<string>;
   /** A second tenant on the same engine, for isolation tests. */
@@ -122,7 +130,9 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const mailer = createMailer();
   // npm test collects the engines' logs at the production level and checks them for test data after the run.
   const logFile = process.env.TEST_LOG_FILE;
-  const logger = logFile ? createLogger('info', 'test-engine', pino.destination({ dest: logFile, append: true, sync: true })) : createLogger('silent');
+  const logger = logFile
+    ? createLogger('info', 'test-engine', pino.destination({ dest: logFile, append: true, sync: true }))
+    : createLogger('silent');
   let stopWorker = async () => {};
   if (!opts.noWorker) {
     if (!opts.bundle) throw new Error('startTestEngine needs a workflow bundle to run a worker');
@@ -134,7 +144,16 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       workflowBundle: opts.bundle,
       dataConverter,
       // Test webhook receivers listen on loopback: allowed explicitly, as an operator would for self-hosting.
-      deps: { db, mailer, messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', monitoring: opts.monitoring, egress: createEgressPolicy(opts.egressAllow ?? ['127.0.0.0/8']) },
+      deps: {
+        db,
+        mailer,
+        messaging,
+        secrets,
+        logger,
+        publicUrl: 'http://127.0.0.1:3000',
+        monitoring: opts.monitoring,
+        egress: createEgressPolicy(opts.egressAllow ?? ['127.0.0.0/8']),
+      },
       activityOverrides: opts.activityOverrides,
     });
     const running = worker.run();
@@ -188,4 +207,3 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     },
   };
 }
-

@@ -4,7 +4,14 @@ import nodemailer from 'nodemailer';
 
 const crlf = (lines: string[]) => lines.join('\r\n');
 
-export function dsnReport(o: { to: string; recipient: string; status: string; diagnostic: string; action?: string; originalHeaders: string }): string {
+export function dsnReport(o: {
+  to: string;
+  recipient: string;
+  status: string;
+  diagnostic: string;
+  action?: string;
+  originalHeaders: string;
+}): string {
   return crlf([
     'From: Mail Delivery System <MAILER-DAEMON@mx.remote.test>',
     `To: ${o.to}`,
@@ -16,7 +23,7 @@ export function dsnReport(o: { to: string; recipient: string; status: string; di
     '--dsn-boundary-1',
     'Content-Type: text/plain; charset=us-ascii',
     '',
-    'I\'m sorry to have to inform you that your message could not be delivered.',
+    "I'm sorry to have to inform you that your message could not be delivered.",
     '',
     '--dsn-boundary-1',
     'Content-Type: message/delivery-status',
@@ -86,7 +93,7 @@ export function qmailBounce(o: { to: string; recipient: string; originalHeaders:
     '',
     'Hi. This is the qmail-send program at mx.remote.test.',
     "I'm afraid I wasn't able to deliver your message to the following addresses.",
-    'This is a permanent error; I\'ve given up. Sorry it didn\'t work out.',
+    "This is a permanent error; I've given up. Sorry it didn't work out.",
     '',
     `<${o.recipient}>:`,
     'Sorry, no mailbox here by that name. (#5.1.1)',

@@ -25,7 +25,13 @@ export async function putUser(engine: TestEngine, userId: string, profile: Recor
 }
 
 /** POST a notification and return its id. */
-export async function trigger(engine: TestEngine, userId: string, key: string, type = 'account.transaction', data: Record<string, unknown> = transactionData) {
+export async function trigger(
+  engine: TestEngine,
+  userId: string,
+  key: string,
+  type = 'account.transaction',
+  data: Record<string, unknown> = transactionData,
+) {
   const res = await engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': key }, body: { userId, type, data } });
   expect(res.status, await res.clone().text()).toBe(202);
   return ((await res.json()) as { id: string }).id;

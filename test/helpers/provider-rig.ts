@@ -86,7 +86,15 @@ export async function startProviderRig(opts: {
       taskQueue: engine.taskQueue,
       workflowBundle: opts.bundle,
       dataConverter: encryptedDataConverter(engine.payloadKeys),
-      deps: { db, mailer, messaging: engine.messaging, secrets, logger, publicUrl: 'http://127.0.0.1:3000', delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now, maxAges: opts.maxAges }) },
+      deps: {
+        db,
+        mailer,
+        messaging: engine.messaging,
+        secrets,
+        logger,
+        publicUrl: 'http://127.0.0.1:3000',
+        delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now, maxAges: opts.maxAges }),
+      },
     });
     const running = worker.run();
     stops.push(async () => {
@@ -97,7 +105,10 @@ export async function startProviderRig(opts: {
     });
   }
   const adminKey = `nf_admin_${randomUUID().replace(/-/g, '')}`;
-  const api = createApi({ db, temporal: engine.client, taskQueue: engine.taskQueue, adminKey, providerRules: rules }, { onError: (e) => console.error(e) });
+  const api = createApi(
+    { db, temporal: engine.client, taskQueue: engine.taskQueue, adminKey, providerRules: rules },
+    { onError: (e) => console.error(e) },
+  );
 
   return {
     engine,

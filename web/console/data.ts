@@ -10,8 +10,18 @@ import type { Series } from './chart.js';
 export async function tenantRows(db: Db) {
   const [rows, keys, domains] = await Promise.all([
     db.select().from(tenants).orderBy(asc(tenants.id)),
-    db.select({ tenantId: apiKeys.tenantId, prefix: apiKeys.prefix, name: apiKeys.name, scopes: apiKeys.scopes, revokedAt: apiKeys.revokedAt }).from(apiKeys),
-    db.select({ tenantId: sendingDomains.tenantId, domain: sendingDomains.domain, selector: sendingDomains.dkimSelector, status: sendingDomains.status, lastCheckedAt: sendingDomains.lastCheckedAt }).from(sendingDomains),
+    db
+      .select({ tenantId: apiKeys.tenantId, prefix: apiKeys.prefix, name: apiKeys.name, scopes: apiKeys.scopes, revokedAt: apiKeys.revokedAt })
+      .from(apiKeys),
+    db
+      .select({
+        tenantId: sendingDomains.tenantId,
+        domain: sendingDomains.domain,
+        selector: sendingDomains.dkimSelector,
+        status: sendingDomains.status,
+        lastCheckedAt: sendingDomains.lastCheckedAt,
+      })
+      .from(sendingDomains),
   ]);
   return rows.map((t) => ({
     ...t,
@@ -25,7 +35,11 @@ const HISTORY_STEP_MS = 6 * 3_600_000;
 const HISTORY_MS = 7 * 24 * 3_600_000;
 
 /** Each IP's score per provider over the last 7 days, recomputed from the recorded outcomes at each point. */
-export async function scoreHistory(db: Db, rules: ProviderRules, now = Date.now()): Promise<{ from: number; to: number; byIp: Map<string, Series[]> }> {
+export async function scoreHistory(
+  db: Db,
+  rules: ProviderRules,
+  now = Date.now(),
+): Promise<{ from: number; to: number; byIp: Map<string, Series[]> }> {
   const sources = await db.select().from(sendingIps).orderBy(asc(sendingIps.id));
   const from = now - HISTORY_MS;
   const byIp = new Map<string, Map<string, Series>>();
@@ -49,8 +63,15 @@ export function openAlarms(db: Db) {
 }
 
 export async function acknowledgeAlarm(db: Db, id: string): Promise<boolean> {
-  const rows = await db.update(alarms).set({ acknowledgedAt: new Date() }).where(and(eq(alarms.id, id), isNull(alarms.acknowledgedAt))).returning({ id: alarms.id, scope: alarms.scope, kind: alarms.kind });
-  if (rows[0]) await db.insert(auditEvents).values({ tenantId: '*', step: 'alarm.acknowledged', detail: { alarmId: id, kind: rows[0].kind, scope: rows[0].scope, by: 'operator' } });
+  const rows = await db
+    .update(alarms)
+    .set({ acknowledgedAt: new Date() })
+    .where(and(eq(alarms.id, id), isNull(alarms.acknowledgedAt)))
+    .returning({ id: alarms.id, scope: alarms.scope, kind: alarms.kind });
+  if (rows[0])
+    await db
+      .insert(auditEvents)
+      .values({ tenantId: '*', step: 'alarm.acknowledged', detail: { alarmId: id, kind: rows[0].kind, scope: rows[0].scope, by: 'operator' } });
   return rows.length > 0;
 }
 

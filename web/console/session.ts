@@ -24,7 +24,13 @@ export function consoleSessions(adminKey: string | undefined) {
     },
     start(c: Context): void {
       const body = `${Date.now() + SESSION_HOURS * 3_600_000}.${randomBytes(18).toString('base64url')}`;
-      setCookie(c, SESSION_COOKIE, `${body}.${mac(`session:${body}`)}`, { httpOnly: true, sameSite: 'Strict', secure: isHttps(c), path: '/console', maxAge: SESSION_HOURS * 3600 });
+      setCookie(c, SESSION_COOKIE, `${body}.${mac(`session:${body}`)}`, {
+        httpOnly: true,
+        sameSite: 'Strict',
+        secure: isHttps(c),
+        path: '/console',
+        maxAge: SESSION_HOURS * 3600,
+      });
     },
     end(c: Context): void {
       deleteCookie(c, SESSION_COOKIE, { path: '/console', secure: isHttps(c) });

@@ -32,7 +32,11 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
     const { t, locale } = textsFor(choices?.locale ?? c.req.header('accept-language'));
     if (!choices) return errorPage(c, 404, locale, t, t.notFound);
     const csrf = csrfField(c, secrets!, { cookie: CSRF_COOKIE, path: '/preferences', scope: `pref:${claim.tenantId}:${claim.userId}` });
-    return c.html(page({ lang: locale, title: t.title, brand: choices.tenantName, body: centre(c.req.path, choices, t, locale, csrf, state) }), state.status ?? 200, pageHeaders);
+    return c.html(
+      page({ lang: locale, title: t.title, brand: choices.tenantName, body: centre(c.req.path, choices, t, locale, csrf, state) }),
+      state.status ?? 200,
+      pageHeaders,
+    );
   };
 
   app.get('/:token', async (c) => {
@@ -49,14 +53,20 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
     if (!/^application\/x-www-form-urlencoded|^multipart\/form-data/i.test(type)) return errorPage(c, 415, locale, t, t.invalid);
     const form = await c.req.parseBody({ all: true }).catch(() => undefined);
     if (!form) return errorPage(c, 400, locale, t, t.invalid);
-    if (!csrfValid(c, secrets!, { cookie: CSRF_COOKIE, scope: `pref:${claim.tenantId}:${claim.userId}` }, form.csrf)) return errorPage(c, 403, locale, t, t.invalid);
+    if (!csrfValid(c, secrets!, { cookie: CSRF_COOKIE, scope: `pref:${claim.tenantId}:${claim.userId}` }, form.csrf))
+      return errorPage(c, 403, locale, t, t.invalid);
     const values = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
     const chosen: Record<string, string[]> = {};
     for (const [name, value] of Object.entries(form)) if (name.startsWith('c:')) chosen[name.slice(2)] = values(value);
     const user = await loadChoices(db, claim.tenantId, claim.userId);
     if (!user) return errorPage(c, 404, locale, t, t.notFound);
     const ut = textsFor(user.locale).t;
-    const errors = await saveChoices(db, { ...claim, chosen, consent: new Set(values(form.consent)), consentText: () => ut.consentLabel(user.tenantName) });
+    const errors = await saveChoices(db, {
+      ...claim,
+      chosen,
+      consent: new Set(values(form.consent)),
+      consentText: () => ut.consentLabel(user.tenantName),
+    });
     if (errors) return show(c, claim, { status: 422, errors });
     return c.redirect(`${c.req.path}?saved=1`, 303);
   });
@@ -67,28 +77,66 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
 function centre(action: string, u: UserChoices, t: Texts, locale: string, csrf: string, state: { saved?: boolean; errors?: ChoiceError[] }) {
   const name = (key: string) => t.categories[key]?.name ?? key;
   const date = (d: Date) => new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(d);
-  return html`<h1>${t.title}</h1><p>${t.intro(u.tenantName)}</p>
-${state.saved ? html`<p class="status" role="status">${t.saved}</p>` : ''}
-${state.errors?.length ? html`<div class="alert" role="alert"><h2>${t.errors.heading}</h2><ul>${state.errors.map((e) => html`<li>${name(e.category)}: ${t.errors[e.problem]}</li>`)}</ul></div>` : ''}
-<form method="post" action="${action}">
-<input type="hidden" name="csrf" value="${csrf}">
-${u.categories.map(
-  (cat) => html`<fieldset id="cat-${cat.key}" aria-describedby="hint-${cat.key}${cat.mandatory ? ` locked-${cat.key}` : ''}">
-<legend>${name(cat.key)}</legend>
-<p class="hint" id="hint-${cat.key}">${t.categories[cat.key]?.hint ?? ''}</p>
-${cat.mandatory ? html`<p class="locked" id="locked-${cat.key}"><strong>${t.locked}</strong> — ${t.mandatoryReason}</p>` : ''}
-${cat.available.map(
-  (ch) => html`<div class="toggle"><input type="checkbox" role="switch" id="c-${cat.key}-${ch}" name="c:${cat.key}" value="${ch}"${cat.channels.includes(ch) ? ' checked' : ''}${cat.mandatory ? ' disabled' : ''}><label for="c-${cat.key}-${ch}">${t.channels[ch] ?? ch}</label></div>`,
-)}
-${cat.requiresOptIn
-  ? html`<div class="consent"><label for="consent-${cat.key}"><input type="checkbox" id="consent-${cat.key}" name="consent" value="${cat.key}"${cat.optedInAt ? ' checked' : ''}> <span>${t.consentLabel(u.tenantName)}</span></label>${cat.optedInAt ? html`<p class="hint">${t.consentRecorded(date(cat.optedInAt))}</p>` : ''}</div>`
-  : ''}
-</fieldset>`,
-)}
-<button type="submit">${t.save}</button>
-</form>`;
+  return html`<h1>${t.title}</h1>
+    <p>${t.intro(u.tenantName)}</p>
+    ${state.saved ? html`<p class="status" role="status">${t.saved}</p>` : ''}
+    ${
+      state.errors?.length
+        ? html`<div class="alert" role="alert">
+            <h2>${t.errors.heading}</h2>
+            <ul>
+              ${state.errors.map((e) => html`<li>${name(e.category)}: ${t.errors[e.problem]}</li>`)}
+            </ul>
+          </div>`
+        : ''
+    }
+    <form method="post" action="${action}">
+      <input type="hidden" name="csrf" value="${csrf}" />
+      ${u.categories.map(
+        (cat) =>
+          html`<fieldset id="cat-${cat.key}" aria-describedby="hint-${cat.key}${cat.mandatory ? ` locked-${cat.key}` : ''}">
+            <legend>${name(cat.key)}</legend>
+            <p class="hint" id="hint-${cat.key}">${t.categories[cat.key]?.hint ?? ''}</p>
+            ${cat.mandatory ? html`<p class="locked" id="locked-${cat.key}"><strong>${t.locked}</strong> — ${t.mandatoryReason}</p>` : ''}
+            ${cat.available.map(
+              (ch) =>
+                html`<div class="toggle">
+                  <input
+                    type="checkbox"
+                    role="switch"
+                    id="c-${cat.key}-${ch}"
+                    name="c:${cat.key}"
+                    value="${ch}"
+                    ${cat.channels.includes(ch) ? ' checked' : ''}${cat.mandatory ? ' disabled' : ''}
+                  /><label for="c-${cat.key}-${ch}">${t.channels[ch] ?? ch}</label>
+                </div>`,
+            )}
+            ${
+              cat.requiresOptIn
+                ? html`<div class="consent">
+                    <label for="consent-${cat.key}"
+                      ><input type="checkbox" id="consent-${cat.key}" name="consent" value="${cat.key}" ${cat.optedInAt ? ' checked' : ''} />
+                      <span>${t.consentLabel(u.tenantName)}</span></label
+                    >${cat.optedInAt ? html`<p class="hint">${t.consentRecorded(date(cat.optedInAt))}</p>` : ''}
+                  </div>`
+                : ''
+            }
+          </fieldset>`,
+      )}
+      <button type="submit">${t.save}</button>
+    </form>`;
 }
 
 function errorPage(c: Context, status: ContentfulStatusCode, locale: string, t: Texts, message: string) {
-  return c.html(page({ lang: locale, title: t.title, brand: 'notiflow', body: html`<h1>${t.title}</h1><p class="alert" role="alert">${message}</p>` }), status, pageHeaders);
+  return c.html(
+    page({
+      lang: locale,
+      title: t.title,
+      brand: 'notiflow',
+      body: html`<h1>${t.title}</h1>
+        <p class="alert" role="alert">${message}</p>`,
+    }),
+    status,
+    pageHeaders,
+  );
 }
