@@ -54,38 +54,34 @@ async function seedDeliveries(n: number): Promise<string[]> {
     .from(users)
     .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'many')));
   const ids = Array.from({ length: n }, () => randomUUID());
-  await db
-    .insert(notifications)
-    .values(
-      ids.map((id, i) => ({
-        id,
-        tenantId: engine.tenantId,
-        userId: user!.id,
-        type: 'account.transaction',
-        categoryKey: 'transactions',
-        idempotencyKey: `seed-${i}`,
-        requestHash: 'seed',
-        workflowId: `seed-${id}`,
-        data: {},
-        status: 'delivered' as const,
-      })),
-    );
-  await db
-    .insert(deliveryAttempts)
-    .values(
-      ids.map((id) => ({
-        notificationId: id,
-        channel: 'email' as const,
-        attempt: 1,
-        outcome: 'accepted' as const,
-        sourceIp: ip,
-        provider,
-        target: 'burstmail.test',
-        responseCode: 250,
-        response: '250 OK',
-        startedAt: new Date(),
-      })),
-    );
+  await db.insert(notifications).values(
+    ids.map((id, i) => ({
+      id,
+      tenantId: engine.tenantId,
+      userId: user!.id,
+      type: 'account.transaction',
+      categoryKey: 'transactions',
+      idempotencyKey: `seed-${i}`,
+      requestHash: 'seed',
+      workflowId: `seed-${id}`,
+      data: {},
+      status: 'delivered' as const,
+    })),
+  );
+  await db.insert(deliveryAttempts).values(
+    ids.map((id) => ({
+      notificationId: id,
+      channel: 'email' as const,
+      attempt: 1,
+      outcome: 'accepted' as const,
+      sourceIp: ip,
+      provider,
+      target: 'burstmail.test',
+      responseCode: 250,
+      response: '250 OK',
+      startedAt: new Date(),
+    })),
+  );
   return ids;
 }
 
