@@ -51,7 +51,7 @@ export const PoolBody = z
       .nullable()
       .optional()
       .describe('Smart host; absent: direct MX delivery'),
-    sources: z
+    ips: z
       .array(
         z
           .object({
@@ -135,7 +135,7 @@ const routes = {
     path: '/pools/{id}',
     tags: tag,
     security,
-    summary: 'Create or replace a pool: new sources warm up, removed ones drain',
+    summary: 'Create or replace a pool: new IPs warm up, removed ones drain',
     request: { params: PoolParams, body: { required: true, content: { 'application/json': { schema: PoolBody } } } },
     responses: { 200: jsonResponse(PoolPutView, 'The pool as stored'), ...problemResponses(400, 401, 409, 413, 415, 422) },
   }),

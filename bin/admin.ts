@@ -3,7 +3,7 @@
 //   tenant create --id acme-pay --name "Acme Pay" --pool shared-eu [--sandbox]
 //   tenant list | tenant show <id>
 //   tenant suspend <id> --reason "..." | tenant reinstate <id> [--reason "..."] | tenant sandbox <id> on|off
-//   pool put <id> --name "Shared EU" --kind shared|dedicated [--relay host:port] --source id,ip,ehlo[,weight] ...
+//   pool put <id> --name "Shared EU" --kind shared|dedicated [--relay host:port] --ip id,address,ehlo[,weight] ...
 //   pool list
 import { parseArgs } from 'node:util';
 import { PoolBody } from '../api/tenants-admin.js';
@@ -25,7 +25,7 @@ const { positionals, values } = parseArgs({
     reason: { type: 'string' },
     kind: { type: 'string' },
     relay: { type: 'string' },
-    source: { type: 'string', multiple: true },
+    ip: { type: 'string', multiple: true },
   },
 });
 const database = connectDatabase(env.DATABASE_URL, { max: 2 });
@@ -75,7 +75,7 @@ try {
         name: values.name,
         kind: values.kind,
         relay: relayHost ? { host: relayHost, port: Number(relayPort ?? 25) } : undefined,
-        sources: (values.source ?? []).map((s) => {
+        ips: (values.ip ?? []).map((s) => {
           const [id, ip, ehloName, weight] = s.split(',');
           return { id, ip, ehloName, weight: weight ? Number(weight) : undefined };
         }),
@@ -85,8 +85,8 @@ try {
       break;
     }
     case 'pool list': {
-      const [rows, sources] = await Promise.all([db.select().from(pools), db.select().from(sendingIps)]);
-      print(rows.map((p) => ({ ...p, sources: sources.filter((s) => s.poolId === p.id) })));
+      const [rows, ips] = await Promise.all([db.select().from(pools), db.select().from(sendingIps)]);
+      print(rows.map((p) => ({ ...p, ips: ips.filter((s) => s.poolId === p.id) })));
       break;
     }
     default:

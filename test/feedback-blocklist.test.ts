@@ -142,7 +142,7 @@ describe('blocklist monitoring', () => {
         name: 'Dedicated',
         kind: 'dedicated',
         relay: { host: engine.inbox.host, port: engine.inbox.port },
-        sources: [
+        ips: [
           { id: `${engine.tenantId}-ip1`, ip: '127.0.0.31', ehloName: 'mta1.bank.test', weight: 100 },
           { id: `${engine.tenantId}-ip2`, ip: '127.0.0.32', ehloName: 'mta2.bank.test', weight: 100 },
         ],

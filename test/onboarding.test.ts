@@ -2,6 +2,7 @@
 // through the API: the operator creates a pool and the tenant, the tenant's keys add a domain,
 // its records go into a real DNS server on loopback that the engine resolves through, and the
 // SMTP receiver checks DKIM, SPF and DMARC alignment with mailauth through that same server.
+import { decodeOptionalFailureToOptionalError } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { Resolver } from 'node:dns/promises';
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -82,7 +83,7 @@ describe('a new tenant', () => {
       name: 'Shared EU',
       kind: 'shared',
       relay: { host: engine.inbox.host, port: engine.inbox.port },
-      sources: [{ id: 'eu-ip1', ip: sourceIp, ehloName: 'mta1.engine.test', weight: 100 }],
+      ips: [{ id: 'eu-ip1', ip: sourceIp, ehloName: 'mta1.engine.test', weight: 100 }],
     });
     expect(pool.status).toBe(200);
     expect(pool.body).toEqual({ id: 'shared-eu', created: true, warming: ['eu-ip1'], draining: [] });
@@ -335,7 +336,9 @@ describe('a new tenant', () => {
       async () => {
         const d = await engine.client.workflow.getHandle(`notification:${TENANT}:${id}`).describe();
         const last = d.raw.pendingActivities?.[0]?.lastFailure;
-        return last?.applicationFailureInfo?.type === 'TenantHeld' ? last.message : undefined;
+        if (last?.applicationFailureInfo?.type !== 'TenantHeld') return undefined;
+        // Failure messages are encrypted in Temporal (the payload codec): read it with the client's key.
+        return (await decodeOptionalFailureToOptionalError(engine.client.options.loadedDataConverter, last))?.message;
       },
       20_000,
       'the send to meet the hold',

@@ -11,7 +11,7 @@ export interface PoolPut {
   name: string;
   kind: 'shared' | 'dedicated';
   relay?: { host: string; port: number } | null;
-  sources: { id: string; ip: string; ehloName: string; weight: number }[];
+  ips: { id: string; ip: string; ehloName: string; weight: number }[];
 }
 
 /**
@@ -20,7 +20,7 @@ export interface PoolPut {
  */
 export async function putPool(db: Db, id: string, spec: PoolPut, by: string) {
   return db.transaction(async (tx) => {
-    const ids = spec.sources.map((s) => s.id);
+    const ids = spec.ips.map((s) => s.id);
     if (ids.length) {
       const elsewhere = await tx.select({ id: sendingIps.id, poolId: sendingIps.poolId }).from(sendingIps).where(inArray(sendingIps.id, ids));
       const taken = elsewhere.filter((s) => s.poolId !== id);
@@ -30,8 +30,8 @@ export async function putPool(db: Db, id: string, spec: PoolPut, by: string) {
     const created = (await tx.select({ id: pools.id }).from(pools).where(eq(pools.id, id))).length === 0;
     const pool = { id, name: spec.name, kind: spec.kind, relayHost: spec.relay?.host ?? null, relayPort: spec.relay?.port ?? null };
     await tx.insert(pools).values(pool).onConflictDoUpdate({ target: pools.id, set: pool });
-    const fresh = spec.sources.filter((s) => !existing.some((e) => e.id === s.id));
-    for (const s of spec.sources) {
+    const fresh = spec.ips.filter((s) => !existing.some((e) => e.id === s.id));
+    for (const s of spec.ips) {
       const values = { id: s.id, poolId: id, localAddress: s.ip, ehloName: s.ehloName, weight: s.weight };
       await tx.insert(sendingIps).values(values).onConflictDoUpdate({ target: sendingIps.id, set: values });
     }
