@@ -35,6 +35,7 @@ beforeAll(async () => {
       TEMPORAL_ADDRESS: engine.temporalAddress,
       TEMPORAL_TASK_QUEUE: engine.taskQueue,
       SECRET_KEY: engine.secretKey,
+      TEMPORAL_PAYLOAD_KEYS: engine.payloadKeys,
       INBOUND_SMTP_PORT: String(port),
       INBOUND_MAX_BYTES: String(maxBytes),
       INBOUND_MAX_CONNECTIONS_PER_IP: String(perIp),
