@@ -162,7 +162,8 @@ describe('blocklist monitoring', () => {
     const alarmsNow = (await (await engine.request('GET', '/v1/admin/alarms?kind=tenant-held', { key: adminKey })).json()) as {
       alarms: { scope: string; message: string }[];
     };
-    expect(alarmsNow.alarms).toEqual([
+    // Other test files share the database: only this tenant's hold alarms are this test's to count.
+    expect(alarmsNow.alarms.filter((a) => a.scope === `tenant:${engine.tenantId}`)).toEqual([
       expect.objectContaining({ scope: `tenant:${engine.tenantId}`, message: expect.stringMatching(/on hold: its dedicated IP/) }),
     ]);
     delete dns.zone.a!['32.0.0.127.bl.notiflow.test'];
