@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Runs the whole suite against real servers (started by test/global-setup.ts) and ends with
-# the vitest counts as one plain line: "N passed, N failed"; then checks the engine's logs of
-# the run for test data (scripts/check-test-logs.ts).
+# Runs the whole suite against real servers (started by test/global-setup.ts), checks the
+# engine's logs of the run for test data (scripts/check-test-logs.ts), and ends with the vitest
+# counts as its last line: "N passed, N failed".
 # The exit status comes from vitest's JSON report: embedded-postgres's exit hook can turn
 # vitest's own exit code into 0, so the report is the reliable verdict.
 set -uo pipefail
@@ -11,6 +11,8 @@ report=$(mktemp)
 export TEST_LOG_FILE="${TEST_LOG_FILE:-$(mktemp)}"
 npx vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@"
 status=$?
+node --import tsx scripts/check-test-logs.ts "$TEST_LOG_FILE"
+logs=$?
 node -e '
   const fs = require("fs");
   let r;
@@ -23,6 +25,6 @@ node -e '
 ' "$report"
 verdict=$?
 rm -f "$report"
-node --import tsx scripts/check-test-logs.ts "$TEST_LOG_FILE" || verdict=1
+[ $logs -ne 0 ] && verdict=1
 [ $verdict -ne 0 ] && exit $verdict
 exit $status
