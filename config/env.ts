@@ -1,5 +1,19 @@
 import { z } from 'zod';
 
+/** A comma-separated list; blanks dropped; absent: empty. */
+const splitList = (v: string) =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const commaList = () => z.string().default('').transform(splitList);
+/** A schedule interval such as 15m, 24h or 30s. */
+const every = (fallback: string) =>
+  z
+    .string()
+    .regex(/^\d+(s|m|h)$/)
+    .default(fallback);
+
 /**
  * The engine's whole configuration, parsed once from the environment at an entry point.
  * Modules never read process.env: entry points pass the slice each part needs.
@@ -27,15 +41,7 @@ const schema = z.object({
   /** Bearer token for the codec endpoint (/codec/encode, /codec/decode) besides the admin key. */
   CODEC_TOKEN: z.string().min(24).optional(),
   /** Origins (the Temporal UI's) allowed to call the codec endpoint from a browser, comma-separated. */
-  CODEC_CORS_ORIGINS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  CODEC_CORS_ORIGINS: commaList(),
   /** The `temporal` CLI binary; otherwise PATH, then the project cache, then `go install`. */
   TEMPORAL_CLI_PATH: z.string().optional(),
   TEMPORAL_DEV_PORT: z.coerce.number().int().positive().default(7233),
@@ -44,15 +50,7 @@ const schema = z.object({
   /** `eu`: refuse to start unless Postgres and Temporal are on RESIDENCY_ALLOWED_HOSTS. */
   DATA_REGION: z.enum(['eu']).optional(),
   /** Hosts data may live on, comma-separated: exact names/IPs or `*.suffix`. */
-  RESIDENCY_ALLOWED_HOSTS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  RESIDENCY_ALLOWED_HOSTS: commaList(),
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().positive().default(3000),
@@ -88,14 +86,7 @@ const schema = z.object({
   DNS_SERVERS: z
     .string()
     .optional()
-    .transform((v) =>
-      v
-        ? v
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : undefined,
-    ),
+    .transform((v) => (v ? splitList(v) : undefined)),
   /** How long a notification may wait for an IP that may send, per category ("security=30m,*=6h"); then the other channel. */
   CATEGORY_MAX_AGE: z.string().optional(),
   /** Port for direct MX delivery (pools without a relay host): 25, or a loopback receiver's in dev. */
@@ -114,10 +105,7 @@ const schema = z.object({
   /** How long a replaced DKIM key's record must stay published after signing switched away from it. */
   DKIM_ROTATION_GRACE_HOURS: z.coerce.number().int().min(1).default(72),
   /** How often verified sending domains are re-checked (Temporal Schedule); scheduled DKIM rotations start from it. */
-  DOMAIN_CHECK_EVERY: z
-    .string()
-    .regex(/^\d+(s|m|h)$/)
-    .default('24h'),
+  DOMAIN_CHECK_EVERY: every('24h'),
   /** The dev DNS server (npm start) the engine resolves through; records are published into it with POST /dev/dns. */
   DEV_DNS_PORT: z.coerce.number().int().positive().default(5354),
 
@@ -145,45 +133,15 @@ const schema = z.object({
    * DKIM signature of the report, subdomains count) and source addresses or CIDR ranges. None: the
    * listener rejects every mailed complaint (the dev run trusts 127.0.0.0/8 when both are empty).
    */
-  FEEDBACK_LOOP_DOMAINS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
-  FEEDBACK_LOOP_IPS: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  FEEDBACK_LOOP_DOMAINS: commaList(),
+  FEEDBACK_LOOP_IPS: commaList(),
   /** Reports that could not be used are kept this many days (feedback_rejects). */
   FEEDBACK_REJECTS_KEEP_DAYS: z.coerce.number().int().positive().default(30),
   /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
-  DNSBL_ZONES: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  DNSBL_ZONES: commaList(),
   /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */
-  BLOCKLIST_CHECK_EVERY: z
-    .string()
-    .regex(/^\d+(s|m|h)$/)
-    .default('15m'),
-  DELIVERY_MONITOR_EVERY: z
-    .string()
-    .regex(/^\d+(s|m|h)$/)
-    .default('5m'),
+  BLOCKLIST_CHECK_EVERY: every('15m'),
+  DELIVERY_MONITOR_EVERY: every('5m'),
   /** Delivery rates are judged over this window, and only from this many attempts per provider or IP. */
   MONITOR_WINDOW_MINUTES: z.coerce.number().int().positive().default(60),
   MONITOR_MIN_VOLUME: z.coerce.number().int().positive().default(100),
@@ -192,15 +150,7 @@ const schema = z.object({
    * self-hosted setup on one private network. None: loopback, private, link-local (metadata) and
    * other special ranges are refused. The dev run allows 127.0.0.0/8 when this is unset.
    */
-  EGRESS_ALLOW_PRIVATE: z
-    .string()
-    .default('')
-    .transform((v) =>
-      v
-        .split(',')
-        .map((s) => s.trim())
-        .filter(Boolean),
-    ),
+  EGRESS_ALLOW_PRIVATE: commaList(),
   /** Where alarms are POSTed (signed with OPERATOR_WEBHOOK_SECRET); absent: alarms are only listed. */
   OPERATOR_WEBHOOK_URL: z.string().url().optional(),
   OPERATOR_WEBHOOK_SECRET: z.string().min(16).optional(),
@@ -210,15 +160,7 @@ const schema = z.object({
   FEEDBACK_WEBHOOK_SECRETS: z
     .string()
     .default('')
-    .transform((v) =>
-      Object.fromEntries(
-        v
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-          .map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)]),
-      ),
-    )
+    .transform((v) => Object.fromEntries(splitList(v).map((s) => [s.slice(0, s.indexOf('=')), s.slice(s.indexOf('=') + 1)])))
     .refine(
       (m) => Object.entries(m).every(([k, v]) => /^[a-z0-9_.-]+$/i.test(k) && v.length >= 16),
       'name=secret pairs, each secret at least 16 characters',
