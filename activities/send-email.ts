@@ -286,6 +286,7 @@ async function recordRcptBounce(
 }
 
 function failureOf(outcome: Extract<SmtpOutcome, { ok: false }>) {
-  const message = `SMTP ${outcome.responseCode ?? outcome.code ?? 'error'}: ${outcome.response}`;
+  // No reply: the engine's own wording (failure-text.ts), without the socket's error code.
+  const message = outcome.responseCode ? `SMTP ${outcome.responseCode}: ${outcome.response}` : outcome.response;
   return outcome.kind === 'transient' ? transient('SmtpTransient', message) : permanent('SmtpPermanent', message);
 }

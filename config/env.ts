@@ -151,6 +151,14 @@ const schema = z.object({
    * other special ranges are refused. The dev run allows 127.0.0.0/8 when this is unset.
    */
   EGRESS_ALLOW_PRIVATE: commaList(),
+  /**
+   * Address ranges (CIDR, comma-separated) MX hosts may resolve to although not public (direct
+   * delivery to a mail host on the operator's own network). None: mail to a domain whose MX hosts
+   * are loopback, private or link-local fails for good. The dev run allows 127.0.0.0/8 when unset.
+   */
+  MX_ALLOW_PRIVATE: commaList(),
+  /** Extra CAs (PEM file) trusted, besides Node's roots, for MX hosts whose TLS is verified and for MTA-STS policy hosts. */
+  SMTP_TLS_CA_FILE: z.string().optional(),
   /** Where alarms are POSTed (signed with OPERATOR_WEBHOOK_SECRET); absent: alarms are only listed. */
   OPERATOR_WEBHOOK_URL: z.string().url().optional(),
   OPERATOR_WEBHOOK_SECRET: z.string().min(16).optional(),

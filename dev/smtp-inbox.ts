@@ -21,6 +21,8 @@ export interface ReceivedMessage {
   text: string;
   html: string;
   headers: Record<string, string>;
+  /** The session was upgraded with STARTTLS. */
+  secure: boolean;
   dkim: { result: 'pass' | 'fail' | 'neutral' | 'none' | string; domain?: string; selector?: string; info?: string };
   /** SPF of the envelope sender's domain, and DMARC with the domains that aligned (mailauth). */
   spf: { result: string; domain?: string };
@@ -39,6 +41,8 @@ export interface SmtpInboxOptions {
   onRcpt?: (ctx: { remoteAddress: string; rcpt: string; attempt: number }) => SmtpReply | Promise<SmtpReply>;
   /** Fault injection per DATA; return undefined to accept. `attempt` counts DATA calls, 1-based. */
   onData?: (ctx: { remoteAddress: string; rcptTo: string[]; attempt: number; raw: string }) => SmtpReply | Promise<SmtpReply>;
+  /** Offer STARTTLS with this certificate (PEM); absent: no STARTTLS. */
+  tls?: { key: string; cert: string };
 }
 
 export interface SmtpInbox {
@@ -76,7 +80,8 @@ export async function startSmtpInbox(opts: SmtpInboxOptions = {}): Promise<SmtpI
   const server = new SMTPServer({
     logger: false,
     authOptional: true,
-    disabledCommands: ['AUTH', 'STARTTLS'],
+    disabledCommands: opts.tls ? ['AUTH'] : ['AUTH', 'STARTTLS'],
+    ...(opts.tls ? { key: opts.tls.key, cert: opts.tls.cert } : {}),
     banner: 'notiflow dev inbox',
     closeTimeout: 100,
     onConnect(session, cb) {
@@ -134,6 +139,7 @@ export async function startSmtpInbox(opts: SmtpInboxOptions = {}): Promise<SmtpI
       receivedAt: new Date().toISOString(),
       remoteAddress,
       clientHostname: session.hostNameAppearsAs,
+      secure: session.secure,
       mailFrom,
       rcptTo,
       subject: parsed.subject ?? '',

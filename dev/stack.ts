@@ -155,6 +155,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`,
       DNS_SERVERS: dnsServers,
       EGRESS_ALLOW_PRIVATE: egressAllow,
+      // The dev run's mail hosts are on loopback too.
+      MX_ALLOW_PRIVATE: env.MX_ALLOW_PRIVATE.length ? env.MX_ALLOW_PRIVATE : ['127.0.0.0/8'],
     };
     const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
     stops.push(() => deps.mailer.close());

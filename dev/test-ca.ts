@@ -57,7 +57,8 @@ function certificate(subject: string, issuer: string, publicKey: KeyObject, sign
 export function createTestTls(dnsNames: string[], ips: string[] = ['127.0.0.1']): TestTls {
   const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
   const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
-  const caName = 'notiflow dev CA';
+  // Unique per CA: OpenSSL finds an issuer by name, so two trusted CAs of one name would shadow each other.
+  const caName = `notiflow dev CA ${randomBytes(4).toString('hex')}`;
   const caPem = certificate(caName, caName, ca.publicKey, ca.privateKey, [
     ext('2.5.29.19', true, seq(der(0x01, Buffer.from([0xff])))), // basicConstraints CA:TRUE
     ext('2.5.29.15', true, der(0x03, Buffer.from([1, 0x06]))), // keyUsage keyCertSign, cRLSign

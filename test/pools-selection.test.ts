@@ -62,7 +62,14 @@ beforeAll(async () => {
     onRcpt: ({ remoteAddress, rcpt }) => replies.get(`${remoteAddress} ${rcpt.split('@')[1]}`),
   });
   mailer = createMailer();
-  delivery = createDeliveryDeps({ rules, resolver: createDnsResolver([dns.address]), mxPort: inbox.port, now: () => clock, random: () => random() });
+  delivery = createDeliveryDeps({
+    rules,
+    resolver: createDnsResolver([dns.address]),
+    mxPort: inbox.port,
+    mxAllowPrivate: ['127.0.0.0/8'],
+    now: () => clock,
+    random: () => random(),
+  });
 });
 afterAll(async () => {
   await mailer?.close();

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMaxAges } from '../domain/pool/max-age.js';
 import { bundleWorkflows } from './helpers/engine.js';
-import { startProviderRig, type ProviderRig } from './helpers/provider-rig.js';
+import { rigRules, startProviderRig, type ProviderRig } from './helpers/provider-rig.js';
 import { waitUntil } from './helpers/wait.js';
 
 // A tenant whose every IP is suspended for one provider: the notification waits on a durable
@@ -14,13 +14,7 @@ const sources = ['127.0.0.131', '127.0.0.132'];
 beforeAll(async () => {
   rig = await startProviderRig({
     bundle: await bundleWorkflows(),
-    rules: {
-      version: 1,
-      defaults: { connectionsPerIp: 2, messagesPerConnection: 50, messageRate: '50/s' },
-      reputation: { halfLifeMinutes: 360, windowHours: 48, priorGood: 5, norm: 60, quarantineBelow: 20, minEvents: 5 },
-      warmup: { dailyCaps: [1000] },
-      providers: [{ name: 'gmail', match: { mxSuffix: ['.google.com'] } }],
-    },
+    rules: rigRules([{ name: 'gmail', match: { mxSuffix: ['.google.com'] } }]),
     providers: [{ domain: 'gmail.test', mx: 'gmail-smtp-in.l.google.com', address: '127.0.0.96' }],
     maxAges: parseMaxAges('transactions=2m,*=6h'),
   });

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { ActivityDeps } from '../activities/index.js';
 import { createMailer } from '../domain/email/mailer.js';
+import { trustedCas } from '../domain/email/tls-policy.js';
 import { createEgressPolicy } from '../domain/webhooks/egress.js';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { parseMaxAges } from '../domain/pool/max-age.js';
@@ -32,9 +33,10 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
     // An e-mail-only deployment: said once at start, and push sends fail for good (e-mail serves instead).
     logger.warn('push disabled: no FCM_SERVICE_ACCOUNT_PATH (Firebase service account) is set; e-mail only');
   }
+  const tlsCa = trustedCas(env.SMTP_TLS_CA_FILE);
   return {
     db,
-    mailer: createMailer({ logger: logger.child({ part: 'mailer' }) }),
+    mailer: createMailer({ logger: logger.child({ part: 'mailer' }), tlsCa }),
     messaging,
     secrets: createSecretBox(parseSecretKey(secretKey)),
     logger,
@@ -44,6 +46,8 @@ export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides:
       rulesPath: env.PROVIDER_RULES_PATH,
       dnsServers: env.DNS_SERVERS,
       mxPort: env.SMTP_MX_PORT,
+      mxAllowPrivate: env.MX_ALLOW_PRIVATE,
+      tlsCa,
       maxAges: parseMaxAges(env.CATEGORY_MAX_AGE),
     }),
     monitoring: monitoringSettingsFromEnv(env),

@@ -4,16 +4,21 @@
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
 import { RoutePool, type TransactionResult } from './smtp-pool.js';
+import { connectionFailureText, serverReplyText } from './failure-text.js';
+import { tlsFailureText, type TlsRequirement } from './tls-policy.js';
 
 export interface SmtpRoute {
   host: string;
   port: number;
+  /** The MX host name `host` (an address) was found under: the name a required certificate must carry. */
+  mxName?: string;
   /** Further MX addresses in preference order, tried when `host` cannot be reached (no SMTP reply). */
-  fallbackHosts?: string[];
+  fallbackHosts?: { host: string; mxName?: string }[];
   localAddress?: string;
   ehloName?: string;
   secure?: boolean;
-  requireTLS?: boolean;
+  /** STARTTLS with a verified certificate is required, and why (tls-policy.ts); absent: opportunistic. */
+  tlsRequired?: TlsRequirement;
   /** Per-route pool limits from the provider rules (connections per IP, messages per connection). */
   maxConnections?: number;
   maxMessages?: number;
@@ -92,16 +97,25 @@ const composer = nodemailer.createTransport({ streamTransport: true, buffer: tru
 const routeKey = (e: SmtpRoute) =>
   [
     e.host,
+    e.mxName ?? '',
     e.port,
     e.localAddress ?? '',
     e.ehloName ?? '',
     e.secure ? 's' : '',
-    e.requireTLS ? 't' : '',
+    e.tlsRequired ?? '',
     e.maxConnections ?? '',
     e.maxMessages ?? '',
   ].join('|');
 
-export function createMailer(opts: { maxConnections?: number; maxMessages?: number; logger?: MailerLogger } = {}): Mailer {
+export function createMailer(
+  opts: {
+    maxConnections?: number;
+    maxMessages?: number;
+    logger?: MailerLogger;
+    /** CAs a required-TLS session trusts (tls-policy.ts trustedCas); absent: Node's roots. */
+    tlsCa?: string[];
+  } = {},
+): Mailer {
   const pools = new Map<string, RoutePool>();
   const log = opts.logger;
 
@@ -111,6 +125,7 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
     if (!p) {
       p = new RoutePool({
         ...route,
+        ca: opts.tlsCa,
         maxConnections: route.maxConnections ?? opts.maxConnections ?? 2,
         maxMessages: route.maxMessages ?? opts.maxMessages ?? 100,
       });
@@ -138,16 +153,18 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
       // its greeting): a reply, even a 4xx, is the provider's answer to this try.
       const { fallbackHosts = [], ...primary } = route;
       let result: TransactionResult = { ok: false, response: 'no mail host' };
-      for (const host of [primary.host, ...fallbackHosts]) {
-        result = await poolFor({ ...primary, host }).send(envelope, built.message as Buffer);
+      for (const target of [{ host: primary.host, mxName: primary.mxName }, ...fallbackHosts]) {
+        result = await poolFor({ ...primary, ...target }).send(envelope, built.message as Buffer);
         if (result.ok || result.responseCode !== undefined) break;
       }
       if (result.ok) {
         log?.debug({ route: routeKey(route), response: result.response }, 'smtp accepted');
         return { ok: true, response: result.response, messageId: built.messageId };
       }
-      const outcome = classifySmtpError(result);
-      log?.warn({ route: routeKey(route), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code }, 'smtp send failed');
+      const outcome = classifySmtpError(result, route.tlsRequired);
+      // The operator's log keeps the socket's own words for a failure without an SMTP reply (no addresses of people in them).
+      const detail = outcome.responseCode === undefined ? result.response : undefined;
+      log?.warn({ route: routeKey(route), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code, detail }, 'smtp send failed');
       return outcome;
     },
     async close() {
@@ -160,12 +177,21 @@ export function createMailer(opts: { maxConnections?: number; maxMessages?: numb
 
 type SmtpFailure = Extract<SmtpOutcome, { ok: false }>;
 
-/** 5xx replies are permanent; 4xx replies and every network-level failure are worth retrying. */
-export function classifySmtpError(err: unknown): SmtpFailure {
+/**
+ * 5xx replies are permanent; 4xx replies and every network-level failure (a TLS one included) are
+ * worth retrying. `response` is what the tenant may read: the server's reply without addresses, or
+ * the engine's wording of a failure that had none (failure-text.ts).
+ */
+export function classifySmtpError(err: unknown, tlsRequired?: TlsRequirement): SmtpFailure {
   const e = (err ?? {}) as { responseCode?: number; response?: string; code?: string; message?: string };
-  const response = e.response ?? e.message ?? String(err);
+  const raw = e.response ?? e.message ?? String(err);
   const responseCode = typeof e.responseCode === 'number' ? e.responseCode : undefined;
+  if (responseCode === undefined) {
+    const response = e.code === 'ETLS' ? tlsFailureText(tlsRequired, raw) : connectionFailureText({ code: e.code, message: raw });
+    return { ok: false, kind: 'transient', response, code: e.code };
+  }
+  const response = serverReplyText(raw);
   const enhancedCode = /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1];
-  const kind = responseCode !== undefined && responseCode >= 500 ? 'permanent' : 'transient';
+  const kind = responseCode >= 500 ? 'permanent' : 'transient';
   return { ok: false, kind, responseCode, enhancedCode, response, code: e.code };
 }

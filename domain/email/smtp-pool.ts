@@ -6,12 +6,15 @@
 // up right after it.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import type { SmtpRoute } from './mailer.js';
+import { smtpTlsOptions } from './tls-policy.js';
 
 export type PoolOptions = SmtpRoute & {
   maxConnections: number;
   maxMessages: number;
   /** An idle connection is closed (QUIT) after this long. */
   idleMs?: number;
+  /** CAs a required-TLS session trusts; absent: Node's roots. */
+  ca?: string[];
 };
 
 export type TransactionResult = { ok: true; response: string } | { ok: false; responseCode?: number; response: string; code?: string };
@@ -28,6 +31,7 @@ interface Conn {
 type SmtpError = Error & { responseCode?: number; response?: string; code?: string };
 
 const failureReply = /^[45]\d\d[ -]/;
+const tlsHandshake = /certificate|altnames|self[- ]signed|issuer|handshake|\bSSL\b|\bTLS\b/i;
 
 export class RoutePool {
   private readonly idle: Conn[] = [];
@@ -91,7 +95,7 @@ export class RoutePool {
       localAddress: this.opts.localAddress,
       name: this.opts.ehloName,
       secure: this.opts.secure ?? false,
-      requireTLS: this.opts.requireTLS ?? false,
+      ...smtpTlsOptions(this.opts, this.opts.ca),
       connectionTimeout: 10_000,
       greetingTimeout: 10_000,
       socketTimeout: 60_000,
@@ -189,6 +193,9 @@ export class RoutePool {
  * sent in this transaction before the connection closed (a 421 and a hang-up).
  */
 function failureOf(err: SmtpError, replies: string[]): Extract<TransactionResult, { ok: false }> {
+  // No secure session (a refused STARTTLS included): the server's reply to it is not the answer to
+  // this message. A handshake the certificate check failed arrives as a socket error.
+  if (err.code === 'ETLS' || (err.code === 'ESOCKET' && tlsHandshake.test(err.message))) return { ok: false, response: err.message, code: 'ETLS' };
   if (typeof err.responseCode === 'number' && err.response)
     return { ok: false, responseCode: err.responseCode, response: err.response, code: err.code };
   const last = [...replies].reverse().find((r) => failureReply.test(r));

@@ -1,3 +1,5 @@
+import { publicAddressCheck } from '../webhooks/egress.js';
+import { createMtaSts } from './mta-sts.js';
 import { createDnsResolver, createMxLookup, type DnsResolver } from './mx-lookup.js';
 import type { DeliveryDeps } from './route.js';
 import { parseMaxAges, type MaxAges } from './max-age.js';
@@ -15,16 +17,26 @@ export function createDeliveryDeps(
     dnsServers?: string[];
     resolver?: DnsResolver;
     mxPort?: number;
+    /** Private ranges MX hosts may resolve to (MX_ALLOW_PRIVATE; the dev run and tests: loopback); none: public only. */
+    mxAllowPrivate?: string[];
+    /** CAs trusted for MTA-STS policy hosts (SMTP_TLS_CA_FILE); absent: Node's roots. */
+    tlsCa?: string[];
+    /** HTTPS port of MTA-STS policy hosts (443; tests serve on another). */
+    mtaStsPort?: number;
     /** Longest wait per category for an IP that may send (max-age.ts). */
     maxAges?: MaxAges;
     now?: () => number;
     random?: () => number;
   } = {},
 ): DeliveryDeps {
+  const resolver = opts.resolver ?? createDnsResolver(opts.dnsServers);
+  const mxAddressAllowed = publicAddressCheck(opts.mxAllowPrivate);
   return {
     rules: opts.rules ?? loadProviderRules(opts.rulesPath),
-    mx: createMxLookup(opts.resolver ?? createDnsResolver(opts.dnsServers), { now: opts.now }),
+    mx: createMxLookup(resolver, { now: opts.now }),
     mxPort: opts.mxPort ?? 25,
+    mxAddressAllowed,
+    mtaSts: createMtaSts({ resolver, allows: mxAddressAllowed, ca: opts.tlsCa, port: opts.mtaStsPort, now: opts.now }),
     maxAges: opts.maxAges ?? parseMaxAges(),
     now: opts.now ?? Date.now,
     random: opts.random ?? Math.random,

@@ -9,6 +9,8 @@ export interface DnsResolver {
   resolve4(name: string): Promise<string[]>;
   resolve4(name: string, options: { ttl: true }): Promise<{ address: string; ttl: number }[]>;
   resolveSoa(name: string): Promise<{ minttl: number }>;
+  /** MTA-STS records (mta-sts.ts). */
+  resolveTxt(name: string): Promise<string[][]>;
 }
 
 export interface MxHost {

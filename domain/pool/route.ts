@@ -6,11 +6,14 @@ import { ALL_PROVIDERS, ipControls, sendingIps, pools, reputationEvents, tenantF
 import { classifyBounce } from '../feedback/bounce-class.js';
 import { appendAudit } from '../audit/append.js';
 import type { SmtpRoute, SmtpOutcome } from '../email/mailer.js';
+import type { TlsRequirement } from '../email/tls-policy.js';
+import { publicAddressCheck } from '../webhooks/egress.js';
 import { permanent, transient } from '../failures/temporal.js';
 import { NullMxError, type MxLookup } from './mx-lookup.js';
 import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
-import { limitsFor, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
+import { mxAllowedBy, type MtaSts } from './mta-sts.js';
+import { limitsFor, requiresTls, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
 import { pickWeighted } from './select-ip.js';
 import type { MaxAges } from './max-age.js';
 import { releaseSlotSql, reserveSlot } from './slots.js';
@@ -24,6 +27,13 @@ export interface DeliveryDeps {
   mx: MxLookup | null;
   /** Port for direct MX delivery (25 in production; a loopback receiver's port in dev and tests). */
   mxPort: number;
+  /**
+   * Which MX addresses direct delivery may connect to (webhooks/egress.ts publicAddressCheck with
+   * MX_ALLOW_PRIVATE); absent: public addresses only.
+   */
+  mxAddressAllowed?: (address: string) => boolean;
+  /** Recipient domains' MTA-STS policies; absent: none are looked up. */
+  mtaSts?: MtaSts | null;
   /** Longest wait per category for an IP that may send, then the other channel (max-age.ts). */
   maxAges: MaxAges;
   now: () => number;
@@ -88,6 +98,8 @@ export function poolTopology(db: Db, ttlMs: number): PoolTopology {
   };
 }
 
+const publicOnly = publicAddressCheck();
+
 /** Never wait less than this between tries: the retry itself costs a workflow task. */
 const MIN_WAIT_MS = 250;
 
@@ -133,6 +145,7 @@ export async function chooseRoute(
     lookup = { provider: classifyProvider(d.rules, msg.recipientDomain, []), mxHosts: null };
   }
   const { provider } = lookup;
+  const tls = lookup.mxHosts && !pool.relayHost ? await tlsFor(d, provider, msg.recipientDomain) : undefined;
 
   const [hold] = await db
     .select()
@@ -150,7 +163,7 @@ export async function chooseRoute(
   for (const poolId of poolIds) {
     const p = poolId === pool.id ? pool : await topology.pool(poolId);
     if (!p) continue;
-    const target = targetOf(p, lookup.mxHosts, d.mxPort, msg.recipientDomain);
+    const target = targetOf(p, lookup.mxHosts, d, msg.recipientDomain, tls);
     const ips = p.ips;
     const statuses = await loadIpStatus(db, d.rules, ips, now);
     let candidates = statuses.flatMap((s) => {
@@ -196,18 +209,44 @@ export async function chooseRoute(
   throw transient('NoIpAvailable', `No IP of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay);
 }
 
-/** Where the message goes: the pool's relay, or every address of every MX host in preference order. */
+/** Whether (and why) the MX session must be verified TLS, and the MTA-STS policy the MX hosts must match. */
+async function tlsFor(d: DeliveryDeps, provider: string, domain: string) {
+  const policy = (await d.mtaSts?.policyFor(domain)) ?? null;
+  const required: TlsRequirement | undefined = requiresTls(d.rules, provider) ? 'provider-rule' : policy?.mode === 'enforce' ? 'mta-sts' : undefined;
+  return { required, policy };
+}
+
+/**
+ * Where the message goes: the pool's relay (the operator's own host, taken as configured), or every
+ * address of every MX host in preference order, minus MX hosts an enforced MTA-STS policy does not
+ * list and addresses direct delivery may not reach (loopback, private, link-local, metadata).
+ */
 function targetOf(
   pool: { relayHost: string | null; relayPort: number | null },
   mxHosts: { exchange: string; addresses: string[] }[] | null,
-  mxPort: number,
+  d: DeliveryDeps,
   domain: string,
-) {
+  tls: Awaited<ReturnType<typeof tlsFor>> | undefined,
+): SmtpRoute {
   if (pool.relayHost && pool.relayPort) return { host: pool.relayHost, port: pool.relayPort };
   if (!mxHosts) throw permanent('NoMxLookup', 'Direct MX delivery needs a DNS resolver; this pool has no relay host');
-  const [host, ...fallbackHosts] = mxHosts.flatMap((h) => h.addresses);
-  if (!host) throw permanent('NoMailHost', `${domain} has no reachable mail host`);
-  return { host, port: mxPort, ...(fallbackHosts.length ? { fallbackHosts } : {}) };
+  const listed = mxHosts.filter((h) => mxAllowedBy(tls?.policy ?? null, h.exchange));
+  // RFC 8461 section 5: no listed MX is a temporary failure (the policy may be updated), never a send elsewhere.
+  if (listed.length === 0)
+    throw transient('MtaStsRefused', `The MTA-STS policy of ${domain} (enforce) lists none of its MX hosts; not sent`, 5 * 60_000);
+  const allowed = d.mxAddressAllowed ?? publicOnly;
+  const targets = listed.flatMap((h) => h.addresses.map((host) => ({ host, mxName: h.exchange })));
+  const reachable = targets.filter((t) => allowed(t.host));
+  if (targets.length > 0 && reachable.length === 0)
+    throw permanent('MxNotPublic', `The mail hosts of ${domain} resolve only to private, loopback or link-local addresses; not sent`);
+  const [first, ...fallbackHosts] = reachable;
+  if (!first) throw permanent('NoMailHost', `${domain} has no reachable mail host`);
+  return {
+    ...first,
+    port: d.mxPort,
+    ...(fallbackHosts.length ? { fallbackHosts } : {}),
+    ...(tls?.required ? { tlsRequired: tls.required } : {}),
+  };
 }
 
 function slower(a: RateLimit, b: RateLimit | undefined): RateLimit {

@@ -58,6 +58,8 @@ const Provider = z.strictObject({
   name: z.string().regex(/^[a-z0-9-]+$/, 'lower-case letters, digits and dashes'),
   /** No published numbers: conservative values of our own. */
   unpublished: z.boolean().optional(),
+  /** STARTTLS required, the MX host's certificate checked against its name; no plaintext fallback. */
+  requireTLS: z.boolean().optional(),
   match: z.strictObject({
     mxSuffix: z.array(z.string().min(2)).default([]),
     domainSuffix: z.array(z.string().min(2)).default([]),
@@ -163,4 +165,9 @@ export function limitsFor(rules: ProviderRules, provider: string): EffectiveLimi
 /** The response rules that apply to a provider: the defaults first, then its own. */
 export function responseRulesFor(rules: ProviderRules, provider: string): ResponseRule[] {
   return [...rules.defaultResponses, ...(rules.providers.find((x) => x.name === provider)?.responses ?? [])];
+}
+
+/** Whether mail to this provider must go over STARTTLS with a verified certificate. */
+export function requiresTls(rules: ProviderRules, provider: string): boolean {
+  return rules.providers.find((x) => x.name === provider)?.requireTLS === true;
 }

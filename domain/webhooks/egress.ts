@@ -57,8 +57,12 @@ function ipList(entries: readonly (readonly [string, number])[], type: 'ipv4' | 
   return list;
 }
 
-/** `allowPrivate`: CIDR ranges (or single addresses) the operator opens, e.g. ["10.0.0.0/8"] for self-hosting. */
-export function createEgressPolicy(allowPrivate: string[] = [], opts: { connectTimeoutMs?: number } = {}): EgressPolicy {
+/**
+ * True for addresses the engine may connect to: public ones, and those in `allowPrivate` (CIDR
+ * ranges or single addresses the operator opens, e.g. ["10.0.0.0/8"] for self-hosting). Shared by
+ * tenant webhooks and direct MX delivery (domain/pool/route.ts).
+ */
+export function publicAddressCheck(allowPrivate: string[] = []): (address: string) => boolean {
   const denied = ipList(deniedV6, 'ipv6', ipList(deniedV4, 'ipv4'));
   const allowed = new BlockList();
   for (const entry of allowPrivate) {
@@ -67,13 +71,18 @@ export function createEgressPolicy(allowPrivate: string[] = [], opts: { connectT
     if (bits === undefined) allowed.addAddress(address, type);
     else allowed.addSubnet(address, Number(bits), type);
   }
-  const allows = (raw: string): boolean => {
+  return (raw: string): boolean => {
     // An IPv4 address reached through IPv6 (::ffff:a.b.c.d) is judged as IPv4.
     const address = raw.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/i, '');
     const type = isIP(address) === 6 ? 'ipv6' : 'ipv4';
     if (isIP(address) === 0) return false;
     return allowed.check(address, type) || !denied.check(address, type);
   };
+}
+
+/** `allowPrivate`: CIDR ranges (or single addresses) the operator opens, e.g. ["10.0.0.0/8"] for self-hosting. */
+export function createEgressPolicy(allowPrivate: string[] = [], opts: { connectTimeoutMs?: number } = {}): EgressPolicy {
+  const allows = publicAddressCheck(allowPrivate);
   const connect = buildConnector({ timeout: opts.connectTimeoutMs ?? 5_000 });
   const dispatcher = new Agent({
     connect(options, callback) {

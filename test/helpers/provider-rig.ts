@@ -14,7 +14,7 @@ import { createLogger } from '../../config/logger.js';
 import { createSecretBox, generateApiKey } from '../../config/secrets.js';
 import { provisionTenant, upsertPool, type PoolSpec } from '../../db/provision.js';
 import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
-import { startDnsServer, type DnsServer } from '../../dev/dns-server.js';
+import { startDnsServer, type DnsServer, type DnsZone } from '../../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
 import { encryptedDataConverter } from '../../config/temporal.js';
 import { createNotificationWorker } from '../../worker/create-worker.js';
@@ -28,7 +28,7 @@ export interface ProviderSpec {
   mx: string;
   /** Loopback address the receiver listens on. */
   address: string;
-  inbox?: Pick<SmtpInboxOptions, 'onRcpt' | 'onData'>;
+  inbox?: Pick<SmtpInboxOptions, 'onRcpt' | 'onData' | 'tls'>;
 }
 
 export interface ProviderRig {
@@ -53,6 +53,13 @@ export async function startProviderRig(opts: {
   now?: () => number;
   /** Longest wait per category for an IP that may send (CATEGORY_MAX_AGE). */
   maxAges?: MaxAges;
+  /** Further DNS records (MTA-STS TXT, policy hosts). */
+  zone?: Pick<DnsZone, 'txt' | 'a'>;
+  /** Ranges MX hosts may resolve to (MX_ALLOW_PRIVATE); the receivers are on loopback, so loopback unless said. */
+  mxAllowPrivate?: string[];
+  /** Extra trusted CAs (SMTP_TLS_CA_FILE) and the MTA-STS policy hosts' port. */
+  tlsCa?: string[];
+  mtaStsPort?: number;
 }): Promise<ProviderRig> {
   const engine = await startTestEngine({ bundle: opts.bundle, noWorker: true });
   const { db } = engine.database;
@@ -60,7 +67,8 @@ export async function startProviderRig(opts: {
   const dns = await startDnsServer({
     zone: {
       mx: Object.fromEntries(opts.providers.map((p) => [p.domain, [{ exchange: p.mx, priority: 10 }]])),
-      a: Object.fromEntries(opts.providers.map((p) => [p.mx, [p.address]])),
+      a: { ...Object.fromEntries(opts.providers.map((p) => [p.mx, [p.address]])), ...opts.zone?.a },
+      txt: { ...opts.zone?.txt },
     },
   });
   const receivers: Record<string, SmtpInbox> = {};
@@ -70,14 +78,24 @@ export async function startProviderRig(opts: {
   const rules = providerRules(opts.rules);
   // One resolver on the loopback DNS server, shared like a host's resolver; each worker its own cache.
   const resolver = createDnsResolver([dns.address]);
-  const delivery = createDeliveryDeps({ rules, resolver, mxPort, now: opts.now, maxAges: opts.maxAges });
+  const deliveryOpts = {
+    rules,
+    resolver,
+    mxPort,
+    now: opts.now,
+    maxAges: opts.maxAges,
+    mxAllowPrivate: opts.mxAllowPrivate ?? ['127.0.0.0/8'],
+    tlsCa: opts.tlsCa,
+    mtaStsPort: opts.mtaStsPort,
+  };
+  const delivery = createDeliveryDeps(deliveryOpts);
   const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
   const logger = createLogger('silent');
   const mailers: Mailer[] = [];
   const stops: (() => Promise<void>)[] = [];
   for (let i = 0; i < (opts.workers ?? 1); i++) {
     // Each worker stands for a separate process: its own SMTP connections and DNS cache.
-    const mailer = createMailer();
+    const mailer = createMailer({ tlsCa: opts.tlsCa });
     mailers.push(mailer);
     const connection = await NativeConnection.connect({ address: engine.temporalAddress });
     const worker = await createNotificationWorker({
@@ -93,7 +111,7 @@ export async function startProviderRig(opts: {
         secrets,
         logger,
         publicUrl: 'http://127.0.0.1:3000',
-        delivery: createDeliveryDeps({ rules, resolver, mxPort, now: opts.now, maxAges: opts.maxAges }),
+        delivery: createDeliveryDeps(deliveryOpts),
       },
     });
     const running = worker.run();
@@ -147,6 +165,17 @@ export async function startProviderRig(opts: {
       await Promise.allSettled([...Object.values(receivers).map((r) => r.close()), dns.close()]);
       await engine.stop();
     },
+  };
+}
+
+/** Rules for a rig: the shipped reputation model, roomy limits, no warm-up to speak of, these providers. */
+export function rigRules(providers: ProviderRulesInput['providers']): ProviderRulesInput {
+  return {
+    version: 1,
+    defaults: { connectionsPerIp: 2, messagesPerConnection: 50, messageRate: '50/s' },
+    reputation: { halfLifeMinutes: 360, windowHours: 48, priorGood: 5, norm: 60, quarantineBelow: 20, minEvents: 5 },
+    warmup: { dailyCaps: [1000] },
+    providers,
   };
 }
 
