@@ -163,7 +163,7 @@ export function createMailer(
       }
       const outcome = classifySmtpError(result, route.tlsRequired);
       // The operator's log keeps the socket's own words for a failure without an SMTP reply (no addresses of people in them).
-      const detail = outcome.responseCode === undefined ? result.response : undefined;
+      const detail = outcome.responseCode === undefined ? serverReplyText(result.response) : undefined;
       log?.warn({ route: routeKey(route), kind: outcome.kind, responseCode: outcome.responseCode, code: outcome.code, detail }, 'smtp send failed');
       return outcome;
     },
