@@ -154,6 +154,11 @@ describe('MTA-STS (RFC 8461)', () => {
     const [msg] = await rig.receivers['sts.test']!.waitFor(1, 20_000);
     expect(msg!.secure).toBe(true);
     expect(policyFetches).toContain('mta-sts.sts.test/.well-known/mta-sts.txt');
+    // The policy is kept for its max_age: the next message to the domain fetches nothing.
+    await rig.notify(tenant, 'dan@sts.test');
+    const [, second] = await rig.receivers['sts.test']!.waitFor(2, 20_000);
+    expect(second!.secure).toBe(true);
+    expect(policyFetches.filter((f) => f.startsWith('mta-sts.sts.test/'))).toHaveLength(1);
   });
 
   it('refuses to send when the enforce policy lists none of the MX hosts', async () => {

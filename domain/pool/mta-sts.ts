@@ -100,7 +100,6 @@ export function createMtaSts(opts: MtaStsOptions): MtaSts {
           headers: { host },
           rejectUnauthorized: true,
           ...(opts.ca ? { ca: opts.ca } : {}),
-          timeout: opts.timeoutMs ?? 10_000,
         },
         (res) => {
           // Section 3.3: only a 200 counts; redirects are not followed.
@@ -121,7 +120,9 @@ export function createMtaSts(opts: MtaStsOptions): MtaSts {
           res.on('error', reject);
         },
       );
-      req.on('timeout', () => req.destroy(new Error('policy fetch timed out')));
+      // A whole-fetch deadline: routing runs before the send's first heartbeat (15 s).
+      const deadline = setTimeout(() => req.destroy(new Error('policy fetch timed out')), opts.timeoutMs ?? 5_000);
+      req.on('close', () => clearTimeout(deadline));
       req.on('error', reject);
       req.end();
     });
