@@ -21,8 +21,10 @@ import { suppressionsApi } from './suppressions.js';
 import { unsubscribeApi } from './unsubscribe.js';
 import { ApiProblem, problemResponse, problems } from './problem.js';
 import { privacyApi } from './privacy.js';
+import { rateLimit } from './rate-limit.js';
 import { sendingDomainsApi } from './sending-domains.js';
 import { tenantsAdminApi } from './tenants-admin.js';
+import { tenantLimitsAdminApi } from './tenant-limits-admin.js';
 import { usersApi } from './users.js';
 import { categoriesApi } from './categories.js';
 import { notificationTypesApi } from './notification-types.js';
@@ -191,6 +193,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   admin.route('/alarms', alarmsApi(deps));
   admin.route('/audit', auditVerifyApi(deps));
   admin.route('/', tenantsAdminApi(deps));
+  admin.route('/', tenantLimitsAdminApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
 
@@ -202,6 +205,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   const v1 = router<ApiEnv>();
   v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
+  v1.use(rateLimit(deps.db, deps.rateLimits));
   v1.route('/users', scoped('send', privacyApi(deps)));
   v1.route('/users', scoped('send', usersApi(deps)));
   v1.route('/users', scoped('send', preferenceLinkApi(deps)));

@@ -7,6 +7,7 @@ import type { ApiKeyScope } from '../domain/tenancy/api-keys.js';
 import type { DomainSettings } from '../domain/sending-domains/service.js';
 import type { TxtResolver } from '../domain/sending-domains/verify.js';
 import type { ApiCaches } from './cache.js';
+import type { RateKind, RateLimits, TakeResult } from '../domain/tenancy/limits.js';
 
 /** What the API needs, passed in by the entry point (bin/api.ts, bin/dev.ts, tests). */
 export interface ApiDeps {
@@ -31,6 +32,8 @@ export interface ApiDeps {
   resolver?: TxtResolver;
   /** Requests with an unknown API key allowed per client address a minute (default 30); past it 429. */
   unknownKeysPerMinute?: number;
+  /** Rate limits of a tenant without an operator's setting (RATE_LIMIT_*); DEFAULT_RATE_LIMITS when absent. */
+  rateLimits?: RateLimits;
   /** A secret per provider (named by the Notiflow-Provider header); feedbackWebhookSecret counts as "default". */
   feedbackWebhookSecrets?: Record<string, string>;
   /** spamd (SpamAssassin) for template spam checks; the built-in checker alone when absent. */
@@ -48,5 +51,5 @@ export type AppDeps = ApiDeps & { caches: ApiCaches };
 
 /** Hono context variables set by middleware. */
 export interface ApiEnv {
-  Variables: { tenantId: string; scopes: ApiKeyScope[] };
+  Variables: { tenantId: string; scopes: ApiKeyScope[]; rateLimits?: (TakeResult & { kind: RateKind })[] };
 }

@@ -19,6 +19,7 @@ import {
   NotificationRequest,
   NotificationView,
 } from './schemas.js';
+import { chargeNotifications } from './rate-limit.js';
 import { triggerBatch } from './trigger-batch.js';
 import { triggerNotification } from './trigger.js';
 
@@ -88,13 +89,19 @@ export function notificationsApi(deps: AppDeps) {
 
   app.openapi(trigger, async (c) => {
     const idempotencyKey = c.req.valid('header')['Idempotency-Key'];
+    await chargeNotifications(c, db, 1, deps.rateLimits);
     const row = await triggerNotification(deps, c.var.tenantId, idempotencyKey, c.req.valid('json'));
     c.header('Location', `/v1/notifications/${row.id}`);
     if (!row.inserted) c.header('Idempotent-Replayed', 'true');
     return c.json({ id: row.id, status: row.status, workflowId: row.workflowId, replayed: !row.inserted }, 202);
   });
 
-  app.openapi(batch, async (c) => c.json(await triggerBatch(deps, c.var.tenantId, c.req.valid('json').notifications), 202));
+  app.openapi(batch, async (c) => {
+    const items = c.req.valid('json').notifications;
+    // Each item counts; an oversized batch is refused (413) by triggerBatch without taking any.
+    if (items.length <= MAX_BATCH_ITEMS) await chargeNotifications(c, db, items.length, deps.rateLimits);
+    return c.json(await triggerBatch(deps, c.var.tenantId, items), 202);
+  });
 
   const findNotification = async (tenantId: string, id: string) => {
     if (!uuidPattern.test(id)) throw problems.notFound(`Notification '${id}' does not exist`);

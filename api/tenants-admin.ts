@@ -8,7 +8,7 @@ import { createTenant, getTenant, listTenants, setTenantSandbox, setTenantStatus
 import { ApiKeyCreated } from './api-keys.js';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lower-case letters, digits and dashes, up to 63');
-const TenantParams = z.object({
+export const TenantParams = z.object({
   id: z
     .string()
     .min(1)

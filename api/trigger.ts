@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import { notifications, notificationTypes } from '../db/schema.js';
+import { categories, notifications, notificationTypes } from '../db/schema.js';
 import { canSendFromDomain } from '../domain/sending-domains/service.js';
+import { notificationPriority, type CategoryClass } from '../domain/tenancy/fairness.js';
 import { dataProblems } from '../domain/templates/types.js';
 import type { VariableSpec } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
@@ -27,6 +28,8 @@ export interface Checked {
   idempotencyKey: string;
   body: z.infer<typeof NotificationRequest>;
   category: string;
+  /** The category's class, for the workflow's task queue priority. */
+  categoryClass: CategoryClass;
   requestHash: string;
 }
 
@@ -35,6 +38,7 @@ export interface Recorded extends Triggered {
   userId: string;
   type: string;
   category: string;
+  categoryClass: CategoryClass;
   /** The request's sendAt (ISO), passed to the workflow. */
   sendAt?: string;
 }
@@ -78,6 +82,7 @@ export async function ensureSendable({ db, caches }: AppDeps, tenantId: string):
 /** What the accept path needs of a tenant's type: its category and declared variables. */
 export interface TypeFacts {
   category: string;
+  categoryClass: CategoryClass;
   variables: Record<string, VariableSpec>;
 }
 
@@ -88,10 +93,22 @@ export interface TypeFacts {
 export async function tenantTypes({ db, caches }: AppDeps, tenantId: string): Promise<ReadonlyMap<string, TypeFacts>> {
   const types = await caches.typesByTenant.get(tenantId, async () => {
     const rows = await db
-      .select({ key: notificationTypes.key, category: notificationTypes.categoryKey, variables: notificationTypes.variables })
+      .select({
+        key: notificationTypes.key,
+        category: notificationTypes.categoryKey,
+        variables: notificationTypes.variables,
+        mandatory: categories.mandatory,
+        requiresOptIn: categories.requiresOptIn,
+      })
       .from(notificationTypes)
+      .leftJoin(categories, and(eq(categories.tenantId, notificationTypes.tenantId), eq(categories.key, notificationTypes.categoryKey)))
       .where(eq(notificationTypes.tenantId, tenantId));
-    return new Map(rows.map((r) => [r.key, { category: r.category, variables: r.variables }]));
+    return new Map(
+      rows.map((r) => [
+        r.key,
+        { category: r.category, variables: r.variables, categoryClass: { mandatory: r.mandatory ?? false, requiresOptIn: r.requiresOptIn ?? false } },
+      ]),
+    );
   });
   return types!;
 }
@@ -107,7 +124,13 @@ export function checkRequest(types: ReadonlyMap<string, TypeFacts>, idempotencyK
       wrong,
     );
   }
-  return { idempotencyKey, body, category: type.category, requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex') };
+  return {
+    idempotencyKey,
+    body,
+    category: type.category,
+    categoryClass: type.categoryClass,
+    requestHash: createHash('sha256').update(canonicalJson(body)).digest('hex'),
+  };
 }
 
 interface RecordRow extends Record<string, unknown> {
@@ -202,6 +225,7 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
         userId: c.body.userId,
         type: c.body.type,
         category: c.category,
+        categoryClass: c.categoryClass,
         sendAt: c.body.sendAt,
       };
     } else if (row.earlier_id) {
@@ -263,6 +287,7 @@ function replay(
     userId: c.body.userId,
     type: row.type,
     category: row.categoryKey,
+    categoryClass: c.categoryClass,
     sendAt: c.body.sendAt,
   };
 }
@@ -288,6 +313,8 @@ export async function startNotification({ temporal, taskQueue }: AppDeps, tenant
       args: [input],
       workflowIdConflictPolicy: 'USE_EXISTING',
       workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      // Mandatory alerts first, then round-robin across tenants (domain/tenancy/fairness.ts).
+      priority: notificationPriority(tenantId, n.categoryClass),
       typedSearchAttributes: [
         { key: TenantId, value: tenantId },
         { key: UserId, value: n.userId },

@@ -4,7 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
 import { serveApi } from '../api/serve.js';
-import { checkProductionSettings, parseEnv, spamdOf } from '../config/env.js';
+import { checkProductionSettings, parseEnv, rateLimitsOf, spamdOf } from '../config/env.js';
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
@@ -45,6 +45,7 @@ const app = createApi(
     codecToken: env.CODEC_TOKEN,
     codecOrigins: env.CODEC_CORS_ORIGINS,
     spamd: spamdOf(env),
+    rateLimits: rateLimitsOf(env),
     feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
     domainSettings: domainSettingsFromEnv(env),
     resolver,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from '../domain/tenancy/limits.js';
 
 /** A comma-separated list; blanks dropped; absent: empty. */
 const splitList = (v: string) =>
@@ -126,6 +127,14 @@ const schema = z.object({
   /** Certificate and key (PEM files) for its STARTTLS; the dev run uses its own test CA. */
   INBOUND_TLS_CERT_PATH: z.string().optional(),
   INBOUND_TLS_KEY_PATH: z.string().optional(),
+  /**
+   * API rate limits of a tenant an operator has not set (PUT /v1/admin/tenants/{id}/limits): requests
+   * per second and burst, notifications per second and burst (each batch item counts).
+   */
+  RATE_LIMIT_REQUESTS_PER_SECOND: z.coerce.number().int().positive().default(DEFAULT_RATE_LIMITS.requestsPerSecond),
+  RATE_LIMIT_REQUESTS_BURST: z.coerce.number().int().positive().default(DEFAULT_RATE_LIMITS.requestsBurst),
+  RATE_LIMIT_NOTIFICATIONS_PER_SECOND: z.coerce.number().int().positive().default(DEFAULT_RATE_LIMITS.notificationsPerSecond),
+  RATE_LIMIT_NOTIFICATIONS_BURST: z.coerce.number().int().positive().default(DEFAULT_RATE_LIMITS.notificationsBurst),
   /** Reports accepted per source address a minute (past it: 451, try later). */
   INBOUND_REPORTS_PER_MINUTE: z.coerce.number().int().positive().default(120),
   /**
@@ -231,3 +240,13 @@ export function checkProductionSettings(env: Env, part: 'api' | 'worker'): void 
 }
 /** The spamd to ask, when one is configured. */
 export const spamdOf = (env: Pick<Env, 'SPAMD_HOST' | 'SPAMD_PORT'>) => (env.SPAMD_HOST ? { host: env.SPAMD_HOST, port: env.SPAMD_PORT } : undefined);
+
+/** The default API rate limits (RATE_LIMIT_*). */
+export function rateLimitsOf(env: Env): RateLimits {
+  return {
+    requestsPerSecond: env.RATE_LIMIT_REQUESTS_PER_SECOND,
+    requestsBurst: env.RATE_LIMIT_REQUESTS_BURST,
+    notificationsPerSecond: env.RATE_LIMIT_NOTIFICATIONS_PER_SECOND,
+    notificationsBurst: env.RATE_LIMIT_NOTIFICATIONS_BURST,
+  };
+}

@@ -9,3 +9,4 @@ export * from './schema-hardening.js';
 export * from './schema-templates.js';
 export * from './schema-privacy.js';
 export * from './schema-timing.js';
+export * from './schema-limits.js';

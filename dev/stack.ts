@@ -13,7 +13,7 @@ import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
-import { spamdOf, type Env } from '../config/env.js';
+import { rateLimitsOf, spamdOf, type Env } from '../config/env.js';
 import { createSecretBox } from '../config/secrets.js';
 import { assertResidency } from '../config/residency.js';
 import { temporalSettings } from '../config/temporal.js';
@@ -219,6 +219,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
           codecToken,
           codecOrigins: [...env.CODEC_CORS_ORIGINS, ...(temporalUiUrl ? [temporalUiUrl, temporalUiUrl.replace('127.0.0.1', 'localhost')] : [])],
           spamd: spamdOf(env),
+          rateLimits: rateLimitsOf(env),
           feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
           domainSettings,
           resolver,

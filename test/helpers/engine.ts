@@ -31,6 +31,9 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   });
 }
 
+/** Tests that are not about rate limits must not meet them (test/rate-limits.test.ts sets its own per tenant). */
+const GENEROUS_LIMITS = { requestsPerSecond: 100_000, requestsBurst: 100_000, notificationsPerSecond: 100_000, notificationsBurst: 100_000 };
+
 export interface EngineOptions {
   /** Workflow bundle for the in-process worker (bundle once per file); not needed with `noWorker`. */
   bundle?: WorkflowBundleWithSourceMap;
@@ -47,7 +50,9 @@ export interface EngineOptions {
   monitoring?: MonitoringSettings;
   /** Address ranges tenant webhooks may reach (default loopback, where the test receivers are); [] = public only. */
   egressAllow?: string[];
-  /** Extra API deps (admin key, provider feedback secret). */
+  /** Worker tuning (sends in flight, sticky cache), e.g. low to make a backlog queue in Temporal. */
+  workerTuning?: Parameters<typeof createNotificationWorker>[0]['tuning'];
+  /** Extra API deps (admin key, provider feedback secret, default rate limits: generous unless given). */
   api?: Partial<ApiDeps>;
 }
 
@@ -155,6 +160,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
         egress: createEgressPolicy(opts.egressAllow ?? ['127.0.0.0/8']),
       },
       activityOverrides: opts.activityOverrides,
+      tuning: opts.workerTuning,
     });
     const running = worker.run();
     stopWorker = async () => {
@@ -163,7 +169,10 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       await workerConnection.close();
     };
   }
-  const api = createApi({ db, temporal: client, taskQueue, secrets, ...opts.api }, { onError: (err) => logger.error({ err }, 'request failed') });
+  const api = createApi(
+    { db, temporal: client, taskQueue, secrets, rateLimits: GENEROUS_LIMITS, ...opts.api },
+    { onError: (err) => logger.error({ err }, 'request failed') },
+  );
   let stopServer = async () => {};
 
   return {

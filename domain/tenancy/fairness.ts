@@ -1,0 +1,26 @@
+import { createHash } from 'node:crypto';
+import type { Priority } from '@temporalio/common';
+
+// A fair share per tenant in the worker, through Temporal's task queue priority and fairness
+// (the server needs matching.enableFairness, see dev/temporal-server.ts and the README): a
+// notification's workflow and activity tasks (activities inherit it) are dispatched by priority
+// first, then round-robin across tenants, so one tenant's backlog cannot hold back another's
+// alerts. A mandatory category (security) goes ahead of everything; opt-in mail (marketing) last.
+
+/** What the priority depends on: the notification's category. */
+export interface CategoryClass {
+  mandatory: boolean;
+  requiresOptIn: boolean;
+}
+
+export const PRIORITY = { mandatory: 1, service: 3, optIn: 5 } as const;
+
+/** Fairness keys are limited to 64 bytes: a longer tenant id is replaced by its hash. */
+function fairnessKey(tenantId: string): string {
+  return Buffer.byteLength(tenantId) <= 64 ? tenantId : createHash('sha256').update(tenantId).digest('hex');
+}
+
+export function notificationPriority(tenantId: string, category: CategoryClass): Priority {
+  const priorityKey = category.mandatory ? PRIORITY.mandatory : category.requiresOptIn ? PRIORITY.optIn : PRIORITY.service;
+  return { priorityKey, fairnessKey: fairnessKey(tenantId) };
+}
