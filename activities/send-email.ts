@@ -96,7 +96,7 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       if (!domain) throw permanent('NoSendingDomain', `Tenant ${row.tenantId} has no sending domain`);
       const recipientDomain = row.email.split('@').pop() ?? '';
       // Pool, provider rules and reputation pick the IP; short waits are spent here, long ones in the workflow.
-      const msg = { tenantId: row.tenantId, poolId: row.poolId, recipientDomain };
+      const msg = { tenantId: row.tenantId, poolId: row.poolId, recipientDomain, mandatory: row.mandatory };
       const routed = await routeOrWait(() => chooseRoute(db, delivery, msg, topology));
       if ('waitUntil' in routed) {
         // Every IP the tenant may use is held back for this provider: the workflow waits on a

@@ -43,6 +43,8 @@ export interface BenchStack {
   worker: Child;
   api: Child;
   inbox: Child;
+  /** Another tenant on its own pool of the same addresses, with `users` users (u1..uN); tenant fairness figures. */
+  addTenant(users: number): Promise<{ tenantId: string; apiKey: string }>;
   /** Restarts the engine worker with extra environment (worker tuning before/after). */
   restartWorker(extraEnv?: Record<string, string>, nodeArgs?: string[]): Promise<void>;
   stop(): Promise<void>;
@@ -122,24 +124,28 @@ export async function startBenchStack(
     log(`provisioning a tenant with ${users} users`);
     const secretKey = randomBytes(32).toString('base64');
     const payloadKeys = `bench:${randomBytes(32).toString('base64')}`;
-    const tenantId = `bench-${randomBytes(3).toString('hex')}`;
-    const apiKey = generateApiKey('nf_bench');
-    await upsertPool(database.db, {
-      id: `${tenantId}-pool`,
-      name: 'bench pool',
-      kind: 'dedicated',
-      relayHost: smtp.host,
-      relayPort: smtp.port,
-      ips: POOL_IPS.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.bench.test` })),
-    });
-    await provisionTenant(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), {
-      id: tenantId,
-      name: 'Bench Bank',
-      poolId: `${tenantId}-pool`,
-      domain: `${tenantId}.bank.test`,
-      apiKey,
-    });
-    await seedUsers(database, tenantId, users);
+    const addTenant = async (n: number) => {
+      const tenantId = `bench-${randomBytes(3).toString('hex')}`;
+      const apiKey = generateApiKey('nf_bench');
+      await upsertPool(database.db, {
+        id: `${tenantId}-pool`,
+        name: 'bench pool',
+        kind: 'dedicated',
+        relayHost: smtp.host,
+        relayPort: smtp.port,
+        ips: POOL_IPS.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.bench.test` })),
+      });
+      await provisionTenant(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), {
+        id: tenantId,
+        name: 'Bench Bank',
+        poolId: `${tenantId}-pool`,
+        domain: `${tenantId}.bank.test`,
+        apiKey,
+      });
+      await seedUsers(database, tenantId, n);
+      return { tenantId, apiKey };
+    };
+    const { tenantId, apiKey } = await addTenant(users);
 
     // The built worker loads the bundle from the same build; from source it gets one built here
     // (npm run build:workflows), unless the run measures bundling at worker start.
@@ -157,6 +163,11 @@ export async function startBenchStack(
       // Required by the production worker; the bench follows no link.
       PUBLIC_URL: 'https://notifications.bench.test',
       LOG_LEVEL: 'info',
+      // The bench measures the engine's capacity, not a tenant's default share of it (the limiter's cost stays in).
+      RATE_LIMIT_REQUESTS_PER_SECOND: '1000000',
+      RATE_LIMIT_REQUESTS_BURST: '1000000',
+      RATE_LIMIT_NOTIFICATIONS_PER_SECOND: '1000000',
+      RATE_LIMIT_NOTIFICATIONS_BURST: '1000000',
     };
     const startWorker = (extra: Record<string, string> = {}, nodeArgs: string[] = []) =>
       startChild(
@@ -194,6 +205,7 @@ export async function startBenchStack(
       },
       api,
       inbox: inboxChild,
+      addTenant,
       async restartWorker(extra, nodeArgs) {
         await worker.stop();
         worker = await startWorker(extra, nodeArgs);

@@ -3,13 +3,16 @@
 //   tenant create --id acme-pay --name "Acme Pay" --pool shared-eu [--sandbox]
 //   tenant list | tenant show <id>
 //   tenant suspend <id> --reason "..." | tenant reinstate <id> [--reason "..."] | tenant sandbox <id> on|off
+//   tenant limits <id> [--requests-per-second N] [--requests-burst N] [--notifications-per-second N] [--notifications-burst N]
+//     (shows them without options; an option set to "default" goes back to RATE_LIMIT_*)
 //   pool put <id> --name "Shared EU" --kind shared|dedicated [--relay host:port] --ip id,address,ehlo[,weight] ...
 //   pool list
 import { parseArgs } from 'node:util';
 import { PoolBody } from '../api/tenants-admin.js';
-import { parseEnv } from '../config/env.js';
+import { parseEnv, rateLimitsOf } from '../config/env.js';
 import { connectDatabase } from '../db/client.js';
 import { sendingIps, pools } from '../db/schema.js';
+import { getTenantLimits, setTenantLimits } from '../domain/tenancy/limits.js';
 import { putPool } from '../domain/tenancy/pools.js';
 import { createTenant, getTenant, listTenants, setTenantSandbox, setTenantStatus, TenantError } from '../domain/tenancy/tenants.js';
 
@@ -26,6 +29,10 @@ const { positionals, values } = parseArgs({
     kind: { type: 'string' },
     relay: { type: 'string' },
     ip: { type: 'string', multiple: true },
+    'requests-per-second': { type: 'string' },
+    'requests-burst': { type: 'string' },
+    'notifications-per-second': { type: 'string' },
+    'notifications-burst': { type: 'string' },
   },
 });
 const database = connectDatabase(env.DATABASE_URL, { max: 2 });
@@ -69,6 +76,39 @@ try {
       await setTenantSandbox(db, need(arg, '<id>'), positionals[3] !== 'off', by);
       print(await getTenant(db, arg!));
       break;
+    case 'tenant limits': {
+      const id = need(arg, '<id>');
+      const defaults = rateLimitsOf(env);
+      const { configured } = await getTenantLimits(db, id, defaults);
+      const option = (name: keyof typeof values, current: number | null): number | null => {
+        const v = values[name] as string | undefined;
+        if (v === undefined) return current;
+        if (v === 'default') return null;
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 1) throw new TenantError('invalid', `--${name} must be a positive integer or "default"`);
+        return n;
+      };
+      const changed = ['requests-per-second', 'requests-burst', 'notifications-per-second', 'notifications-burst'].some(
+        (k) => values[k as keyof typeof values] !== undefined,
+      );
+      print(
+        changed
+          ? await setTenantLimits(
+              db,
+              id,
+              {
+                requestsPerSecond: option('requests-per-second', configured.requestsPerSecond),
+                requestsBurst: option('requests-burst', configured.requestsBurst),
+                notificationsPerSecond: option('notifications-per-second', configured.notificationsPerSecond),
+                notificationsBurst: option('notifications-burst', configured.notificationsBurst),
+              },
+              by,
+              defaults,
+            )
+          : await getTenantLimits(db, id, defaults),
+      );
+      break;
+    }
     case 'pool put': {
       const [relayHost, relayPort] = values.relay?.split(':') ?? [];
       const spec = PoolBody.safeParse({
@@ -90,7 +130,7 @@ try {
       break;
     }
     default:
-      console.error('usage: npm run admin -- tenant create|list|show|suspend|reinstate|sandbox ... | pool put|list ... (see bin/admin.ts)');
+      console.error('usage: npm run admin -- tenant create|list|show|suspend|reinstate|sandbox|limits ... | pool put|list ... (see bin/admin.ts)');
       process.exitCode = 2;
   }
 } catch (err) {

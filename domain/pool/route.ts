@@ -16,6 +16,7 @@ import { mxAllowedBy, type MtaSts } from './mta-sts.js';
 import { limitsFor, requiresTls, responseRulesFor, type ProviderRules, type RateLimit, type ResponseRule } from './rules.js';
 import { pickWeighted } from './select-ip.js';
 import type { MaxAges } from './max-age.js';
+import { slotLimits } from './headroom.js';
 import { releaseSlotSql, reserveSlot } from './slots.js';
 import { loadIpStatus, providerView, type IpRow } from './ip-status.js';
 import { TtlCache } from '../../lib/ttl-cache.js';
@@ -128,7 +129,7 @@ export async function providerOf(
 export async function chooseRoute(
   db: Db,
   d: DeliveryDeps,
-  msg: { tenantId: string; poolId: string; recipientDomain: string },
+  msg: { tenantId: string; poolId: string; recipientDomain: string; mandatory?: boolean },
   topology: PoolTopology = poolTopology(db, 0),
 ): Promise<Route> {
   const now = d.now();
@@ -182,8 +183,9 @@ export async function chooseRoute(
       const pick = pickWeighted(candidates, d.random);
       if (!pick) break;
       candidates = candidates.filter((c) => c !== pick);
-      const rate = slower(limits.messageRate, pick.view.throttle);
-      const slot = await reserveSlot(db, { ipId: pick.s.id, provider, now, connections: limits.connectionsPerIp, rate, warmup: pick.s.warmup });
+      // Mandatory alerts may use the slots bulk mail leaves free (headroom.ts).
+      const slots = slotLimits(limits.connectionsPerIp, slower(limits.messageRate, pick.view.throttle), msg.mandatory ?? false);
+      const slot = await reserveSlot(db, { ipId: pick.s.id, provider, now, connections: slots.connections, rate: slots.rate, warmup: pick.s.warmup });
       if (!slot.ok) {
         waits.push(slot.retryAt);
         continue;
