@@ -39,16 +39,34 @@ const problemDescriptions = {
   413: 'Request body too large',
   415: 'Unsupported content type',
   422: 'Invalid request: `errors` names each field',
-  429: 'Too many requests',
+  429: "Too many requests: past the tenant's rate limit, or too many unknown keys from one address",
   503: 'A dependency is not configured or not reachable',
 } as const;
 export type ProblemStatus = keyof typeof problemDescriptions;
 
 const problemContent = { 'application/problem+json': { schema: ProblemSchema } };
 
+/** What a 429 carries besides its problem: when to retry, and the tenant's quotas (api/rate-limit.ts). */
+const tooManyHeaders = {
+  'Retry-After': { description: 'Seconds until the request would pass', schema: { type: 'integer' as const } },
+  'RateLimit-Policy': {
+    description: 'The quotas (draft-ietf-httpapi-ratelimit-headers), e.g. "requests";q=200;w=2',
+    schema: { type: 'string' as const },
+  },
+  RateLimit: {
+    description: 'What is left of each quota and seconds until it is whole, e.g. "requests";r=0;t=2',
+    schema: { type: 'string' as const },
+  },
+};
+
 /** The RFC 9457 responses an operation can answer, e.g. `...problemResponses(401, 404)`. */
 export function problemResponses<C extends ProblemStatus>(...codes: C[]) {
-  return Object.fromEntries(codes.map((code) => [code, { description: problemDescriptions[code], content: problemContent }])) as unknown as {
+  return Object.fromEntries(
+    codes.map((code) => [
+      code,
+      { description: problemDescriptions[code], content: problemContent, ...(code === 429 ? { headers: tooManyHeaders } : {}) },
+    ]),
+  ) as unknown as {
     [K in C]: { description: string; content: typeof problemContent };
   };
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { eraseUser } from '../domain/privacy/erasure.js';
 import { exportUser } from '../domain/privacy/export.js';
 import type { ApiDeps, ApiEnv } from './env.js';
-import { jsonResponse, problemResponses, router } from './contract.js';
+import { jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
 import { UserIdParam } from './schemas.js';
 
@@ -93,7 +93,7 @@ export function privacyApi({ db, temporal, secrets }: ApiDeps) {
       summary:
         'Everything held about a user: profile, devices (tokens masked), preferences and consent history, notifications with content, attempts, feedback and audit',
       request: { params: Params },
-      responses: { 200: jsonResponse(UserExport, 'The export document'), ...problemResponses(400, 401, 404, 422) },
+      responses: { 200: jsonResponse(UserExport, 'The export document'), ...problemResponses(...TENANT_PROBLEMS, 404, 422) },
     }),
     async (c) => {
       const { userId } = c.req.valid('param');
@@ -109,7 +109,10 @@ export function privacyApi({ db, temporal, secrets }: ApiDeps) {
       path: '/{userId}',
       summary: "Erase a user's personal data; notifications stay as pseudonymous facts, a suppressed address stays suppressed as a keyed hash",
       request: { params: Params },
-      responses: { 200: jsonResponse(Erasure, 'Erased; running notifications ended without sending'), ...problemResponses(400, 401, 404, 422, 503) },
+      responses: {
+        200: jsonResponse(Erasure, 'Erased; running notifications ended without sending'),
+        ...problemResponses(...TENANT_PROBLEMS, 404, 422, 503),
+      },
     }),
     async (c) => {
       const { userId } = c.req.valid('param');

@@ -137,4 +137,17 @@ describe('per-tenant API rate limits', () => {
     expect(((await bad.json()) as { detail: string }).detail).toContain('requestsPerSecond');
     expect((await engine.request('GET', `/v1/admin/tenants/${engine.tenantId}/limits`)).status).toBe(401);
   });
+
+  it('the document declares the 429 with its headers on every tenant route', async () => {
+    const doc = (await (await engine.request('GET', '/openapi.json', { key: null })).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, { headers?: Record<string, unknown> }> }>>;
+    };
+    const tenantOps = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => path.startsWith('/v1/') && !path.startsWith('/v1/admin') && op.security === undefined)
+        .map(([method, op]) => ({ op: `${method} ${path}`, headers: Object.keys(op.responses['429']?.headers ?? {}) })),
+    );
+    expect(tenantOps.length).toBeGreaterThan(20);
+    expect(tenantOps.filter((o) => o.headers.join() !== 'Retry-After,RateLimit-Policy,RateLimit').map((o) => o.op)).toEqual([]);
+  });
 });
