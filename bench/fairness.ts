@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { repoRoot } from './children.js';
+import { hopBreakdown, HOPS } from './hops.js';
 import { startBenchStack } from './stack.js';
 import { percentiles, sleep } from './stats.js';
 import { triggerLoad } from './trigger-load.js';
@@ -37,6 +38,7 @@ try {
       where tenant_id = ${stack.tenantId} and status not in ('delivered', 'failed', 'cancelled', 'skipped', 'suppressed')`;
     return Number(row!.n);
   };
+  const sentB = new Map<string, number>();
   const alert = async (i: number) => {
     const t0 = Date.now();
     const res = await fetch(`${stack.apiUrl}/v1/notifications`, {
@@ -57,6 +59,7 @@ try {
       if (Date.now() > deadline) throw new Error(`B's alert ${id} did not arrive within 300 s`);
       await sleep(20);
     }
+    if (i >= 0) sentB.set(id, t0);
     return { latencyMs: stack.arrivals.at.get(id)! - t0, acceptMs, backlogAtTrigger, backlogAtArrival: await backlogA() };
   };
 
@@ -82,6 +85,11 @@ try {
     );
   }
   const a = await loadA;
+  // Where B's time went, hop by hop (workflow histories), beside A's notifications delivered so far.
+  const hopsB = await hopBreakdown(stack.client, stack.database.sql, sentB, stack.arrivals.at, alerts);
+  const hopsA = await hopBreakdown(stack.client, stack.database.sql, a.sentAt, stack.arrivals.at, 100);
+  for (const hop of Object.keys(HOPS) as (keyof typeof HOPS)[])
+    log(`  ${hop.padEnd(14)} B p50 ${String(hopsB[hop].p50).padStart(7)} ms   A p50 ${String(hopsA[hop].p50).padStart(7)} ms  (${HOPS[hop]})`);
   const p = percentiles(
     samples.map((s) => s.latencyMs),
     [50, 100],
@@ -92,6 +100,7 @@ try {
     loadAverage1m: loadavg()[0],
     idleAlertMs: idle.latencyMs,
     burstA: { notifications: burst, accepted: a.accepted, acceptReqPerS: a.reqPerS },
+    hops: { b: hopsB, a: hopsA },
     alertB: { samples, p50Ms: p.p50, maxMs: p.p100, minBacklogA: Math.min(...samples.map((s) => s.backlogAtTrigger)) },
   };
   console.log(
