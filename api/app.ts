@@ -10,6 +10,8 @@ import { apiKeysApi } from './api-keys.js';
 import { requireScope, tenantAuth } from './auth.js';
 import { auditVerifyApi } from './audit-verify.js';
 import { codecApi, codecCors } from './codec.js';
+import { clientCertBinding } from './client-cert.js';
+import { clientCertsAdminApi } from './client-certs-admin.js';
 import { createApiCaches } from './cache.js';
 import { jsonResponse, OPEN, refuseInvalid, router } from './contract.js';
 import type { ApiDeps, ApiEnv } from './env.js';
@@ -193,6 +195,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   admin.route('/alarms', alarmsApi(deps));
   admin.route('/audit', auditVerifyApi(deps));
   admin.route('/', tenantsAdminApi(deps));
+  admin.route('/', clientCertsAdminApi(deps));
   admin.route('/', tenantLimitsAdminApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
@@ -205,6 +208,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   const v1 = router<ApiEnv>();
   v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
+  if (deps.clientCertAuth) v1.use(clientCertBinding(deps.db));
   v1.use(rateLimit(deps.db, deps.rateLimits));
   v1.route('/users', scoped('send', privacyApi(deps)));
   v1.route('/users', scoped('send', usersApi(deps)));

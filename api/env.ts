@@ -44,6 +44,8 @@ export interface ApiDeps {
   codecToken?: string;
   /** Browser origins (the Temporal UI's) allowed to call /codec. */
   codecOrigins?: string[];
+  /** The API serves HTTPS asking for client certificates (API_TLS_CLIENT_AUTH): bind them to tenants (api/client-cert.ts). */
+  clientCertAuth?: 'request' | 'require';
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

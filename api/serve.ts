@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions } from 'node:https';
 import { serve, type HttpBindings, type ServerType } from '@hono/node-server';
 
 /** A refused body is read and thrown away up to this much, for this long, before the answer goes out. */
@@ -30,14 +31,15 @@ export async function drainRequest(incoming: IncomingMessage): Promise<void> {
   }
 }
 
-/** Serves a fetch handler (the API app, or the dev app around it) over HTTP, draining unread bodies. */
+/** Serves a fetch handler (the API app, or the dev app around it) over HTTP, or HTTPS given `tls` (config/tls.ts), draining unread bodies. */
 export function serveApi(
   fetch: (req: Request, env: HttpBindings) => Response | Promise<Response>,
-  opts: { hostname: string; port: number },
+  opts: { hostname: string; port: number; tls?: ServerOptions },
 ): ServerType {
   return serve({
     hostname: opts.hostname,
     port: opts.port,
+    ...(opts.tls ? { createServer: createHttpsServer, serverOptions: opts.tls } : {}),
     fetch: async (req, env) => {
       const res = await fetch(req, env as HttpBindings);
       await drainRequest((env as HttpBindings).incoming);

@@ -141,15 +141,19 @@ const routes = {
   }),
 };
 
-const asProblem = (err: unknown): never => {
-  if (err instanceof TenantError)
-    throw err.kind === 'not-found'
-      ? problems.notFound(err.message)
-      : err.kind === 'conflict'
-        ? problems.conflict(err.message)
-        : problems.invalid(err.message, [{ path: 'body.poolId', message: err.message }]);
-  throw err;
-};
+/** A TenantError as its problem (404, 409, or 422 naming `invalidPath`); anything else rethrown. */
+export const tenantProblem =
+  (invalidPath: string) =>
+  (err: unknown): never => {
+    if (err instanceof TenantError)
+      throw err.kind === 'not-found'
+        ? problems.notFound(err.message)
+        : err.kind === 'conflict'
+          ? problems.conflict(err.message)
+          : problems.invalid(err.message, [{ path: invalidPath, message: err.message }]);
+    throw err;
+  };
+const asProblem = tenantProblem('body.poolId');
 
 /** Operator routes for tenants and pools (mounted under /v1/admin). */
 export function tenantsAdminApi({ db, adminKey }: ApiDeps) {

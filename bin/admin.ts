@@ -7,12 +7,15 @@
 //     (shows them without options; an option set to "default" goes back to RATE_LIMIT_*)
 //   pool put <id> --name "Shared EU" --kind shared|dedicated [--relay host:port] --ip id,address,ehlo[,weight] ...
 //   pool list
+//   cert add <tenant id> --file client.pem [--name "..."] | cert list <tenant id> | cert remove <tenant id> <sha-256 fingerprint>
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { PoolBody } from '../api/tenants-admin.js';
 import { parseEnv, rateLimitsOf } from '../config/env.js';
 import { connectDatabase } from '../db/client.js';
 import { sendingIps, pools } from '../db/schema.js';
 import { getTenantLimits, setTenantLimits } from '../domain/tenancy/limits.js';
+import { listClientCerts, normalizeFingerprint, registerClientCert, removeClientCert } from '../domain/tenancy/client-certs.js';
 import { putPool } from '../domain/tenancy/pools.js';
 import { createTenant, getTenant, listTenants, setTenantSandbox, setTenantStatus, TenantError } from '../domain/tenancy/tenants.js';
 
@@ -33,6 +36,7 @@ const { positionals, values } = parseArgs({
     'requests-burst': { type: 'string' },
     'notifications-per-second': { type: 'string' },
     'notifications-burst': { type: 'string' },
+    file: { type: 'string' },
   },
 });
 const database = connectDatabase(env.DATABASE_URL, { max: 2 });
@@ -129,8 +133,29 @@ try {
       print(rows.map((p) => ({ ...p, ips: ips.filter((s) => s.poolId === p.id) })));
       break;
     }
+    case 'cert add':
+      print(
+        await registerClientCert(db, need(arg, '<tenant id>'), {
+          certificate: readFileSync(need(values.file, '--file'), 'utf8'),
+          name: values.name,
+          by,
+        }),
+      );
+      break;
+    case 'cert list':
+      print(await listClientCerts(db, need(arg, '<tenant id>')));
+      break;
+    case 'cert remove': {
+      const fingerprint = normalizeFingerprint(need(positionals[3], '<fingerprint>'));
+      if (!fingerprint || !(await removeClientCert(db, need(arg, '<tenant id>'), fingerprint, by)))
+        throw new TenantError('not-found', `tenant ${arg} has no client certificate ${positionals[3]}`);
+      print({ removed: fingerprint });
+      break;
+    }
     default:
-      console.error('usage: npm run admin -- tenant create|list|show|suspend|reinstate|sandbox|limits ... | pool put|list ... (see bin/admin.ts)');
+      console.error(
+        'usage: npm run admin -- tenant create|list|show|suspend|reinstate|sandbox|limits ... | pool put|list ... | cert add|list|remove ... (see bin/admin.ts)',
+      );
       process.exitCode = 2;
   }
 } catch (err) {

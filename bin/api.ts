@@ -10,18 +10,22 @@ import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
+import { checkTemporalTls } from '../config/temporal-tls.js';
+import { apiTlsFromEnv } from '../config/tls.js';
 import { tracingPlugin } from '../config/tracing.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 
 const env = parseEnv(process.env);
 checkProductionSettings(env, 'api');
 const logger = createLogger(env.LOG_LEVEL, 'api');
+const tls = apiTlsFromEnv(env);
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS)
   throw new Error('bin/api.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 await migrateDatabase(env.DATABASE_URL);
 const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
+await checkTemporalTls(temporal.address, temporal.connection.tls);
 const tracing = tracingPlugin(env, 'api');
 const client = new Client({
   connection: await Connection.connect(temporal.connection),
@@ -51,11 +55,12 @@ const app = createApi(
     resolver,
     publicUrl: env.PUBLIC_URL,
     temporalUiUrl: env.TEMPORAL_UI_URL,
+    ...(tls && tls.clientAuth !== 'off' ? { clientCertAuth: tls.clientAuth } : {}),
   },
   { onError: (err) => logger.error({ err }, 'request failed') },
 );
-const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
-logger.info({ url: `http://${env.API_HOST}:${env.API_PORT}` }, 'api listening');
+const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT, tls: tls?.serverOptions });
+logger.info({ url: `${tls ? 'https' : 'http'}://${env.API_HOST}:${env.API_PORT}`, clientAuth: tls?.clientAuth }, 'api listening');
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();

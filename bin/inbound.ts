@@ -7,6 +7,7 @@ import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox, parseSecretKey } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
+import { checkTemporalTls } from '../config/temporal-tls.js';
 import { connectDatabase } from '../db/client.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
@@ -19,6 +20,7 @@ if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !env.SECRET_KEY)
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 const database = connectDatabase(env.DATABASE_URL, { max: 10 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
+await checkTemporalTls(temporal.address, temporal.connection.tls);
 const connection = await Connection.connect(temporal.connection);
 const client = new Client({ connection, namespace: temporal.namespace, dataConverter: temporal.dataConverter });
 const listener = await startInboundListener(

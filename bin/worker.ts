@@ -8,6 +8,7 @@ import { assertResidency } from '../config/residency.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
 import { temporalSettings } from '../config/temporal.js';
+import { checkTemporalTls } from '../config/temporal-tls.js';
 import { connectDatabase, waitForSchema } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { precompileTemplates } from '../templates/index.js';
@@ -32,6 +33,7 @@ await ensureMonthlyPartitions(database.db);
 // Every template compiled now, in a thread that then exits: a broken template stops the worker here.
 await precompileTemplates();
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
+await checkTemporalTls(temporal.address, temporal.connection.tls);
 const connection = await NativeConnection.connect(temporal.connection);
 const deps = activityDepsFromEnv(env, database.db, logger);
 // Compiled (npm run build): the bundle built with this code, so no webpack at start. From source: bundle at start.

@@ -34,6 +34,8 @@ const schema = z.object({
   TEMPORAL_TLS_CERT_PATH: z.string().optional(),
   TEMPORAL_TLS_KEY_PATH: z.string().optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** The CA (PEM) that signed the Temporal frontend's certificate; with it the connection uses TLS (config/temporal-tls.ts). */
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
   /**
    * Keys that encrypt Temporal payloads (AES-256-GCM): `<key id>:<32 bytes base64>`, comma-separated;
    * the first encrypts, all decrypt (rotation). Required outside dev, where one is generated.
@@ -55,6 +57,12 @@ const schema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().positive().default(3000),
+  /** Certificate (chain) and key, PEM: the API serves HTTPS; absent: plain HTTP (config/tls.ts). */
+  API_TLS_CERT_PATH: z.string().optional(),
+  API_TLS_KEY_PATH: z.string().optional(),
+  /** Client certificates (mTLS): asked for (`request`) or needed to connect at all (`require`), issued by API_TLS_CLIENT_CA_PATH. */
+  API_TLS_CLIENT_AUTH: z.enum(['off', 'request', 'require']).default('off'),
+  API_TLS_CLIENT_CA_PATH: z.string().optional(),
   /** The Temporal Web UI's base URL, for the console's links to workflows (npm start: the dev server's UI). */
   TEMPORAL_UI_URL: z.string().url().optional(),
   /** Public base URL of the API, used in links inside e-mails (unsubscribe). */
@@ -234,8 +242,10 @@ export function checkProductionSettings(env: Env, part: 'api' | 'worker'): void 
   const problems: string[] = [];
   if (part === 'api' && env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY.length < 32)
     problems.push('ADMIN_API_KEY must be at least 32 characters (e.g. openssl rand -base64 32)');
-  if (part === 'worker' && !env.PUBLIC_URL)
-    problems.push('PUBLIC_URL is required: links in messages (unsubscribe) must point at the public API, never at 127.0.0.1');
+  // Both hand out links: the worker in messages (unsubscribe), the API in answers and pages (preference centre).
+  if (!env.PUBLIC_URL) problems.push('PUBLIC_URL is required: links in messages (unsubscribe) must point at the public API, never at 127.0.0.1');
+  else if (/^(localhost|127\.[\d.]+|\[::1?\]|0\.0\.0\.0)$/i.test(new URL(env.PUBLIC_URL).hostname))
+    problems.push(`PUBLIC_URL=${env.PUBLIC_URL} is a loopback address: links in messages and pages must reach the public API`);
   if (problems.length) throw new Error(`Invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
 }
 /** The spamd to ask, when one is configured. */

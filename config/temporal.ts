@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ConnectionOptions } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import type { Env } from './env.js';
 import { EncryptionCodec, parsePayloadKeys } from './payload-codec.js';
+import { temporalTlsFromEnv } from './temporal-tls.js';
 
 // Under tsx/vitest this module is the .ts source; from dist/ it is compiled .js.
 const compiled = !import.meta.url.endsWith('.ts');
@@ -29,17 +29,13 @@ export interface TemporalSettings {
 }
 
 /**
- * Connection options for a self-hosted cluster (mTLS) or Temporal Cloud (API key),
+ * Connection options for a self-hosted cluster (its CA, mTLS) or Temporal Cloud (API key),
  * so the same worker and API run against either.
  */
 export function temporalSettings(env: Env, address: string): TemporalSettings {
   const connection: TemporalSettings['connection'] = { address };
-  if (env.TEMPORAL_TLS_CERT_PATH && env.TEMPORAL_TLS_KEY_PATH) {
-    connection.tls = {
-      serverNameOverride: env.TEMPORAL_TLS_SERVER_NAME,
-      clientCertPair: { crt: readFileSync(env.TEMPORAL_TLS_CERT_PATH), key: readFileSync(env.TEMPORAL_TLS_KEY_PATH) },
-    };
-  }
+  const tls = temporalTlsFromEnv(env);
+  if (tls) connection.tls = tls;
   if (env.TEMPORAL_API_KEY) {
     connection.apiKey = env.TEMPORAL_API_KEY;
     connection.tls ??= true;

@@ -10,3 +10,4 @@ export * from './schema-templates.js';
 export * from './schema-privacy.js';
 export * from './schema-timing.js';
 export * from './schema-limits.js';
+export * from './schema-client-certs.js';

@@ -75,3 +75,30 @@ export function createTestTls(dnsNames: string[], ips: string[] = ['127.0.0.1'])
   ]);
   return { caPem, cert, key: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
 }
+
+/** A CA that issues client certificates (mTLS tests and the README's example), and the certificates it signs. */
+export interface TestClientCa {
+  caPem: string;
+  /** A client certificate (extKeyUsage clientAuth) for this common name, with its key. */
+  issue(commonName: string): { cert: string; key: string };
+}
+
+export function createTestClientCa(caName = 'notiflow test client CA'): TestClientCa {
+  const ca = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const caPem = certificate(caName, caName, ca.publicKey, ca.privateKey, [
+    ext('2.5.29.19', true, seq(der(0x01, Buffer.from([0xff])))),
+    ext('2.5.29.15', true, der(0x03, Buffer.from([1, 0x06]))),
+  ]);
+  return {
+    caPem,
+    issue(commonName) {
+      const leaf = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+      const cert = certificate(commonName, caName, leaf.publicKey, ca.privateKey, [
+        ext('2.5.29.19', false, seq()),
+        ext('2.5.29.15', true, der(0x03, Buffer.from([7, 0x80]))),
+        ext('2.5.29.37', false, seq(oid('1.3.6.1.5.5.7.3.2'))), // extKeyUsage clientAuth
+      ]);
+      return { cert, key: leaf.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
+    },
+  };
+}

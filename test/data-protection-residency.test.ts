@@ -1,25 +1,9 @@
 // DATA_REGION=eu: the production entry points refuse to start when Postgres or Temporal is on a
 // host outside RESIDENCY_ALLOWED_HOSTS, and start when both are listed.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, inject, it } from 'vitest';
 import { freePort } from '../dev/ports.js';
-
-/** Runs bin/api.ts until it exits or says it listens; returns its exit code (null: it started) and stderr. */
-function startApi(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/api.ts'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.stdout.on('data', (d: Buffer) => {
-      if (/api listening/.test(d.toString())) {
-        child.kill('SIGKILL');
-        resolve({ code: null, stderr });
-      }
-    });
-    child.once('exit', (code) => resolve({ code, stderr }));
-  });
-}
+import { startApiProcess as startApi } from './helpers/api-process.js';
 
 describe('residency check', () => {
   const base = async () => ({
@@ -28,6 +12,7 @@ describe('residency check', () => {
     TEMPORAL_PAYLOAD_KEYS: `k:${randomBytes(32).toString('base64')}`,
     API_PORT: String(await freePort()),
     DATA_REGION: 'eu',
+    PUBLIC_URL: 'https://notify.example.test',
     LOG_LEVEL: 'info',
   });
 

@@ -48,7 +48,7 @@ function startWorkerProcess(): ChildProcess {
       TEMPORAL_PAYLOAD_KEYS: engine.payloadKeys,
       FCM_LOCAL_ENDPOINT: `${engine.fcm.host}:${engine.fcm.port}`,
       FCM_LOCAL_CA_FILE: caFile,
-      PUBLIC_URL: 'http://127.0.0.1:3000',
+      PUBLIC_URL: 'https://notify.example.test',
       LOG_LEVEL: 'error',
     },
     stdio: ['ignore', 'ignore', 'inherit'],

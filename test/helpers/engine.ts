@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Messaging } from 'firebase-admin/messaging';
 import { pino } from 'pino';
@@ -54,6 +54,8 @@ export interface EngineOptions {
   workerTuning?: Parameters<typeof createNotificationWorker>[0]['tuning'];
   /** Extra API deps (admin key, provider feedback secret, default rate limits: generous unless given). */
   api?: Partial<ApiDeps>;
+  /** How the client and the worker reach Temporal (e.g. through a TLS proxy); the suite's dev server as is when absent. */
+  temporal?: { address: string; tls?: TLSConfig };
 }
 
 export interface TestEngine {
@@ -95,7 +97,8 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   // Activity failures are expected in these tests; the assertions say what matters.
   installTemporalRuntime('ERROR');
   const databaseUrl = inject('databaseUrl');
-  const temporalAddress = inject('temporalAddress');
+  const temporalAddress = opts.temporal?.address ?? inject('temporalAddress');
+  const temporalTls = opts.temporal?.tls ? { tls: opts.temporal.tls } : {};
   const database = connectDatabase(databaseUrl);
   const { db } = database;
   const secretKey = randomBytes(32).toString('base64');
@@ -129,7 +132,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   };
   const { apiKey } = await provision(tenantId);
 
-  const connection = await Connection.connect({ address: temporalAddress });
+  const connection = await Connection.connect({ address: temporalAddress, ...temporalTls });
   const client = new Client({ connection, dataConverter });
   const taskQueue = `test-${tenantId}`;
   const mailer = createMailer();
@@ -141,7 +144,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   let stopWorker = async () => {};
   if (!opts.noWorker) {
     if (!opts.bundle) throw new Error('startTestEngine needs a workflow bundle to run a worker');
-    const workerConnection = await NativeConnection.connect({ address: temporalAddress });
+    const workerConnection = await NativeConnection.connect({ address: temporalAddress, ...temporalTls });
     const worker = await createNotificationWorker({
       connection: workerConnection,
       namespace: 'default',
