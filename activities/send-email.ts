@@ -9,6 +9,7 @@ import type { SmtpOutcome } from '../domain/email/mailer.js';
 import { returnPathFor } from '../domain/email/return-path.js';
 import { senderCache } from '../domain/email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrlFor } from '../domain/feedback/list-unsubscribe.js';
+import { notificationUnsubscribeToken, storeUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
 import { suppressionApplies } from '../domain/feedback/suppression.js';
 import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
@@ -128,13 +129,20 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
         headers: {
           'X-Notification-Id': notificationId,
           'Feedback-ID': feedbackId(row),
-          ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, row)),
+          ...listUnsubscribeHeaders(unsubscribeUrlFor({ secrets, publicUrl }, { notificationId, mandatory: row.mandatory })),
         },
         // VERP: the return path names this attempt (signed), so a bounce finds it.
         // On the return-path subdomain (CNAME to the engine's inbound host): SPF passes there and aligns with the From domain.
         envelopeFrom: returnPathFor(secrets, plannedAttemptId, returnPathDomain(domain.domain)),
         dkim: { domainName: domain.domain, keySelector: domain.dkimSelector, privateKey: domain.dkimPrivateKey },
       };
+      // The footer's and the header's link (one token per notification) work from the moment the mail leaves.
+      if (!row.mandatory)
+        await storeUnsubscribeToken(db, notificationUnsubscribeToken(secrets, notificationId), {
+          tenantId: row.tenantId,
+          userId: row.userId,
+          category: row.category,
+        });
       const startedAt = new Date();
       const outcome = await withHeartbeat(() => mailer.send(route.smtp, mail));
       // The mail has left: a failure to book its outcome must not make the activity send it again.

@@ -44,7 +44,18 @@ const putPreferences = createRoute({
   request: { params: anyUser, body: jsonBody(PreferencesBody) },
   responses: { 200: jsonResponse(PreferencesView, 'Preferences'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404) },
 });
+import { revokeUnsubscribeTokens } from '../domain/feedback/unsubscribe-token.js';
 import { canonicalTag } from '../templates/locale.js';
+const revokeUnsubscribeLinks = createRoute({
+  method: 'delete',
+  path: '/{userId}/unsubscribe-links',
+  summary: "Revoke the user's outstanding one-click unsubscribe links (all categories)",
+  request: { params: anyUser },
+  responses: {
+    200: jsonResponse(z.object({ revoked: z.number().int().describe('Links that stopped working') }), 'Revoked'),
+    ...problemResponses(...TENANT_PROBLEMS, 404),
+  },
+});
 
 /** End users of a tenant: profile, device tokens and channel preferences. */
 export function usersApi({ db, secrets }: ApiDeps) {
@@ -159,6 +170,13 @@ export function usersApi({ db, secrets }: ApiDeps) {
       }),
     );
     return c.json(await preferencesView(tenantId, user.id), 200);
+  });
+
+  app.openapi(revokeUnsubscribeLinks, async (c) => {
+    const user = await findUser(c.var.tenantId, c.req.valid('param').userId);
+    const revoked = await revokeUnsubscribeTokens(db, user.id);
+    await appendAudit(db, { tenantId: c.var.tenantId, step: 'unsubscribe-links.revoked', detail: { userId: user.externalId, revoked } });
+    return c.json({ revoked }, 200);
   });
 
   return app;

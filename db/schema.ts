@@ -11,3 +11,4 @@ export * from './schema-privacy.js';
 export * from './schema-timing.js';
 export * from './schema-limits.js';
 export * from './schema-client-certs.js';
+export * from './schema-unsubscribe.js';

@@ -11,9 +11,8 @@ import addFormatsModule from 'ajv-formats';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signWebhook } from '../domain/webhooks/sign.js';
-import { signUnsubscribeToken, unsubscribeTokenTtlSeconds } from '../domain/feedback/unsubscribe-token.js';
+import { issueUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
 import { createApi } from '../api/app.js';
-import { createSecretBox } from '../config/secrets.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? 20261129);
@@ -82,11 +81,11 @@ beforeAll(async () => {
     { id: string; external_id: string }[]
   >`select id, external_id from users where tenant_id = ${engine.tenantId}`;
   userIds = rows.map((r) => r.external_id);
-  const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
-  const exp = Math.floor(Date.now() / 1000) + unsubscribeTokenTtlSeconds;
-  tokens = rows.flatMap((r) =>
-    ['marketing', 'transactions', 'security'].map((category) =>
-      signUnsubscribeToken(secrets, { tenantId: engine.tenantId, userId: r.id, category, exp }),
+  tokens = await Promise.all(
+    rows.flatMap((r) =>
+      ['marketing', 'transactions', 'security'].map((category) =>
+        issueUnsubscribeToken(engine.database.db, { tenantId: engine.tenantId, userId: r.id, category }),
+      ),
     ),
   );
   // Only this tenant's own IPs: other test files send from theirs at the same time.

@@ -8,9 +8,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { and, eq } from 'drizzle-orm';
-import { createSecretBox } from '../config/secrets.js';
 import { users } from '../db/schema.js';
-import { unsubscribeUrl } from '../domain/feedback/unsubscribe-token.js';
+import { issueUnsubscribeToken, unsubscribeLink } from '../domain/feedback/unsubscribe-token.js';
 import { putUser, settled, trigger } from './helpers/notify.js';
 
 // Debian's chromium (no browser download) drives the server-rendered pages over a real socket.
@@ -154,11 +153,10 @@ describe('the preference centre in Chromium', () => {
       .select({ id: users.id })
       .from(users)
       .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'alice')));
-    const unsubscribe = unsubscribeUrl(createSecretBox(Buffer.from(engine.secretKey, 'base64')), base, {
-      tenantId: engine.tenantId,
-      userId: user!.id,
-      category: 'transactions',
-    });
+    const unsubscribe = unsubscribeLink(
+      base,
+      await issueUnsubscribeToken(engine.database.db, { tenantId: engine.tenantId, userId: user!.id, category: 'transactions' }),
+    );
     const ctx = await browser();
     try {
       const page = await ctx.newPage();

@@ -1,9 +1,9 @@
-import { eq } from 'drizzle-orm';
+import { createHash } from 'node:crypto';
+import { and, eq } from 'drizzle-orm';
 import { authenticate } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
-import { createSecretBox } from '../config/secrets.js';
-import { users } from '../db/schema.js';
+import { issueUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
+import { unsubscribeTokens, users } from '../db/schema.js';
 import { dkimResolverFromDb } from '../dev/dkim-dns.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { auditSteps, putUser, settled, trigger } from './helpers/notify.js';
@@ -22,6 +22,21 @@ const transactionPrefs = async (user: string) =>
       categories: Record<string, { channels: string[]; source: string }>;
     }
   ).categories.transactions;
+
+async function internalId(externalId: string): Promise<string> {
+  const [user] = await engine.database.db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, externalId)));
+  return user!.id;
+}
+
+/** The link of a delivered notification's List-Unsubscribe header, as a path. */
+async function linkOf(id: string): Promise<string> {
+  await settled(engine, id);
+  const mail = engine.inbox.messages.find((m) => m.headers['x-notification-id'] === id)!;
+  return new URL(/^<([^>]+)>$/.exec(mail.headers['list-unsubscribe']!)![1]!).pathname;
+}
 
 /** The header names in the h= tag of the message's DKIM-Signature, as the receiver got it. */
 function signedHeaders(raw: string): string[] {
@@ -46,7 +61,7 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     await settled(engine, id);
     const mail = engine.inbox.messages.find((m) => m.headers['x-notification-id'] === id)!;
     const url = /^<(https?:\/\/[^>]+)>$/.exec(mail.headers['list-unsubscribe'] ?? '')?.[1];
-    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\/[\w-]+\.[\w-]+$/);
+    expect(url).toMatch(/^http:\/\/127\.0\.0\.1:3000\/v1\/unsubscribe\/[\w-]{43}$/);
     expect(mail.headers['list-unsubscribe-post']).toBe('List-Unsubscribe=One-Click');
     expect(mail.dkim.result).toBe('pass');
     // RFC 8058 section 4: both headers are under the DKIM signature, or providers ignore the one-click
@@ -58,22 +73,34 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(
       await dkimVerdict(mail.raw.replace('List-Unsubscribe-Post: List-Unsubscribe=One-Click', 'List-Unsubscribe-Post: List-Unsubscribe=Two-Clicks')),
     ).toBe('fail');
-    expect(mail.text).toContain('/v1/unsubscribe/');
+    // The footer carries the same link as the header.
+    expect(mail.text).toContain(url);
     const path = new URL(url!).pathname;
+    const token = path.split('/').pop()!;
+    const userId = await internalId('ulla');
+    // Opaque: 32 random-looking bytes, no id, category or JSON inside (today's tokens were base64url JSON).
+    const decoded = Buffer.from(token, 'base64url');
+    expect(decoded).toHaveLength(32);
+    for (const text of [decoded.toString('utf8'), decoded.toString('latin1'), decoded.toString('hex')]) {
+      for (const needle of [engine.tenantId, userId, userId.replace(/-/g, ''), 'transactions', id, id.replace(/-/g, '')])
+        expect(text).not.toContain(needle);
+      expect(text).not.toMatch(/^\s*[[{]/);
+    }
+    // Postgres keeps only its hash.
+    const stored = await engine.database.db.select().from(unsubscribeTokens).where(eq(unsubscribeTokens.userId, userId));
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ tenantId: engine.tenantId, categoryKey: 'transactions', revokedAt: null });
+    expect(stored[0]!.tokenHash).not.toContain(token);
 
-    // Refused, and nothing changes: forged signature, expired link, wrong body.
+    // Refused, and nothing changes: an unknown link, an expired one, a wrong body.
     const forged = await oneClick(path.slice(0, -3) + (path.endsWith('AAA') ? 'BBB' : 'AAA'));
-    expect(forged.status).toBe(403);
+    expect(forged.status).toBe(404);
     expect(forged.headers.get('content-type')).toContain('application/problem+json');
-    expect(((await forged.json()) as { detail: string }).detail).toMatch(/signature/);
-    const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
-    const claim = JSON.parse(Buffer.from(path.split('/').pop()!.split('.')[0]!, 'base64url').toString()) as [string, string, string, number];
-    const expired = signUnsubscribeToken(secrets, {
-      tenantId: claim[0],
-      userId: claim[1],
-      category: claim[2],
-      exp: Math.floor(Date.now() / 1000) - 60,
-    });
+    expect(((await forged.json()) as { detail: string }).detail).toMatch(/not valid/);
+    expect((await oneClick('/v1/unsubscribe/abc.def')).status).toBe(400);
+    const expired = await issueUnsubscribeToken(engine.database.db, { tenantId: engine.tenantId, userId, category: 'transactions' });
+    await engine.database
+      .sql`update unsubscribe_tokens set expires_at = now() - interval '1 minute' where token_hash = ${createHash('sha256').update(expired).digest('hex')}`;
     const late = await oneClick(`/v1/unsubscribe/${expired}`);
     expect(late.status).toBe(410);
     expect(((await late.json()) as { type: string }).type).toMatch(/unsubscribe-link-expired/);
@@ -87,6 +114,12 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(ok.status).toBe(200);
     expect(await ok.json()).toMatchObject({ unsubscribed: true, category: 'transactions', channels: [] });
     expect((await transactionPrefs('ulla'))?.channels).toEqual([]);
+    // It works once: the same link again is no longer valid, for the POST and the page.
+    const again = await oneClick(path);
+    expect(again.status).toBe(410);
+    expect(again.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await again.json()) as { detail: string }).detail).toMatch(/no longer valid/);
+    expect((await engine.request('GET', path, { key: null })).status).toBe(410);
 
     const next = await trigger(engine, 'ulla', 'ulla-2');
     const done = await settled(engine, next);
@@ -104,14 +137,51 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect(mail.headers['list-unsubscribe-post']).toBeUndefined();
     expect(mail.text).not.toContain('/v1/unsubscribe/');
 
-    const secrets = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
-    const [user] = await engine.database.db.select({ id: users.id }).from(users).where(eq(users.externalId, 'sven'));
-    const token = signUnsubscribeToken(secrets, {
+    const token = await issueUnsubscribeToken(engine.database.db, {
       tenantId: engine.tenantId,
-      userId: user!.id,
+      userId: await internalId('sven'),
       category: 'security',
-      exp: Math.floor(Date.now() / 1000) + 600,
     });
     expect((await oneClick(`/v1/unsubscribe/${token}`)).status).toBe(409);
+  });
+
+  it("a tenant revokes a user's links; the page then says the link is no longer valid", async () => {
+    await putUser(engine, 'rita', { email: 'rita@example.it' }, { transactions: ['email'] });
+    const path = await linkOf(await trigger(engine, 'rita', 'rita-1'));
+    expect((await engine.request('GET', path, { key: null })).status).toBe(200);
+    const revoked = await engine.request('DELETE', '/v1/users/rita/unsubscribe-links');
+    expect(revoked.status).toBe(200);
+    expect(await revoked.json()).toEqual({ revoked: 1 });
+    const page = await engine.request('GET', path, { key: null });
+    expect(page.status).toBe(410);
+    expect(((await page.json()) as { detail: string }).detail).toMatch(/no longer valid/);
+    const post = await oneClick(path);
+    expect(post.status).toBe(410);
+    expect(post.headers.get('content-type')).toContain('application/problem+json');
+    expect((await transactionPrefs('rita'))?.channels).toEqual(['email']);
+    expect((await engine.request('DELETE', '/v1/users/nobody-here/unsubscribe-links')).status).toBe(404);
+  });
+
+  it('subscribing again voids the links of earlier mails; a new mail brings a working one; erasure deletes them', async () => {
+    await putUser(engine, 'remy', { email: 'remy@example.fr' }, { transactions: ['email'] });
+    const first = await linkOf(await trigger(engine, 'remy', 'remy-1'));
+    const second = await linkOf(await trigger(engine, 'remy', 'remy-2'));
+    expect(first).not.toBe(second);
+    expect((await oneClick(first)).status).toBe(200);
+    expect((await transactionPrefs('remy'))?.channels).toEqual([]);
+    // The user subscribes again (preferences API): the second mail's link must not undo that.
+    expect((await engine.request('PUT', '/v1/users/remy/preferences', { body: { categories: { transactions: ['email'] } } })).status).toBe(200);
+    const stale = await oneClick(second);
+    expect(stale.status).toBe(410);
+    expect(((await stale.json()) as { detail: string }).detail).toMatch(/subscribed again/);
+    expect((await transactionPrefs('remy'))?.channels).toEqual(['email']);
+    // A later mail's link works.
+    const third = await linkOf(await trigger(engine, 'remy', 'remy-3'));
+    expect((await engine.request('GET', third, { key: null })).status).toBe(200);
+    // Erasure removes the user's links.
+    const userId = await internalId('remy');
+    expect((await engine.request('DELETE', '/v1/users/remy')).status).toBe(200);
+    expect(await engine.database.db.select().from(unsubscribeTokens).where(eq(unsubscribeTokens.userId, userId))).toEqual([]);
+    expect((await engine.request('GET', third, { key: null })).status).toBe(404);
   });
 });

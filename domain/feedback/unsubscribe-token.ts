@@ -1,40 +1,94 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { and, eq, gt, isNull, sql } from 'drizzle-orm';
 import type { SecretBox } from '../../config/secrets.js';
-import { openToken, signToken } from '../signed-token.js';
+import type { Db } from '../../db/client.js';
+import { unsubscribeTokens } from '../../db/schema.js';
 
-// One-click unsubscribe links (RFC 8058): a signed, expiring token naming tenant, user and category.
-// It carries internal ids only, never the address.
+// One-click unsubscribe links (RFC 8058). The token is 32 opaque bytes: nothing in it names the
+// tenant, the user or the category; Postgres keeps its hash with what it unsubscribes. Each
+// notification's token is derived from its id with the engine key, so the footer (rendered once)
+// and the List-Unsubscribe header of every send attempt carry the same link without storing the
+// token itself or passing it through the workflow.
 
 export interface UnsubscribeClaim {
   tenantId: string;
   /** Internal user id (users.id), not the app's external id. */
   userId: string;
   category: string;
-  /** Expiry, seconds since the epoch. */
-  exp: number;
 }
 
 /** Long enough for a mail read weeks later; short enough that old links stop working. */
 export const unsubscribeTokenTtlSeconds = 60 * 24 * 3600;
 
-export function signUnsubscribeToken(secrets: SecretBox, claim: UnsubscribeClaim): string {
-  return signToken(secrets, 'unsubscribe', [claim.tenantId, claim.userId, claim.category, claim.exp]);
+const SHAPE = /^[A-Za-z0-9_-]{43}$/;
+
+const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
+
+/** The token of a notification's links: a keyed hash of its id, so retries and re-renders agree. */
+export function notificationUnsubscribeToken(secrets: SecretBox, notificationId: string): string {
+  return secrets.sign(`unsubscribe-link:${notificationId}`);
 }
 
-export type TokenCheck = { ok: true; claim: UnsubscribeClaim } | { ok: false; reason: 'malformed' | 'forged' | 'expired' };
+/** Makes a token usable (idempotent: a retry keeps the first row, revoked or not). */
+export async function storeUnsubscribeToken(db: Pick<Db, 'insert'>, token: string, claim: UnsubscribeClaim, nowMs = Date.now()): Promise<void> {
+  await db
+    .insert(unsubscribeTokens)
+    .values({
+      tokenHash: hashOf(token),
+      tenantId: claim.tenantId,
+      userId: claim.userId,
+      categoryKey: claim.category,
+      expiresAt: new Date(nowMs + unsubscribeTokenTtlSeconds * 1000),
+    })
+    .onConflictDoNothing();
+}
 
-export function verifyUnsubscribeToken(secrets: SecretBox, token: string, nowMs = Date.now()): TokenCheck {
-  const opened = openToken(secrets, 'unsubscribe', token, 4);
-  if (!opened.ok) return opened;
-  const [tenantId, userId, category, exp] = opened.parts;
-  if (typeof tenantId !== 'string' || typeof userId !== 'string' || typeof category !== 'string' || typeof exp !== 'number') {
-    return { ok: false, reason: 'malformed' };
+/** A fresh random token for a link not tied to one notification. */
+export async function issueUnsubscribeToken(db: Pick<Db, 'insert'>, claim: UnsubscribeClaim): Promise<string> {
+  const token = randomBytes(32).toString('base64url');
+  await storeUnsubscribeToken(db, token, claim);
+  return token;
+}
+
+export type TokenCheck = { ok: true; claim: UnsubscribeClaim } | { ok: false; reason: 'malformed' | 'unknown' | 'revoked' | 'expired' };
+
+/** What a token unsubscribes, if it still may. With `consume`, it is used up in the same statement. */
+export async function checkUnsubscribeToken(db: Pick<Db, 'select' | 'update'>, token: string, consume = false): Promise<TokenCheck> {
+  if (!SHAPE.test(token)) return { ok: false, reason: 'malformed' };
+  const hash = hashOf(token);
+  if (consume) {
+    // Atomic: two POSTs of the same link cannot both unsubscribe.
+    const [used] = await db
+      .update(unsubscribeTokens)
+      .set({ revokedAt: new Date() })
+      .where(and(eq(unsubscribeTokens.tokenHash, hash), isNull(unsubscribeTokens.revokedAt), gt(unsubscribeTokens.expiresAt, sql`now()`)))
+      .returning();
+    if (used) return { ok: true, claim: { tenantId: used.tenantId, userId: used.userId, category: used.categoryKey } };
   }
-  if (exp * 1000 <= nowMs) return { ok: false, reason: 'expired' };
-  return { ok: true, claim: { tenantId, userId, category, exp } };
+  const [row] = await db.select().from(unsubscribeTokens).where(eq(unsubscribeTokens.tokenHash, hash));
+  if (!row) return { ok: false, reason: 'unknown' };
+  if (row.revokedAt) return { ok: false, reason: 'revoked' };
+  if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
+  return consume ? { ok: false, reason: 'revoked' } : { ok: true, claim: { tenantId: row.tenantId, userId: row.userId, category: row.categoryKey } };
+}
+
+/** Revokes a user's outstanding links, all of them or one category's. Returns how many. */
+export async function revokeUnsubscribeTokens(db: Pick<Db, 'update'>, userId: string, category?: string): Promise<number> {
+  const rows = await db
+    .update(unsubscribeTokens)
+    .set({ revokedAt: new Date() })
+    .where(
+      and(
+        eq(unsubscribeTokens.userId, userId),
+        isNull(unsubscribeTokens.revokedAt),
+        category ? eq(unsubscribeTokens.categoryKey, category) : undefined,
+      ),
+    )
+    .returning({ hash: unsubscribeTokens.tokenHash });
+  return rows.length;
 }
 
 /** The https link put in List-Unsubscribe and in the footer of non-mandatory categories. */
-export function unsubscribeUrl(secrets: SecretBox, publicUrl: string, claim: Omit<UnsubscribeClaim, 'exp'>, nowMs = Date.now()): string {
-  const exp = Math.floor(nowMs / 1000) + unsubscribeTokenTtlSeconds;
-  return `${publicUrl.replace(/\/$/, '')}/v1/unsubscribe/${signUnsubscribeToken(secrets, { ...claim, exp })}`;
+export function unsubscribeLink(publicUrl: string, token: string): string {
+  return `${publicUrl.replace(/\/$/, '')}/v1/unsubscribe/${token}`;
 }

@@ -9,6 +9,7 @@ import type { Channel } from './status.js';
 
 /** What rendering one notification needs, read in the caller's own query. */
 export interface RenderFacts {
+  notificationId: string;
   tenantId: string;
   tenantName: string;
   type: string;
@@ -64,6 +65,7 @@ export async function renderContent(
 
 /** The columns of a notification's row that rendering needs (joins: users, tenants, categories). */
 export const renderColumns = {
+  notificationId: notifications.id,
   tenantId: notifications.tenantId,
   tenantName: tenants.name,
   type: notifications.type,

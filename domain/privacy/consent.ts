@@ -1,9 +1,9 @@
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
-import { categories, consentRecords, preferences, type ConsentSource } from '../../db/schema.js';
+import { categories, consentRecords, preferences, unsubscribeTokens, type ConsentSource } from '../../db/schema.js';
 import { appendAudit } from '../audit/append.js';
 
-type Tx = Pick<Db, 'insert' | 'select'>;
+type Tx = Pick<Db, 'insert' | 'select' | 'update'>;
 
 /** One preference change as the person made it, with where and under which text. */
 export interface PreferenceChange {
@@ -63,6 +63,20 @@ export async function recordPreferenceChange(tx: Tx, change: PreferenceChange): 
     })),
   );
   for (const [key, channels] of entries) {
+    // Subscribing again to a category's e-mail (after an unsubscribe, by link or otherwise) voids
+    // the unsubscribe links still out there for it: an old mail must not undo the new choice.
+    if (channels.includes('email'))
+      await tx
+        .update(unsubscribeTokens)
+        .set({ revokedAt: new Date() })
+        .where(
+          and(
+            eq(unsubscribeTokens.userId, change.userId),
+            eq(unsubscribeTokens.categoryKey, key),
+            isNull(unsubscribeTokens.revokedAt),
+            sql`exists (select 1 from ${preferences} where ${preferences.userId} = ${change.userId} and ${preferences.categoryKey} = ${key} and not ('email' = any(${preferences.channels})))`,
+          ),
+        );
     const consented = optIn.has(key) && channels.length > 0;
     await tx
       .insert(preferences)

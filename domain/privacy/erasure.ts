@@ -12,6 +12,7 @@ import {
   pushDevices,
   renderedMessages,
   suppressions,
+  unsubscribeTokens,
   users,
 } from '../../db/schema.js';
 import { appendAudit } from '../audit/append.js';
@@ -89,6 +90,7 @@ export async function eraseUser(db: Db, secrets: SecretBox, tenantId: string, ex
         .where(eq(notifications.userId, user.id));
     }
     await tx.delete(pushDevices).where(eq(pushDevices.userId, user.id));
+    await tx.delete(unsubscribeTokens).where(eq(unsubscribeTokens.userId, user.id));
     await tx.delete(preferences).where(eq(preferences.userId, user.id));
     await tx.delete(consentRecords).where(eq(consentRecords.userId, user.id));
     // Audit details that name the user are blanked; their digests keep the chain verifiable.
