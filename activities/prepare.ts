@@ -1,10 +1,14 @@
+import { Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
 import { auditEvents, categories, notificationSchedules, notifications, preferences, renderedMessages, tenants, users } from '../db/schema.js';
 import { quietUntil, type QuietWindow } from '../domain/notifications/quiet-hours.js';
 import type { ActivityDeps } from './deps.js';
-import { permanent } from '../domain/failures/temporal.js';
+import { permanent, transient } from '../domain/failures/temporal.js';
 import { planFromRow, type DeliveryPlan } from '../domain/notifications/plan.js';
 import { renderColumns, renderContent, type RenderedContent } from '../domain/notifications/render.js';
+
+/** Tries before a missing row counts as never recorded: about 15 s with the workflow's retry policy. */
+const ROW_WAIT_ATTEMPTS = 6;
 
 export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
   // Built once: drizzle's query building costs more CPU than the query itself on this path.
@@ -40,7 +44,14 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
      */
     async prepareDelivery({ notificationId }: { notificationId: string }): Promise<DeliveryPlan> {
       const [row] = await facts.execute({ id: notificationId });
-      if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
+      if (!row) {
+        // The API starts the workflow before its row commits (so a failed start leaves no row):
+        // the first tries may come a moment early. A row that never commits ends the workflow
+        // without sending anything.
+        if (Context.current().info.attempt < ROW_WAIT_ATTEMPTS)
+          throw transient('NotYetRecorded', `Notification ${notificationId} is not recorded yet`);
+        throw permanent('NotFound', `Notification ${notificationId} not found`);
+      }
       const { plan: decided, available } = planFromRow(row);
       // Inside the user's quiet hours, only mandatory categories go now; the rest wait for the end.
       const notBefore = decided.kind === 'send' && !row.mandatory ? quietUntil(Date.now(), row.timezone, row.quiet) : undefined;

@@ -3,7 +3,16 @@ import type { AppDeps } from './env.js';
 import { ApiProblem, problemBody, problems } from './problem.js';
 import { BatchItem, MAX_BATCH_ITEMS } from './schemas.js';
 import type { BatchItemResult, BatchResponse } from './schemas.js';
-import { checkRequest, ensureSendable, recordNotifications, startNotification, tenantTypes, type Checked, type Recorded } from './trigger.js';
+import {
+  auditAccepted,
+  checkRequest,
+  ensureSendable,
+  recordNotifications,
+  startNotification,
+  tenantTypes,
+  type Checked,
+  type Recorded,
+} from './trigger.js';
 import { parseWith } from './validate.js';
 
 /** Workflow starts in flight at once: enough to overlap Temporal round trips. */
@@ -48,39 +57,51 @@ export async function triggerBatch(deps: AppDeps, tenantId: string, items: reado
     }
   });
 
-  // One statement per round (almost always one in all).
-  const recorded: { index: number; n: Recorded }[] = [];
-  for (const round of rounds) {
-    const outcomes = await recordNotifications(
-      deps,
-      tenantId,
-      round.map((r) => r.checked),
-    );
-    round.forEach(({ index }, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome instanceof ApiProblem) refuse(index, outcome);
-      else recorded.push({ index, n: outcome });
-    });
-  }
+  // One transaction: the rows, the workflow starts, then the audit steps. A workflow that cannot
+  // start (Temporal unavailable) fails the whole call with 503 and nothing is written: the caller
+  // retries the batch as is, its keys then create what this call could not. (Workflows that did
+  // start find no row and end without sending.)
+  await deps.db.transaction(async (tx) => {
+    // One statement per round (almost always one in all).
+    const recorded: { index: number; n: Recorded }[] = [];
+    for (const round of rounds) {
+      const outcomes = await recordNotifications(
+        tx,
+        tenantId,
+        round.map((r) => r.checked),
+      );
+      round.forEach(({ index }, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome instanceof ApiProblem) refuse(index, outcome);
+        else recorded.push({ index, n: outcome });
+      });
+    }
 
-  // Workflow starts, a few at a time; items that resolved to the same notification share one start.
-  const starts = new Map<string, Promise<void>>();
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(CONCURRENCY, recorded.length) }, async () => {
-      while (next < recorded.length) {
-        const { index, n } = recorded[next++]!;
-        let start = starts.get(n.workflowId);
-        if (!start) starts.set(n.workflowId, (start = startNotification(deps, tenantId, n)));
-        try {
-          await start;
+    // Workflow starts, a few at a time; items that resolved to the same notification share one start.
+    const starts = new Map<string, Promise<void>>();
+    let next = 0;
+    let failed = false;
+    await Promise.all(
+      Array.from({ length: Math.min(CONCURRENCY, recorded.length) }, async () => {
+        while (next < recorded.length && !failed) {
+          const { index, n } = recorded[next++]!;
+          let start = starts.get(n.workflowId);
+          if (!start) starts.set(n.workflowId, (start = startNotification(deps, tenantId, n)));
+          // The first failure stops the other lanes: the call will answer 503 and roll back.
+          await start.catch((err: unknown) => {
+            failed = true;
+            throw err;
+          });
           results[index] = { index, status: 202, id: n.id, workflowId: n.workflowId, replayed: !n.inserted };
-        } catch (err) {
-          refuse(index, err);
         }
-      }
-    }),
-  );
+      }),
+    );
+    await auditAccepted(
+      tx,
+      tenantId,
+      recorded.map((r) => r.n),
+    );
+  });
   const accepted = results.filter((r) => r.status === 202).length;
   return { accepted, rejected: results.length - accepted, results };
 }

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { z } from 'zod';
-import { categories, notifications, notificationTypes } from '../db/schema.js';
+import type { Db } from '../db/client.js';
+import { auditEvents, categories, notifications, notificationTypes } from '../db/schema.js';
 import { canSendFromDomain } from '../domain/sending-domains/service.js';
 import { notificationPriority, type CategoryClass } from '../domain/tenancy/fairness.js';
 import { dataProblems } from '../domain/templates/types.js';
@@ -41,13 +42,20 @@ export interface Recorded extends Triggered {
   categoryClass: CategoryClass;
   /** The request's sendAt (ISO), passed to the workflow. */
   sendAt?: string;
+  /** The template version a new notification was accepted with (for its audit step). */
+  templateVersion?: number | null;
 }
 
+/** The handle a trigger records through: a transaction that commits only once the workflows started. */
+export type TriggerTx = Pick<Db, 'execute' | 'select' | 'insert' | 'delete'>;
+
 /**
- * Validates one already-parsed notification against the tenant's types and users, records it
- * with its first audit step, and starts (or finds) its workflow. The batch trigger goes through
- * the same three steps (checkRequest, recordNotifications, startNotification) for many at once, so
- * both answer the same way; bad input throws an ApiProblem before anything is written.
+ * Validates one already-parsed notification against the tenant's types and users, records it,
+ * starts (or finds) its workflow and appends its first audit step, in one transaction: a workflow
+ * that cannot start (Temporal unavailable) answers 503 with nothing written, and the same
+ * Idempotency-Key retried later creates it then. The batch trigger goes through the same steps
+ * (checkRequest, recordNotifications, startNotification, auditAccepted) for many at once, so both
+ * answer the same way; bad input throws an ApiProblem before anything is written.
  */
 export async function triggerNotification(
   deps: AppDeps,
@@ -57,11 +65,15 @@ export async function triggerNotification(
 ): Promise<Triggered> {
   await ensureSendable(deps, tenantId);
   const checked = checkRequest(await tenantTypes(deps, tenantId), idempotencyKey, body);
-  const [recorded] = await recordNotifications(deps, tenantId, [checked]);
-  if (recorded instanceof ApiProblem) throw recorded;
-  const { id, status, workflowId, inserted } = recorded!;
-  await startNotification(deps, tenantId, recorded!);
-  return { id, status, workflowId, inserted };
+  return deps.db.transaction(async (tx) => {
+    const [recorded] = await recordNotifications(tx, tenantId, [checked]);
+    if (recorded instanceof ApiProblem) throw recorded;
+    const { id, status, workflowId, inserted } = recorded!;
+    // Throws 503 when the start fails: the transaction rolls back, so no row stays behind.
+    await startNotification(deps, tenantId, recorded!);
+    await auditAccepted(tx, tenantId, [recorded!]);
+    return { id, status, workflowId, inserted };
+  });
 }
 
 /**
@@ -148,14 +160,15 @@ interface RecordRow extends Record<string, unknown> {
 }
 
 /**
- * Records checked requests in ONE statement: resolves each user, inserts the notifications whose
- * user exists (the unique (tenant, Idempotency-Key) index decides which of concurrent requests
- * creates one), appends a 'notification.accepted' audit event for each row actually inserted,
- * and returns the notification an already-used key points to. Either both rows of a notification
- * are written or neither. Requests must carry distinct keys (the batch sends repeats in a later call).
+ * Records checked requests in ONE statement, in the caller's transaction: resolves each user,
+ * inserts the notifications whose user exists (the unique (tenant, Idempotency-Key) index decides
+ * which of concurrent requests creates one; a second waits until the first commits or rolls back),
+ * and returns the notification an already-used key points to. The audit step follows once the
+ * workflow started (auditAccepted): the tenant's audit chain is locked only from there to commit.
+ * Requests must carry distinct keys (the batch sends repeats in a later call).
  * Returns, per request in order, the notification or the problem to answer with (nothing written).
  */
-export async function recordNotifications({ db }: AppDeps, tenantId: string, checked: readonly Checked[]): Promise<(Recorded | ApiProblem)[]> {
+export async function recordNotifications(db: TriggerTx, tenantId: string, checked: readonly Checked[]): Promise<(Recorded | ApiProblem)[]> {
   const input = checked.map((c, ord) => {
     const id = crypto.randomUUID();
     return {
@@ -192,11 +205,6 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
     ), scheduled as (
       insert into notification_schedules (notification_id, send_at, reason)
       select known.id, known.send_at, 'send-at' from known join inserted on inserted.id = known.id where inserted.status = 'scheduled'
-    ), audited as (
-      insert into audit_events (tenant_id, notification_id, step, detail)
-      select ${tenantId}::text, known.id, 'notification.accepted',
-             jsonb_build_object('type', known.type, 'userId', known.user_external_id, 'category', known.category, 'templateVersion', known.template_version)
-      from known join inserted on inserted.id = known.id
     )
     -- "earlier" sees the table as it was when the statement began: a row this statement inserted
     -- is not in it, a row another request committed before is.
@@ -227,6 +235,7 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
         category: c.category,
         categoryClass: c.categoryClass,
         sendAt: c.body.sendAt,
+        templateVersion: row.template_version,
       };
     } else if (row.earlier_id) {
       results[row.ord] = replay(c, {
@@ -270,6 +279,20 @@ export async function recordNotifications({ db }: AppDeps, tenantId: string, che
   return results as (Recorded | ApiProblem)[];
 }
 
+/** The 'notification.accepted' audit step of each notification this request created (replays add none). */
+export async function auditAccepted(db: TriggerTx, tenantId: string, recorded: readonly Recorded[]): Promise<void> {
+  const fresh = recorded.filter((n) => n.inserted);
+  if (fresh.length === 0) return;
+  await db.insert(auditEvents).values(
+    fresh.map((n) => ({
+      tenantId,
+      notificationId: n.id,
+      step: 'notification.accepted',
+      detail: { type: n.type, userId: n.userId, category: n.category, templateVersion: n.templateVersion ?? null },
+    })),
+  );
+}
+
 function replay(
   c: Checked,
   row: { id: string; status: string; workflowId: string; requestHash: string; type: string; categoryKey: string },
@@ -292,9 +315,14 @@ function replay(
   };
 }
 
+/** A start that takes longer than this counts as failed (Temporal unreachable): the caller rolls back and answers 503. */
+const START_DEADLINE_MS = 5_000;
+
 /**
  * Starts (or finds) the notification's workflow, on every call: a retry after a failed start
- * heals it, and Temporal's own id rules make sure one notification never runs twice.
+ * heals it, and Temporal's own id rules make sure one notification never runs twice. Called
+ * before the row commits: a workflow whose row never commits (the commit failed) finds no
+ * notification and ends without sending (prepareDelivery).
  */
 export async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: string, n: Recorded): Promise<void> {
   const input: NotificationInput = {
@@ -307,25 +335,27 @@ export async function startNotification({ temporal, taskQueue }: AppDeps, tenant
     ...(n.sendAt ? { sendAt: n.sendAt } : {}),
   };
   try {
-    await temporal.workflow.start(notificationWorkflow, {
-      taskQueue,
-      workflowId: n.workflowId,
-      args: [input],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      workflowIdReusePolicy: 'REJECT_DUPLICATE',
-      // Mandatory alerts first, then round-robin across tenants (domain/tenancy/fairness.ts).
-      priority: notificationPriority(tenantId, n.categoryClass),
-      typedSearchAttributes: [
-        { key: TenantId, value: tenantId },
-        { key: UserId, value: n.userId },
-        { key: NotificationType, value: n.type },
-        { key: Category, value: n.category },
-        { key: DeliveryStatusAttr, value: n.status === 'scheduled' ? 'scheduled' : 'accepted' },
-      ],
-    });
+    await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      temporal.workflow.start(notificationWorkflow, {
+        taskQueue,
+        workflowId: n.workflowId,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // Mandatory alerts first, then round-robin across tenants (domain/tenancy/fairness.ts).
+        priority: notificationPriority(tenantId, n.categoryClass),
+        typedSearchAttributes: [
+          { key: TenantId, value: tenantId },
+          { key: UserId, value: n.userId },
+          { key: NotificationType, value: n.type },
+          { key: Category, value: n.category },
+          { key: DeliveryStatusAttr, value: n.status === 'scheduled' ? 'scheduled' : 'accepted' },
+        ],
+      }),
+    );
   } catch (err) {
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-      throw problems.unavailable('The notification was recorded but could not be started; retry with the same Idempotency-Key');
+      throw problems.unavailable('The workflow engine is not reachable right now; nothing was recorded. Retry with the same Idempotency-Key');
     }
   }
 }

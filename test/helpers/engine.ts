@@ -56,6 +56,8 @@ export interface EngineOptions {
   api?: Partial<ApiDeps>;
   /** How the client and the worker reach Temporal (e.g. through a TLS proxy); the suite's dev server as is when absent. */
   temporal?: { address: string; tls?: TLSConfig };
+  /** A PostgreSQL of the test's own (to stop and restart it) instead of the suite's. */
+  databaseUrl?: string;
 }
 
 export interface TestEngine {
@@ -96,7 +98,7 @@ export interface TestEngine {
 export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> {
   // Activity failures are expected in these tests; the assertions say what matters.
   installTemporalRuntime('ERROR');
-  const databaseUrl = inject('databaseUrl');
+  const databaseUrl = opts.databaseUrl ?? inject('databaseUrl');
   const temporalAddress = opts.temporal?.address ?? inject('temporalAddress');
   const temporalTls = opts.temporal?.tls ? { tls: opts.temporal.tls } : {};
   const database = connectDatabase(databaseUrl);
