@@ -13,6 +13,7 @@ import { notificationUnsubscribeToken, storeUnsubscribeToken } from '../domain/f
 import { suppressionApplies } from '../domain/feedback/suppression.js';
 import { permanent, transient } from '../domain/failures/temporal.js';
 import { withHeartbeat } from './heartbeat.js';
+import { writeThroughOutage } from '../db/unavailable.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
 import { returnPathDomain } from '../domain/sending-domains/records.js';
 import { classifyBounce, type BounceClass } from '../domain/feedback/bounce-class.js';
@@ -53,6 +54,14 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       tenantStatusReason: tenants.statusReason,
       suppressionReason: suppressions.reason,
       suppressionSource: suppressions.source,
+      // An accepted try already recorded: the worker died (or lost Temporal) after writing it and
+      // before the activity's completion reached the server. The retry must not send it again.
+      servedAttemptId: sql<
+        string | null
+      >`(select a.id::text from delivery_attempts a where a.notification_id = ${notifications.id} and a.channel = 'email' and a.outcome = 'accepted' limit 1)`,
+      servedSourceIp: sql<
+        string | null
+      >`(select a.source_ip from delivery_attempts a where a.notification_id = ${notifications.id} and a.channel = 'email' and a.outcome = 'accepted' limit 1)`,
     })
     .from(notifications)
     .innerJoin(users, eq(users.id, notifications.userId))
@@ -78,6 +87,13 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       const ctx = Context.current();
       const [row] = await facts.execute({ id: notificationId });
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
+      // Recorded in the same statement as the attempt, a completion is already on the row too.
+      if (row.servedAttemptId)
+        return {
+          attemptId: row.servedAttemptId,
+          sourceIp: row.servedSourceIp ?? '',
+          ...(deliveryCompletes ? { completion: { statusWebhook: Boolean(row.statusWebhookUrl) } } : {}),
+        };
       if (!row.email) throw permanent('NoEmailAddress', 'The user has no e-mail address');
       await tenantGate(db, row, notificationId, 'email');
       // Hard-bounced addresses get nothing; complained or unsubscribed ones still get required alerts. The workflow uses the other channel.
@@ -189,10 +205,15 @@ export function sendEmailActivities({ db, mailer, secrets, publicUrl, logger, de
       // The attempt, its audit step and (when this send completes the notification) the final
       // status in one statement: one round trip, all or nothing.
       const steps = db.insert(auditEvents).values(completion ? [step, finalAuditEntry(completion)] : [step]);
-      await db.execute(
-        completion
-          ? sql`with a as (${attempt.getSQL()}), s as (${finalStatusUpdate(db, completion).getSQL()}) ${steps.getSQL()}`
-          : sql`with a as (${attempt.getSQL()}) ${steps.getSQL()}`,
+      // PostgreSQL restarting now would otherwise fail the activity, and its retry send the mail again.
+      await writeThroughOutage(
+        () =>
+          db.execute(
+            completion
+              ? sql`with a as (${attempt.getSQL()}), s as (${finalStatusUpdate(db, completion).getSQL()}) ${steps.getSQL()}`
+              : sql`with a as (${attempt.getSQL()}) ${steps.getSQL()}`,
+          ),
+        (ms) => ctx.sleep(ms).then(() => ctx.heartbeat()),
       );
       const attemptId = plannedAttemptId;
       if (outcome.ok)

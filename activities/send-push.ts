@@ -10,6 +10,7 @@ import { recordDelivery } from '../domain/metrics/registry.js';
 import { sendToDevice } from '../domain/push/fcm-client.js';
 import type { SendInput, SendResult } from './send-email.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
+import { writeThroughOutage } from '../db/unavailable.js';
 
 export function sendPushActivities({ db, messaging }: ActivityDeps) {
   // Built once per worker, like prepareDelivery's read.
@@ -74,29 +75,34 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
         );
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
         recordDelivery({ channel: 'push', provider: 'fcm', outcome: attemptOutcome, triggeredAt: row.triggeredAt });
-        await db.transaction(async (tx) => {
-          await tx.insert(deliveryAttempts).values({
-            notificationId,
-            channel: 'push',
-            attempt: ctx.info.attempt,
-            outcome: attemptOutcome,
-            target: device.id,
-            provider: 'fcm',
-            response: outcome.ok ? outcome.messageId : `${outcome.code}: ${outcome.message}`,
-            startedAt,
-          });
-          const detail = { attempt: ctx.info.attempt, deviceId: device.id, ...(outcome.ok ? {} : { code: outcome.code }) };
-          await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `push.${attemptOutcome}`, detail });
-          if (!outcome.ok && outcome.tokenInvalid) {
-            await tx.delete(pushDevices).where(eq(pushDevices.id, device.id));
-            await appendAudit(tx, {
-              tenantId: row.tenantId,
-              notificationId,
-              step: 'push.device_removed',
-              detail: { deviceId: device.id, code: outcome.code },
-            });
-          }
-        });
+        // A restart of PostgreSQL must not turn a sent push into a failed activity that sends it again.
+        await writeThroughOutage(
+          () =>
+            db.transaction(async (tx) => {
+              await tx.insert(deliveryAttempts).values({
+                notificationId,
+                channel: 'push',
+                attempt: ctx.info.attempt,
+                outcome: attemptOutcome,
+                target: device.id,
+                provider: 'fcm',
+                response: outcome.ok ? outcome.messageId : `${outcome.code}: ${outcome.message}`,
+                startedAt,
+              });
+              const detail = { attempt: ctx.info.attempt, deviceId: device.id, ...(outcome.ok ? {} : { code: outcome.code }) };
+              await appendAudit(tx, { tenantId: row.tenantId, notificationId, step: `push.${attemptOutcome}`, detail });
+              if (!outcome.ok && outcome.tokenInvalid) {
+                await tx.delete(pushDevices).where(eq(pushDevices.id, device.id));
+                await appendAudit(tx, {
+                  tenantId: row.tenantId,
+                  notificationId,
+                  step: 'push.device_removed',
+                  detail: { deviceId: device.id, code: outcome.code },
+                });
+              }
+            }),
+          (ms) => ctx.sleep(ms).then(() => ctx.heartbeat()),
+        );
         if (outcome.ok) {
           delivered++;
           continue;
