@@ -35,6 +35,7 @@ import { metricsApi } from './metrics.js';
 import { preferenceLinkApi } from './preference-link.js';
 import { Hono } from 'hono';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { databaseUnavailable } from '../db/unavailable.js';
 import { operatorConsole } from '../web/console/routes.js';
 import { preferenceCentre } from '../web/preferences/routes.js';
 
@@ -80,15 +81,6 @@ function scoped(scope: ApiKeyScope, routes: OpenAPIHono<ApiEnv>) {
 }
 
 const RETRY_AFTER_SECONDS = 5;
-
-/** Connection-level failures of Postgres (postgres.js codes and SQLSTATE class 08 / 57P0x), through drizzle's wrapper. */
-function databaseUnavailable(err: unknown): boolean {
-  for (let e = err as { code?: unknown; cause?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
-    const code = typeof e.code === 'string' ? e.code : '';
-    if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|CONNECT_TIMEOUT|CONNECTION_(CLOSED|ENDED|DESTROYED)|08\d{3}|57P0[123])$/.test(code)) return true;
-  }
-  return false;
-}
 
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: refuseInvalid as never });

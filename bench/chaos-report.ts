@@ -78,10 +78,11 @@ function explain(n: NotificationFacts, channel: Channel, firstAt: number, againA
   // The engine recorded the first copy as accepted and sent it again anyway: no fault excuses that.
   const recorded = n.recorded.find((r) => r.channel === channel && r.startedAt - SKEW_MS <= firstAt && firstAt <= r.finishedAt + SKEW_MS);
   if (recorded) return { ...dup, problem: `the first copy was recorded at +${recorded.finishedAt - firstAt} ms and sent again` };
-  const fault = events.find((e) => e.at <= againAt && e.until >= firstAt - SKEW_MS && (e.kind !== 'worker killed' || e.at >= firstAt - SKEW_MS));
-  if (!fault) return { ...dup, problem: 'no record of the first copy, and no fault between the two copies' };
-  const when = fault.at >= firstAt ? `${fault.at - firstAt} ms after the 250` : `down since ${firstAt - fault.at} ms before the 250`;
-  return { ...dup, cause: `${fault.kind}: ${when}, before the engine recorded the send` };
+  // Every fault under way between the two copies is named: the reader sees them all, not the first.
+  const faults = events.filter((e) => e.at <= againAt && e.until >= firstAt - SKEW_MS && (e.kind !== 'worker killed' || e.at >= firstAt - SKEW_MS));
+  if (faults.length === 0) return { ...dup, problem: 'no record of the first copy, and no fault between the two copies' };
+  const when = (f: ChaosEvent) => (f.at >= firstAt ? `${f.at - firstAt} ms after the 250` : `down since ${firstAt - f.at} ms before the 250`);
+  return { ...dup, cause: `${faults.map((f) => `${f.kind}: ${when(f)}`).join('; ')}; no record of the first copy` };
 }
 
 /** The table the run prints (and RELIABILITY.md keeps). */

@@ -152,19 +152,29 @@ async function main(): Promise<number> {
   let worker: Child | undefined;
   let killing = false;
   let stopping = false;
+  let startFailures = 0;
   const startWorker = async (): Promise<void> => {
-    const child = await startChild('bin/worker.ts', childEnv, { ready: /worker started/, label: 'engine worker', timeoutMs: 180_000 });
-    worker = child;
-    child.proc.once('exit', (code, signal) => {
-      if (killing || stopping) return;
-      const at = Date.now();
-      log(`worker exited by itself (${signal ?? code}): restarting. Its last output:\n${child.output().slice(-1500)}`);
-      void startWorker().then(
-        () => events.push({ kind: 'worker exited by itself', at, until: Date.now() }),
-        (err: unknown) => log(`worker restart failed: ${String(err)}`),
-      );
-    });
+    for (;;) {
+      try {
+        const child = await startChild('bin/worker.ts', childEnv, { ready: /worker started/, label: 'engine worker', timeoutMs: 180_000 });
+        worker = child;
+        child.proc.once('exit', (code, signal) => {
+          if (killing || stopping) return;
+          const at = Date.now();
+          log(`worker exited by itself (${signal ?? code}): restarting. Its last output:\n${child.output().slice(-1500)}`);
+          void startWorker().then(() => events.push({ kind: 'worker exited by itself', at, until: Date.now() }));
+        });
+        return;
+      } catch (err) {
+        // It stopped before serving (e.g. Temporal restarting while it created its schedules): start it again.
+        startFailures++;
+        log(`worker did not start, starting it again: ${String(err).split('\n').slice(0, 4).join(' | ')}`);
+        await sleep(1_000);
+      }
+    }
   };
+  // Should this run crash, its worker and API go with it.
+  process.once('exit', () => worker?.proc.kill('SIGKILL'));
   log('starting the worker and the API (bin/worker.ts, bin/api.ts)');
   await startWorker();
   stops.push(async () => {
@@ -178,6 +188,7 @@ async function main(): Promise<number> {
     { ready: /api listening/, label: 'API' },
   );
   stops.push(() => api.stop());
+  process.once('exit', () => api.proc.kill('SIGKILL'));
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(`${apiUrl}${path}`, {
@@ -231,6 +242,7 @@ async function main(): Promise<number> {
       log(`${kind} (back after ${((Date.now() - at) / 1000).toFixed(1)} s)`);
     }
   })();
+  chaos.catch(() => {}); // awaited below; a failure must not crash the run before the triggers are in
 
   log(`triggering ${COUNT} notifications at ${RATE}/s`);
   const stats: TriggerStats = { retries: 0, byCause: {} };
@@ -303,6 +315,7 @@ async function main(): Promise<number> {
       ['trigger retries (5xx, 503, connection refused)', `${stats.retries} ${JSON.stringify(stats.byCause)}`],
       ['worker SIGKILLs', count('worker killed')],
       ['worker exits on its own (restarted)', count('worker exited by itself')],
+      ['worker starts that failed (restarted)', startFailures],
       ['PostgreSQL restarts', count('PostgreSQL restarted')],
       ['Temporal restarts (state kept)', count('Temporal restarted')],
       ['DATA transactions cut by receivers', receivers.dropped],

@@ -81,6 +81,9 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   // off by default on a self-hosted server; without it priority keys are ignored too.
   args.push('--dynamic-config-value', 'matching.enableFairness=true');
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  // Like the embedded Postgres, the server must not outlive the process that started it (even one that crashed).
+  const killOnExit = () => child.kill('SIGKILL');
+  process.once('exit', killOnExit);
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -91,6 +94,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
     address,
     uiUrl: `http://127.0.0.1:${opts.uiPort}`,
     async stop() {
+      process.off('exit', killOnExit);
       if (child.exitCode !== null) return;
       const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
       child.kill('SIGTERM');
