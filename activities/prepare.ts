@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import { auditEvents, categories, notificationSchedules, notifications, preferences, renderedMessages, tenants, users } from '../db/schema.js';
 import { quietUntil, type QuietWindow } from '../domain/notifications/quiet-hours.js';
 import type { ActivityDeps } from './deps.js';
@@ -69,7 +69,9 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       const status = db
         .update(notifications)
         .set({ status: notBefore ? 'scheduled' : 'running', channels: plan.kind === 'send' ? plan.channels : [], updatedAt: new Date() })
-        .where(eq(notifications.id, notificationId));
+        // A stale try of this local activity (its workflow task retried while PostgreSQL was away)
+        // may land after the notification finished: it must not show it running again.
+        .where(and(eq(notifications.id, notificationId), inArray(notifications.status, ['accepted', 'running', 'scheduled'])));
       if (notBefore) {
         await db
           .insert(notificationSchedules)

@@ -2,6 +2,7 @@ import { createServer, connect, type Server } from 'node:net';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareActivities } from '../activities/prepare.js';
 import { sendEmailActivities } from '../activities/send-email.js';
 import { createLogger } from '../config/logger.js';
 import { createSecretBox } from '../config/secrets.js';
@@ -10,7 +11,7 @@ import { writeThroughOutage } from '../db/unavailable.js';
 import { createMailer } from '../domain/email/mailer.js';
 import { freePort } from '../dev/ports.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
-import { putUser, settled, trigger } from './helpers/notify.js';
+import { getNotification, putUser, settled, trigger } from './helpers/notify.js';
 
 // What the chaos run (npm run chaos) found: a send whose accepted try was recorded, but whose
 // completion never reached Temporal (worker killed, Temporal restarting), was sent a second time by
@@ -50,6 +51,22 @@ describe('a send retried after its accepted try was recorded', () => {
     expect(again).toMatchObject({ attemptId: recorded!.id, completion: { statusWebhook: false } });
     await new Promise((r) => setTimeout(r, 500));
     expect(toRita()).toHaveLength(1);
+  });
+
+  it('keeps a finished notification finished when a stale try of its preparation lands late', async () => {
+    await putUser(engine, 'sami', { email: 'sami@example.com', locale: 'en' });
+    const id = await trigger(engine, 'sami', 'sami-1');
+    expect((await settled(engine, id)).status).toBe('delivered');
+    // The try of prepareDelivery whose workflow task was retried, its write held up until now.
+    const { prepareDelivery } = prepareActivities({
+      db: engine.database.db,
+      mailer,
+      secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')),
+      logger: createLogger('silent'),
+      publicUrl: 'http://127.0.0.1:3000',
+    });
+    await new MockActivityEnvironment().run(prepareDelivery, { notificationId: id });
+    expect(await getNotification(engine, id)).toMatchObject({ status: 'delivered', deliveredChannels: ['email'] });
   });
 });
 
