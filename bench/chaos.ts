@@ -144,6 +144,8 @@ async function main(): Promise<number> {
     FCM_LOCAL_CA_FILE: caFile,
     DNS_SERVERS: dns.address,
     SMTP_MX_PORT: String(mxPort),
+    // The receivers' MX hosts resolve to loopback, which production refuses unless the operator opens it.
+    MX_ALLOW_PRIVATE: '127.0.0.0/8',
     PUBLIC_URL: 'https://notifications.chaos.test',
     LOG_LEVEL: 'info', // the ready lines ("worker started", "api listening") are info
   };
