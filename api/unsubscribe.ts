@@ -3,8 +3,12 @@ import { and, eq } from 'drizzle-orm';
 import { recordPreferenceChange } from '../domain/privacy/consent.js';
 import { checkUnsubscribeToken, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
 import type { Db } from '../db/client.js';
-import { categories, preferences, users } from '../db/schema.js';
+import { categories, preferences, tenants, users } from '../db/schema.js';
+import { html } from 'hono/html';
+import type { Context } from 'hono';
 import { preferenceUrl } from '../domain/preferences/link-token.js';
+import { page, pageHeaders } from '../web/layout.js';
+import { textsFor, type Texts } from '../web/preferences/texts.js';
 import { jsonResponse, OPEN, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
 import { UnsubscribeResult } from './feedback-schemas.js';
@@ -32,8 +36,21 @@ const refusal = {
 };
 
 const tokenParam = z.object({ token: z.string().describe('Opaque token from the List-Unsubscribe link') });
-/** A link that is malformed (400), unknown (404), used, revoked or expired (410); 503 when the API has no secret key or database. */
-const LINK_PROBLEMS = [400, 404, 410, 503] as const;
+/** A link that is malformed (400), unknown (404), used, revoked or expired (410): a page for a person, a problem for anyone else. */
+const DEAD_LINK = [400, 404, 410] as const;
+const htmlContent = { 'text/html': { schema: z.string() } };
+const deadLinkResponses = Object.fromEntries(
+  Object.entries(problemResponses(...DEAD_LINK)).map(([code, r]) => [code, { ...r, content: { ...r.content, ...htmlContent } }]),
+) as unknown as Record<
+  (typeof DEAD_LINK)[number],
+  { description: string; content: ReturnType<typeof problemResponses<400>>[400]['content'] & typeof htmlContent }
+>;
+
+/** A person's browser (a footer link, the page's form) asks for HTML; a mailbox provider's one-click POST does not. */
+/** Who reads the page: their texts and locale, and the tenant's name for the header. */
+type Reader = ReturnType<typeof textsFor> & { brand: string };
+
+const wantsPage = (c: Context) => /text\/html/i.test(c.req.header('accept') ?? '');
 
 const confirmPage = createRoute({
   method: 'get',
@@ -41,7 +58,7 @@ const confirmPage = createRoute({
   summary: 'Confirmation page for a person following the footer link (changes nothing)',
   ...OPEN,
   request: { params: tokenParam },
-  responses: { 200: { description: 'HTML form', content: { 'text/html': { schema: z.string() } } }, ...problemResponses(...LINK_PROBLEMS) },
+  responses: { 200: { description: 'HTML form', content: htmlContent }, ...deadLinkResponses, ...problemResponses(503) },
 });
 const oneClick = createRoute({
   method: 'post',
@@ -60,7 +77,14 @@ const oneClick = createRoute({
       },
     },
   },
-  responses: { 200: jsonResponse(UnsubscribeResult, 'Unsubscribed'), ...problemResponses(...LINK_PROBLEMS, 409, 413) },
+  responses: {
+    200: {
+      description: 'Unsubscribed (a confirmation page when the request accepts text/html)',
+      content: { ...jsonResponse(UnsubscribeResult, '').content, ...htmlContent },
+    },
+    ...deadLinkResponses,
+    ...problemResponses(409, 413, 503),
+  },
 });
 
 export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
@@ -73,29 +97,80 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
     return check.claim;
   };
 
+  /** The page a person sees, in the user's language under the tenant's name when the link is valid, else the browser's language (Accept-Language). */
+  const personPage = (c: Context, who: Reader, status: 200 | 400 | 404 | 410, body: ReturnType<typeof html>) =>
+    c.html(page({ lang: who.locale, title: who.t.unsubscribe.title, brand: who.brand, body }), status, pageHeaders);
+  const readerOf = async (claim: UnsubscribeClaim | undefined, c: Context): Promise<Reader> => {
+    const [user] = claim
+      ? await db
+          .select({ locale: users.locale, brand: tenants.name })
+          .from(users)
+          .innerJoin(tenants, eq(tenants.id, users.tenantId))
+          .where(eq(users.id, claim.userId))
+      : [];
+    return { ...textsFor(user?.locale ?? c.req.header('accept-language')), brand: user?.brand ?? 'notiflow' };
+  };
+  const moreLink = (c: Context, claim: UnsubscribeClaim, t: Texts) =>
+    // The same link holder may manage every category in the preference centre.
+    html`<p>
+      <a href="${preferenceUrl(secrets!, publicUrl ?? new URL(c.req.url).origin, { tenantId: claim.tenantId, userId: claim.userId }).url}"
+        >${t.unsubscribeMore}</a
+      >
+    </p>`;
+  /** A refused link: a page for a person, the problem for anyone else. */
+  const refused = async (c: Context, err: unknown) => {
+    if (!(err instanceof ApiProblem) || !wantsPage(c) || !(DEAD_LINK as readonly number[]).includes(err.status)) throw err;
+    const who = await readerOf(undefined, c);
+    const { t } = who;
+    return personPage(
+      c,
+      who,
+      err.status as 400 | 404 | 410,
+      html`<h1>${t.unsubscribe.title}</h1>
+        <p class="alert" role="alert">${err.status === 410 ? t.unsubscribe.dead : t.invalid}</p>`,
+    );
+  };
+
   app.openapi(confirmPage, async (c) => {
-    const claim = await claimOf(db, c.req.valid('param').token, false);
-    const action = c.req.path.replace(/"/g, '');
-    return c.html(
-      `<!doctype html><html><body><p>Stop e-mail about ${escape(claim.category)}?</p>` +
-        `<form method="post" action="${action}"><input type="hidden" name="List-Unsubscribe" value="One-Click">` +
-        `<button type="submit">Unsubscribe</button></form>` +
-        // The same link holder may manage every category in the preference centre.
-        `<p><a href="${escape(preferenceUrl(secrets!, publicUrl ?? new URL(c.req.url).origin, { tenantId: claim.tenantId, userId: claim.userId }).url)}">Manage all your notification preferences</a></p></body></html>`,
+    let claim: UnsubscribeClaim;
+    try {
+      claim = await claimOf(db, c.req.valid('param').token, false);
+    } catch (err) {
+      return refused(c, err);
+    }
+    const who = await readerOf(claim, c);
+    const { t } = who;
+    const category = t.categories[claim.category]?.name ?? claim.category;
+    return personPage(
+      c,
+      who,
+      200,
+      html`<h1>${t.unsubscribe.title}</h1>
+        <p>${t.unsubscribe.ask(category)}</p>
+        <form method="post" action="${c.req.path}">
+          <input type="hidden" name="List-Unsubscribe" value="One-Click" /><button type="submit">${t.unsubscribe.button}</button>
+        </form>
+        ${moreLink(c, claim, t)}`,
     );
   });
 
   app.openapi(oneClick, async (c) => {
     const { token } = c.req.valid('param');
-    await claimOf(db, token, false);
+    try {
+      await claimOf(db, token, false);
+    } catch (err) {
+      return refused(c, err);
+    }
     const type = c.req.header('content-type') ?? '';
     const form = /x-www-form-urlencoded|multipart\/form-data/i.test(type) ? await c.req.parseBody() : {};
     if (form['List-Unsubscribe'] !== 'One-Click') {
       throw problems.badRequest('A one-click unsubscribe POST carries the form body "List-Unsubscribe=One-Click" (RFC 8058)');
     }
     // The link is used up in the transaction that unsubscribes: it works once.
+    let claimed: UnsubscribeClaim | undefined;
     const result = await db.transaction(async (tx) => {
       const claim = await claimOf(tx, token, true);
+      claimed = claim;
       const [row] = await tx
         .select({
           externalId: users.externalId,
@@ -123,12 +198,21 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
       });
       return { category: claim.category, channels };
     });
+    if (wantsPage(c) && claimed) {
+      const who = await readerOf(claimed, c);
+      const { t } = who;
+      const category = t.categories[result.category]?.name ?? result.category;
+      return personPage(
+        c,
+        who,
+        200,
+        html`<h1>${t.unsubscribe.title}</h1>
+          <p class="status" role="status">${t.unsubscribe.done(category)}</p>
+          ${moreLink(c, claimed, t)}`,
+      );
+    }
     return c.json({ unsubscribed: true, ...result }, 200);
   });
 
   return app;
-}
-
-function escape(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }

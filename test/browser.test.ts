@@ -161,13 +161,58 @@ describe('the preference centre in Chromium', () => {
     try {
       const page = await ctx.newPage();
       await page.goto(unsubscribe);
-      await page.getByRole('link', { name: 'Manage all your notification preferences' }).click();
+      // alice reads French: the unsubscribe page speaks her language too.
+      expect(await page.locator('h1').textContent()).toBe('Se désabonner');
+      await page.getByRole('link', { name: 'Gérer toutes vos préférences de notification' }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Vos préférences de notification');
     } finally {
       await ctx.close();
     }
     const prefs = (await (await api('/v1/users/alice/preferences')).json()) as { categories: Record<string, { channels: string[] }> };
     expect(prefs.categories.transactions!.channels.sort()).toEqual(['email', 'push']);
+  });
+});
+
+describe('the unsubscribe page in Chromium', () => {
+  it("unsubscribes a person in the user's language, and says so when the link is used up", async () => {
+    await putUser(engine, 'ulla', { email: 'ulla@example.de', locale: 'de' }, { transactions: ['email', 'push'] });
+    const [user] = await engine.database.db
+      .select({ id: users.id })
+      .from(users)
+      .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'ulla')));
+    const link = unsubscribeLink(
+      base,
+      await issueUnsubscribeToken(engine.database.db, { tenantId: engine.tenantId, userId: user!.id, category: 'transactions' }),
+    );
+    const ctx = await browser({ javaScriptEnabled: false });
+    try {
+      const page = await ctx.newPage();
+      await page.goto(link);
+      expect(await page.locator('h1').textContent()).toBe('Abmelden');
+      expect(await page.locator('main').textContent()).toContain('Keine E-Mails mehr zu „Umsätze“?');
+      await page.getByRole('button', { name: 'Abmelden' }).click();
+      expect(await page.getByRole('status').textContent()).toBe('Sie erhalten keine E-Mails mehr zu „Umsätze“.');
+      await page.screenshot({ path: join(artifacts, 'unsubscribe-done.png') });
+
+      const prefs = (await (await api('/v1/users/ulla/preferences')).json()) as { categories: Record<string, { channels: string[] }> };
+      expect(prefs.categories.transactions!.channels).toEqual(['push']);
+
+      // The link worked once: a second visit gets a page (410) saying it is no longer valid, in
+      // the browser's language (en-GB here), since a dead link no longer vouches for a user.
+      const again = await page.goto(link);
+      expect(again!.status()).toBe(410);
+      expect(await page.getByRole('alert').textContent()).toContain('This unsubscribe link is no longer valid');
+    } finally {
+      await ctx.close();
+    }
+    // A client that does not ask for HTML (a mailbox provider) still gets the problem.
+    const machine = await fetch(link, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(machine.status).toBe(410);
+    expect(machine.headers.get('content-type')).toMatch(/application\/problem\+json/);
   });
 });
 

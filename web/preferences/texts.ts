@@ -19,6 +19,8 @@ export interface Texts {
   invalid: string;
   notFound: string;
   unsubscribeMore: string;
+  /** The unsubscribe page (api/unsubscribe.ts), for a person who followed a footer link. */
+  unsubscribe: { title: string; ask: (category: string) => string; button: string; done: (category: string) => string; dead: string };
 }
 
 const en: Texts = {
@@ -46,6 +48,13 @@ const en: Texts = {
   invalid: 'This link is not valid.',
   notFound: 'This account no longer exists.',
   unsubscribeMore: 'Manage all your notification preferences',
+  unsubscribe: {
+    title: 'Unsubscribe',
+    ask: (c) => `Stop e-mail about ${c}?`,
+    button: 'Unsubscribe',
+    done: (c) => `You will no longer receive e-mail about ${c}.`,
+    dead: 'This unsubscribe link is no longer valid: it was used, revoked or has expired, or you subscribed again.',
+  },
 };
 
 const fr: Texts = {
@@ -73,6 +82,13 @@ const fr: Texts = {
   invalid: 'Ce lien n’est pas valide.',
   notFound: 'Ce compte n’existe plus.',
   unsubscribeMore: 'Gérer toutes vos préférences de notification',
+  unsubscribe: {
+    title: 'Se désabonner',
+    ask: (c) => `Ne plus recevoir d’e-mails « ${c} » ?`,
+    button: 'Me désabonner',
+    done: (c) => `Vous ne recevrez plus d’e-mails « ${c} ».`,
+    dead: 'Ce lien de désabonnement n’est plus valable : il a déjà servi, a été révoqué ou a expiré, ou vous vous êtes réabonné.',
+  },
 };
 
 const de: Texts = {
@@ -101,6 +117,13 @@ const de: Texts = {
   invalid: 'Dieser Link ist ungültig.',
   notFound: 'Dieses Konto existiert nicht mehr.',
   unsubscribeMore: 'Alle Benachrichtigungseinstellungen verwalten',
+  unsubscribe: {
+    title: 'Abmelden',
+    ask: (c) => `Keine E-Mails mehr zu „${c}“?`,
+    button: 'Abmelden',
+    done: (c) => `Sie erhalten keine E-Mails mehr zu „${c}“.`,
+    dead: 'Dieser Abmeldelink ist nicht mehr gültig: Er wurde bereits verwendet, widerrufen oder ist abgelaufen, oder Sie haben sich erneut angemeldet.',
+  },
 };
 
 const nl: Texts = {
@@ -129,6 +152,13 @@ const nl: Texts = {
   invalid: 'Deze link is ongeldig.',
   notFound: 'Dit account bestaat niet meer.',
   unsubscribeMore: 'Al uw meldingsvoorkeuren beheren',
+  unsubscribe: {
+    title: 'Afmelden',
+    ask: (c) => `Geen e-mails meer over “${c}”?`,
+    button: 'Afmelden',
+    done: (c) => `U ontvangt geen e-mails meer over “${c}”.`,
+    dead: 'Deze afmeldlink is niet meer geldig: hij is al gebruikt, ingetrokken of verlopen, of u hebt zich opnieuw aangemeld.',
+  },
 };
 
 const all: Record<Locale, Texts> = { en, fr, de, nl };
