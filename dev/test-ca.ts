@@ -50,7 +50,11 @@ function certificate(subject: string, issuer: string, publicKey: KeyObject, sign
   );
   const signature = sign('sha256', tbs, signer);
   const body = seq(tbs, ecdsaSha256, der(0x03, Buffer.from([0]), signature));
-  return `-----BEGIN CERTIFICATE-----\n${body.toString('base64').replace(/.{64}/g, '$&\n')}\n-----END CERTIFICATE-----\n`;
+  // 64-character lines and no empty line before END (one came whenever the length was a multiple of 64, and OpenSSL refused it).
+  return `-----BEGIN CERTIFICATE-----\n${body
+    .toString('base64')
+    .match(/.{1,64}/g)!
+    .join('\n')}\n-----END CERTIFICATE-----\n`;
 }
 
 /** A fresh CA plus a server certificate for the given DNS names and IP addresses. */
