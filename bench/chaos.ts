@@ -198,6 +198,13 @@ async function main(): Promise<number> {
   );
   stops.push(() => api.stop());
   process.once('exit', () => api.proc.kill('SIGKILL'));
+  // The API must live through every fault here: if it dies, the run says so and fails at once
+  // (its triggers would otherwise retry against a closed port for ever).
+  api.proc.once('exit', (code, signal) => {
+    if (stopping) return;
+    log(`the API exited by itself (${code ?? signal}); its last output:\n${api.output()}`);
+    process.exit(1);
+  });
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const call = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     fetch(`${apiUrl}${path}`, {
