@@ -196,12 +196,16 @@ async function main(): Promise<number> {
     },
     { ready: /api listening/, label: 'API' },
   );
-  stops.push(() => api.stop());
+  let apiStopping = false;
+  stops.push(() => {
+    apiStopping = true;
+    return api.stop();
+  });
   process.once('exit', () => api.proc.kill('SIGKILL'));
   // The API must live through every fault here: if it dies, the run says so and fails at once
   // (its triggers would otherwise retry against a closed port for ever).
   api.proc.once('exit', (code, signal) => {
-    if (stopping) return;
+    if (apiStopping || stopping) return;
     log(`the API exited by itself (${code ?? signal}); its last output:\n${api.output()}`);
     process.exit(1);
   });
