@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Db } from '../db/client.js';
 import { auditEvents, categories, notifications, notificationTypes } from '../db/schema.js';
 import { canSendFromDomain } from '../domain/sending-domains/service.js';
-import { notificationPriority, type CategoryClass } from '../domain/tenancy/fairness.js';
+import { notificationPriority, notificationTaskQueue, type CategoryClass } from '../domain/tenancy/fairness.js';
 import { dataProblems } from '../domain/templates/types.js';
 import type { VariableSpec } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
@@ -337,7 +337,7 @@ export async function startNotification({ temporal, taskQueue }: AppDeps, tenant
   try {
     await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
       temporal.workflow.start(notificationWorkflow, {
-        taskQueue,
+        taskQueue: notificationTaskQueue(taskQueue, n.categoryClass),
         workflowId: n.workflowId,
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',

@@ -24,3 +24,16 @@ export function notificationPriority(tenantId: string, category: CategoryClass):
   const priorityKey = category.mandatory ? PRIORITY.mandatory : category.requiresOptIn ? PRIORITY.optIn : PRIORITY.service;
   return { priorityKey, fairnessKey: fairnessKey(tenantId) };
 }
+
+/**
+ * Mandatory alerts also run on a task queue of their own, served by worker slots of their own:
+ * once tasks reach a worker its slots are first-come, and another tenant's burst of sends waiting
+ * for a send slot must not hold every one of them (worker/create-worker.ts serves both queues).
+ */
+export function alertsTaskQueue(taskQueue: string): string {
+  return `${taskQueue}-alerts`;
+}
+
+export function notificationTaskQueue(taskQueue: string, category: CategoryClass): string {
+  return category.mandatory ? alertsTaskQueue(taskQueue) : taskQueue;
+}
