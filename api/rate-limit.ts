@@ -1,7 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { DEFAULT_RATE_LIMITS, takeRateTokens, type RateKind, type RateLimits, type TakeResult } from '../domain/tenancy/limits.js';
 import type { ApiEnv } from './env.js';
-import { ApiProblem, problemBody } from './problem.js';
+import { ApiProblem } from './problem.js';
 
 // The tenant's API rate limits (domain/tenancy/limits.ts), told to clients in the IETF RateLimit
 // fields (draft-ietf-httpapi-ratelimit-headers): RateLimit-Policy names each quota (q units per
@@ -19,15 +19,15 @@ function setFields(c: Context<ApiEnv>, taken: Taken[]) {
   c.header('RateLimit', taken.map(state).join(', '));
 }
 
-const unit = { requests: 'requests', notifications: 'notifications' } as const;
-
-function tooMany(t: Taken, cost: number): { retryAfter: number; detail: string } {
+/** The 429 for an empty bucket: Retry-After set on the context, the problem thrown (the error handler keeps the header). */
+function refuse(c: Context<ApiEnv>, t: Taken, cost: number): never {
   const retryAfter = Math.max(1, Math.ceil(t.waitMs / 1000));
   const detail =
     t.kind === 'requests'
       ? `This tenant may make ${t.rate} requests per second (bursts of ${t.burst}); try again in ${retryAfter} s. Nothing was done`
-      : `This tenant may trigger ${t.rate} notifications per second (bursts of ${t.burst}); these ${cost} ${unit[t.kind]} fit again in ${retryAfter} s. Nothing was recorded`;
-  return { retryAfter, detail };
+      : `This tenant may trigger ${t.rate} notifications per second (bursts of ${t.burst}); these ${cost} notifications fit again in ${retryAfter} s. Nothing was recorded`;
+  c.header('Retry-After', String(retryAfter));
+  throw new ApiProblem(429, { type: 'too-many-requests', title: 'Too many requests', detail });
 }
 
 /** Takes one request from the tenant's bucket (after tenantAuth); 429 when empty. Every answer carries the fields. */
@@ -36,13 +36,7 @@ export function rateLimit(db: Parameters<typeof takeRateTokens>[0], defaults: Ra
     const taken: Taken = { kind: 'requests', ...(await takeRateTokens(db, c.var.tenantId, 'requests', 1, defaults)) };
     c.set('rateLimits', [taken]);
     setFields(c, [taken]);
-    if (!taken.allowed) {
-      const { retryAfter, detail } = tooMany(taken, 1);
-      return c.body(JSON.stringify(problemBody(429, { type: 'too-many-requests', title: 'Too many requests', detail })), 429, {
-        'Content-Type': 'application/problem+json',
-        'Retry-After': String(retryAfter),
-      });
-    }
+    if (!taken.allowed) refuse(c, taken, 1);
     await next();
   };
 }
@@ -61,9 +55,5 @@ export async function chargeNotifications(
   const all = [...(c.var.rateLimits ?? []), taken];
   c.set('rateLimits', all);
   setFields(c, all);
-  if (!taken.allowed) {
-    const { retryAfter, detail } = tooMany(taken, count);
-    c.header('Retry-After', String(retryAfter));
-    throw new ApiProblem(429, { type: 'too-many-requests', title: 'Too many requests', detail });
-  }
+  if (!taken.allowed) refuse(c, taken, count);
 }
