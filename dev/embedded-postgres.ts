@@ -114,6 +114,10 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
   const bins = await binariesFor(user);
   const password = 'notiflow';
   if (!existsSync(join(dir, 'PG_VERSION'))) {
+    // The parent holds the password file initdb reads as the postgres user: it must be traversable
+    // (a recursive mkdir would give it the data directory's 0700).
+    mkdirSync(dirname(dir), { recursive: true, mode: 0o755 });
+    if (user) chmodSync(dirname(dir), 0o755);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const pwfile = join(dir, '..', `.pg-password-${randomBytes(6).toString('hex')}`);
     writeFileSync(pwfile, `${password}\n`, { mode: 0o600 });
