@@ -1,8 +1,8 @@
 import { and, eq, inArray } from 'drizzle-orm';
-import type { SecretBox } from '../config/secrets.js';
+import { hashApiKey, type SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import { provisionTenant, upsertPool } from '../db/provision.js';
-import { preferences, pushDevices, users } from '../db/schema.js';
+import { apiKeys, preferences, pushDevices, users } from '../db/schema.js';
 
 export const DEMO_TENANT = 'demo-bank';
 export const DEMO_DOMAIN = 'demo-bank.test';
@@ -21,7 +21,7 @@ export async function seedDemo(db: Db, secrets: SecretBox, inbox: { host: string
     relayPort: inbox.port,
     ips: [2, 3, 4].map((n) => ({ id: `dev-ip${n - 1}`, localAddress: `127.0.0.${n}`, ehloName: `mta${n - 1}.notiflow.test` })),
   });
-  const apiKey = `nf_demo_${secrets.sign('demo-bank api key').slice(0, 32)}`;
+  const apiKey = await usableDemoKey(db, secrets);
   await provisionTenant(db, secrets, { id: DEMO_TENANT, name: 'Demo Bank', poolId: 'dev-shared', domain: DEMO_DOMAIN, apiKey });
 
   const people = [
@@ -64,4 +64,21 @@ export async function seedDemo(db: Db, secrets: SecretBox, inbox: { host: string
     await db.insert(preferences).values(Object.entries(p.prefs).map(([categoryKey, channels]) => ({ userId: user!.id, categoryKey, channels })));
   }
   return { apiKey };
+}
+
+/**
+ * The demo key: derived from the dev secret so it stays the same across runs, but a key the demo
+ * revoked (any client may revoke its own key) or let expire is skipped for the next derivation,
+ * so `npm start` always prints a key that works.
+ */
+async function usableDemoKey(db: Db, secrets: SecretBox): Promise<string> {
+  for (let generation = 0; ; generation++) {
+    const key = `nf_demo_${secrets.sign(generation === 0 ? 'demo-bank api key' : `demo-bank api key ${generation}`).slice(0, 32)}`;
+    const [row] = await db
+      .select({ revokedAt: apiKeys.revokedAt, expiresAt: apiKeys.expiresAt })
+      .from(apiKeys)
+      .where(eq(apiKeys.keyHash, hashApiKey(key)));
+    if (!row) return key; // new: provisionTenant registers it
+    if (!row.revokedAt && (!row.expiresAt || row.expiresAt > new Date())) return key;
+  }
 }
