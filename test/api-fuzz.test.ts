@@ -390,6 +390,12 @@ async function send(r: Built): Promise<Answer> {
   return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text() };
 }
 
+/**
+ * A line of the Prometheus text format: HELP or TYPE, or a sample `name{labels} value [timestamp]`.
+ * Values as Prometheus parses them (Go's ParseFloat: NaN and Inf in any case; prom-client writes `Nan`).
+ */
+const PROMETHEUS_LINE = /^(# (HELP|TYPE) [a-z_:][\w:]* .*|[a-z_:][\w:]*(\{.*\})? (-?[\d.]+(e[+-]?\d+)?|nan|[+-]?inf)( -?\d+)?)$/i;
+
 /** Why the answer does not conform to the operation's documented responses, or undefined when it does. */
 function nonConformance(op: Operation, a: Answer): string | undefined {
   if (a.status >= 500) return `server error ${a.status}`;
@@ -400,8 +406,14 @@ function nonConformance(op: Operation, a: Answer): string | undefined {
   const mediaType = a.type.split(';')[0]!.trim();
   const media = contents.find(([t]) => t === mediaType)?.[1];
   if (!media) return `content type ${a.type} is not documented for ${a.status} (documented: ${contents.map(([t]) => t).join(', ')})`;
-  // HTML pages and the Prometheus text exposition are text, not JSON.
-  if (mediaType.endsWith('html') || mediaType === 'text/plain') return typeof a.text === 'string' ? undefined : 'no text';
+  // HTML pages and the Prometheus text exposition are text, not JSON: check their form instead.
+  if (mediaType.endsWith('html')) {
+    return /^\s*<!doctype html>/i.test(a.text) && /<\/html>\s*$/i.test(a.text) ? undefined : `not an HTML document: ${a.text.slice(0, 200)}`;
+  }
+  if (mediaType === 'text/plain') {
+    const bad = a.text.split('\n').find((line) => line !== '' && !PROMETHEUS_LINE.test(line));
+    return a.text.trim() === '' ? 'empty text' : bad === undefined ? undefined : `not a Prometheus text line: ${bad.slice(0, 200)}`;
+  }
   let body: unknown;
   try {
     body = JSON.parse(a.text);

@@ -242,7 +242,9 @@ describe('the operator console in Chromium', () => {
       const [ip1, ip2] = engine.ips;
       const first = page.locator('article.ip', { hasText: ip1! });
       expect(await page.locator('article.ip', { hasText: ip2! }).count()).toBe(1);
-      expect(Number(await first.locator('.score').textContent())).toBeGreaterThanOrEqual(0);
+      const score = await first.locator('.score').textContent();
+      expect(score).toMatch(/^\d+(\.\d+)?$/);
+      expect(Number(score)).toBeLessThanOrEqual(100);
       expect(await first.locator('svg[role=img] polyline').count()).toBeGreaterThan(0);
       expect(await first.locator('.state').textContent()).toMatch(/active|warming/);
       await page.screenshot({ path: join(artifacts, 'console-overview.png'), fullPage: true });

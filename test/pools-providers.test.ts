@@ -294,6 +294,7 @@ describe('every MX', () => {
       )
       .fetchHistory();
     const sendTries = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(sendTries.length, 'activity tasks started').toBeGreaterThan(0);
     expect(sendTries.every((n) => n === 1)).toBe(true);
   });
 });

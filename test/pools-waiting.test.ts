@@ -68,9 +68,9 @@ describe('every IP suspended for the provider', () => {
     const history = await rig.engine.client.workflow.getHandle((await view(id)).workflowId).fetchHistory();
     const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
     expect(timers.length).toBeGreaterThanOrEqual(1);
-    expect(
-      history.events!.filter((e) => e.activityTaskStartedEventAttributes).every((e) => e.activityTaskStartedEventAttributes!.attempt === 1),
-    ).toBe(true);
+    const tries = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
+    expect(tries.length, 'activity tasks started').toBeGreaterThan(0);
+    expect(tries.every((n) => n === 1)).toBe(true);
   });
 
   it('hands the notification to push when the wait would pass the category maximum age', async () => {

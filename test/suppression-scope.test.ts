@@ -45,7 +45,7 @@ describe('suppression scope', () => {
     await suppress(email, 'hard_bounce');
     const id = await trigger(engine, 'hal', 'hal-sec', 'security.new_device', newDevice);
     const done = await settled(engine, id);
-    expect(done.status).not.toBe('delivered');
+    expect(done.status).toBe('suppressed');
     expect(mailTo(email)).toHaveLength(0);
     expect((await getNotification(engine, id)).error).toMatch(/suppressed \(hard_bounce\)/);
 

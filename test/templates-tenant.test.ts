@@ -2,7 +2,7 @@ import { and, count, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, notifications, templateVersions } from '../db/schema.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
-import { putUser, settled } from './helpers/notify.js';
+import { putUser, settled, transactionData } from './helpers/notify.js';
 import { waitUntil } from './helpers/wait.js';
 
 // A tenant defines its own alert, writes it in English and French, publishes, rolls forward and
@@ -190,10 +190,23 @@ describe('a tenant template', () => {
       .from(notifications)
       .where(and(eq(notifications.tenantId, engine.tenantId), eq(notifications.type, 'card.declined')));
     expect(written[0]!.n).toBe(3);
-    const workflows = await engine.client.workflow
-      .count(`TenantId = "${engine.tenantId}" AND NotificationType = "card.declined"`)
-      .catch(() => undefined);
-    if (workflows) expect(workflows.count).toBeLessThanOrEqual(3);
+    // Visibility is eventually consistent: wait until a workflow started after the refused triggers
+    // (another type) is listed, then the card.declined workflows are exactly the three accepted ones.
+    const later = await json<{ id: string; workflowId: string }>(
+      await engine.request('POST', '/v1/notifications', {
+        headers: { 'idempotency-key': 'cd-after-refusals' },
+        body: { userId: 'alice', type: 'account.transaction', data: transactionData },
+      }),
+      202,
+    );
+    await waitUntil(
+      async () => (await engine.client.workflow.count(`WorkflowId = "${later.workflowId}"`)).count === 1,
+      30_000,
+      'visibility to list a workflow started after the refused triggers',
+    );
+    const workflows = await engine.client.workflow.count(`TenantId = "${engine.tenantId}" AND NotificationType = "card.declined"`);
+    expect(workflows.count).toBe(3);
+    expect((await settled(engine, later.id)).status).toBe('delivered');
   });
 
   it('previews "GRATUIT !!! Cliquez ici" with findings and advice, and a likely-spam version needs force to publish', async () => {

@@ -65,6 +65,7 @@ describe('the egress policy', () => {
 
   it('does not follow redirects, reads a large answer only up to its cap, and gives up on a silent receiver', async () => {
     const hits: string[] = [];
+    let bigWrittenAtClose: number | undefined;
     const server = createServer((req, res) => {
       hits.push(req.url ?? '');
       if (req.url === '/redirect') return void res.writeHead(302, { location: '/target' }).end();
@@ -79,7 +80,10 @@ describe('the egress policy', () => {
           }
           res.end();
         };
-        res.on('close', () => (sent = Infinity));
+        res.on('close', () => {
+          bigWrittenAtClose = sent;
+          sent = Infinity;
+        });
         return pump();
       }
       // /silent: never answers
@@ -94,6 +98,10 @@ describe('the egress policy', () => {
 
       const big = await postThrough(local, `${base}/big`, {}, '{}', { maxBodyBytes: 1024 * 1024 });
       expect(big).toMatchObject({ ok: true, status: 200 });
+      // The engine hung up past its 1 MB cap: the receiver had written far less than its 100 MB
+      // (the cap plus what the socket buffers held) when the connection closed.
+      const written = await waitUntil(async () => bigWrittenAtClose, 10_000, 'the big answer to be cut off');
+      expect(written).toBeLessThan(32 * 1024 * 1024);
 
       const silent = await postThrough(local, `${base}/silent`, {}, '{}', { timeoutMs: 500 });
       expect(silent).toMatchObject({ ok: false, status: null });
