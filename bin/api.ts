@@ -50,6 +50,7 @@ const app = createApi(
     codecOrigins: env.CODEC_CORS_ORIGINS,
     spamd: spamdOf(env),
     rateLimits: rateLimitsOf(env),
+    compileLimits: { timeoutMs: env.TEMPLATE_COMPILE_TIMEOUT_MS, maxQueued: env.TEMPLATE_COMPILE_QUEUE },
     feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
     domainSettings: domainSettingsFromEnv(env),
     resolver,
