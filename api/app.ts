@@ -33,6 +33,7 @@ import { usersApi } from './users.js';
 import { categoriesApi } from './categories.js';
 import { notificationTypesApi } from './notification-types.js';
 import { layoutsApi } from './layouts.js';
+import { testRecipientsApi } from './test-recipients.js';
 import { metricsApi } from './metrics.js';
 import { preferenceLinkApi } from './preference-link.js';
 import { Hono } from 'hono';
@@ -223,6 +224,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
   v1.route('/categories', scoped('manage', categoriesApi({ ...deps, caches })));
   v1.route('/notification-types', scoped('manage', notificationTypesApi({ ...deps, caches })));
+  v1.route('/test-recipients', scoped('manage', testRecipientsApi({ ...deps, caches })));
   v1.route('/layouts', scoped('manage', layoutsApi({ ...deps, caches })));
   app.route('/v1', v1);
   return app;

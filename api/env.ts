@@ -49,6 +49,8 @@ export interface ApiDeps {
   clientCertAuth?: 'request' | 'require';
   /** Time limit per template compile and compiles that may wait (TEMPLATE_COMPILE_*); API_COMPILE_LIMITS when absent. */
   compileLimits?: Partial<CompileLimits>;
+  /** Test messages (and recipient confirmations) a tenant may send per 24 hours (TEST_SENDS_PER_DAY); 50 when absent. */
+  testSendsPerDay?: number;
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

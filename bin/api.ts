@@ -51,6 +51,7 @@ const app = createApi(
     spamd: spamdOf(env),
     rateLimits: rateLimitsOf(env),
     compileLimits: { timeoutMs: env.TEMPLATE_COMPILE_TIMEOUT_MS, maxQueued: env.TEMPLATE_COMPILE_QUEUE },
+    testSendsPerDay: env.TEST_SENDS_PER_DAY,
     feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
     domainSettings: domainSettingsFromEnv(env),
     resolver,
