@@ -3,6 +3,8 @@ import { Scalar } from '@scalar/hono-api-reference';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { TemplateDataError } from '../domain/templates/errors.js';
+import { compileBusy } from '../templates/errors.js';
+import { setCompileLimits, type CompileLimits } from '../templates/mjml.js';
 import { adminApi } from './admin.js';
 import { alarmsApi } from './alarms.js';
 import { KEY_CHANGES_CHANNEL, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
@@ -31,6 +33,7 @@ import { usersApi } from './users.js';
 import { categoriesApi } from './categories.js';
 import { notificationTypesApi } from './notification-types.js';
 import { layoutsApi } from './layouts.js';
+import { testRecipientsApi } from './test-recipients.js';
 import { metricsApi } from './metrics.js';
 import { preferenceLinkApi } from './preference-link.js';
 import { Hono } from 'hono';
@@ -82,9 +85,14 @@ function scoped(scope: ApiKeyScope, routes: OpenAPIHono<ApiEnv>) {
 
 const RETRY_AFTER_SECONDS = 5;
 
+/** The API's compile limits unless TEMPLATE_COMPILE_* say otherwise. */
+export const API_COMPILE_LIMITS: CompileLimits = { timeoutMs: 5_000, maxQueued: 50 };
+
 export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => void } = {}) {
   const app = new OpenAPIHono<ApiEnv>({ defaultHook: refuseInvalid as never });
   const caches = createApiCaches();
+  // Version checks, previews and layouts compile on the API's one compile thread: bounded in time and queue.
+  setCompileLimits({ ...API_COMPILE_LIMITS, ...deps.compileLimits });
   // A key revoked or a tenant suspended by any API process: every process forgets its cached
   // grants at once (and after a reconnect, when a message may have been missed).
   const forget = () => {
@@ -120,6 +128,10 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
       return problemResponse(c, 415, problems.unsupportedMediaType('Content-Type must be application/json').problem);
     if (err instanceof HTTPException && err.status === 400 && err.message.startsWith('Malformed JSON'))
       return problemResponse(c, 400, problems.badRequest('The request body is not valid JSON').problem);
+    if (compileBusy(err)) {
+      c.header('Retry-After', '1');
+      return problemResponse(c, 503, { type: 'unavailable', title: 'Service unavailable', detail: (err as Error).message });
+    }
     if (err instanceof TemplateDataError)
       return problemResponse(c, err.status, {
         type: err.status === 404 ? 'not-found' : err.status === 409 ? 'conflict' : 'validation-error',
@@ -212,6 +224,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
   v1.route('/categories', scoped('manage', categoriesApi({ ...deps, caches })));
   v1.route('/notification-types', scoped('manage', notificationTypesApi({ ...deps, caches })));
+  v1.route('/test-recipients', scoped('manage', testRecipientsApi({ ...deps, caches })));
   v1.route('/layouts', scoped('manage', layoutsApi({ ...deps, caches })));
   app.route('/v1', v1);
   return app;

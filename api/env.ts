@@ -7,6 +7,7 @@ import type { ApiKeyScope } from '../domain/tenancy/api-keys.js';
 import type { DomainSettings } from '../domain/sending-domains/service.js';
 import type { TxtResolver } from '../domain/sending-domains/verify.js';
 import type { ApiCaches } from './cache.js';
+import type { CompileLimits } from '../templates/mjml.js';
 import type { RateKind, RateLimits, TakeResult } from '../domain/tenancy/limits.js';
 
 /** What the API needs, passed in by the entry point (bin/api.ts, bin/dev.ts, tests). */
@@ -46,6 +47,10 @@ export interface ApiDeps {
   codecOrigins?: string[];
   /** The API serves HTTPS asking for client certificates (API_TLS_CLIENT_AUTH): bind them to tenants (api/client-cert.ts). */
   clientCertAuth?: 'request' | 'require';
+  /** Time limit per template compile and compiles that may wait (TEMPLATE_COMPILE_*); API_COMPILE_LIMITS when absent. */
+  compileLimits?: Partial<CompileLimits>;
+  /** Test messages (and recipient confirmations) a tenant may send per 24 hours (TEST_SENDS_PER_DAY); 50 when absent. */
+  testSendsPerDay?: number;
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

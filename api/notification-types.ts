@@ -1,16 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { and, eq } from 'drizzle-orm';
-import { testSends } from '../db/schema.js';
-import { appendAudit } from '../domain/audit/append.js';
+import { isConfirmedTestRecipient } from '../domain/test-sends/recipients.js';
 import { previewVersion } from '../domain/templates/preview.js';
 import { getType, listTypes, putType } from '../domain/templates/types.js';
-import { createVersion, getVersion, listVersions, publishVersion } from '../domain/templates/versions.js';
-import { testSendWorkflowId } from '../workflows/ids.js';
-import { testSendWorkflow } from '../workflows/test-send.js';
+import { createVersion, getVersion, listVersions, publishVersion, spamGate } from '../domain/templates/versions.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import type { MiddlewareHandler } from 'hono';
 import { BODY_PROBLEMS, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
+import { checkTestMail, queueTestMail } from './test-mail.js';
 import {
   PreviewBody,
   PreviewView,
@@ -106,15 +103,19 @@ const routes = {
   testSend: createRoute({
     method: 'post',
     path: '/{type}/test-send',
-    summary: 'Send a version to an address as a test ([TEST] subject, X-Notiflow-Test header), through the tenant pool',
+    summary:
+      'Send a version as a test ([TEST] subject, X-Notiflow-Test header) to a confirmed test recipient, from the verified domain through the tenant pool; counts as a notification and towards the daily test cap',
     request: { params: typeParam, body: jsonBody(TestSendBody) },
-    responses: { 202: jsonResponse(TestSendAccepted, 'Accepted for sending'), ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404, 503) },
+    responses: {
+      202: jsonResponse(TestSendAccepted, 'Accepted for sending'),
+      ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 404, 409, 503),
+    },
   }),
 };
 
 /** Notification types, their immutable versions, publishing, preview and test sends. */
 export function notificationTypesApi(deps: AppDeps) {
-  const { db, caches, temporal, taskQueue } = deps;
+  const { db, caches } = deps;
   const settings = { spamd: deps.spamd };
   const app = router<ApiEnv>();
 
@@ -155,40 +156,37 @@ export function notificationTypesApi(deps: AppDeps) {
   app.openapi(routes.testSend, async (c) => {
     const tenantId = c.var.tenantId;
     const { type } = c.req.valid('param');
-    const { to, ...req } = c.req.valid('json');
+    const { to, force, ...req } = c.req.valid('json');
+    // Only to an address whose reader confirmed it, and only what a notification could send.
+    if (!(await isConfirmedTestRecipient(db, tenantId, to)))
+      throw problems.invalid(
+        'The address is not a confirmed test recipient of this tenant: add it with POST /v1/test-recipients and confirm its code',
+        [{ path: 'body.to', message: 'not a confirmed test recipient' }],
+      );
+    await checkTestMail(deps, tenantId, to, 'body.to');
     const preview = await previewVersion(db, tenantId, type, req, settings);
     if (!preview.email)
       throw problems.invalid(`Version ${preview.version} of '${type}' has no e-mail content to send`, [
         { path: 'body.version', message: 'no e-mail content' },
       ]);
-    const [row] = await db
-      .insert(testSends)
-      .values({
-        tenantId,
+    const forced = spamGate(preview.spam, `Version ${preview.version} (rendered with this data)`, 'send the test', force);
+    const id = await queueTestMail(
+      c,
+      deps,
+      {
+        purpose: 'template',
         typeKey: type,
         version: preview.version,
         to,
         subject: preview.email.subject,
         html: preview.email.html,
         text: preview.email.text,
-      })
-      .returning({ id: testSends.id });
-    const id = row!.id;
-    await appendAudit(db, {
-      tenantId,
-      step: 'template.test_requested',
-      detail: { testSendId: id, type, version: preview.version, locale: preview.email.locale, domain: to.split('@').pop() },
-    });
-    try {
-      await temporal.workflow.start(testSendWorkflow, {
-        taskQueue,
-        workflowId: testSendWorkflowId(tenantId, id),
-        args: [{ tenantId, testSendId: id }],
-      });
-    } catch {
-      await db.delete(testSends).where(and(eq(testSends.id, id), eq(testSends.tenantId, tenantId)));
-      throw problems.unavailable('The test message could not be queued; retry');
-    }
+      },
+      {
+        step: 'template.test_requested',
+        detail: { type, version: preview.version, locale: preview.email.locale, forced, spamScore: preview.spam.score },
+      },
+    );
     return c.json({ id, version: preview.version, status: 'accepted' }, 202);
   });
   return app;

@@ -148,9 +148,31 @@ export const PreviewView = z
   .openapi('Preview');
 
 export const TestSendBody = z
-  .object({ ...PreviewBody.shape, to: z.email().max(254) })
+  .object({
+    ...PreviewBody.shape,
+    to: z.email().max(254).describe("one of the tenant's confirmed test recipients (POST /v1/test-recipients)"),
+    force: z.boolean().default(false).describe('send a version the spam check calls likely-spam (recorded in the audit)'),
+  })
   .strict()
   .openapi('TestSendBody');
+
+export const TestRecipientBody = z
+  .object({ email: z.email().max(254) })
+  .strict()
+  .openapi('TestRecipientBody');
+export const TestRecipientConfirmBody = z
+  .object({ code: z.string().regex(/^\s*\d{8}\s*$/, 'the 8-digit code from the confirmation message') })
+  .strict()
+  .openapi('TestRecipientConfirmBody');
+export const TestRecipientView = z
+  .object({
+    id: z.uuid(),
+    email: z.string(),
+    status: z.enum(['pending', 'confirmed']).describe('pending: the code mailed to it has not been given back yet'),
+    createdAt: z.string(),
+    confirmedAt: z.string().nullable(),
+  })
+  .openapi('TestRecipient');
 export const TestSendAccepted = z.object({ id: z.uuid(), version: z.number().int(), status: z.string() });
 
 export const LayoutBody = z

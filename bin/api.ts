@@ -50,6 +50,8 @@ const app = createApi(
     codecOrigins: env.CODEC_CORS_ORIGINS,
     spamd: spamdOf(env),
     rateLimits: rateLimitsOf(env),
+    compileLimits: { timeoutMs: env.TEMPLATE_COMPILE_TIMEOUT_MS, maxQueued: env.TEMPLATE_COMPILE_QUEUE },
+    testSendsPerDay: env.TEST_SENDS_PER_DAY,
     feedbackWebhookSecrets: env.FEEDBACK_WEBHOOK_SECRETS,
     domainSettings: domainSettingsFromEnv(env),
     resolver,

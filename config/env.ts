@@ -193,6 +193,12 @@ const schema = z.object({
   /** spamd (SpamAssassin) that scores template versions and previews besides the built-in check; absent: built-in only. */
   SPAMD_HOST: z.string().min(1).optional(),
   SPAMD_PORT: z.coerce.number().int().min(1).max(65535).default(783),
+  /** A template compile at the API (version check, preview, layout) running longer fails with 422 and its thread is replaced. */
+  TEMPLATE_COMPILE_TIMEOUT_MS: z.coerce.number().int().positive().default(5_000),
+  /** Template compiles that may wait for the API's compile thread; more are refused with 503. */
+  TEMPLATE_COMPILE_QUEUE: z.coerce.number().int().positive().default(50),
+  /** Test messages (template test sends and test-recipient confirmations) each tenant may send per 24 hours. */
+  TEST_SENDS_PER_DAY: z.coerce.number().int().min(0).default(50),
 
   /** A workflow bundle built ahead (`npm run build:workflows`); without it the built worker loads dist/workflow-bundle.js, and one run from source bundles workflows/ at start, which costs ~80 MB of RSS for good. */
   WORKFLOW_BUNDLE_PATH: z.string().optional(),

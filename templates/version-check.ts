@@ -1,5 +1,5 @@
 import { compileWithPlaceholders } from './compile.js';
-import { TemplateError } from './errors.js';
+import { compileBusy, TemplateError } from './errors.js';
 import type { MjmlProblem } from './mjml.js';
 import { canonicalTag, isKnownLocale } from './locale.js';
 import { checkSpam, verdictFor, type SpamReport } from './spam/check.js';
@@ -120,7 +120,7 @@ export async function checkVersion(
         generatedText.push(locale);
       }
     } catch (err) {
-      if (!(err instanceof TemplateError)) throw err;
+      if (!(err instanceof TemplateError) || compileBusy(err)) throw err;
       const errors = (err.details as { errors?: MjmlProblem[] } | undefined)?.errors;
       if (errors?.length) {
         for (const e of errors)
@@ -146,7 +146,7 @@ export async function checkVersion(
       const r = await renderVersionEmail(version, locale, data, { tenantName: 'Sample Bank', unsubscribeUrl: 'https://example.com/unsubscribe' });
       parts.push({ locale, subject: r.subject, html: r.html, text: r.text });
     } catch (err) {
-      if (!(err instanceof TemplateError)) throw err;
+      if (!(err instanceof TemplateError) || compileBusy(err)) throw err;
       problems.push({ where: `email.${locale}`, message: `does not render in the layout: ${err.message}` });
     }
   }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditEvents, notifications, templateVersions } from '../db/schema.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { putUser, settled, transactionData } from './helpers/notify.js';
+import { confirmTestRecipient } from './helpers/test-recipients.js';
 import { waitUntil } from './helpers/wait.js';
 
 // A tenant defines its own alert, writes it in English and French, publishes, rolls forward and
@@ -47,6 +48,9 @@ async function json<T>(res: Response, status: number): Promise<T> {
   expect(res.status, text).toBe(status);
   return JSON.parse(text) as T;
 }
+
+/** The audit step of this test send (the recipient's confirmation code has one of its own). */
+const sentBy = (r: { detail: unknown }, id: string) => (r.detail as { testSendId?: string }).testSendId === id;
 
 async function triggerAndReceive(key: string) {
   const { id } = await json<{ id: string }>(
@@ -252,6 +256,7 @@ describe('a tenant template', () => {
   });
 
   it('sends a test message marked as a test, through the tenant pool, recorded in the audit', async () => {
+    await confirmTestRecipient(engine, 'reviewer@bank.example');
     const before = engine.inbox.messages.length;
     const res = await json<{ id: string; version: number }>(
       await engine.request('POST', '/v1/notification-types/card.declined/test-send', {
@@ -261,7 +266,7 @@ describe('a tenant template', () => {
     );
     expect(res.version).toBe(2);
     const all = await engine.inbox.waitFor(before + 1, 30_000);
-    const mail = all.find((m) => m.rcptTo.includes('reviewer@bank.example'))!;
+    const mail = all.find((m) => m.rcptTo.includes('reviewer@bank.example') && m.headers['x-notiflow-test'] === 'card.declined v2')!;
     expect(mail.subject).toBe('[TEST] Carte refusée\u00a0: Fnac Bruxelles');
     expect(mail.headers['x-notiflow-test']).toBe('card.declined v2');
     expect(mail.dkim.result).toBe('pass');
@@ -272,9 +277,9 @@ describe('a tenant template', () => {
         .select({ step: auditEvents.step, detail: auditEvents.detail })
         .from(auditEvents)
         .where(eq(auditEvents.tenantId, engine.tenantId));
-      return rows.some((r) => r.step === 'template.test_sent') ? rows : undefined;
+      return rows.some((r) => r.step === 'template.test_sent' && sentBy(r, res.id)) ? rows : undefined;
     });
-    expect(steps.find((s) => s.step === 'template.test_sent')!.detail).toMatchObject({
+    expect(steps.find((s) => s.step === 'template.test_sent' && sentBy(s, res.id))!.detail).toMatchObject({
       testSendId: res.id,
       type: 'card.declined',
       version: 2,

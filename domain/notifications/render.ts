@@ -58,7 +58,9 @@ export async function renderContent(
     const push = renderVersionPush(version, wanted, data, ctx);
     return { channel, locale: push.locale, subject: push.title, html: null, text: push.body, templateVersion };
   } catch (err) {
-    if (err instanceof TemplateError) throw permanent('TemplateError', `${err.code}: ${err.message}`);
+    // A compile over the time limit or past a full queue is retried: the version compiled when it was created.
+    if (err instanceof TemplateError && err.code !== 'compile_timeout' && err.code !== 'compile_busy')
+      throw permanent('TemplateError', `${err.code}: ${err.message}`);
     throw err;
   }
 }

@@ -2,7 +2,10 @@
 // (envelope sender) lives on a subdomain whose CNAME points at the engine's inbound host: bounces
 // reach the engine and SPF passes on the engine's own record, aligned with the From domain
 // (relaxed DMARC alignment), without the tenant touching its own SPF.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPair } from 'node:crypto';
+import { promisify } from 'node:util';
+
+const generateRsaKeyPair = promisify(generateKeyPair);
 
 /** Workers LISTEN here and reload the tenant's signing key (payload: tenant id). */
 export const DOMAIN_CHANGES_CHANNEL = 'notiflow_domain_changes';
@@ -86,9 +89,12 @@ export function expectedRecords(
   return records;
 }
 
-/** A fresh RSA 2048 DKIM key: the PEM private key (to encrypt) and the base64 DER public key (for DNS). */
-export function generateDkimKey(): { privateKeyPem: string; publicKeyBase64: string } {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/**
+ * A fresh RSA 2048 DKIM key: the PEM private key (to encrypt) and the base64 DER public key (for DNS).
+ * Generated on libuv's threadpool: ~150 ms of prime search must not stall the API's event loop.
+ */
+export async function generateDkimKey(): Promise<{ privateKeyPem: string; publicKeyBase64: string }> {
+  const { privateKey, publicKey } = await generateRsaKeyPair('rsa', { modulusLength: 2048 });
   return {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyBase64: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),

@@ -79,6 +79,8 @@ async function load(db: Db, tenantId: string, domain: string): Promise<Row> {
   return row;
 }
 
+const duplicate = (domain: string) => `${domain} is already a sending domain (of this or another tenant)`;
+
 /** Adds a domain with a fresh DKIM key (private key encrypted at rest); answers the records to publish. */
 export async function addDomain(
   db: Db,
@@ -88,7 +90,10 @@ export async function addDomain(
   spec: { domain: string; fromName?: string; by: string },
 ): Promise<DomainView> {
   const domain = spec.domain.toLowerCase();
-  const key = generateDkimKey();
+  // A taken domain is refused before a key is made: a 409 costs no key generation.
+  const [taken] = await db.select({ id: sendingDomains.id }).from(sendingDomains).where(eq(sendingDomains.domain, domain)).limit(1);
+  if (taken) throw new DomainError('conflict', duplicate(domain));
+  const key = await generateDkimKey();
   const [tenant] = await db.select({ name: tenants.name }).from(tenants).where(eq(tenants.id, tenantId));
   const row = await db.transaction(async (tx) => {
     const [inserted] = await tx
@@ -103,7 +108,8 @@ export async function addDomain(
       })
       .onConflictDoNothing()
       .returning();
-    if (!inserted) throw new DomainError('conflict', `${domain} is already a sending domain (of this or another tenant)`);
+    // Added by someone else since the check above.
+    if (!inserted) throw new DomainError('conflict', duplicate(domain));
     await appendAudit(tx, { tenantId, step: 'domain.added', detail: { domain, selector: inserted.dkimSelector, by: spec.by } });
     return inserted;
   });
@@ -217,7 +223,7 @@ export async function rotateDkim(
       `Selector ${selector} still serves the previous key until ${new Date(row.retiredAt.getTime() + settings.rotationGraceHours * 3_600_000).toISOString()}; rotate after that`,
     );
   }
-  const key = generateDkimKey();
+  const key = await generateDkimKey();
   const [updated] = await db.transaction(async (tx) => {
     const result = await tx
       .update(sendingDomains)

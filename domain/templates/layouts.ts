@@ -2,7 +2,7 @@ import { and, desc, eq, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { layoutVersions } from '../../db/schema.js';
 import { compileWithPlaceholders } from '../../templates/compile.js';
-import { TemplateError } from '../../templates/errors.js';
+import { compileBusy, TemplateError } from '../../templates/errors.js';
 import type { MjmlProblem } from '../../templates/mjml.js';
 import { assembleEmail } from '../../templates/version-render.js';
 import type { LayoutContent } from '../../templates/version-types.js';
@@ -35,7 +35,7 @@ async function layoutProblems(layout: LayoutContent): Promise<{ path: string; me
   try {
     await compileWithPlaceholders(assembleEmail(sample, 'en', { unsubscribe: true, preferences: true }).mjml, 'layout');
   } catch (err) {
-    if (!(err instanceof TemplateError)) throw err;
+    if (!(err instanceof TemplateError) || compileBusy(err)) throw err;
     const errors = (err.details as { errors?: MjmlProblem[] } | undefined)?.errors;
     if (errors?.length)
       for (const e of errors) out.push({ path: 'body.mjml', line: e.line, tag: e.tagName, message: `line ${e.line} <${e.tagName}>: ${e.message}` });

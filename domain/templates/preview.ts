@@ -1,7 +1,7 @@
 import { and, desc, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { categories, notificationTypes, templateVersions, tenants } from '../../db/schema.js';
-import { TemplateError } from '../../templates/errors.js';
+import { compileBusy, TemplateError } from '../../templates/errors.js';
 import { checkSpam, type SpamReport } from '../../templates/spam/check.js';
 import { withSpamd } from '../../templates/version-check.js';
 import { renderVersionEmail, renderVersionPush } from '../../templates/version-render.js';
@@ -72,7 +72,7 @@ export async function previewVersion(db: Db, tenantId: string, type: string, req
     const spam = await withSpamd(checkSpam(parts), email ?? undefined, settings.spamd);
     return { type, version: n, email, push, spam };
   } catch (err) {
-    if (err instanceof TemplateError) throw invalid(err.message);
+    if (err instanceof TemplateError && !compileBusy(err)) throw invalid(err.message);
     throw err;
   }
 }

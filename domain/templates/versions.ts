@@ -121,6 +121,23 @@ export async function listVersions(db: Db, tenantId: string, type: string): Prom
 }
 
 /**
+ * A version the spam check called likely-spam goes out (published, or sent as a test) only with
+ * `force`, which the caller records; without it, 409. True when the verdict was likely-spam.
+ */
+export function spamGate(spam: SpamReport | undefined, what: string, verb: string, force: boolean): boolean {
+  const likelySpam = spam?.verdict === 'likely-spam';
+  if (likelySpam && !force) {
+    throw conflict(
+      `${what} scored ${spam!.score} (likely spam: ${spam!.findings
+        .slice(0, 3)
+        .map((f) => `"${f.text}"`)
+        .join(', ')}); change the wording, or ${verb} with {"force": true}`,
+    );
+  }
+  return likelySpam;
+}
+
+/**
  * Makes version `n` the one that sends (an older `n` is the rollback). A version the spam check
  * called likely-spam needs `force`, which is recorded on the version and in the audit trail.
  * Notifications already accepted keep the version they were accepted with.
@@ -145,15 +162,7 @@ export async function publishVersion(
       .where(and(eq(templateVersions.tenantId, tenantId), eq(templateVersions.typeKey, type), eq(templateVersions.version, n)));
     if (!v) throw notFound(`Version ${n} of '${type}' does not exist`);
     const spam = (v.checks as { spam?: SpamReport }).spam;
-    const likelySpam = spam?.verdict === 'likely-spam';
-    if (likelySpam && !force) {
-      throw conflict(
-        `Version ${n} scored ${spam!.score} (likely spam: ${spam!.findings
-          .slice(0, 3)
-          .map((f) => `"${f.text}"`)
-          .join(', ')}); change the wording, or publish with {"force": true}`,
-      );
-    }
+    const likelySpam = spamGate(spam, `Version ${n}`, 'publish', force);
     const publishedAt = new Date();
     await tx
       .update(templateVersions)
