@@ -14,7 +14,7 @@ const revokeAll = createRoute({
   summary: 'End every operator console session (audited); browsers must sign in again',
   responses: {
     200: jsonResponse(z.object({ revoked: z.number().int().describe('sessions that were still open') }).openapi('ConsoleSessionsRevoked'), 'Ended'),
-    ...problemResponses(401),
+    ...problemResponses(400, 401),
   },
 });
 
