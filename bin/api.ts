@@ -63,6 +63,8 @@ const app = createApi(
 );
 const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT, tls: tls?.serverOptions });
 const metricsServer = env.API_METRICS_ADDRESS ? serveApiMetrics(database.db, env.API_METRICS_ADDRESS) : undefined;
+// Said once both accept connections (binding waits for the address lookup), so whoever waits for this line can connect.
+await Promise.all([server, metricsServer].map((s) => s && new Promise((resolve) => s.once('listening', resolve))));
 logger.info(
   {
     url: `${tls ? 'https' : 'http'}://${env.API_HOST}:${env.API_PORT}`,
