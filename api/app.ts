@@ -14,6 +14,7 @@ import { auditVerifyApi } from './audit-verify.js';
 import { codecApi, codecCors } from './codec.js';
 import { clientCertBinding } from './client-cert.js';
 import { clientCertsAdminApi } from './client-certs-admin.js';
+import { consoleSessionsAdminApi } from './console-sessions-admin.js';
 import { createApiCaches } from './cache.js';
 import { jsonResponse, OPEN, refuseInvalid, router } from './contract.js';
 import type { ApiDeps, ApiEnv } from './env.js';
@@ -41,6 +42,7 @@ import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { databaseUnavailable } from '../db/unavailable.js';
 import { operatorConsole } from '../web/console/routes.js';
 import { preferenceCentre } from '../web/preferences/routes.js';
+import { isHttps } from '../web/csrf.js';
 
 /** Request bodies above this are refused before they are parsed. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -84,6 +86,8 @@ function scoped(scope: ApiKeyScope, routes: OpenAPIHono<ApiEnv>) {
 }
 
 const RETRY_AFTER_SECONDS = 5;
+/** One year; browsers ignore it over plain HTTP, so it is only sent over HTTPS. */
+const HSTS = 'max-age=31536000';
 
 /** The API's compile limits unless TEMPLATE_COMPILE_* say otherwise. */
 export const API_COMPILE_LIMITS: CompileLimits = { timeoutMs: 5_000, maxQueued: 50 };
@@ -145,8 +149,13 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   });
   app.notFound((c) => problemResponse(c, 404, { type: 'not-found', title: 'Not found', detail: `No route for ${c.req.method} ${c.req.path}` }));
 
-  app.use('/codec/*', codecCors(deps));
+  if (deps.serve !== 'pages') app.use('/codec/*', codecCors(deps));
   app.use(methodNotAllowed(() => app.routes));
+  // Browsers that reached us over HTTPS (directly or behind a proxy that says so) keep to it.
+  app.use(async (c, next) => {
+    await next();
+    if (isHttps(c)) c.header('Strict-Transport-Security', HSTS);
+  });
   const limit = (maxSize: number) =>
     bodyLimit({
       maxSize,
@@ -160,16 +169,25 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.use('/v1/*', refuseUnsafeStrings);
 
   app.openapi(health, (c) => c.json({ ok: true }, 200));
-  app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
-  app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
-  app.route('/', metricsApi(deps));
 
   // Server-rendered pages, outside the JSON API's document: they answer HTML, errors included.
   const pageLimit = bodyLimit({ maxSize: MAX_BODY_BYTES, onError: (c) => c.text('Request body too large', 413) });
   app.use('/preferences/*', pageLimit);
-  app.use('/console/*', pageLimit);
   // The hosted preference centre: the signed link is the credential.
   app.route('/preferences', preferenceCentre(deps));
+  // Unsubscribe pages and the one-click POST, ahead of the tenant-key middleware: the link is the credential.
+  const unsubscribe = router();
+  unsubscribe.route('/unsubscribe', unsubscribeApi(deps));
+  app.route('/v1', unsubscribe);
+  // API_SERVE=pages: a process for the browser pages alone (e.g. without client certificates), nothing of the tenant or admin API.
+  if (deps.serve === 'pages') return app;
+
+  app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
+  app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
+  // Metrics on the public port only behind METRICS_TOKEN; otherwise on their own address (API_METRICS_ADDRESS).
+  if (deps.metricsToken) app.route('/', metricsApi(deps, { token: deps.metricsToken }));
+
+  app.use('/console/*', pageLimit);
   // The operator console: its own cookie session (admin key at sign-in); IP changes go through /v1/admin in-process.
   const consolePages = new Hono();
   consolePages.route(
@@ -201,18 +219,19 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   admin.route('/', tenantsAdminApi(deps));
   admin.route('/', clientCertsAdminApi(deps));
   admin.route('/', tenantLimitsAdminApi(deps));
+  admin.route('/', consoleSessionsAdminApi(deps));
   admin.route('/', adminApi(deps));
   app.route('/v1/admin', admin);
 
-  // Keyless routes, also ahead of the tenant-key middleware: the signed link or signed body is the credential.
+  // Keyless routes, also ahead of the tenant-key middleware: the signed body is the credential.
   const keyless = router();
-  keyless.route('/unsubscribe', unsubscribeApi(deps));
   keyless.route('/feedback', providerFeedbackApi(deps));
   app.route('/v1', keyless);
 
   const v1 = router<ApiEnv>();
   v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
-  if (deps.clientCertAuth) v1.use(clientCertBinding(deps.db));
+  // Every process, whatever its listener: a tenant with registered certificates is refused without one.
+  v1.use(clientCertBinding(deps.db));
   v1.use(rateLimit(deps.db, deps.rateLimits));
   v1.route('/users', scoped('send', privacyApi(deps)));
   v1.route('/users', scoped('send', usersApi(deps)));

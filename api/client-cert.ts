@@ -18,17 +18,19 @@ function tlsSocketOf(env: unknown): TLSSocket | undefined {
  *   tenant: unregistered, or another tenant's, is 403;
  * - a tenant with registered certificates needs one of them with every request (403 without), so
  *   its leaked key alone is of no use.
- * `require` mode refuses connections without a trusted certificate already in the TLS handshake.
+ * It runs in every API process, whatever its listener: plain HTTP, HTTPS without client
+ * authentication and in-process calls carry no certificate, so such a tenant's keys are refused
+ * there (fail closed). `require` mode refuses connections without a trusted certificate already in the TLS handshake.
  */
 export function clientCertBinding(db: Db): MiddlewareHandler<ApiEnv> {
   return async (c, next) => {
     const socket = tlsSocketOf(c.env);
-    if (!socket) return next();
-    const peer = socket.getPeerCertificate();
+    // Empty when the listener did not ask for a certificate (API_TLS_CLIENT_AUTH=off) or none was sent.
+    const peer = socket?.getPeerCertificate();
     const presented = peer && Object.keys(peer).length > 0 ? peer : undefined;
-    if (presented && !socket.authorized)
+    if (presented && !socket!.authorized)
       throw problems.forbidden(
-        `The client certificate is not trusted (${String(socket.authorizationError)}); use one issued by the CA the operator configured`,
+        `The client certificate is not trusted (${String(socket!.authorizationError)}); use one issued by the CA the operator configured`,
       );
     const fingerprint = presented?.fingerprint256;
     const tenantId = c.var.tenantId;
@@ -38,7 +40,9 @@ export function clientCertBinding(db: Db): MiddlewareHandler<ApiEnv> {
     if (certTenantId !== undefined && certTenantId !== tenantId)
       throw problems.forbidden("This client certificate is registered to another tenant: it may only be used with that tenant's API keys");
     if (!fingerprint && tenantHasCerts)
-      throw problems.forbidden(`Tenant ${tenantId} requires a client certificate with every request: connect with one registered for it`);
+      throw problems.forbidden(
+        `Tenant ${tenantId} requires a client certificate with every request: connect over HTTPS to an API address that asks for client certificates, with one registered for it`,
+      );
     await next();
   };
 }

@@ -11,9 +11,10 @@ import { problems } from './problem.js';
 /**
  * The Temporal codec server protocol (POST .../encode, .../decode with Payloads as proto JSON), so
  * an operator with the right reads encrypted payloads in the Temporal UI or `temporal workflow
- * show --codec-endpoint`. Auth: `Authorization: Bearer <admin key or CODEC_TOKEN>`, or the codec
- * token as a path segment for a UI that cannot send a header (the dev server's UI). Browsers may
- * call it only from the configured UI origins. Every decode is audited (count and namespace).
+ * show --codec-endpoint`. Auth: `Authorization: Bearer <admin key or CODEC_TOKEN>`, or CODEC_TOKEN
+ * (never the admin key, which would end up in UI settings and proxy logs) as a path segment for a
+ * UI that cannot send a header (the dev server's UI). Browsers may call it only from the configured
+ * UI origins. Every decode is audited: count, namespace, and which credential opened it.
  */
 export interface CodecDeps {
   db: Db;
@@ -25,6 +26,7 @@ export interface CodecDeps {
 }
 
 const OPERATOR_TENANT = '*';
+type Credential = 'admin-key' | 'codec-token';
 const MAX_PAYLOADS = 1000;
 
 const PayloadJson = z
@@ -67,10 +69,25 @@ export function codecCors(deps: Pick<CodecDeps, 'codecOrigins'>) {
 
 export function codecApi(deps: CodecDeps) {
   const app = router();
-  const accepted = [deps.adminKey, deps.codecToken].filter((k): k is string => !!k).map(digest);
-  const allowed = (credential: string | undefined) => !!credential && accepted.some((d) => timingSafeEqual(d, digest(credential)));
-  const run = async (c: Context, op: 'encode' | 'decode', body: z.infer<typeof Payloads>, credential: string | undefined) => {
-    if (!allowed(credential)) throw problems.unauthorized('Send the admin key or the codec token as "Authorization: Bearer <token>"');
+  const known: [Credential, Buffer][] = [];
+  if (deps.adminKey) known.push(['admin-key', digest(deps.adminKey)]);
+  if (deps.codecToken) known.push(['codec-token', digest(deps.codecToken)]);
+  /** Which credential this is; in the path only the codec token counts. */
+  const credentialOf = (given: string | undefined, via: 'header' | 'path'): Credential | undefined => {
+    if (!given) return undefined;
+    const d = digest(given);
+    // Every candidate is compared (constant time each), so the answer's timing does not say which matched.
+    const matches = known.filter(([, k]) => timingSafeEqual(k, d)).map(([name]) => name);
+    return matches.find((name) => via === 'header' || name === 'codec-token');
+  };
+  const run = async (c: Context, op: 'encode' | 'decode', body: z.infer<typeof Payloads>, given: string | undefined, via: 'header' | 'path') => {
+    const credential = credentialOf(given, via);
+    if (!credential)
+      throw problems.unauthorized(
+        via === 'path'
+          ? 'The path takes the codec token (CODEC_TOKEN) only; send the admin key as "Authorization: Bearer <admin key>"'
+          : 'Send the admin key or the codec token as "Authorization: Bearer <token>"',
+      );
     if (!deps.codec) throw problems.notFound('No payload keys are configured (TEMPORAL_PAYLOAD_KEYS): this API serves no codec');
     let out: Payload[];
     try {
@@ -83,7 +100,7 @@ export function codecApi(deps: CodecDeps) {
       await appendAudit(deps.db, {
         tenantId: OPERATOR_TENANT,
         step: 'codec.decoded',
-        detail: { payloads: out.length, namespace: c.req.header('x-namespace') ?? null },
+        detail: { payloads: out.length, namespace: c.req.header('x-namespace') ?? null, credential, via },
       });
     }
     return { payloads: out.map(toJson) };
@@ -106,18 +123,18 @@ export function codecApi(deps: CodecDeps) {
     const summary =
       op === 'encode' ? 'Encrypt payloads (codec server protocol)' : 'Decrypt payloads for the Temporal UI or CLI (codec server protocol)';
     app.openapi(createRoute({ method: 'post', path: `/${op}`, summary, security: [{ operatorKey: [] }], request, responses }), async (c) =>
-      c.json(await run(c, op, c.req.valid('json'), bearer(c)), 200),
+      c.json(await run(c, op, c.req.valid('json'), bearer(c), 'header'), 200),
     );
     app.openapi(
       createRoute({
         method: 'post',
         path: `/{token}/${op}`,
-        summary: `${summary}; the codec token in the path`,
+        summary: `${summary}; the codec token (CODEC_TOKEN, never the admin key) in the path`,
         security: [],
         request: { ...request, params: TokenParam },
         responses,
       }),
-      async (c) => c.json(await run(c, op, c.req.valid('json'), c.req.valid('param').token), 200),
+      async (c) => c.json(await run(c, op, c.req.valid('json'), c.req.valid('param').token, 'path'), 200),
     );
   }
   return app;

@@ -45,12 +45,14 @@ export interface ApiDeps {
   codecToken?: string;
   /** Browser origins (the Temporal UI's) allowed to call /codec. */
   codecOrigins?: string[];
-  /** The API serves HTTPS asking for client certificates (API_TLS_CLIENT_AUTH): bind them to tenants (api/client-cert.ts). */
-  clientCertAuth?: 'request' | 'require';
   /** Time limit per template compile and compiles that may wait (TEMPLATE_COMPILE_*); API_COMPILE_LIMITS when absent. */
   compileLimits?: Partial<CompileLimits>;
   /** Test messages (and recipient confirmations) a tenant may send per 24 hours (TEST_SENDS_PER_DAY); 50 when absent. */
   testSendsPerDay?: number;
+  /** `pages` (API_SERVE): only the browser pages (preference centre, unsubscribe), no tenant, admin or operator routes. */
+  serve?: 'all' | 'pages';
+  /** METRICS_TOKEN: /metrics on this app, for that bearer token; absent: not on this app (API_METRICS_ADDRESS serves it apart). */
+  metricsToken?: string;
 }
 
 /** ApiDeps plus what createApi adds for the routes: the accept path's caches. */

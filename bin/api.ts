@@ -3,6 +3,7 @@ import { Resolver } from 'node:dns/promises';
 import { Client, Connection } from '@temporalio/client';
 import { loadProviderRules } from '../domain/pool/rules.js';
 import { createApi } from '../api/app.js';
+import { serveApiMetrics } from '../api/metrics.js';
 import { serveApi } from '../api/serve.js';
 import { checkProductionSettings, parseEnv, rateLimitsOf, spamdOf } from '../config/env.js';
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
@@ -57,15 +58,28 @@ const app = createApi(
     resolver,
     publicUrl: env.PUBLIC_URL,
     temporalUiUrl: env.TEMPORAL_UI_URL,
-    ...(tls && tls.clientAuth !== 'off' ? { clientCertAuth: tls.clientAuth } : {}),
+    serve: env.API_SERVE,
+    metricsToken: env.METRICS_TOKEN,
   },
   { onError: (err) => logger.error({ err }, 'request failed') },
 );
 const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT, tls: tls?.serverOptions });
-logger.info({ url: `${tls ? 'https' : 'http'}://${env.API_HOST}:${env.API_PORT}`, clientAuth: tls?.clientAuth }, 'api listening');
+const metricsServer = env.API_METRICS_ADDRESS ? serveApiMetrics(database.db, env.API_METRICS_ADDRESS) : undefined;
+// Said once both accept connections (binding waits for the address lookup), so whoever waits for this line can connect.
+await Promise.all([server, metricsServer].map((s) => s && new Promise((resolve) => s.once('listening', resolve))));
+logger.info(
+  {
+    url: `${tls ? 'https' : 'http'}://${env.API_HOST}:${env.API_PORT}`,
+    serve: env.API_SERVE,
+    clientAuth: tls?.clientAuth,
+    metrics: env.API_METRICS_ADDRESS ? `http://${env.API_METRICS_ADDRESS}/metrics` : env.METRICS_TOKEN ? 'on the API port, METRICS_TOKEN' : 'off',
+  },
+  'api listening',
+);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     server.close();
+    metricsServer?.close();
     void database.close();
   });
 }

@@ -63,6 +63,15 @@ const schema = z.object({
   /** Client certificates (mTLS): asked for (`request`) or needed to connect at all (`require`), issued by API_TLS_CLIENT_CA_PATH. */
   API_TLS_CLIENT_AUTH: z.enum(['off', 'request', 'require']).default('off'),
   API_TLS_CLIENT_CA_PATH: z.string().optional(),
+  /** What this API process serves: `all`, or `pages` (preference centre, unsubscribe pages and one-click POST; nothing of the tenant or admin API). */
+  API_SERVE: z.enum(['all', 'pages']).default('all'),
+  /** host:port where bin/api.ts serves /metrics on its own listener (internal network); absent: not served apart. */
+  API_METRICS_ADDRESS: z
+    .string()
+    .regex(/^[^:]+:\d+$/, 'host:port')
+    .optional(),
+  /** Bearer token for /metrics on the API port itself; absent: /metrics is not on the API port. */
+  METRICS_TOKEN: z.string().min(24).optional(),
   /** The Temporal Web UI's base URL, for the console's links to workflows (npm start: the dev server's UI). */
   TEMPORAL_UI_URL: z.string().url().optional(),
   /** Public base URL of the API, used in links inside e-mails (unsubscribe). */

@@ -8,6 +8,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
+import { metricsApi } from '../api/metrics.js';
 import { serveApi } from '../api/serve.js';
 import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
@@ -230,6 +231,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       ),
     );
     app.route('/dev', devRoutes(inbox, fcm, dnsServer));
+    // Dev only, on loopback: the engine's metrics on the API port without a token (bin/api.ts never does this).
+    app.route('/', metricsApi({ db: database.db }));
     const server = serveApi(app.fetch, { hostname: env.API_HOST, port: env.API_PORT });
     stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
 

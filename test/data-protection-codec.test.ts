@@ -126,8 +126,23 @@ describe('encrypted Temporal payloads', () => {
     );
     expect(readable(await show(workflowId, ['--codec-endpoint', `${apiUrl}/codec/${CODEC_TOKEN}`]))).toContain('notificationId');
     await expect(show(workflowId, ['--codec-endpoint', `${apiUrl}/codec/not-the-token`])).rejects.toThrow();
-    const rows = await engine.database.sql`select detail from audit_events where tenant_id = '*' and step = 'codec.decoded'`;
-    expect(rows.length).toBeGreaterThan(0);
+    // The admin key is never taken from the path (it would sit in UI settings, browser history and proxy logs).
+    await expect(show(workflowId, ['--codec-endpoint', `${apiUrl}/codec/${ADMIN_KEY}`])).rejects.toThrow();
+    const inPath = await fetch(`${apiUrl}/codec/${ADMIN_KEY}/decode`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ payloads: [] }),
+    });
+    expect(inPath.status).toBe(401);
+    expect(((await inPath.json()) as { detail: string }).detail).toContain('codec token (CODEC_TOKEN) only');
+    // Each decode's audit says which credential opened it, and how it came.
+    const rows = await engine.database.sql<{ detail: { credential: string; via: string } }[]>`
+      select detail from audit_events where tenant_id = '*' and step = 'codec.decoded' and at > now() - interval '10 minutes'`;
+    const seen = new Set(rows.map((r) => `${r.detail.credential}/${r.detail.via}`));
+    expect([...seen]).toEqual(expect.arrayContaining(['codec-token/header', 'admin-key/header', 'codec-token/path']));
+    expect(seen.has('admin-key/path')).toBe(false);
+    expect(JSON.stringify(rows)).not.toContain(ADMIN_KEY);
+    expect(JSON.stringify(rows)).not.toContain(CODEC_TOKEN);
   });
 
   it('answers CORS for the UI origin only, and problems for bad input', async () => {

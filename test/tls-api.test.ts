@@ -81,7 +81,7 @@ const userRow = (tenantId: string, id: string) =>
     .where(and(eq(users.tenantId, tenantId), eq(users.externalId, id)));
 
 beforeAll(async () => {
-  engine = await startTestEngine({ noWorker: true, api: { adminKey, clientCertAuth: 'require' } });
+  engine = await startTestEngine({ noWorker: true, api: { adminKey } });
   other = await engine.addTenant();
 });
 afterAll(async () => {
@@ -101,6 +101,18 @@ describe('HTTPS', () => {
     const untrusting = new Agent();
     agents.push(untrusting);
     await expect(fetch(`https://${at}/health`, { dispatcher: untrusting })).rejects.toThrow();
+  });
+
+  it('answers carry Strict-Transport-Security over HTTPS, and not over plain HTTP', async () => {
+    const at = await listen('off');
+    const res = await client()(`https://${at}/health`);
+    expect(res.headers.get('strict-transport-security')).toBe('max-age=31536000');
+    const problem = await client()(`https://${at}/v1/users/x`);
+    expect(problem.status).toBe(401);
+    expect(problem.headers.get('strict-transport-security')).toBe('max-age=31536000');
+    const plain = await engine.request('GET', '/health', { key: null });
+    expect(plain.status).toBe(200);
+    expect(plain.headers.get('strict-transport-security')).toBeNull();
   });
 
   it('a refused body still gets its answer over TLS (413 problem+json, not a reset)', async () => {
@@ -207,6 +219,38 @@ describe('client certificates (mTLS), requested', () => {
     const untrusted = await client(stranger)(`https://${at}/v1/users/req-u3`, { method: 'PUT', key: other.apiKey, body: { email: 'r3@b.example' } });
     expect(untrusted.status).toBe(403);
     expect(await userRow(other.tenantId, 'req-u3')).toEqual([]);
+  });
+});
+
+describe('client certificates, every listener (fail closed)', () => {
+  it('a tenant with a registered certificate is refused where no certificate can arrive: HTTPS without client authentication, plain HTTP, in-process', async () => {
+    const { tenantId, apiKey } = await engine.addTenant();
+    const cert = clientCa.issue(`${tenantId} backend`);
+    expect((await admin(`/v1/admin/tenants/${tenantId}/client-certificates`, { certificate: cert.cert })).status).toBe(201);
+
+    // The second process the README once suggested for browser pages: HTTPS, API_TLS_CLIENT_AUTH=off.
+    const pagesListener = await listen('off');
+    const overTls = await client(cert)(`https://${pagesListener}/v1/users/any-u1`, { method: 'PUT', key: apiKey, body: { email: 'a1@d.example' } });
+    expect(overTls.status).toBe(403);
+    expect(overTls.headers.get('content-type')).toContain('application/problem+json');
+    expect(((await overTls.json()) as { detail: string }).detail).toContain('requires a client certificate');
+
+    const plainUrl = await engine.listen();
+    const plain = await fetch(`${plainUrl}/v1/users/any-u1`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'a1@d.example' }),
+    });
+    expect(plain.status).toBe(403);
+    const inProcess = await engine.request('PUT', '/v1/users/any-u1', { key: apiKey, body: { email: 'a1@d.example' } });
+    expect(inProcess.status).toBe(403);
+    expect(await userRow(tenantId, 'any-u1')).toEqual([]);
+
+    // A tenant without certificates is not affected; the certificate's owner still gets in where it is asked for.
+    expect((await engine.request('PUT', '/v1/users/any-u2', { key: other.apiKey, body: { email: 'a2@b.example' } })).status).toBe(201);
+    const mtls = await listen('request');
+    const bound = await client(cert)(`https://${mtls}/v1/users/any-u1`, { method: 'PUT', key: apiKey, body: { email: 'a1@d.example' } });
+    expect(bound.status).toBe(201);
   });
 });
 

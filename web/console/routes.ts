@@ -36,7 +36,7 @@ interface IpJson {
 
 export function operatorConsole(deps: ConsoleDeps) {
   const app = new Hono();
-  const sessions = consoleSessions(deps.adminKey);
+  const sessions = consoleSessions(deps.db, deps.adminKey);
   const brand = 'notiflow console';
 
   const send = (c: Context, body: Parameters<typeof page>[0]['body'], status: ContentfulStatusCode = 200, nonce?: string) =>
@@ -92,14 +92,17 @@ export function operatorConsole(deps: ConsoleDeps) {
   app.post('/sign-in', async (c) => {
     if (!sessions.configured) return signInPage(c, 503, 'No operator key is configured (ADMIN_API_KEY); the console is closed.');
     const form = await formOf(c);
-    if (!form || !sessions.keyMatches(form.key)) return signInPage(c, 401, 'That is not the admin key.');
-    sessions.start(c);
+    if (!form || !sessions.keyMatches(form.key)) {
+      await sessions.audit(false);
+      return signInPage(c, 401, 'That is not the admin key.');
+    }
+    await sessions.audit(true, await sessions.start(c));
     return c.redirect('/console', 303);
   });
 
   // Everything below needs a session; a POST also needs the session's CSRF token.
   app.use(async (c, next) => {
-    const nonce = sessions.current(c);
+    const nonce = await sessions.current(c);
     if (!nonce)
       return c.req.method === 'GET'
         ? signInPage(c, c.req.path === '/console' || c.req.path === '/console/' ? 200 : 401)
@@ -122,8 +125,8 @@ export function operatorConsole(deps: ConsoleDeps) {
   const nonceOf = (c: Context) => c.get('nonce' as never) as string;
   const formIn = (c: Context) => c.get('form' as never) as Record<string, string>;
 
-  app.post('/sign-out', (c) => {
-    sessions.end(c);
+  app.post('/sign-out', async (c) => {
+    await sessions.end(c);
     return c.redirect('/console', 303);
   });
 
