@@ -180,9 +180,11 @@ describe('the preference centre in Chromium', () => {
     } finally {
       await ctx.close();
     }
-    const prefs = (await (await api('/v1/users/aline/preferences')).json()) as { categories: Record<string, { channels: string[] }> };
+    const prefs = (await (await api('/v1/users/aline/preferences')).json()) as {
+      categories: Record<string, { channels: string[]; optedInAt: string | null }>;
+    };
     expect(prefs.categories.transactions!.channels).toEqual(['email']);
-    expect(prefs.categories.marketing!.channels).toEqual([]);
+    expect(prefs.categories.marketing!.optedInAt).toBeNull();
   });
 });
 
