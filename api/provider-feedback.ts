@@ -67,7 +67,8 @@ export function providerFeedbackApi(deps: ApiDeps) {
       throw problems.badRequest('The request body is not valid JSON');
     }
     const body = parseWith(ProviderReport, json, 'body');
-    const reject = (reason: string) => keepRejected({ db }, { source: 'provider-webhook', reason, raw });
+    const reject = (reason: string, tenantId?: string) =>
+      keepRejected({ db }, { source: 'provider-webhook', reason, raw, tenantId, recipients: body.recipient ? [body.recipient] : [] });
     const notificationId = body.notificationId ?? uuidAt.exec(body.messageId ?? '')?.[1]?.toLowerCase();
     if (!notificationId) return c.json(await reject('the report names no notification of ours'), 202);
     const report: ParsedReport =

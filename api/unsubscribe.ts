@@ -6,7 +6,7 @@ import type { Db } from '../db/client.js';
 import { categories, preferences, tenants, users } from '../db/schema.js';
 import { html } from 'hono/html';
 import type { Context } from 'hono';
-import { preferenceUrl } from '../domain/preferences/link-token.js';
+import { optOutPreferenceUrl } from '../domain/preferences/link-token.js';
 import { page, pageHeaders } from '../web/layout.js';
 import { textsFor, type Texts } from '../web/preferences/texts.js';
 import { jsonResponse, OPEN, problemResponses, router } from './contract.js';
@@ -110,12 +110,11 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
       : [];
     return { ...textsFor(user?.locale ?? c.req.header('accept-language')), brand: user?.brand ?? 'notiflow' };
   };
-  const moreLink = (c: Context, claim: UnsubscribeClaim, t: Texts) =>
-    // The same link holder may manage every category in the preference centre.
+  const moreLink = (c: Context, token: string, t: Texts) =>
+    // Whoever holds this mail (a forward, a link scanner) gets this link too: it may only turn
+    // channels off, and only while this unsubscribe link itself still works.
     html`<p>
-      <a href="${preferenceUrl(secrets!, publicUrl ?? new URL(c.req.url).origin, { tenantId: claim.tenantId, userId: claim.userId }).url}"
-        >${t.unsubscribeMore}</a
-      >
+      <a href="${optOutPreferenceUrl(secrets!, publicUrl ?? new URL(c.req.url).origin, token)}">${t.unsubscribeMore}</a>
     </p>`;
   /** A refused link: a page for a person, the problem for anyone else. */
   const refused = async (c: Context, err: unknown) => {
@@ -132,9 +131,10 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
   };
 
   app.openapi(confirmPage, async (c) => {
+    const { token } = c.req.valid('param');
     let claim: UnsubscribeClaim;
     try {
-      claim = await claimOf(db, c.req.valid('param').token, false);
+      claim = await claimOf(db, token, false);
     } catch (err) {
       return refused(c, err);
     }
@@ -150,7 +150,7 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
         <form method="post" action="${c.req.path}">
           <input type="hidden" name="List-Unsubscribe" value="One-Click" /><button type="submit">${t.unsubscribe.button}</button>
         </form>
-        ${moreLink(c, claim, t)}`,
+        ${moreLink(c, token, t)}`,
     );
   });
 
@@ -207,8 +207,7 @@ export function unsubscribeApi({ db, secrets, publicUrl }: ApiDeps) {
         who,
         200,
         html`<h1>${t.unsubscribe.title}</h1>
-          <p class="status" role="status">${t.unsubscribe.done(category)}</p>
-          ${moreLink(c, claimed, t)}`,
+          <p class="status" role="status">${t.unsubscribe.done(category)}</p>`,
       );
     }
     return c.json({ unsubscribed: true, ...result }, 200);

@@ -163,6 +163,10 @@ const schema = z.object({
   FEEDBACK_LOOP_IPS: commaList(),
   /** Reports that could not be used are kept this many days (feedback_rejects). */
   FEEDBACK_REJECTS_KEEP_DAYS: z.coerce.number().int().positive().default(30),
+  /** At most this many rejected reports are kept in all (repeats count once); beyond, new ones are counted and dropped. */
+  FEEDBACK_REJECTS_MAX_ROWS: z.coerce.number().int().positive().default(100_000),
+  /** At most this many MiB of rejected reports are kept in all. */
+  FEEDBACK_REJECTS_MAX_MB: z.coerce.number().int().positive().default(512),
   /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
   DNSBL_ZONES: commaList(),
   /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */

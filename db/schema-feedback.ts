@@ -1,4 +1,5 @@
-import { bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uuid } from 'drizzle-orm/pg-core';
+import { sql } from 'drizzle-orm';
+import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
 
 // Feedback loops (bounces, complaints, unsubscribes), suppression, IP quarantine and operator alarms.
 
@@ -52,15 +53,45 @@ export const feedbackEvents = pgTable(
   (t) => [index('feedback_events_ip_idx').on(t.sourceIp, t.receivedAt), index('feedback_events_notification_idx').on(t.notificationId)],
 );
 
-/** Reports that could not be used (malformed, unknown type, unknown notification), kept for inspection. */
-export const feedbackRejects = pgTable('feedback_rejects', {
-  id: bigserial('id', { mode: 'number' }).primaryKey(),
-  source: text('source').notNull(),
-  reason: text('reason').notNull(),
-  remoteAddress: text('remote_address'),
-  /** The raw report, cut to a bounded size. */
-  raw: text('raw').notNull(),
-  receivedAt: at('received_at').notNull().defaultNow(),
+/**
+ * Reports that could not be used (malformed, unknown type, unknown notification), kept for inspection.
+ * Strangers fill it: a repeat only counts (one row per digest), and feedback_rejects_usage caps it.
+ */
+export const feedbackRejects = pgTable(
+  'feedback_rejects',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    source: text('source').notNull(),
+    reason: text('reason').notNull(),
+    remoteAddress: text('remote_address'),
+    /** The raw report, cut to a bounded size. */
+    raw: text('raw').notNull(),
+    receivedAt: at('received_at').notNull().defaultNow(),
+    /** SHA-256 of source, reason and raw: the same report again only bumps `repeats`. */
+    digest: text('digest'),
+    repeats: integer('repeats').notNull().default(1),
+    lastReceivedAt: at('last_received_at').notNull().defaultNow(),
+    /** The tenant whose notification the report names, when it could be tied to one (erasure stays within it). */
+    tenantId: text('tenant_id'),
+    /** Every address in the report, lower-cased: erasure finds the rows that quote one through this. */
+    recipients: text('recipients')
+      .array()
+      .notNull()
+      .default(sql`'{}'::text[]`),
+  },
+  (t) => [
+    uniqueIndex('feedback_rejects_digest').on(t.digest),
+    index('feedback_rejects_recipients').using('gin', t.recipients),
+    index('feedback_rejects_last_received').on(t.lastReceivedAt),
+  ],
+);
+
+/** One row (id 1): what feedback_rejects holds (kept by triggers) and how many reports the cap turned away. */
+export const feedbackRejectsUsage = pgTable('feedback_rejects_usage', {
+  id: integer('id').primaryKey(),
+  rows: bigint('rows', { mode: 'number' }).notNull().default(0),
+  bytes: bigint('bytes', { mode: 'number' }).notNull().default(0),
+  dropped: bigint('dropped', { mode: 'number' }).notNull().default(0),
 });
 
 /** Sending IPs taken out of service for every provider (e.g. a DNSBL listing) until released. */

@@ -24,11 +24,15 @@ export function inboundOptions(env: Env, devTls?: { key: string; cert: string })
 }
 
 /** Which complaints are believed, and how old rejected reports may grow. `devLoops` stands in when none are configured. */
-export function feedbackTrust(env: Env, devLoops?: FeedbackDeps['loops']): Pick<FeedbackDeps, 'loops' | 'resolver' | 'rejectsKeepDays'> {
+export function feedbackTrust(
+  env: Env,
+  devLoops?: FeedbackDeps['loops'],
+): Pick<FeedbackDeps, 'loops' | 'resolver' | 'rejectsKeepDays' | 'rejectsCap'> {
   const configured = env.FEEDBACK_LOOP_DOMAINS.length > 0 || env.FEEDBACK_LOOP_IPS.length > 0;
   return {
     loops: configured ? { domains: env.FEEDBACK_LOOP_DOMAINS, ips: env.FEEDBACK_LOOP_IPS } : devLoops,
     resolver: txtResolver(env.DNS_SERVERS),
     rejectsKeepDays: env.FEEDBACK_REJECTS_KEEP_DAYS,
+    rejectsCap: { rows: env.FEEDBACK_REJECTS_MAX_ROWS, bytes: env.FEEDBACK_REJECTS_MAX_MB * 1024 * 1024 },
   };
 }

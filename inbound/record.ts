@@ -2,14 +2,15 @@
 // outcome: a feedback event (per IP x provider, for reputation), suppression where the address is
 // done for, and the audit trail. Reports that can't be used are kept with the reason and change
 // nothing else.
+import { createHash } from 'node:crypto';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
 import { attemptFromReturnPath } from '../domain/email/return-path.js';
-import { redactAddresses } from '../domain/failures/redact.js';
+import { addressesIn, redactAddresses } from '../domain/failures/redact.js';
 import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
-import { deliveryAttempts, feedbackEvents, feedbackRejects, notifications, users } from '../db/schema.js';
+import { deliveryAttempts, feedbackEvents, feedbackRejects, feedbackRejectsUsage, notifications, users } from '../db/schema.js';
 import { classifyBounce, type BounceVerdict } from '../domain/feedback/bounce-class.js';
 import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
 import { feedbackSourceCheck, type FeedbackLoops, type TxtResolver } from './feedback-sources.js';
@@ -31,6 +32,8 @@ export interface FeedbackDeps {
   onOutcome?: (event: LateOutcome) => Promise<void>;
   /** Rejected reports are kept this many days for inspection (default 30). */
   rejectsKeepDays?: number;
+  /** At most this many rejected reports and bytes are kept in all (default defaultRejectsCap); beyond, they are counted and dropped. */
+  rejectsCap?: { rows: number; bytes: number };
   /** The feedback loops whose complaints are believed; none: every mailed complaint is rejected. */
   loops?: FeedbackLoops;
   /** DNS for the reporters' DKIM keys (the system's when absent). */
@@ -48,6 +51,10 @@ const complaintTypes = new Set(['abuse', 'fraud', 'virus', 'other']);
 /** Bytes of a rejected report kept: enough to see what it was, bounded whatever arrives. */
 export const maxRawKept = 64 * 1024;
 const maxReasonKept = 500;
+/** Addresses indexed per rejected report; a report quoting more is kept with its addresses blanked. */
+export const maxAddressesKept = 64;
+/** The whole table's bound: what strangers can make us store. */
+export const defaultRejectsCap = { rows: 100_000, bytes: 512 * 1024 * 1024 };
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Everything that arrives at the listener goes through here. */
@@ -57,8 +64,9 @@ export async function handleRawReport(
   envelope: { mailFrom: string; rcptTo: string[]; remoteAddress?: string; source?: string },
 ): Promise<ReportResult> {
   const source = envelope.source ?? 'smtp';
-  const reject = (reason: string) => keepRejected(deps, { source, reason, raw, remoteAddress: envelope.remoteAddress });
-  let report: ParsedReport;
+  let report: ParsedReport | undefined;
+  const reject = (reason: string, tenantId?: string) =>
+    keepRejected(deps, { source, reason, raw, remoteAddress: envelope.remoteAddress, tenantId, recipients: report ? recipientsOf(report) : [] });
   try {
     report = await parseReport(raw, envelope);
   } catch (err) {
@@ -112,7 +120,18 @@ function notificationIdOf(refs: OriginalRefs): string | undefined {
 
 export interface ReportContext {
   source: string;
-  reject: (reason: string) => Promise<ReportResult>;
+  /** Keeps the report as rejected; `tenantId` when it names a notification of that tenant. */
+  reject: (reason: string, tenantId?: string) => Promise<ReportResult>;
+}
+
+/** The addresses a parsed report is about: its failed recipients, the complained-of one, the original's To. */
+export function recipientsOf(report: ParsedReport): string[] {
+  const named = [
+    ...(report.kind === 'dsn' ? report.recipients.map((r) => r.finalRecipient) : []),
+    ...(report.kind === 'arf' ? [report.recipient] : []),
+    report.original.to,
+  ];
+  return named.filter((a): a is string => typeof a === 'string' && a.includes('@'));
 }
 
 /** Records a parsed report linked to an attempt or a notification (also used by the provider webhook). */
@@ -139,17 +158,17 @@ export async function recordReport(
   let diagnostic: string | null = null;
   let cls: string;
   if (report.kind === 'arf') {
-    if (!complaintTypes.has(report.feedbackType)) return ctx.reject(`feedback type ${report.feedbackType} is not a complaint`);
-    if (!attempt) return ctx.reject(`no e-mail of notification ${notificationId} was accepted by a provider: nothing to complain about`);
+    if (!complaintTypes.has(report.feedbackType)) return ctx.reject(`feedback type ${report.feedbackType} is not a complaint`, n.tenantId);
+    if (!attempt) return ctx.reject(`no e-mail of notification ${notificationId} was accepted by a provider: nothing to complain about`, n.tenantId);
     // A complaint about someone else's copy must not suppress this user.
-    if (!report.recipient) return ctx.reject('the complaint names no recipient (Original-Rcpt-To or the original To)');
+    if (!report.recipient) return ctx.reject('the complaint names no recipient (Original-Rcpt-To or the original To)', n.tenantId);
     if (report.recipient.toLowerCase() !== (n.email ?? '').toLowerCase())
-      return ctx.reject('the reported recipient is not the one the notification was sent to');
+      return ctx.reject('the reported recipient is not the one the notification was sent to', n.tenantId);
     kind = 'complaint';
     cls = report.feedbackType;
   } else {
     const failed = report.kind === 'dsn' ? report.recipients.find((r) => r.action === 'failed' || r.action === 'delayed') : undefined;
-    if (report.kind === 'dsn' && !failed) return ctx.reject('the DSN reports no failed or delayed recipient');
+    if (report.kind === 'dsn' && !failed) return ctx.reject('the DSN reports no failed or delayed recipient', n.tenantId);
     status = failed?.status ?? null;
     diagnostic =
       storable(redactAddresses((failed ? failed.diagnostic : report.kind === 'plain-bounce' ? report.diagnostic : undefined) ?? '')) || null;
@@ -231,18 +250,59 @@ async function findAttempt(db: Db, link: { attemptId: string } | { notificationI
   return a;
 }
 
+/**
+ * Keeps a report that could not be used, within the table's cap: the same report again only
+ * counts, and one that would pass the cap is counted as dropped. The addresses it quotes are
+ * indexed for erasure, and it is tied to the tenant it names when it names one.
+ */
 export async function keepRejected(
-  deps: Pick<FeedbackDeps, 'db' | 'rejectsKeepDays'>,
-  r: { source: string; reason: string; raw: string; remoteAddress?: string },
+  deps: Pick<FeedbackDeps, 'db' | 'rejectsKeepDays' | 'rejectsCap' | 'logger'>,
+  r: { source: string; reason: string; raw: string; remoteAddress?: string; tenantId?: string; recipients?: string[] },
 ): Promise<ReportResult> {
   const { db } = deps;
-  await db.insert(feedbackRejects).values({
-    source: r.source,
-    reason: storable(r.reason).slice(0, maxReasonKept),
-    raw: storable(cutUtf8(r.raw, maxRawKept)),
-    remoteAddress: r.remoteAddress ?? null,
-  });
+  const cap = deps.rejectsCap ?? defaultRejectsCap;
+  // Old rows go first, so they make room for this one.
   await pruneRejects(deps, deps.rejectsKeepDays ?? 30);
+  const reason = storable(r.reason).slice(0, maxReasonKept);
+  let raw = storable(cutUtf8(r.raw, maxRawKept));
+  const quoted = addressesIn(raw, maxAddressesKept);
+  // More addresses than we index: none stays readable, so erasure cannot miss one.
+  if (!quoted) raw = cutUtf8(redactAddresses(raw), maxRawKept);
+  const recipients = [...new Set([...(r.recipients ?? []).map((a) => a.trim().toLowerCase()), ...(quoted ?? [])])].slice(0, maxAddressesKept);
+  const digest = createHash('sha256').update(`${r.source}\0${reason}\0${raw}`).digest('hex');
+  const bytes = Buffer.byteLength(raw) + Buffer.byteLength(reason);
+  const kept = await db.transaction(async (tx) => {
+    const again = await tx
+      .update(feedbackRejects)
+      .set({ repeats: sql`${feedbackRejects.repeats} + 1`, lastReceivedAt: new Date() })
+      .where(eq(feedbackRejects.digest, digest))
+      .returning({ id: feedbackRejects.id });
+    if (again.length) return true;
+    // The usage row (kept by triggers) is locked: concurrent reports queue here, so the cap holds exactly.
+    const room = await tx
+      .select({ id: feedbackRejectsUsage.id })
+      .from(feedbackRejectsUsage)
+      .where(
+        and(eq(feedbackRejectsUsage.id, 1), lt(feedbackRejectsUsage.rows, cap.rows), sql`${feedbackRejectsUsage.bytes} + ${bytes} <= ${cap.bytes}`),
+      )
+      .for('update');
+    if (!room.length) {
+      await tx
+        .update(feedbackRejectsUsage)
+        .set({ dropped: sql`${feedbackRejectsUsage.dropped} + 1` })
+        .where(eq(feedbackRejectsUsage.id, 1));
+      return false;
+    }
+    await tx
+      .insert(feedbackRejects)
+      .values({ source: r.source, reason, raw, remoteAddress: r.remoteAddress ?? null, digest, tenantId: r.tenantId ?? null, recipients })
+      .onConflictDoUpdate({
+        target: feedbackRejects.digest,
+        set: { repeats: sql`${feedbackRejects.repeats} + 1`, lastReceivedAt: new Date() },
+      });
+    return true;
+  });
+  if (!kept) deps.logger?.warn({ source: r.source, rows: cap.rows, bytes: cap.bytes }, 'rejected-report store is full: report dropped');
   return { status: 'rejected', reason: r.reason };
 }
 
@@ -266,5 +326,5 @@ const lastPrune = new WeakMap<object, number>();
 async function pruneRejects(deps: Pick<FeedbackDeps, 'db'>, keepDays: number): Promise<void> {
   if (Date.now() - (lastPrune.get(deps) ?? 0) < 60_000) return;
   lastPrune.set(deps, Date.now());
-  await deps.db.delete(feedbackRejects).where(lt(feedbackRejects.receivedAt, sql`now() - make_interval(days => ${keepDays})`));
+  await deps.db.delete(feedbackRejects).where(lt(feedbackRejects.lastReceivedAt, sql`now() - make_interval(days => ${keepDays})`));
 }

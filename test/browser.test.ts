@@ -148,28 +148,43 @@ describe('the preference centre in Chromium', () => {
     expect(tampered.headers.get('content-type')).toMatch(/text\/html/);
     expect((await fetch(`${base}/preferences/not-a-token`)).status).toBe(400);
 
-    // The unsubscribe page links to the same user's preference centre.
+    // The unsubscribe page links to the same user's preference centre, where things can only be turned off.
+    await putUser(engine, 'aline', { email: 'aline@example.fr', locale: 'fr' }, { transactions: ['email', 'push'] });
     const [user] = await engine.database.db
       .select({ id: users.id })
       .from(users)
-      .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'alice')));
+      .where(and(eq(users.tenantId, engine.tenantId), eq(users.externalId, 'aline')));
     const unsubscribe = unsubscribeLink(
       base,
       await issueUnsubscribeToken(engine.database.db, { tenantId: engine.tenantId, userId: user!.id, category: 'transactions' }),
     );
-    const ctx = await browser();
+    const ctx = await browser({ javaScriptEnabled: false });
     try {
       const page = await ctx.newPage();
       await page.goto(unsubscribe);
-      // alice reads French: the unsubscribe page speaks her language too.
+      // aline reads French: the unsubscribe page speaks her language too.
       expect(await page.locator('h1').textContent()).toBe('Se désabonner');
-      await page.getByRole('link', { name: 'Gérer toutes vos préférences de notification' }).click();
+      await page.getByRole('link', { name: 'Désactiver d’autres notifications' }).click();
       await expect.poll(() => page.locator('h1').textContent()).toBe('Vos préférences de notification');
+      expect(await page.locator('#opt-out-only').textContent()).toContain('cette page peut seulement désactiver des notifications');
+      // Marketing is off: its switches cannot be turned on, and there is no consent box to tick.
+      expect(
+        await page.locator('#cat-marketing input[type=checkbox]').evaluateAll((els) => els.map((e) => (e as HTMLInputElement).disabled)),
+      ).toEqual([true, true]);
+      expect(await page.getByLabel(/J’accepte de recevoir les actualités/).count()).toBe(0);
+      await page.screenshot({ path: join(artifacts, 'preference-centre-opt-out-fr.png'), fullPage: true });
+      await page.locator('#c-transactions-push').uncheck();
+      await page.getByRole('button', { name: 'Enregistrer mes préférences' }).click();
+      await page.waitForURL(/saved=1/);
+      expect(await page.getByRole('status').textContent()).toBe('Vos préférences ont été enregistrées.');
     } finally {
       await ctx.close();
     }
-    const prefs = (await (await api('/v1/users/alice/preferences')).json()) as { categories: Record<string, { channels: string[] }> };
-    expect(prefs.categories.transactions!.channels.sort()).toEqual(['email', 'push']);
+    const prefs = (await (await api('/v1/users/aline/preferences')).json()) as {
+      categories: Record<string, { channels: string[]; optedInAt: string | null }>;
+    };
+    expect(prefs.categories.transactions!.channels).toEqual(['email']);
+    expect(prefs.categories.marketing!.optedInAt).toBeNull();
   });
 });
 

@@ -3,7 +3,7 @@ import { and, eq } from 'drizzle-orm';
 import { authenticate } from 'mailauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { issueUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
-import { unsubscribeTokens, users } from '../db/schema.js';
+import { consentRecords, unsubscribeTokens, users } from '../db/schema.js';
 import { dkimResolverFromDb } from '../dev/dkim-dns.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { auditSteps, putUser, settled, trigger } from './helpers/notify.js';
@@ -183,5 +183,126 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect((await engine.request('DELETE', '/v1/users/remy')).status).toBe(200);
     expect(await engine.database.db.select().from(unsubscribeTokens).where(eq(unsubscribeTokens.userId, userId))).toEqual([]);
     expect((await engine.request('GET', third, { key: null })).status).toBe(404);
+  });
+});
+
+describe("the unsubscribe page's link to the preference centre", () => {
+  /** The preference-centre path the unsubscribe page (as a browser gets it) links to. */
+  async function centreLinkOf(token: string): Promise<string> {
+    const page = await engine.request('GET', `/v1/unsubscribe/${token}`, { key: null, headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    const href = /href="([^"]*\/preferences\/[^"]+)"/.exec(await page.text())?.[1];
+    expect(href).toBeDefined();
+    return new URL(href!.replace(/&amp;/g, '&')).pathname;
+  }
+  /** Opens the centre: status, page, and the CSRF cookie and field for a save. */
+  async function open(path: string) {
+    const res = await engine.request('GET', path, { key: null, headers: { accept: 'text/html' } });
+    const html = await res.text();
+    return {
+      status: res.status,
+      html,
+      cookie: (res.headers.get('set-cookie') ?? '').split(';')[0]!,
+      csrf: /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? '',
+    };
+  }
+  const save = (path: string, page: { cookie: string; csrf: string }, fields: string) =>
+    engine.request('POST', path, {
+      key: null,
+      rawBody: `csrf=${encodeURIComponent(page.csrf)}&${fields}`,
+      headers: { ...form, cookie: page.cookie },
+    });
+  const prefsOf = async (user: string) =>
+    (
+      (await (await engine.request('GET', `/v1/users/${user}/preferences`)).json()) as {
+        categories: Record<string, { channels: string[]; optedInAt: string | null }>;
+      }
+    ).categories;
+  const consentRows = async (user: string) =>
+    engine.database.db
+      .select()
+      .from(consentRecords)
+      .where(eq(consentRecords.userId, await internalId(user)));
+
+  it('only turns channels off: opting in to marketing is refused and recorded nowhere; a removal is saved as the link did it', async () => {
+    await putUser(engine, 'opal', { email: 'opal@example.be' }, { transactions: ['email', 'push'] });
+    const token = await issueUnsubscribeToken(engine.database.db, {
+      tenantId: engine.tenantId,
+      userId: await internalId('opal'),
+      category: 'transactions',
+    });
+    const path = await centreLinkOf(token);
+    const page = await open(path);
+    expect(page.status).toBe(200);
+    expect(page.html).toContain('can only turn notifications off');
+    // Marketing is off: its switches are disabled and there is no consent box to tick.
+    expect(page.html).not.toContain('name="consent"');
+    expect(page.html).toMatch(/id="c-marketing-email"[^>]*disabled/);
+    const ledger = (await consentRows('opal')).length;
+
+    const optIn = await save(path, page, 'c:transactions=email&c:transactions=push&c:marketing=email&consent=marketing');
+    expect(optIn.status).toBe(422);
+    expect(await optIn.text()).toContain('can only be turned off');
+    expect((await prefsOf('opal')).marketing!.optedInAt).toBeNull();
+    expect(await consentRows('opal')).toHaveLength(ledger);
+    // Turning a channel on elsewhere is refused the same way.
+    expect((await save(path, page, 'c:transactions=email&c:transactions=push&c:balance=email&c:balance=push')).status).toBe(422);
+
+    // The form as a browser sends it, with transactions' e-mail switched off.
+    const checked = [...page.html.matchAll(/name="(c:[^"]+)"\s+value="([^"]+)"\s+checked/g)].map((m) => `${m[1]}=${m[2]}`);
+    expect(checked).toContain('c:transactions=email');
+    const off = await save(path, page, checked.filter((f) => f !== 'c:transactions=email').join('&'));
+    expect(off.status).toBe(303);
+    expect((await prefsOf('opal')).transactions!.channels).toEqual(['push']);
+    const rows = await consentRows('opal');
+    expect(rows.slice(ledger).map((r) => [r.categoryKey, r.channels, r.source, r.actor])).toEqual([
+      ['transactions', ['push'], 'unsubscribe-link', 'link'],
+    ]);
+  });
+
+  it('stops working with its unsubscribe link: once used, revoked, voided by subscribing again, or erased', async () => {
+    await putUser(engine, 'pia', { email: 'pia@example.be' }, { transactions: ['email', 'push'], balance: ['email'] });
+    const userId = await internalId('pia');
+    const issue = (category: string) => issueUnsubscribeToken(engine.database.db, { tenantId: engine.tenantId, userId, category });
+
+    // Used: the one-click POST spends the token, and the centre link with it.
+    const used = await issue('transactions');
+    const usedPath = await centreLinkOf(used);
+    expect((await open(usedPath)).status).toBe(200);
+    expect((await oneClick(`/v1/unsubscribe/${used}`)).status).toBe(200);
+    expect((await open(usedPath)).status).toBe(410);
+
+    // Voided by subscribing again: transactions e-mail back on through the API.
+    const resubscribed = await issue('transactions');
+    const resubscribedPath = await centreLinkOf(resubscribed);
+    expect((await engine.request('PUT', '/v1/users/pia/preferences', { body: { categories: { transactions: ['email'] } } })).status).toBe(200);
+    expect((await open(resubscribedPath)).status).toBe(410);
+
+    // Revoked by the tenant.
+    const revoked = await issue('balance');
+    const revokedPath = await centreLinkOf(revoked);
+    const page = await open(revokedPath);
+    expect(page.status).toBe(200);
+    expect((await engine.request('DELETE', '/v1/users/pia/unsubscribe-links')).status).toBe(200);
+    expect((await open(revokedPath)).status).toBe(410);
+    // A save in flight on the page is refused too, and changes nothing.
+    expect((await save(revokedPath, page, '')).status).toBe(410);
+    expect((await prefsOf('pia')).balance!.channels).toEqual(['email']);
+
+    // Erased: the user's tokens are deleted, and the link dies with them.
+    const erased = await issue('balance');
+    const erasedPath = await centreLinkOf(erased);
+    expect((await engine.request('DELETE', '/v1/users/pia')).status).toBe(200);
+    expect((await open(erasedPath)).status).toBe(410);
+  });
+
+  it('a link the tenant mints keeps full rights: it can give marketing consent', async () => {
+    await putUser(engine, 'quinn', { email: 'quinn@example.be' }, { transactions: ['email'] });
+    const { url } = (await (await engine.request('POST', '/v1/users/quinn/preference-link')).json()) as { url: string };
+    const path = new URL(url).pathname;
+    const page = await open(path);
+    expect(page.html).toContain('name="consent"');
+    expect((await save(path, page, 'c:transactions=email&c:marketing=email&consent=marketing')).status).toBe(303);
+    expect((await prefsOf('quinn')).marketing!.channels).toEqual(['email']);
   });
 });

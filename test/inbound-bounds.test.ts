@@ -100,7 +100,13 @@ describe('rejected reports', () => {
   it('are kept cut to 64 KiB a row, and for a limited number of days', async () => {
     await db()
       .insert(feedbackRejects)
-      .values({ source: 'smtp', reason: 'old', raw: 'old', receivedAt: sql`now() - interval '40 days'` });
+      .values({
+        source: 'smtp',
+        reason: 'old',
+        raw: 'old',
+        receivedAt: sql`now() - interval '40 days'`,
+        lastReceivedAt: sql`now() - interval '40 days'`,
+      });
     // 1 MB of two-byte characters in one header line: within the message cap, far beyond a row's.
     const raw = `Subject: ${'é'.repeat(512 * 1024)}\r\nFrom: x@y.test\r\n\r\nnot a report\r\n`;
     const c = await openData(port);

@@ -29,3 +29,30 @@ export function redactAddresses(text: string): string {
   }
   return out + text.slice(copied);
 }
+
+/**
+ * The distinct address-like tokens of `text` (as redactAddresses finds them), lower-cased, with a
+ * sentence's closing dot dropped; undefined when there are more than `max`.
+ */
+export function addressesIn(text: string, max: number): string[] | undefined {
+  const found = new Set<string>();
+  let from = 0;
+  let at = text.indexOf('@');
+  while (at !== -1) {
+    let start = at;
+    while (start > from && !isDelimiter(text[start - 1])) start--;
+    if (start === at) {
+      at = text.indexOf('@', at + 1);
+      continue;
+    }
+    let end = at + 1;
+    while (end < text.length && !isDelimiter(text[end])) end++;
+    if (end > at + 1) {
+      found.add(text.slice(start, end).toLowerCase().replace(/\.+$/, ''));
+      if (found.size > max) return undefined;
+      from = end;
+    }
+    at = text.indexOf('@', end);
+  }
+  return [...found];
+}

@@ -24,6 +24,9 @@ const SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 
+/** What Postgres keeps of a token (and what a link derived from it names): its SHA-256. */
+export const unsubscribeTokenHash = hashOf;
+
 /** The token of a notification's links: a keyed hash of its id, so retries and re-renders agree. */
 export function notificationUnsubscribeToken(secrets: SecretBox, notificationId: string): string {
   return secrets.sign(`unsubscribe-link:${notificationId}`);
@@ -65,11 +68,17 @@ export async function checkUnsubscribeToken(db: Pick<Db, 'select' | 'update'>, t
       .returning();
     if (used) return { ok: true, claim: { tenantId: used.tenantId, userId: used.userId, category: used.categoryKey } };
   }
+  const check = await checkUnsubscribeHash(db, hash);
+  return consume && check.ok ? { ok: false, reason: 'revoked' } : check;
+}
+
+/** Whether the token with this hash may still be used (not used, revoked, expired or erased), and what it is for. */
+export async function checkUnsubscribeHash(db: Pick<Db, 'select'>, hash: string): Promise<TokenCheck> {
   const [row] = await db.select().from(unsubscribeTokens).where(eq(unsubscribeTokens.tokenHash, hash));
   if (!row) return { ok: false, reason: 'unknown' };
   if (row.revokedAt) return { ok: false, reason: 'revoked' };
   if (row.expiresAt.getTime() <= Date.now()) return { ok: false, reason: 'expired' };
-  return consume ? { ok: false, reason: 'revoked' } : { ok: true, claim: { tenantId: row.tenantId, userId: row.userId, category: row.categoryKey } };
+  return { ok: true, claim: { tenantId: row.tenantId, userId: row.userId, category: row.categoryKey } };
 }
 
 /** Revokes a user's outstanding links, all of them or one category's. Returns how many. */

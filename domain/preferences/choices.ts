@@ -59,16 +59,25 @@ export async function loadChoices(db: Db, tenantId: string, userId: string): Pro
   };
 }
 
-export type ChoiceError = { category: string; problem: 'consent-needed' | 'unknown-channel' };
+export type ChoiceError = { category: string; problem: 'consent-needed' | 'unknown-channel' | 'opt-out-only' };
 
 /**
  * Saves the channels chosen for each non-mandatory category (mandatory ones are not the user's to
  * change here). An opt-in category takes channels only with consent; its consent is recorded when
- * given and withdrawn with its last channel.
+ * given and withdrawn with its last channel. With `optOutOnly` (a link from an unsubscribe page,
+ * which others may hold) channels can only be removed and consent only withdrawn; only what
+ * changed is recorded, as the link's doing.
  */
 export async function saveChoices(
   db: Db,
-  input: { tenantId: string; userId: string; chosen: Record<string, string[]>; consent: Set<string>; consentText: (category: string) => string },
+  input: {
+    tenantId: string;
+    userId: string;
+    chosen: Record<string, string[]>;
+    consent: Set<string>;
+    consentText: (category: string) => string;
+    optOutOnly?: boolean;
+  },
 ): Promise<ChoiceError[] | undefined> {
   const current = await loadChoices(db, input.tenantId, input.userId);
   if (!current) return [];
@@ -78,6 +87,16 @@ export async function saveChoices(
     if (cat.mandatory) continue;
     const channels = (input.chosen[cat.key] ?? []).filter((c, i, all) => all.indexOf(c) === i);
     if (channels.some((c) => !cat.available.includes(c))) errors.push({ category: cat.key, problem: 'unknown-channel' });
+    if (input.optOutOnly) {
+      const consenting = !cat.requiresOptIn || input.consent.has(cat.key);
+      if (channels.some((c) => !cat.channels.includes(c)) || (cat.requiresOptIn && consenting && !cat.optedInAt))
+        errors.push({ category: cat.key, problem: 'opt-out-only' });
+      // Unticking consent withdraws it with every channel of the category.
+      const kept = consenting ? channels : [];
+      if (kept.length !== cat.channels.length)
+        writes.push({ key: cat.key, channels: kept, optIn: !cat.requiresOptIn ? 'none' : kept.length ? 'kept' : 'withdrawn' });
+      continue;
+    }
     if (!cat.requiresOptIn) {
       writes.push({ key: cat.key, channels, optIn: 'none' });
       continue;
@@ -91,6 +110,7 @@ export async function saveChoices(
     });
   }
   if (errors.length) return errors;
+  if (writes.length === 0) return undefined;
   // The consent ledger records the change (opt-in or opt-out of a consent category with the text
   // shown) and projects it onto the current preferences, as the API and the unsubscribe link do.
   const consentGiven = writes.filter((w) => w.optIn === 'given').map((w) => w.key);
@@ -100,8 +120,8 @@ export async function saveChoices(
       userId: input.userId,
       externalId: current.externalId,
       categories: Object.fromEntries(writes.map((w) => [w.key, w.channels as ('email' | 'push')[]])),
-      source: 'preference-page',
-      actor: 'user',
+      source: input.optOutOnly ? 'unsubscribe-link' : 'preference-page',
+      actor: input.optOutOnly ? 'link' : 'user',
       textVersion: consentGiven.length ? consentGiven.map((k) => `${k}:${textVersionOf(input.consentText(k))}`).join(',') : null,
     }),
   );

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from 'drizzle-orm';
+import { and, arrayContains, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import {
@@ -71,8 +71,12 @@ export async function eraseUser(db: Db, secrets: SecretBox, tenantId: string, ex
           .returning({ email: suppressions.email });
         kept += added.length;
       }
-      // Reports that could not be linked may quote the address.
-      await tx.delete(feedbackRejects).where(sql`position(${address} in lower(${feedbackRejects.raw})) > 0`);
+      // Rejected reports that quote the address (indexed): this tenant's, and those tied to no tenant.
+      await tx
+        .delete(feedbackRejects)
+        .where(
+          and(arrayContains(feedbackRejects.recipients, [address]), or(isNull(feedbackRejects.tenantId), eq(feedbackRejects.tenantId, tenantId))),
+        );
     }
     if (ids.length) {
       await tx.delete(renderedMessages).where(inArray(renderedMessages.notificationId, ids));

@@ -1,6 +1,7 @@
 import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { categories, notificationTypes } from '../../db/schema.js';
+import { isIsoCurrency } from '../../templates/format.js';
 import type { VariableSpec } from '../../templates/version-types.js';
 import { invalid } from './errors.js';
 
@@ -103,8 +104,13 @@ export function dataProblems(
     if (wrong) out.push({ path: `${path}.${name}`, message: wrong });
   }
   // money is shown in data.currency: without one the amount has no unit.
-  if (Object.values(variables).some((v) => v.type === 'money') && !Object.hasOwn(variables, 'currency') && isMissing(data.currency)) {
+  const money = Object.values(variables).some((v) => v.type === 'money');
+  const currency = Object.hasOwn(data, 'currency') ? data.currency : undefined;
+  if (money && !Object.hasOwn(variables, 'currency') && isMissing(currency)) {
     out.push({ path: `${path}.currency`, message: 'required: money variables are shown in data.currency (ISO 4217, e.g. EUR)' });
+  } else if (money && !isMissing(currency) && !isIsoCurrency(currency)) {
+    // Each currency keys a formatter in the renderer: only the few real codes may.
+    out.push({ path: `${path}.currency`, message: 'must be an ISO 4217 currency code in capitals, e.g. EUR' });
   }
   return out;
 }

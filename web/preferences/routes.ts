@@ -4,13 +4,14 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { loadChoices, saveChoices, type ChoiceError, type UserChoices } from '../../domain/preferences/choices.js';
-import { verifyPreferenceToken, type PreferenceClaim } from '../../domain/preferences/link-token.js';
+import { openPreferenceLink, type PreferenceClaim } from '../../domain/preferences/link-token.js';
 import { csrfField, csrfValid } from '../csrf.js';
 import { page, pageHeaders } from '../layout.js';
 import { textsFor, type Texts } from './texts.js';
 
 // The hosted preference centre at /preferences/{signed token}. GET shows the page and changes
 // nothing; the form POSTs back to the same URL with a CSRF token, then redirects (303) to the page.
+// A link from an unsubscribe page (scope opt-out) shows the same page, but it can only turn off.
 
 const CSRF_COOKIE = 'nf_pref_csrf';
 
@@ -21,10 +22,11 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
   const claimOf = async (c: Context): Promise<PreferenceClaim | Response> => {
     const { t, locale } = textsFor(c.req.header('accept-language'));
     if (!secrets) return errorPage(c, 503, locale, t, t.invalid);
-    const check = verifyPreferenceToken(secrets, c.req.param('token') ?? '');
+    const check = await openPreferenceLink(db, secrets, c.req.param('token') ?? '');
     if (check.ok) return check.claim;
-    const status = check.reason === 'expired' ? 410 : check.reason === 'forged' ? 403 : 400;
-    return errorPage(c, status, locale, t, check.reason === 'expired' ? t.expired : t.invalid);
+    const gone = check.reason === 'expired' || check.reason === 'revoked';
+    const status = gone ? 410 : check.reason === 'forged' ? 403 : 400;
+    return errorPage(c, status, locale, t, gone ? t.expired : t.invalid);
   };
 
   const show = async (c: Context, claim: PreferenceClaim, state: { status?: ContentfulStatusCode; saved?: boolean; errors?: ChoiceError[] } = {}) => {
@@ -33,7 +35,12 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
     if (!choices) return errorPage(c, 404, locale, t, t.notFound);
     const csrf = csrfField(c, secrets!, { cookie: CSRF_COOKIE, path: '/preferences', scope: `pref:${claim.tenantId}:${claim.userId}` });
     return c.html(
-      page({ lang: locale, title: t.title, brand: choices.tenantName, body: centre(c.req.path, choices, t, locale, csrf, state) }),
+      page({
+        lang: locale,
+        title: t.title,
+        brand: choices.tenantName,
+        body: centre(c.req.path, choices, t, locale, csrf, { ...state, optOutOnly: claim.scope === 'opt-out' }),
+      }),
       state.status ?? 200,
       pageHeaders,
     );
@@ -62,7 +69,9 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
     if (!user) return errorPage(c, 404, locale, t, t.notFound);
     const ut = textsFor(user.locale).t;
     const errors = await saveChoices(db, {
-      ...claim,
+      tenantId: claim.tenantId,
+      userId: claim.userId,
+      optOutOnly: claim.scope === 'opt-out',
       chosen,
       consent: new Set(values(form.consent)),
       consentText: () => ut.consentLabel(user.tenantName),
@@ -74,11 +83,21 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
   return app;
 }
 
-function centre(action: string, u: UserChoices, t: Texts, locale: string, csrf: string, state: { saved?: boolean; errors?: ChoiceError[] }) {
+function centre(
+  action: string,
+  u: UserChoices,
+  t: Texts,
+  locale: string,
+  csrf: string,
+  state: { saved?: boolean; errors?: ChoiceError[]; optOutOnly?: boolean },
+) {
+  // Opt-out only: what is off stays off (disabled), and consent can be withdrawn but not given.
+  const locked = (on: boolean) => (state.optOutOnly && !on ? ' disabled' : '');
   const name = (key: string) => t.categories[key]?.name ?? key;
   const date = (d: Date) => new Intl.DateTimeFormat(locale, { dateStyle: 'long' }).format(d);
   return html`<h1>${t.title}</h1>
     <p>${t.intro(u.tenantName)}</p>
+    ${state.optOutOnly ? html`<p class="hint" id="opt-out-only">${t.optOutOnly}</p>` : ''}
     ${state.saved ? html`<p class="status" role="status">${t.saved}</p>` : ''}
     ${
       state.errors?.length
@@ -107,12 +126,12 @@ function centre(action: string, u: UserChoices, t: Texts, locale: string, csrf: 
                     id="c-${cat.key}-${ch}"
                     name="c:${cat.key}"
                     value="${ch}"
-                    ${cat.channels.includes(ch) ? ' checked' : ''}${cat.mandatory ? ' disabled' : ''}
+                    ${cat.channels.includes(ch) ? ' checked' : ''}${cat.mandatory ? ' disabled' : locked(cat.channels.includes(ch))}
                   /><label for="c-${cat.key}-${ch}">${t.channels[ch] ?? ch}</label>
                 </div>`,
             )}
             ${
-              cat.requiresOptIn
+              cat.requiresOptIn && (cat.optedInAt || !state.optOutOnly)
                 ? html`<div class="consent">
                     <label for="consent-${cat.key}"
                       ><input type="checkbox" id="consent-${cat.key}" name="consent" value="${cat.key}" ${cat.optedInAt ? ' checked' : ''} />

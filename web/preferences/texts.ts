@@ -14,7 +14,9 @@ export interface Texts {
   consentRecorded: (date: string) => string;
   save: string;
   saved: string;
-  errors: { 'consent-needed': string; 'unknown-channel': string; heading: string };
+  errors: { 'consent-needed': string; 'unknown-channel': string; 'opt-out-only': string; heading: string };
+  /** The page opened from an unsubscribe page's link, which may only turn things off. */
+  optOutOnly: string;
   expired: string;
   invalid: string;
   notFound: string;
@@ -43,11 +45,13 @@ const en: Texts = {
     heading: 'Nothing was saved',
     'consent-needed': 'To receive news and offers, tick the consent box.',
     'unknown-channel': 'A channel that does not exist was chosen.',
+    'opt-out-only': 'From an unsubscribe link, notifications can only be turned off.',
   },
   expired: 'This link has expired. Ask for a new one in the app.',
   invalid: 'This link is not valid.',
   notFound: 'This account no longer exists.',
-  unsubscribeMore: 'Manage all your notification preferences',
+  optOutOnly: 'You came here from an unsubscribe link, so this page can only turn notifications off. To turn any on, use the app.',
+  unsubscribeMore: 'Turn off other notifications',
   unsubscribe: {
     title: 'Unsubscribe',
     ask: (c) => `Stop e-mail about ${c}?`,
@@ -77,11 +81,14 @@ const fr: Texts = {
     heading: 'Rien n’a été enregistré',
     'consent-needed': 'Pour recevoir les actualités et offres, cochez la case de consentement.',
     'unknown-channel': 'Un canal inexistant a été choisi.',
+    'opt-out-only': 'Depuis un lien de désabonnement, les notifications peuvent seulement être désactivées.',
   },
   expired: 'Ce lien a expiré. Demandez-en un nouveau dans l’application.',
   invalid: 'Ce lien n’est pas valide.',
   notFound: 'Ce compte n’existe plus.',
-  unsubscribeMore: 'Gérer toutes vos préférences de notification',
+  optOutOnly:
+    'Vous venez d’un lien de désabonnement : cette page peut seulement désactiver des notifications. Pour en activer, utilisez l’application.',
+  unsubscribeMore: 'Désactiver d’autres notifications',
   unsubscribe: {
     title: 'Se désabonner',
     ask: (c) => `Ne plus recevoir d’e-mails « ${c} » ?`,
@@ -112,11 +119,13 @@ const de: Texts = {
     heading: 'Nichts wurde gespeichert',
     'consent-needed': 'Um Neuigkeiten und Angebote zu erhalten, setzen Sie das Häkchen bei der Einwilligung.',
     'unknown-channel': 'Ein unbekannter Kanal wurde gewählt.',
+    'opt-out-only': 'Über einen Abmeldelink können Benachrichtigungen nur abgeschaltet werden.',
   },
   expired: 'Dieser Link ist abgelaufen. Fordern Sie in der App einen neuen an.',
   invalid: 'Dieser Link ist ungültig.',
   notFound: 'Dieses Konto existiert nicht mehr.',
-  unsubscribeMore: 'Alle Benachrichtigungseinstellungen verwalten',
+  optOutOnly: 'Sie kommen über einen Abmeldelink: Auf dieser Seite können Sie Benachrichtigungen nur abschalten. Zum Einschalten nutzen Sie die App.',
+  unsubscribeMore: 'Weitere Benachrichtigungen abschalten',
   unsubscribe: {
     title: 'Abmelden',
     ask: (c) => `Keine E-Mails mehr zu „${c}“?`,
@@ -147,11 +156,13 @@ const nl: Texts = {
     heading: 'Er is niets opgeslagen',
     'consent-needed': 'Vink het toestemmingsvakje aan om nieuws en aanbiedingen te ontvangen.',
     'unknown-channel': 'Er is een onbekend kanaal gekozen.',
+    'opt-out-only': 'Via een afmeldlink kunnen meldingen alleen worden uitgezet.',
   },
   expired: 'Deze link is verlopen. Vraag een nieuwe aan in de app.',
   invalid: 'Deze link is ongeldig.',
   notFound: 'Dit account bestaat niet meer.',
-  unsubscribeMore: 'Al uw meldingsvoorkeuren beheren',
+  optOutOnly: 'U komt via een afmeldlink: op deze pagina kunt u meldingen alleen uitzetten. Gebruik de app om ze aan te zetten.',
+  unsubscribeMore: 'Andere meldingen uitzetten',
   unsubscribe: {
     title: 'Afmelden',
     ask: (c) => `Geen e-mails meer over “${c}”?`,
