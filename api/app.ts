@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { Scalar } from '@scalar/hono-api-reference';
+import { pushCredentialsApi } from './push-credentials.js';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { TemplateDataError } from '../domain/templates/errors.js';
@@ -209,6 +210,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.route('/notifications', scoped('send', notificationsApi({ ...deps, caches })));
   v1.route('/webhook', scoped('manage', statusWebhookApi(deps)));
   v1.route('/api-keys', scoped('manage', apiKeysApi(deps)));
+  v1.route('/push-credentials', scoped('manage', pushCredentialsApi(deps)));
   v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
   v1.route('/categories', scoped('manage', categoriesApi({ ...deps, caches })));
   v1.route('/notification-types', scoped('manage', notificationTypesApi({ ...deps, caches })));

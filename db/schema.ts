@@ -12,3 +12,4 @@ export * from './schema-timing.js';
 export * from './schema-limits.js';
 export * from './schema-client-certs.js';
 export * from './schema-unsubscribe.js';
+export * from './schema-push.js';

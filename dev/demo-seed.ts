@@ -21,7 +21,7 @@ export async function seedDemo(db: Db, secrets: SecretBox, inbox: { host: string
     relayPort: inbox.port,
     ips: [2, 3, 4].map((n) => ({ id: `dev-ip${n - 1}`, localAddress: `127.0.0.${n}`, ehloName: `mta${n - 1}.notiflow.test` })),
   });
-  const apiKey = `nf_demo_${secrets.sign('demo-bank api key').slice(0, 32)}`;
+  const apiKey = `nf_demo_${secrets.sign('demo', 'demo-bank api key').slice(0, 32)}`;
   await provisionTenant(db, secrets, { id: DEMO_TENANT, name: 'Demo Bank', poolId: 'dev-shared', domain: DEMO_DOMAIN, apiKey });
 
   const people = [

@@ -26,7 +26,7 @@ const hashOf = (token: string) => createHash('sha256').update(token).digest('hex
 
 /** The token of a notification's links: a keyed hash of its id, so retries and re-renders agree. */
 export function notificationUnsubscribeToken(secrets: SecretBox, notificationId: string): string {
-  return secrets.sign(`unsubscribe-link:${notificationId}`);
+  return secrets.sign('unsubscribe-link', `unsubscribe-link:${notificationId}`);
 }
 
 /** Makes a token usable (idempotent: a retry keeps the first row, revoked or not). */
