@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
+import { docsApi, docsAssets } from './docs.js';
 import { pushCredentialsApi } from './push-credentials.js';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -64,13 +64,6 @@ const document = createRoute({
   summary: 'This document, generated from the route declarations',
   ...OPEN,
   responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), 'OpenAPI 3.1 document') },
-});
-const reference = createRoute({
-  method: 'get',
-  path: '/docs',
-  summary: 'Interactive API reference (Scalar) reading /openapi.json',
-  ...OPEN,
-  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
 });
 
 /** A resource's routes behind the scope they need (403 problem+json without it). */
@@ -150,7 +143,8 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   app.openapi(health, (c) => c.json({ ok: true }, 200));
   app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
-  app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
+  app.route('/', docsApi());
+  app.route('/', docsAssets());
   app.route('/', metricsApi(deps));
 
   // Server-rendered pages, outside the JSON API's document: they answer HTML, errors included.
