@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { docsApi, docsAssets } from './docs.js';
+import { docsApi } from './docs.js';
 import { pushCredentialsApi } from './push-credentials.js';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -144,7 +144,6 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.openapi(health, (c) => c.json({ ok: true }, 200));
   app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
   app.route('/', docsApi());
-  app.route('/', docsAssets());
   app.route('/', metricsApi(deps));
 
   // Server-rendered pages, outside the JSON API's document: they answer HTML, errors included.

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
-import { Hono } from 'hono';
 import { OPEN, router } from './contract.js';
 
 // The API reference page (Scalar) with its script served from our own node_modules: no CDN, so
@@ -54,7 +53,21 @@ const reference = createRoute({
   responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
 });
 
-/** GET /docs in the document; its two scripts beside it, outside the document like the other pages' assets. */
+const script = (path: string, summary: string) =>
+  createRoute({
+    method: 'get',
+    path,
+    summary,
+    ...OPEN,
+    responses: { 200: { description: 'JavaScript', content: { 'text/javascript': { schema: z.string() } } } },
+  });
+const bundleRoute = script(
+  bundlePath,
+  "The reference page's script: @scalar/api-reference's standalone bundle, from this API's own dependencies (cached for good)",
+);
+const initRoute = script(initPath, "The reference page's start-up script (points it at /openapi.json)");
+
+/** GET /docs and its two scripts, all from this origin. */
 export function docsApi() {
   const app = router();
   app.openapi(reference, (c) => {
@@ -63,16 +76,11 @@ export function docsApi() {
     c.header('Referrer-Policy', 'no-referrer');
     return c.html(page, 200);
   });
-  return app;
-}
-
-export function docsAssets() {
-  const assets = new Hono();
   const js = { 'content-type': 'text/javascript; charset=utf-8', 'x-content-type-options': 'nosniff' };
-  assets.get(bundlePath, (c) => {
+  app.openapi(bundleRoute, (c) => {
     bundle ??= readFileSync(join(dist, 'browser', 'standalone.js'));
     return c.body(new Uint8Array(bundle), 200, { ...js, 'cache-control': 'public, max-age=31536000, immutable' });
   });
-  assets.get(initPath, (c) => c.body(init, 200, { ...js, 'cache-control': 'public, max-age=300' }));
-  return assets;
+  app.openapi(initRoute, (c) => c.body(init, 200, { ...js, 'cache-control': 'public, max-age=300' }));
+  return app;
 }

@@ -1,11 +1,12 @@
-import { generateKeyPairSync, randomBytes, randomInt, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createMailer } from '../../domain/email/mailer.js';
-import { savePushCredential, type ServiceAccount } from '../../domain/push/credentials.js';
+import { savePushCredential } from '../../domain/push/credentials.js';
+import { localServiceAccount } from '../../dev/service-account.js';
 import { tenantPushClients, type PushClients } from '../../domain/push/tenant-messaging.js';
 import { createApi } from '../../api/app.js';
 import { serveApi } from '../../api/serve.js';
@@ -31,17 +32,8 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
   });
 }
 
-let serviceAccountKey: string | undefined;
-/** A Firebase service account as a tenant uploads it (one RSA key per test process; the local endpoint takes any). */
-export function testServiceAccount(projectId: string): ServiceAccount {
-  serviceAccountKey ??= generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  return {
-    type: 'service_account',
-    project_id: projectId,
-    client_email: `notiflow@${projectId}.iam.gserviceaccount.com`,
-    private_key: serviceAccountKey,
-  };
-}
+/** A Firebase service account as a tenant uploads it (the local endpoint takes any). */
+export const testServiceAccount = localServiceAccount;
 
 /** Tests that are not about rate limits must not meet them (test/rate-limits.test.ts sets its own per tenant). */
 const GENEROUS_LIMITS = { requestsPerSecond: 100_000, requestsBurst: 100_000, notificationsPerSecond: 100_000, notificationsBurst: 100_000 };
