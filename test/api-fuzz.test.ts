@@ -400,8 +400,9 @@ function nonConformance(op: Operation, a: Answer): string | undefined {
   const mediaType = a.type.split(';')[0]!.trim();
   const media = contents.find(([t]) => t === mediaType)?.[1];
   if (!media) return `content type ${a.type} is not documented for ${a.status} (documented: ${contents.map(([t]) => t).join(', ')})`;
-  // HTML pages and the Prometheus text exposition are text, not JSON.
-  if (mediaType.endsWith('html') || mediaType === 'text/plain') return typeof a.text === 'string' ? undefined : 'no text';
+  // HTML pages, the Prometheus text exposition and the /docs scripts are text, not JSON.
+  if (mediaType.endsWith('html') || mediaType === 'text/plain' || mediaType === 'text/javascript')
+    return typeof a.text === 'string' ? undefined : 'no text';
   let body: unknown;
   try {
     body = JSON.parse(a.text);
