@@ -4,9 +4,10 @@ import { dirname, join } from 'node:path';
 import { createRoute, z } from '@hono/zod-openapi';
 import { OPEN, router } from './contract.js';
 
-// The API reference page (Scalar) with its script served from our own node_modules: no CDN, so
-// no third-party code runs on the console's origin, and /docs works offline. The script's URL
-// names its version, so it is cached for good; the CSP allows scripts from this origin only.
+// The API reference page (Scalar) with its script served from our own node_modules: the version
+// package-lock.json pins, reviewed with our dependencies, never whatever a CDN serves on the
+// console's origin; /docs works offline. The script's URL names its version, so it is cached for
+// good; the CSP allows scripts from this origin only.
 
 const dist = dirname(createRequire(import.meta.url).resolve('@scalar/api-reference'));
 const version = (JSON.parse(readFileSync(join(dist, '..', 'package.json'), 'utf8')) as { version: string }).version;
