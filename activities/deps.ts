@@ -1,4 +1,3 @@
-import type { Messaging } from 'firebase-admin/messaging';
 import type { Logger } from 'pino';
 import type { SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
@@ -8,13 +7,14 @@ import type { DeliveryDeps } from '../domain/pool/route.js';
 import type { DomainSettings } from '../domain/sending-domains/service.js';
 import type { TxtResolver } from '../domain/sending-domains/verify.js';
 import type { EgressPolicy } from '../domain/webhooks/egress.js';
+import type { PushClients } from '../domain/push/tenant-messaging.js';
 
 /** Everything activities touch, passed in explicitly so tests wire real local servers. */
 export interface ActivityDeps {
   db: Db;
   mailer: Mailer;
-  /** Absent: push is disabled (no Firebase credentials); push sends fail for good and e-mail serves instead. */
-  messaging?: Messaging;
+  /** Each tenant's Firebase client (domain/push/tenant-messaging.ts); absent: push is disabled, sends fail for good and e-mail serves instead. */
+  push?: PushClients;
   secrets: SecretBox;
   logger: Logger;
   /** Base URL of the public API, for links inside messages. */

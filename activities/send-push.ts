@@ -12,7 +12,7 @@ import type { SendInput, SendResult } from './send-email.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
 import { writeThroughOutage } from '../db/unavailable.js';
 
-export function sendPushActivities({ db, messaging }: ActivityDeps) {
+export function sendPushActivities({ db, push }: ActivityDeps) {
   // Built once per worker, like prepareDelivery's read.
   const facts = db
     .select({
@@ -43,7 +43,10 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       if (!row) throw permanent('NotFound', `Notification ${notificationId} not found`);
       if (row.title === null || row.body === null) throw transient('NotRendered', 'The push has not been rendered yet');
       await tenantGate(db, row, notificationId, 'push');
-      if (!messaging) throw permanent('PushDisabled', 'Push is disabled on this engine (no Firebase credentials)');
+      if (!push) throw permanent('PushDisabled', 'Push is disabled on this engine (no Firebase credentials)');
+      // The tenant's own Firebase project; none set up is as final as a disabled engine (e-mail serves instead).
+      const client = await push.forTenant(row.tenantId);
+      if (!client.ok) throw permanent('PushNotConfigured', client.reason);
       const devices = await db.select().from(pushDevices).where(eq(pushDevices.userId, row.userId));
       const served = await db
         .select({ target: deliveryAttempts.target })
@@ -71,7 +74,7 @@ export function sendPushActivities({ db, messaging }: ActivityDeps) {
       for (const device of devices) {
         const startedAt = new Date();
         const outcome = await withHeartbeat(() =>
-          sendToDevice(messaging!, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }),
+          sendToDevice(client.messaging, { token: device.token, title: row.title!, body: row.body!, data: { notificationId } }),
         );
         const attemptOutcome = outcome.ok ? 'accepted' : outcome.kind === 'transient' ? 'deferred' : 'failed';
         recordDelivery({ channel: 'push', provider: 'fcm', outcome: attemptOutcome, triggeredAt: row.triggeredAt });

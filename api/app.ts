@@ -1,5 +1,6 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { Scalar } from '@scalar/hono-api-reference';
+import { docsApi } from './docs.js';
+import { pushCredentialsApi } from './push-credentials.js';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { TemplateDataError } from '../domain/templates/errors.js';
@@ -68,13 +69,6 @@ const document = createRoute({
   summary: 'This document, generated from the route declarations',
   ...OPEN,
   responses: { 200: jsonResponse(z.record(z.string(), z.unknown()), 'OpenAPI 3.1 document') },
-});
-const reference = createRoute({
-  method: 'get',
-  path: '/docs',
-  summary: 'Interactive API reference (Scalar) reading /openapi.json',
-  ...OPEN,
-  responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
 });
 
 /** A resource's routes behind the scope they need (403 problem+json without it). */
@@ -183,7 +177,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   if (deps.serve === 'pages') return app;
 
   app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
-  app.openapi(reference, Scalar({ url: '/openapi.json', pageTitle: 'notiflow API' }) as never);
+  app.route('/', docsApi());
   // Metrics on the public port only behind METRICS_TOKEN; otherwise on their own address (API_METRICS_ADDRESS).
   if (deps.metricsToken) app.route('/', metricsApi(deps, { token: deps.metricsToken }));
 
@@ -240,6 +234,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.route('/notifications', scoped('send', notificationsApi({ ...deps, caches })));
   v1.route('/webhook', scoped('manage', statusWebhookApi(deps)));
   v1.route('/api-keys', scoped('manage', apiKeysApi(deps)));
+  v1.route('/push-credentials', scoped('manage', pushCredentialsApi(deps)));
   v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
   v1.route('/categories', scoped('manage', categoriesApi({ ...deps, caches })));
   v1.route('/notification-types', scoped('manage', notificationTypesApi({ ...deps, caches })));

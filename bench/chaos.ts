@@ -18,6 +18,8 @@ import { writeWorkflowBundle } from '../bin/bundle-workflows.js';
 import { createSecretBox, generateApiKey } from '../config/secrets.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 import { provisionTenant, upsertPool } from '../db/provision.js';
+import { localServiceAccount } from '../dev/service-account.js';
+import { savePushCredential } from '../domain/push/credentials.js';
 import { startDnsServer } from '../dev/dns-server.js';
 import { startEmbeddedPostgres, userTmpDir, type EmbeddedPg } from '../dev/embedded-postgres.js';
 import { startFcmEndpoint } from '../dev/fcm-endpoint.js';
@@ -124,13 +126,16 @@ async function main(): Promise<number> {
     relayPort: null,
     ips: POOL_IPS.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.chaos.test` })),
   });
-  await provisionTenant(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), {
+  const secrets = createSecretBox(Buffer.from(secretKey, 'base64'));
+  await provisionTenant(database.db, secrets, {
     id: tenantId,
     name: 'Chaos Bank',
     poolId: `${tenantId}-pool`,
     domain: `${tenantId}.bank.test`,
     apiKey,
   });
+  // Its own Firebase project, as every tenant that pushes has (here on the local endpoint).
+  await savePushCredential(database.db, secrets, tenantId, localServiceAccount(`push-${tenantId}`));
 
   log('bundling the workflows once (the worker restarts load it)');
   const childEnv = {

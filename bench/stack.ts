@@ -13,6 +13,8 @@ import { createSecretBox, generateApiKey } from '../config/secrets.js';
 import { encryptedDataConverter } from '../config/temporal.js';
 import { connectDatabase, migrateDatabase, type Database } from '../db/client.js';
 import { provisionTenant, upsertPool } from '../db/provision.js';
+import { localServiceAccount } from '../dev/service-account.js';
+import { savePushCredential } from '../domain/push/credentials.js';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { startFcmEndpoint } from '../dev/fcm-endpoint.js';
 import { startTemporalDevServer } from '../dev/temporal-server.js';
@@ -135,13 +137,16 @@ export async function startBenchStack(
         relayPort: smtp.port,
         ips: POOL_IPS.map((ip, i) => ({ id: `${tenantId}-ip${i + 1}`, localAddress: ip, ehloName: `mta${i + 1}.bench.test` })),
       });
-      await provisionTenant(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), {
+      const secrets = createSecretBox(Buffer.from(secretKey, 'base64'));
+      await provisionTenant(database.db, secrets, {
         id: tenantId,
         name: 'Bench Bank',
         poolId: `${tenantId}-pool`,
         domain: `${tenantId}.bank.test`,
         apiKey,
       });
+      // Its own Firebase project, as every tenant that pushes has (here on the local endpoint).
+      await savePushCredential(database.db, secrets, tenantId, localServiceAccount(`push-${tenantId}`));
       await seedUsers(database, tenantId, n);
       return { tenantId, apiKey };
     };

@@ -9,7 +9,7 @@ import { checkProductionSettings, parseEnv, rateLimitsOf, spamdOf } from '../con
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
-import { createSecretBox, parseSecretKey } from '../config/secrets.js';
+import { secretBoxFromEnv } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
 import { apiTlsFromEnv } from '../config/tls.js';
@@ -44,7 +44,7 @@ const app = createApi(
     taskQueue: temporal.taskQueue,
     adminKey: env.ADMIN_API_KEY,
     providerRules,
-    secrets: env.SECRET_KEY ? createSecretBox(parseSecretKey(env.SECRET_KEY)) : undefined,
+    secrets: secretBoxFromEnv(env),
     feedbackWebhookSecret: env.FEEDBACK_WEBHOOK_SECRET,
     codec: temporal.dataConverter.payloadCodecs?.[0],
     codecToken: env.CODEC_TOKEN,

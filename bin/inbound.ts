@@ -5,7 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { parseEnv } from '../config/env.js';
 import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
-import { createSecretBox, parseSecretKey } from '../config/secrets.js';
+import { secretBoxFromEnv } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
 import { connectDatabase } from '../db/client.js';
@@ -15,8 +15,9 @@ import { startInboundListener } from '../inbound/server.js';
 
 const env = parseEnv(process.env);
 const logger = createLogger(env.LOG_LEVEL, 'inbound');
-if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !env.SECRET_KEY)
-  throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY (npm start runs everything embedded)');
+const secrets = secretBoxFromEnv(env);
+if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !secrets)
+  throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY or SECRET_KEYS (npm start runs everything embedded)');
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });
 const database = connectDatabase(env.DATABASE_URL, { max: 10 });
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
@@ -26,7 +27,7 @@ const client = new Client({ connection, namespace: temporal.namespace, dataConve
 const listener = await startInboundListener(
   {
     db: database.db,
-    secrets: createSecretBox(parseSecretKey(env.SECRET_KEY)),
+    secrets,
     logger,
     onOutcome: lateOutcomeWebhook(client, temporal.taskQueue),
     ...feedbackTrust(env),

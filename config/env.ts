@@ -77,14 +77,27 @@ const schema = z.object({
   /** Public base URL of the API, used in links inside e-mails (unsubscribe). */
   PUBLIC_URL: z.string().url().optional(),
 
-  /** 32-byte key (base64) that encrypts DKIM private keys at rest and signs links. Required outside dev. */
+  /**
+   * The original 32-byte key (base64), id k0 in the keyring: it encrypts DKIM keys, webhook secrets and
+   * push credentials and signs links. Required outside dev unless SECRET_KEYS is set; keep it while
+   * material made with it may exist (pre-keyring ciphertexts, derived webhook secrets, suppression hashes).
+   */
   SECRET_KEY: z.string().optional(),
+  /** More keys, `<key id>:<32 bytes base64>` comma-separated, newest first: the first encrypts and signs, all (and SECRET_KEY) decrypt and verify. */
+  SECRET_KEYS: z.string().optional(),
   /** Operator key for /v1/admin. Required outside dev. */
   ADMIN_API_KEY: z.string().optional(),
 
+  /** The engine's own Firebase project (the dev endpoint's path; a service account file names its own). */
   FCM_PROJECT_ID: z.string().default('notiflow-dev'),
-  /** Path to a Firebase service-account JSON file; absent in dev, where the local FCM endpoint is used. */
+  /** Path to the engine's own Firebase service-account JSON file; absent in dev, where the local FCM endpoint is used. */
   FCM_SERVICE_ACCOUNT_PATH: z.string().optional(),
+  /**
+   * Tenants (comma-separated) whose pushes may go through the engine's own Firebase project when
+   * they have uploaded none (PUT /v1/push-credentials). None by default: every other tenant's push
+   * fails for good until it does (e-mail serves instead). npm start lists the demo tenant.
+   */
+  FCM_DEFAULT_TENANTS: commaList(),
 
   /** Local FCM-compatible endpoint (host:port) and its CA file, used instead of real FCM in dev and tests. */
   FCM_LOCAL_ENDPOINT: z

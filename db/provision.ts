@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
-import { hashApiKey, type SecretBox } from '../config/secrets.js';
+import { hashApiKey, sealedFor, type SecretBox } from '../config/secrets.js';
 import { seedTenantDefaults } from '../domain/templates/seed.js';
 import type { Db } from './client.js';
 import { apiKeys, sendingIps, pools, sendingDomains, tenants } from './schema.js';
@@ -65,7 +65,11 @@ export async function provisionTenant(db: Db, secrets: SecretBox, spec: TenantSp
         domain: spec.domain,
         fromName: spec.fromName ?? spec.name,
         dkimSelector: 'nf1',
-        dkimPrivateKeyEnc: secrets.encrypt(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+        dkimPrivateKeyEnc: secrets.encrypt(
+          'dkim-key',
+          sealedFor.dkimKey(spec.id, spec.domain, 'nf1'),
+          privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+        ),
         dkimPublicKey: publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
         dkimVerifiedAt: now,
         status: 'verified',

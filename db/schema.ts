@@ -13,3 +13,4 @@ export * from './schema-limits.js';
 export * from './schema-client-certs.js';
 export * from './schema-unsubscribe.js';
 export * from './schema-console.js';
+export * from './schema-push.js';

@@ -73,7 +73,7 @@ export async function seedDemo(db: Db, secrets: SecretBox, inbox: { host: string
  */
 async function usableDemoKey(db: Db, secrets: SecretBox): Promise<string> {
   for (let generation = 0; ; generation++) {
-    const key = `nf_demo_${secrets.sign(generation === 0 ? 'demo-bank api key' : `demo-bank api key ${generation}`).slice(0, 32)}`;
+    const key = `nf_demo_${secrets.sign('demo', generation === 0 ? 'demo-bank api key' : `demo-bank api key ${generation}`).slice(0, 32)}`;
     const [row] = await db
       .select({ revokedAt: apiKeys.revokedAt, expiresAt: apiKeys.expiresAt })
       .from(apiKeys)

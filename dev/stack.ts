@@ -15,7 +15,7 @@ import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
 import { rateLimitsOf, spamdOf, type Env } from '../config/env.js';
-import { createSecretBox } from '../config/secrets.js';
+import { secretBoxFromEnv } from '../config/secrets.js';
 import { assertResidency } from '../config/residency.js';
 import { temporalSettings } from '../config/temporal.js';
 import { tracingPlugin } from '../config/tracing.js';
@@ -140,7 +140,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: env.DEV_FCM_PORT });
     stops.push(() => fcm.close());
 
-    const { apiKey } = await seedDemo(database.db, createSecretBox(Buffer.from(secretKey, 'base64')), inbox);
+    const { apiKey } = await seedDemo(database.db, secretBoxFromEnv({ ...env, SECRET_KEY: secretKey })!, inbox);
     // The demo domain is provisioned as verified; its records are published so mail to the inbox passes DKIM, SPF and DMARC.
     const demo = await getDomain(database.db, domainSettings, DEMO_TENANT, DEMO_DOMAIN);
     for (const r of demo.records) publishRecord(dnsServer.zone, r);
@@ -154,6 +154,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       ...env,
       SECRET_KEY: secretKey,
       FCM_LOCAL_ENDPOINT: `${fcm.host}:${fcm.port}`,
+      FCM_DEFAULT_TENANTS: env.FCM_DEFAULT_TENANTS.length ? env.FCM_DEFAULT_TENANTS : [DEMO_TENANT],
       DNS_SERVERS: dnsServers,
       EGRESS_ALLOW_PRIVATE: egressAllow,
       // The dev run's mail hosts are on loopback too.

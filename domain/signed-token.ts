@@ -5,7 +5,7 @@ import type { SecretBox } from '../config/secrets.js';
 
 export function signToken(secrets: SecretBox, purpose: string, parts: unknown[]): string {
   const body = Buffer.from(JSON.stringify(parts)).toString('base64url');
-  return `${body}.${secrets.sign(`${purpose}:${body}`)}`;
+  return `${body}.${secrets.sign('link', `${purpose}:${body}`)}`;
 }
 
 export type TokenParts = { ok: true; parts: unknown[] } | { ok: false; reason: 'malformed' | 'forged' };
@@ -14,7 +14,7 @@ export type TokenParts = { ok: true; parts: unknown[] } | { ok: false; reason: '
 export function openToken(secrets: SecretBox, purpose: string, token: string, arity: number): TokenParts {
   const [body, sig, ...rest] = token.split('.');
   if (!body || !sig || rest.length > 0 || token.length > 1024) return { ok: false, reason: 'malformed' };
-  if (!secrets.verify(`${purpose}:${body}`, sig)) return { ok: false, reason: 'forged' };
+  if (!secrets.verify('link', `${purpose}:${body}`, sig)) return { ok: false, reason: 'forged' };
   let parts: unknown;
   try {
     parts = JSON.parse(Buffer.from(body, 'base64url').toString('utf8'));

@@ -414,6 +414,8 @@ function nonConformance(op: Operation, a: Answer): string | undefined {
     const bad = a.text.split('\n').find((line) => line !== '' && !PROMETHEUS_LINE.test(line));
     return a.text.trim() === '' ? 'empty text' : bad === undefined ? undefined : `not a Prometheus text line: ${bad.slice(0, 200)}`;
   }
+  // The /docs scripts: text, not JSON.
+  if (mediaType === 'text/javascript') return a.text.trim() === '' ? 'empty script' : undefined;
   let body: unknown;
   try {
     body = JSON.parse(a.text);

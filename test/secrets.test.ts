@@ -3,6 +3,9 @@
 // points refuse a short operator key and a missing public URL.
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSecretBox } from '../config/secrets.js';
+import { domainChecks } from '../domain/monitor/domain-check.js';
+import { createEgressPolicy } from '../domain/webhooks/egress.js';
 import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { startHttpReceiver } from './helpers/http-receiver.js';
@@ -55,6 +58,25 @@ describe('status webhook secret', () => {
     const header = signedNew.headers[signatureHeader.toLowerCase()] as string;
     expect(verifyWebhookSignature(next, header, signedNew.body)).toBe(true);
     expect(verifyWebhookSignature(first.secret!, header, signedNew.body)).toBe(false);
+  });
+});
+
+describe('domain events', () => {
+  it("are signed with the tenant's issued webhook secret, as its status webhooks are", async () => {
+    const issued = await json(await engine.request('PUT', '/v1/webhook', { body: { url: `${hook.url}/domain` } }));
+    const secret = issued.secret ?? (await json(await engine.request('POST', '/v1/webhook/secret'))).secret!;
+    const checks = domainChecks({
+      db: engine.database.db,
+      secrets: createSecretBox(Buffer.from(engine.secretKey, 'base64')),
+      egress: createEgressPolicy(['127.0.0.0/8']),
+    });
+    await checks.postDomainEvent({ type: 'domain.dns_regressed', tenantId: engine.tenantId, domain: `${engine.tenantId}.bank.test` });
+    const posted = await waitUntil(
+      async () => hook.requests.find((r) => r.path === '/domain' && r.body.includes('domain.dns_regressed')),
+      10_000,
+      'domain event',
+    );
+    expect(verifyWebhookSignature(secret, posted.headers[signatureHeader.toLowerCase()] as string, posted.body)).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'hono';
 import { getCookie, setCookie } from 'hono/cookie';
 import type { SecretBox } from '../config/secrets.js';
@@ -13,15 +13,13 @@ export function csrfField(c: Context, secrets: SecretBox, o: { cookie: string; p
     nonce = randomBytes(24).toString('base64url');
     setCookie(c, o.cookie, nonce, { httpOnly: true, sameSite: 'Strict', secure: isHttps(c), path: o.path });
   }
-  return secrets.sign(`csrf:${o.scope}:${nonce}`);
+  return secrets.sign('csrf', `csrf:${o.scope}:${nonce}`);
 }
 
 export function csrfValid(c: Context, secrets: SecretBox, o: { cookie: string; scope: string }, given: unknown): boolean {
   const nonce = getCookie(c, o.cookie);
   if (!nonce || typeof given !== 'string') return false;
-  const expected = Buffer.from(secrets.sign(`csrf:${o.scope}:${nonce}`));
-  const got = Buffer.from(given);
-  return expected.length === got.length && timingSafeEqual(expected, got);
+  return secrets.verify('csrf', `csrf:${o.scope}:${nonce}`, given);
 }
 
 /** Cookies are Secure when the page is reached over https (directly or behind a proxy that says so). */

@@ -8,37 +8,39 @@ import { createEgressPolicy } from '../domain/webhooks/egress.js';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { parseMaxAges } from '../domain/pool/max-age.js';
 import { createMessaging } from '../domain/push/fcm-client.js';
+import { tenantPushClients } from '../domain/push/tenant-messaging.js';
 import type { Env } from '../config/env.js';
-import { createSecretBox, parseSecretKey } from '../config/secrets.js';
+import { secretBoxFromEnv } from '../config/secrets.js';
 import { monitoringSettingsFromEnv } from './monitoring-config.js';
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import type { Db } from '../db/client.js';
 
 /** Builds the activities' real clients from configuration (production and the dev run alike). */
 export function activityDepsFromEnv(env: Env, db: Db, logger: Logger, overrides: { secretKey?: string; fcmCaPem?: string } = {}): ActivityDeps {
-  const secretKey = overrides.secretKey ?? env.SECRET_KEY;
-  if (!secretKey) throw new Error('SECRET_KEY is required (32 bytes, base64): it decrypts DKIM keys and signs links');
-  let messaging;
+  const secrets = secretBoxFromEnv({ ...env, SECRET_KEY: overrides.secretKey ?? env.SECRET_KEY });
+  if (!secrets) throw new Error('SECRET_KEY or SECRET_KEYS is required (32 bytes, base64): it decrypts DKIM keys and signs links');
+  // Each tenant pushes through its own Firebase service account (PUT /v1/push-credentials); the
+  // engine's own project serves only the tenants FCM_DEFAULT_TENANTS lists (the dev run's demo).
+  let local;
+  let fallback;
   if (env.FCM_LOCAL_ENDPOINT) {
     const [host, port] = env.FCM_LOCAL_ENDPOINT.split(':');
     const caPem = overrides.fcmCaPem ?? (env.FCM_LOCAL_CA_FILE ? readFileSync(env.FCM_LOCAL_CA_FILE, 'utf8') : undefined);
     if (!caPem) throw new Error('FCM_LOCAL_ENDPOINT needs FCM_LOCAL_CA_FILE (the endpoint CA certificate)');
-    messaging = createMessaging({
-      projectId: env.FCM_PROJECT_ID,
-      endpoint: { host: host!, port: Number(port), caPem, accessToken: 'test-access-token' },
-    });
+    local = { host: host!, port: Number(port), caPem, accessToken: 'test-access-token' };
+    fallback = { projectId: env.FCM_PROJECT_ID, messaging: createMessaging({ projectId: env.FCM_PROJECT_ID, endpoint: local }) };
   } else if (env.FCM_SERVICE_ACCOUNT_PATH) {
-    messaging = createMessaging({ projectId: env.FCM_PROJECT_ID, serviceAccountJson: readFileSync(env.FCM_SERVICE_ACCOUNT_PATH, 'utf8') });
-  } else {
-    // An e-mail-only deployment: said once at start, and push sends fail for good (e-mail serves instead).
-    logger.warn('push disabled: no FCM_SERVICE_ACCOUNT_PATH (Firebase service account) is set; e-mail only');
+    const serviceAccountJson = readFileSync(env.FCM_SERVICE_ACCOUNT_PATH, 'utf8');
+    const projectId = (JSON.parse(serviceAccountJson) as { project_id?: string }).project_id ?? env.FCM_PROJECT_ID;
+    fallback = { projectId, messaging: createMessaging({ projectId, serviceAccountJson }) };
   }
+  if (fallback && env.FCM_DEFAULT_TENANTS.length === 0) logger.info('the engine Firebase project serves no tenant (FCM_DEFAULT_TENANTS is empty)');
   const tlsCa = trustedCas(env.SMTP_TLS_CA_FILE);
   return {
     db,
     mailer: createMailer({ logger: logger.child({ part: 'mailer' }), tlsCa }),
-    messaging,
-    secrets: createSecretBox(parseSecretKey(secretKey)),
+    push: tenantPushClients({ db, secrets, local, fallback: fallback && { ...fallback, tenants: env.FCM_DEFAULT_TENANTS } }),
+    secrets,
     logger,
     publicUrl: env.PUBLIC_URL ?? `http://${env.API_HOST}:${env.API_PORT}`,
     // Loads and validates the provider rules: a malformed file stops the worker here, before it starts.

@@ -5,11 +5,9 @@ import type { SecretBox } from '../../config/secrets.js';
 // Lower-case hex survives MTAs that fold the local part's case; 57 characters fit the 64 allowed.
 const pattern = /^bounces\+([0-9a-f]{32})\.([0-9a-f]{16})@(.+)$/i;
 
-function tag(secrets: SecretBox, attemptHex: string): string {
-  return Buffer.from(secrets.sign(`return-path:${attemptHex}`), 'base64url')
-    .toString('hex')
-    .slice(0, 16);
-}
+// The tag is the MAC's first 8 bytes; one made under any key of the ring (or before it) is taken.
+const tagOf = (mac: string) => Buffer.from(mac, 'base64url').toString('hex').slice(0, 16);
+const tag = (secrets: SecretBox, attemptHex: string) => tagOf(secrets.sign('return-path', `return-path:${attemptHex}`));
 
 /** The envelope sender for one delivery attempt: bounces come back to it and name the attempt. */
 export function returnPathFor(secrets: SecretBox, attemptId: string, domain: string): string {
@@ -22,8 +20,8 @@ export function attemptFromReturnPath(secrets: SecretBox, address: string): stri
   const m = pattern.exec(address.trim());
   if (!m) return null;
   const hex = m[1]!.toLowerCase();
-  const expected = Buffer.from(tag(secrets, hex));
   const given = Buffer.from(m[2]!.toLowerCase());
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) return null;
+  const known = secrets.signatures('return-path', `return-path:${hex}`).map((mac) => Buffer.from(tagOf(mac)));
+  if (!known.some((expected) => expected.length === given.length && timingSafeEqual(expected, given))) return null;
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }

@@ -1,5 +1,5 @@
 import { desc, eq, sql } from 'drizzle-orm';
-import type { SecretBox } from '../../config/secrets.js';
+import { sealedFor, type SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { sendingDomains } from '../../db/schema.js';
 import { TtlCache } from '../../lib/ttl-cache.js';
@@ -44,7 +44,7 @@ export function senderCache(db: Db, secrets: SecretBox) {
           fromName: d.fromName,
           fromLocalPart: d.fromLocalPart,
           dkimSelector: d.dkimSelector,
-          dkimPrivateKey: secrets.decrypt(d.dkimPrivateKeyEnc),
+          dkimPrivateKey: secrets.decrypt('dkim-key', sealedFor.dkimKey(d.tenantId, d.domain, d.dkimSelector), d.dkimPrivateKeyEnc),
         };
       }),
   };

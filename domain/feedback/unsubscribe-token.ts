@@ -29,7 +29,7 @@ export const unsubscribeTokenHash = hashOf;
 
 /** The token of a notification's links: a keyed hash of its id, so retries and re-renders agree. */
 export function notificationUnsubscribeToken(secrets: SecretBox, notificationId: string): string {
-  return secrets.sign(`unsubscribe-link:${notificationId}`);
+  return secrets.sign('unsubscribe-link', `unsubscribe-link:${notificationId}`);
 }
 
 /** Makes a token usable (idempotent: a retry keeps the first row, revoked or not). */

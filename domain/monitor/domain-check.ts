@@ -8,7 +8,8 @@ import type { DomainSettings } from '../sending-domains/service.js';
 import type { TxtResolver } from '../sending-domains/verify.js';
 import { transient } from '../failures/temporal.js';
 import { postSigned } from '../webhooks/post.js';
-import { tenantWebhookSecret } from '../webhooks/sign.js';
+import type { EgressPolicy } from '../webhooks/egress.js';
+import { webhookSecretOf } from '../webhooks/tenant-secret.js';
 import { raiseAlarm, resolveAlarm } from './alarms.js';
 
 export interface DomainCheckReport {
@@ -27,10 +28,12 @@ export function domainChecks({
   db,
   secrets,
   domains,
+  egress,
 }: {
   db: Db;
   secrets: SecretBox;
   domains?: { settings: DomainSettings; resolver: TxtResolver };
+  egress?: EgressPolicy;
 }) {
   const settings = domains?.settings ?? defaultDomainSettings;
   const resolver = domains?.resolver ?? new Resolver({ timeout: 2_000, tries: 2 });
@@ -94,15 +97,22 @@ export function domainChecks({
         .where(eq(sendingDomains.domain, event.domain));
       if (!t?.url || !d) return { posted: false };
       const checks = (d.lastCheck as { purpose: string; host: string; status: string; message: string }[] | null) ?? [];
-      const result = await postSigned(t.url, tenantWebhookSecret(secrets, event.tenantId), {
-        type: event.type,
-        domain: event.domain,
-        records: checks
-          .filter((c) => event.type !== 'domain.dns_regressed' || c.status !== 'ok')
-          .map((c) => ({ purpose: c.purpose, host: c.host, status: c.status, message: c.message })),
-        ...(event.type === 'domain.dkim_rotation_started' ? { pendingSelector: d.pendingSelector } : {}),
-        at: new Date().toISOString(),
-      });
+      // Signed like the status webhooks: with the secret the tenant was issued (or its derived one).
+      const secret = await webhookSecretOf(db, secrets, event.tenantId);
+      const result = await postSigned(
+        t.url,
+        secret,
+        {
+          type: event.type,
+          domain: event.domain,
+          records: checks
+            .filter((c) => event.type !== 'domain.dns_regressed' || c.status !== 'ok')
+            .map((c) => ({ purpose: c.purpose, host: c.host, status: c.status, message: c.message })),
+          ...(event.type === 'domain.dkim_rotation_started' ? { pendingSelector: d.pendingSelector } : {}),
+          at: new Date().toISOString(),
+        },
+        { egress },
+      );
       if (!result.ok) throw transient('WebhookNotAcknowledged', `Tenant webhook answered ${result.status ?? result.error}`);
       return { posted: true };
     },

@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm';
+import { and, eq, inArray } from 'drizzle-orm';
 import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { suppressions } from '../../db/schema.js';
@@ -11,8 +11,14 @@ import { normaliseAddress } from '../feedback/suppression.js';
  * (a join on the clear address) refuses it as before.
  */
 export function suppressionHash(secrets: SecretBox, tenantId: string, email: string): string {
-  return `hmac:${secrets.sign(`suppression|${tenantId}|${normaliseAddress(email)}`)}`;
+  return `hmac:${secrets.sign('suppression-hash', hashInput(tenantId, email))}`;
 }
+
+/** The hashes every key of the ring gives: an erasure under an older key is still recognised. */
+const suppressionHashes = (secrets: SecretBox, tenantId: string, email: string) =>
+  secrets.signatures('suppression-hash', hashInput(tenantId, email)).map((h) => `hmac:${h}`);
+
+const hashInput = (tenantId: string, email: string) => `suppression|${tenantId}|${normaliseAddress(email)}`;
 
 /** Restores the clear suppression of an address that was suppressed before an erasure; true when it did. */
 export async function restoreErasedSuppression(
@@ -24,7 +30,7 @@ export async function restoreErasedSuppression(
   const [hashed] = await tx
     .select()
     .from(suppressions)
-    .where(and(eq(suppressions.tenantId, tenantId), eq(suppressions.email, suppressionHash(secrets, tenantId, email))));
+    .where(and(eq(suppressions.tenantId, tenantId), inArray(suppressions.email, suppressionHashes(secrets, tenantId, email))));
   if (!hashed) return false;
   const rows = await tx
     .insert(suppressions)

@@ -1,5 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
-import type { SecretBox } from '../../config/secrets.js';
+import { sealedFor, type SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { sendingIps, sendingDomains, tenants } from '../../db/schema.js';
 import { appendAudit } from '../audit/append.js';
@@ -103,7 +103,7 @@ export async function addDomain(
         domain,
         fromName: spec.fromName ?? tenant?.name ?? tenantId,
         dkimSelector: DKIM_SELECTORS[0],
-        dkimPrivateKeyEnc: secrets.encrypt(key.privateKeyPem),
+        dkimPrivateKeyEnc: secrets.encrypt('dkim-key', sealedFor.dkimKey(tenantId, domain, DKIM_SELECTORS[0]), key.privateKeyPem),
         dkimPublicKey: key.publicKeyBase64,
       })
       .onConflictDoNothing()
@@ -229,7 +229,7 @@ export async function rotateDkim(
       .update(sendingDomains)
       .set({
         pendingSelector: selector,
-        pendingPrivateKeyEnc: secrets.encrypt(key.privateKeyPem),
+        pendingPrivateKeyEnc: secrets.encrypt('dkim-key', sealedFor.dkimKey(tenantId, row.domain, selector), key.privateKeyPem),
         pendingPublicKey: key.publicKeyBase64,
         ...(row.retiredSelector === selector ? { retiredSelector: null, retiredPublicKey: null, retiredAt: null } : {}),
       })

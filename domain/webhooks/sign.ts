@@ -28,7 +28,12 @@ export function verifyWebhookSignature(
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-/** Each tenant's status-webhook secret, derived from the engine key (shown to the tenant by the API). */
+/**
+ * The status-webhook secret of a tenant that never had one issued: derived, as before secrets were
+ * random, from the original key (k0) and its pre-ring derivation, so it stays what the tenant holds.
+ */
 export function tenantWebhookSecret(secrets: SecretBox, tenantId: string): string {
-  return `whsec_${secrets.sign(`status-webhook:${tenantId}`)}`;
+  const mac = secrets.legacySign(`status-webhook:${tenantId}`);
+  if (mac === undefined) throw new Error(`Tenant ${tenantId} has no issued webhook secret, and its derived one needs the original key (SECRET_KEY)`);
+  return `whsec_${mac}`;
 }

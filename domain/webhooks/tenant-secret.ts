@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
-import type { SecretBox } from '../../config/secrets.js';
+import { sealedFor, type SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { tenantWebhookSecrets } from '../../db/schema.js';
 import { tenantWebhookSecret } from './sign.js';
@@ -13,7 +13,7 @@ export async function webhookSecretOf(db: Reader, secrets: SecretBox, tenantId: 
     .select({ secretEnc: tenantWebhookSecrets.secretEnc })
     .from(tenantWebhookSecrets)
     .where(eq(tenantWebhookSecrets.tenantId, tenantId));
-  return row ? secrets.decrypt(row.secretEnc) : tenantWebhookSecret(secrets, tenantId);
+  return row ? secrets.decrypt('webhook-secret', sealedFor.webhookSecret(tenantId), row.secretEnc) : tenantWebhookSecret(secrets, tenantId);
 }
 
 export async function hasIssuedSecret(db: Reader, tenantId: string): Promise<boolean> {
@@ -27,7 +27,7 @@ export async function hasIssuedSecret(db: Reader, tenantId: string): Promise<boo
 /** A new random secret for the tenant, replacing any earlier one; the caller shows it once. */
 export async function issueWebhookSecret(db: Pick<Db, 'insert'>, secrets: SecretBox, tenantId: string): Promise<string> {
   const secret = `whsec_${randomBytes(32).toString('base64url')}`;
-  const secretEnc = secrets.encrypt(secret);
+  const secretEnc = secrets.encrypt('webhook-secret', sealedFor.webhookSecret(tenantId), secret);
   await db
     .insert(tenantWebhookSecrets)
     .values({ tenantId, secretEnc })

@@ -2,11 +2,12 @@ import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { Messaging } from 'firebase-admin/messaging';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createMailer } from '../../domain/email/mailer.js';
-import { createMessaging } from '../../domain/push/fcm-client.js';
+import { savePushCredential } from '../../domain/push/credentials.js';
+import { localServiceAccount } from '../../dev/service-account.js';
+import { tenantPushClients, type PushClients } from '../../domain/push/tenant-messaging.js';
 import { createApi } from '../../api/app.js';
 import { serveApi } from '../../api/serve.js';
 import type { ApiDeps } from '../../api/env.js';
@@ -30,6 +31,9 @@ export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
     logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
   });
 }
+
+/** A Firebase service account as a tenant uploads it (the local endpoint takes any). */
+export const testServiceAccount = localServiceAccount;
 
 /** Tests that are not about rate limits must not meet them (test/rate-limits.test.ts sets its own per tenant). */
 const GENEROUS_LIMITS = { requestsPerSecond: 100_000, requestsBurst: 100_000, notificationsPerSecond: 100_000, notificationsBurst: 100_000 };
@@ -75,7 +79,8 @@ export interface TestEngine {
   client: Client;
   inbox: SmtpInbox;
   fcm: FcmEndpoint;
-  messaging: Messaging;
+  /** The worker's per-tenant Firebase clients; each tenant has a service account of project push-<tenant id>. */
+  push: PushClients;
   /** The API app itself, for tests that serve it over a real socket (browser tests). */
   app: ReturnType<typeof createApi>;
   /** Calls the real Hono app (no mocks) with the tenant's key unless `key` overrides it. */
@@ -113,9 +118,11 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
   const ips = opts.ips ?? [`127.0.${randomInt(1, 255)}.${randomInt(2, 255)}`];
   const inbox = await startSmtpInbox({ host: '127.0.0.1', port: 0, resolver: dkimResolverFromDb(db), ...opts.inbox });
   const fcm = await startFcmEndpoint({ host: '127.0.0.1', port: 0, ...opts.fcm });
-  const messaging = createMessaging({
-    projectId: 'notiflow-test',
-    endpoint: { host: fcm.host, port: fcm.port, caPem: fcm.caPem, accessToken: opts.fcm?.accessToken ?? 'test-access-token' },
+  // Each tenant pushes through its own Firebase project (push-<tenant id>), here all on the local endpoint.
+  const push = tenantPushClients({
+    db,
+    secrets,
+    local: { host: fcm.host, port: fcm.port, caPem: fcm.caPem, accessToken: opts.fcm?.accessToken ?? 'test-access-token' },
   });
 
   const provision = async (id: string) => {
@@ -130,6 +137,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     });
     const apiKey = generateApiKey('nf_test');
     await provisionTenant(db, secrets, { id, name: `Bank ${id}`, poolId, domain: `${id}.bank.test`, apiKey });
+    await savePushCredential(db, secrets, id, testServiceAccount(`push-${id}`));
     return { tenantId: id, apiKey };
   };
   const { apiKey } = await provision(tenantId);
@@ -157,7 +165,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
       deps: {
         db,
         mailer,
-        messaging,
+        push,
         secrets,
         logger,
         publicUrl: 'http://127.0.0.1:3000',
@@ -193,7 +201,7 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     client,
     inbox,
     fcm,
-    messaging,
+    push,
     app: api,
     async request(method, path, o = {}) {
       const headers: Record<string, string> = { ...o.headers };

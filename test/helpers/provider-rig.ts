@@ -107,7 +107,7 @@ export async function startProviderRig(opts: {
       deps: {
         db,
         mailer,
-        messaging: engine.messaging,
+        push: engine.push,
         secrets,
         logger,
         publicUrl: 'http://127.0.0.1:3000',
