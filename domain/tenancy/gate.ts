@@ -1,4 +1,5 @@
 import type { Db } from '../../db/client.js';
+import type { Channel } from '../notifications/status.js';
 import { appendAudit } from '../audit/append.js';
 import { permanent, transient } from '../failures/temporal.js';
 
@@ -13,7 +14,7 @@ export async function tenantGate(
   db: Db,
   row: { tenantId: string; tenantStatus: 'active' | 'suspended' | 'held'; tenantStatusReason: string | null },
   notificationId: string,
-  channel: 'email' | 'push',
+  channel: Channel,
 ): Promise<void> {
   if (row.tenantStatus === 'active') return;
   const reason = row.tenantStatusReason ?? 'no reason given';
