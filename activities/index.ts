@@ -1,5 +1,6 @@
 import { completionActivities } from './complete.js';
 import type { ActivityDeps } from './deps.js';
+import { atEdge } from './failures.js';
 import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
 import { domainCheckActivities } from './monitor/domain-check.js';
@@ -17,7 +18,7 @@ export type { ActivityDeps } from './deps.js';
 
 /** Every activity the notification workflow calls, built from explicit dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return atEdge({
     ...prepareActivities(deps),
     ...renderActivities(deps),
     ...sendEmailActivities(deps),
@@ -31,7 +32,7 @@ export function createActivities(deps: ActivityDeps) {
     ...operatorWebhookActivities(deps),
     ...statusWebhookActivities(deps),
     ...testSendActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

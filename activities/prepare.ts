@@ -3,7 +3,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import { auditEvents, categories, notificationSchedules, notifications, preferences, renderedMessages, tenants, users } from '../db/schema.js';
 import { quietUntil, type QuietWindow } from '../domain/notifications/quiet-hours.js';
 import type { ActivityDeps } from './deps.js';
-import { permanent, transient } from '../domain/failures/temporal.js';
+import { permanent, transient } from './failures.js';
 import { planFromRow, type DeliveryPlan } from '../domain/notifications/plan.js';
 import { renderColumns, renderContent, type RenderedContent } from '../domain/notifications/render.js';
 

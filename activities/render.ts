@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { categories, notifications, renderedMessages, tenants, users } from '../db/schema.js';
 import { appendAudit } from '../domain/audit/append.js';
-import { permanent } from '../domain/failures/temporal.js';
+import { permanent } from './failures.js';
 import { renderColumns, renderContent } from '../domain/notifications/render.js';
 import type { Channel } from '../domain/notifications/status.js';
 import type { ActivityDeps } from './deps.js';

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
 import { auditEvents, categories, deliveryAttempts, notifications, pools, renderedMessages, suppressions, tenants, users } from '../db/schema.js';
 import { appendAudit } from '../domain/audit/append.js';
@@ -11,7 +11,7 @@ import { senderCache } from '../domain/email/sender.js';
 import { listUnsubscribeHeaders, unsubscribeUrlFor } from '../domain/feedback/list-unsubscribe.js';
 import { notificationUnsubscribeToken, storeUnsubscribeToken } from '../domain/feedback/unsubscribe-token.js';
 import { suppressionApplies } from '../domain/feedback/suppression.js';
-import { permanent, transient } from '../domain/failures/temporal.js';
+import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { writeThroughOutage } from '../db/unavailable.js';
 import { tenantGate } from '../domain/tenancy/gate.js';
@@ -19,6 +19,7 @@ import { returnPathDomain } from '../domain/sending-domains/records.js';
 import { classifyBounce, type BounceClass } from '../domain/feedback/bounce-class.js';
 import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
 import { redactAddresses } from '../domain/failures/redact.js';
+import { Refusal } from '../domain/failures/refusal.js';
 import { recordDelivery, replyClass, smtpReplies } from '../domain/metrics/registry.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
@@ -251,8 +252,8 @@ async function routeOrWait<R>(choose: () => Promise<R>): Promise<R | { waitUntil
     try {
       return await choose();
     } catch (err) {
-      if (!(err instanceof ApplicationFailure) || (err.type !== 'NoIpAvailable' && err.type !== 'TenantHeld')) throw err;
-      const delay = Number(err.nextRetryDelay ?? 1_000);
+      if (!(err instanceof Refusal) || (err.type !== 'NoIpAvailable' && err.type !== 'TenantHeld')) throw err;
+      const delay = err.retryAfterMs ?? 1_000;
       if (delay > IN_ACTIVITY_WAIT_MS || waited + delay > IN_ACTIVITY_WAIT_TOTAL_MS) return { waitUntil: Date.now() + delay, reason: err.message };
       await Context.current().sleep(delay);
       Context.current().heartbeat();

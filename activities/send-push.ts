@@ -4,7 +4,7 @@ import { auditEvents, deliveryAttempts, notifications, pushDevices, renderedMess
 import { appendAudit } from '../domain/audit/append.js';
 import { finalAuditEntry, finalStatusUpdate } from '../domain/notifications/completion.js';
 import type { ActivityDeps } from './deps.js';
-import { permanent, transient } from '../domain/failures/temporal.js';
+import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { recordDelivery } from '../domain/metrics/registry.js';
 import { sendToDevice } from '../domain/push/fcm-client.js';

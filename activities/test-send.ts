@@ -3,7 +3,7 @@ import { testSends, tenants } from '../db/schema.js';
 import { appendAudit } from '../domain/audit/append.js';
 import type { ActivityDeps } from './deps.js';
 import { senderCache } from '../domain/email/sender.js';
-import { permanent, transient } from '../domain/failures/temporal.js';
+import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';

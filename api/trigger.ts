@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import type { Db } from '../db/client.js';
 import { auditEvents, categories, notifications, notificationTypes } from '../db/schema.js';
 import { canSendFromDomain } from '../domain/sending-domains/service.js';
-import { notificationPriority, notificationTaskQueue, type CategoryClass } from '../domain/tenancy/fairness.js';
+import { notificationPriority, notificationTaskQueue, type CategoryClass } from '../workflows/queues.js';
 import { dataProblems } from '../domain/templates/types.js';
 import type { VariableSpec } from '../templates/index.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
@@ -342,7 +342,7 @@ export async function startNotification({ temporal, taskQueue }: AppDeps, tenant
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        // Mandatory alerts first, then round-robin across tenants (domain/tenancy/fairness.ts).
+        // Mandatory alerts first, then round-robin across tenants (workflows/queues.ts).
         priority: notificationPriority(tenantId, n.categoryClass),
         typedSearchAttributes: [
           { key: TenantId, value: tenantId },

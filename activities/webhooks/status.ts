@@ -2,7 +2,7 @@ import { and, eq } from 'drizzle-orm';
 import { categories, notifications, tenants, users } from '../../db/schema.js';
 import { appendAudit } from '../../domain/audit/append.js';
 import type { ActivityDeps } from '../deps.js';
-import { permanent, transient } from '../../domain/failures/temporal.js';
+import { permanent, transient } from '../failures.js';
 import type { StatusWebhookOutcome } from '../../domain/notifications/status.js';
 import { postSigned } from '../../domain/webhooks/post.js';
 import { webhookSecretOf } from '../../domain/webhooks/tenant-secret.js';

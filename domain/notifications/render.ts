@@ -3,7 +3,7 @@ import { categories, notifications, tenants, users } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import { renderVersionEmail, renderVersionPush, TemplateError } from '../../templates/index.js';
 import { loadVersion } from '../templates/versions.js';
-import { permanent } from '../failures/temporal.js';
+import { permanent } from '../failures/refusal.js';
 import { unsubscribeUrlFor } from '../feedback/list-unsubscribe.js';
 import type { Channel } from './status.js';
 

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/client.js';
 import type { Channel } from '../notifications/status.js';
 import { appendAudit } from '../audit/append.js';
-import { permanent, transient } from '../failures/temporal.js';
+import { permanent, transient } from '../failures/refusal.js';
 
 /** A held tenant's sends look again this often (the operator's reinstatement is seen then). */
 export const HELD_RECHECK_MS = 5 * 60_000;

@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
 import type { Priority } from '@temporalio/common';
 
+// Where and in which order a notification's workflow runs: its task queue and its priority.
+// Chosen by whoever starts the workflow (api/, through domain/notifications/accept.ts's start)
+// and served by worker/create-worker.ts. Client and worker side only: no workflow code imports
+// it (it hashes with node:crypto; eslint.config.js allows that for this file alone).
+//
 // A fair share per tenant in the worker, through Temporal's task queue priority and fairness
 // (the server needs matching.enableFairness, see dev/temporal-server.ts and the README): a
 // notification's workflow and activity tasks (activities inherit it) are dispatched by priority
