@@ -7,7 +7,6 @@ import { domainCheckActivities } from './monitor/domain-check.js';
 import { partitionActivities } from './monitor/partitions.js';
 import { retentionActivities } from './monitor/retention.js';
 import { prepareActivities } from './prepare.js';
-import { renderActivities } from './render.js';
 import { sendEmailActivities } from './send-email.js';
 import { sendPushActivities } from './send-push.js';
 import { operatorWebhookActivities } from './webhooks/operator.js';
@@ -20,7 +19,6 @@ export type { ActivityDeps } from './deps.js';
 export function createActivities(deps: ActivityDeps) {
   return atEdge({
     ...prepareActivities(deps),
-    ...renderActivities(deps),
     ...sendEmailActivities(deps),
     ...sendPushActivities(deps),
     ...completionActivities(deps),

@@ -20,7 +20,9 @@ export type NotificationStep =
   | `${Channel}.${AttemptOutcome}` // one delivery attempt
   | 'push.device_removed' // FCM says the token is gone
   | 'fallback' // the workflow moves on to another channel
-  | `notification.${NotificationStatus}`; // the final status
+  | `notification.${NotificationStatus}` // the final status
+  | 'webhook.delivered' // the tenant's status webhook acknowledged the outcome
+  | 'webhook.refused'; // its URL resolves to a non-public address
 
 export interface Step {
   tenantId: string;

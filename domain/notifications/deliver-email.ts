@@ -20,7 +20,7 @@ import { defaultDeliveryDeps } from '../pool/delivery-deps.js';
 import { maxAgeOf } from '../pool/max-age.js';
 import { chooseRoute, finishRoute, poolTopology, type DeliveryDeps } from '../pool/route.js';
 import { returnPathDomain } from '../sending-domains/records.js';
-import { tenantGate } from '../tenancy/gate.js';
+import { tenantGate } from './tenant-gate.js';
 import { writeSteps } from './audit-steps.js';
 import { finalStatusUpdate, finalStep } from './complete.js';
 import type { Attempt, SendInput, SendResult } from './delivery.js';

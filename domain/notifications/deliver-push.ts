@@ -6,7 +6,7 @@ import { writeThroughOutage } from '../../db/unavailable.js';
 import { failedStop, Refusal, retryStop, type Stop } from '../failures/refusal.js';
 import { recordDelivery } from '../metrics/registry.js';
 import { sendToDevice } from '../push/fcm-client.js';
-import { tenantGate } from '../tenancy/gate.js';
+import { tenantGate } from './tenant-gate.js';
 import { writeSteps } from './audit-steps.js';
 import { finalStatusUpdate, finalStep } from './complete.js';
 import type { Attempt, SendInput, SendResult } from './delivery.js';
