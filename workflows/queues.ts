@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Priority } from '@temporalio/common';
+import type { CategoryClass } from '../domain/notifications/accept.js';
 
 // Where and in which order a notification's workflow runs: its task queue and its priority.
 // Chosen by whoever starts the workflow (api/, through domain/notifications/accept.ts's start)
@@ -12,11 +13,7 @@ import type { Priority } from '@temporalio/common';
 // first, then round-robin across tenants, so one tenant's backlog cannot hold back another's
 // alerts. A mandatory category (security) goes ahead of everything; opt-in mail (marketing) last.
 
-/** What the priority depends on: the notification's category. */
-export interface CategoryClass {
-  mandatory: boolean;
-  requiresOptIn: boolean;
-}
+export type { CategoryClass };
 
 export const PRIORITY = { mandatory: 1, service: 3, optIn: 5 } as const;
 
