@@ -43,3 +43,15 @@ export function transient(type: string, message: string, afterMs?: number): Refu
 export function permanent(type: string, message: string): Refusal {
   return new Refusal(failedStop(type, message));
 }
+
+/** A step whose refusals from deep inside (a route choice, a template) come back as their Stop, not thrown. */
+export function stopping<A extends unknown[], R>(step: (...args: A) => Promise<R | Stop>): (...args: A) => Promise<R | Stop> {
+  return async (...args) => {
+    try {
+      return await step(...args);
+    } catch (err) {
+      if (err instanceof Refusal) return err.stop;
+      throw err;
+    }
+  };
+}

@@ -9,7 +9,7 @@ import type { Mailer, SmtpOutcome } from '../email/mailer.js';
 import { returnPathFor } from '../email/return-path.js';
 import { senderCache } from '../email/sender.js';
 import { redactAddresses } from '../failures/redact.js';
-import { failedStop, Refusal, retryStop, type Stop } from '../failures/refusal.js';
+import { failedStop, Refusal, retryStop, stopping, type Stop } from '../failures/refusal.js';
 import { classifyBounce, type BounceClass } from '../feedback/bounce-class.js';
 import { listUnsubscribeHeaders, unsubscribeUrlFor } from '../feedback/list-unsubscribe.js';
 import { recordFeedbackOutcome } from '../feedback/record-outcome.js';
@@ -207,17 +207,8 @@ export function emailDelivery({ db, mailer, secrets, publicUrl, logger, delivery
     return stopOf(outcome);
   }
 
-  return {
-    /** Delivers one notification's e-mail; a refusal from deep inside (route, tenant gate) comes back as its Stop. */
-    async deliverEmail(input: SendInput, attempt: Attempt): Promise<EmailOutcome> {
-      try {
-        return await deliver(input, attempt);
-      } catch (err) {
-        if (err instanceof Refusal) return err.stop;
-        throw err;
-      }
-    },
-  };
+  /** Delivers one notification's e-mail; a refusal from deep inside (route, tenant gate) comes back as its Stop. */
+  return { deliverEmail: stopping(deliver) };
 }
 
 /** Waits shorter than this are spent inside the activity; longer ones go back to the workflow as a timer. */

@@ -3,7 +3,7 @@ import type { Messaging } from 'firebase-admin/messaging';
 import type { Db } from '../../db/client.js';
 import { deliveryAttempts, pushDevices } from '../../db/schema.js';
 import { writeThroughOutage } from '../../db/unavailable.js';
-import { failedStop, Refusal, retryStop, type Stop } from '../failures/refusal.js';
+import { failedStop, retryStop, stopping, type Stop } from '../failures/refusal.js';
 import { recordDelivery } from '../metrics/registry.js';
 import { sendToDevice } from '../push/fcm-client.js';
 import { tenantGate } from './tenant-gate.js';
@@ -106,15 +106,6 @@ export function pushDelivery({ db, messaging }: PushDeps) {
     return anyTransient ? retryStop('PushTransient', message, retryAfterMs) : failedStop('PushPermanent', message);
   }
 
-  return {
-    /** Delivers one notification's push; a refusal from deep inside (the tenant gate) comes back as its Stop. */
-    async deliverPush(input: SendInput, attempt: Attempt): Promise<PushOutcome> {
-      try {
-        return await deliver(input, attempt);
-      } catch (err) {
-        if (err instanceof Refusal) return err.stop;
-        throw err;
-      }
-    },
-  };
+  /** Delivers one notification's push; a refusal from deep inside (the tenant gate) comes back as its Stop. */
+  return { deliverPush: stopping(deliver) };
 }

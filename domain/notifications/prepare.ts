@@ -2,7 +2,7 @@ import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { notificationSchedules, notifications, renderedMessages } from '../../db/schema.js';
-import { failedStop, Refusal, retryStop, type Stop } from '../failures/refusal.js';
+import { failedStop, retryStop, stopping, type Stop } from '../failures/refusal.js';
 import { writeSteps, type Step } from './audit-steps.js';
 import { notificationFacts } from './facts.js';
 import { planFromRow, type DeliveryPlan } from './plan.js';
@@ -121,17 +121,5 @@ export function preparation({ db, secrets, publicUrl }: PrepareDeps) {
         .set({ status: 'running', updatedAt: new Date() })
         .where(and(eq(notifications.id, notificationId), eq(notifications.status, 'scheduled')));
     },
-  };
-}
-
-/** A refusal from deep inside (a template that cannot render) comes back as its Stop. */
-function stopping<A extends unknown[], R>(step: (...args: A) => Promise<R | Stop>): (...args: A) => Promise<R | Stop> {
-  return async (...args) => {
-    try {
-      return await step(...args);
-    } catch (err) {
-      if (err instanceof Refusal) return err.stop;
-      throw err;
-    }
   };
 }
