@@ -33,8 +33,24 @@ export default tseslint.config(
   },
   {
     // The API, the pages, the inbound listener and domain code never reach into activities/.
-    files: ['api/**/*.ts', 'web/**/*.ts', 'inbound/**/*.ts', 'domain/**/*.ts'],
+    files: ['api/**/*.ts', 'web/**/*.ts', 'inbound/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [noActivities] }] },
+  },
+  {
+    // domain/ says what happened in its own types (domain/failures/refusal.ts); activities/ turn that
+    // into Temporal failures and workflows/ choose task queues and priorities.
+    files: ['domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            noActivities,
+            { group: ['@temporalio/*'], message: 'domain/ knows nothing of Temporal: return a typed outcome, activities/ convert it.' },
+          ],
+        },
+      ],
+    },
   },
   {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, nothing with side
@@ -57,5 +73,11 @@ export default tseslint.config(
         },
       ],
     },
+  },
+  {
+    // Task queues and priorities are chosen at the start (api/) and served by the worker; no
+    // workflow imports this file, so its hash may use node:crypto.
+    files: ['workflows/queues.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
 );

@@ -1,4 +1,5 @@
 import { Context } from '@temporalio/activity';
+import type { Attempt } from '../domain/notifications/delivery.js';
 
 /**
  * Heartbeats every few seconds while `work` runs, so a send that is slow (a tarpitting SMTP
@@ -14,4 +15,14 @@ export async function withHeartbeat<T>(work: () => Promise<T>, everyMs = 3000): 
   } finally {
     clearInterval(timer);
   }
+}
+
+/** The activity's try, as domain/ sees it: its number, heartbeats while working, sleeps that heartbeat. */
+export function currentAttempt(): Attempt {
+  const ctx = Context.current();
+  return {
+    number: ctx.info.attempt,
+    keepAlive: (work) => withHeartbeat(work),
+    pause: (ms) => ctx.sleep(ms).then(() => ctx.heartbeat()),
+  };
 }

@@ -1,12 +1,12 @@
 import { completionActivities } from './complete.js';
 import type { ActivityDeps } from './deps.js';
+import { atEdge } from './failures.js';
 import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
 import { domainCheckActivities } from './monitor/domain-check.js';
 import { partitionActivities } from './monitor/partitions.js';
 import { retentionActivities } from './monitor/retention.js';
 import { prepareActivities } from './prepare.js';
-import { renderActivities } from './render.js';
 import { sendEmailActivities } from './send-email.js';
 import { sendPushActivities } from './send-push.js';
 import { operatorWebhookActivities } from './webhooks/operator.js';
@@ -17,9 +17,8 @@ export type { ActivityDeps } from './deps.js';
 
 /** Every activity the notification workflow calls, built from explicit dependencies. */
 export function createActivities(deps: ActivityDeps) {
-  return {
+  return atEdge({
     ...prepareActivities(deps),
-    ...renderActivities(deps),
     ...sendEmailActivities(deps),
     ...sendPushActivities(deps),
     ...completionActivities(deps),
@@ -31,7 +30,7 @@ export function createActivities(deps: ActivityDeps) {
     ...operatorWebhookActivities(deps),
     ...statusWebhookActivities(deps),
     ...testSendActivities(deps),
-  };
+  });
 }
 
 export type Activities = ReturnType<typeof createActivities>;

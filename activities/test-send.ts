@@ -5,13 +5,13 @@ import type { ActivityDeps } from './deps.js';
 import { returnPathFor } from '../domain/email/return-path.js';
 import { senderCache } from '../domain/email/sender.js';
 import { findSuppression, suppressionApplies } from '../domain/feedback/suppression.js';
-import { permanent, transient } from '../domain/failures/temporal.js';
+import { permanent, transient } from './failures.js';
 import { withHeartbeat } from './heartbeat.js';
 import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { chooseRoute, finishRoute, poolTopology } from '../domain/pool/route.js';
 import { canSendFromDomain } from '../domain/sending-domains/service.js';
 import { returnPathDomain } from '../domain/sending-domains/records.js';
-import { tenantGate } from '../domain/tenancy/gate.js';
+import { tenantGate } from '../domain/notifications/tenant-gate.js';
 import { isConfirmedTestRecipient } from '../domain/test-sends/recipients.js';
 
 /** Marks a test message so nobody takes it for a real alert, in the inbox and in filters. */

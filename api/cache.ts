@@ -1,6 +1,6 @@
 import { TtlCache } from '../lib/ttl-cache.js';
 import type { KeyGrant } from './auth.js';
-import type { TypeFacts } from './trigger.js';
+import type { TypeFacts } from '../domain/notifications/accept.js';
 
 export { TtlCache };
 

@@ -1,8 +1,9 @@
 import { z } from '@hono/zod-openapi';
+import { channels } from '../domain/notifications/status.js';
 
 /** Request and response schemas of the categories, notification types, versions and layouts routes. */
 
-export const Channel = z.enum(['email', 'push']);
+export const Channel = z.enum(channels);
 const Kind = z.enum(['required', 'service', 'marketing']);
 const LocaleKey = z
   .string()

@@ -8,14 +8,19 @@ import { testSendWorkflow } from '../workflows/test-send.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { ApiProblem, problems } from './problem.js';
 import { chargeNotifications } from './rate-limit.js';
-import { ensureSendable } from './trigger.js';
+import { ensureSendable, NotAccepted } from '../domain/notifications/accept.js';
+import { problemOf } from './trigger.js';
 
 /**
  * Refuses, before anything is written, a test message a notification could not be either: no
  * DKIM-verified sending domain (409), a tenant on hold (409), a suppressed address (422).
  */
 export async function checkTestMail(deps: AppDeps, tenantId: string, to: string, path: string): Promise<void> {
-  await ensureSendable(deps, tenantId);
+  try {
+    await ensureSendable(deps, tenantId);
+  } catch (err) {
+    throw err instanceof NotAccepted ? problemOf(err) : err;
+  }
   await checkTestAddress(deps.db, tenantId, to, path);
 }
 

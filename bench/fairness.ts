@@ -1,6 +1,6 @@
 // `npm run bench:fairness`: tenant B's single security alert, trigger to SMTP accepted, while
 // tenant A's burst is in flight (the worker's share per tenant: Temporal task queue priority and
-// fairness, domain/tenancy/fairness.ts). Brings up the same stack as `npm run bench`, fires A's
+// fairness, workflows/queues.ts). Brings up the same stack as `npm run bench`, fires A's
 // burst (--burst=5000, 32 connections), then every --every-s=15 seconds one alert of B's, --alerts=6
 // in all, each waited for at the inbox; prints each latency with A's backlog (accepted, not yet
 // delivered) at that moment, and writes bench/results/fairness.json. --from-source skips the build.

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DEFAULT_RATE_LIMITS, type RateLimits } from '../domain/tenancy/limits.js';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limits.js';
 
 /** A comma-separated list; blanks dropped; absent: empty. */
 const splitList = (v: string) =>

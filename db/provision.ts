@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { hashApiKey, sealedFor, type SecretBox } from '../config/secrets.js';
-import { seedTenantDefaults } from '../domain/templates/seed.js';
+import { seedTenantDefaults } from './seed.js';
 import type { Db } from './client.js';
 import { apiKeys, sendingIps, pools, sendingDomains, tenants } from './schema.js';
 

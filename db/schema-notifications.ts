@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import { bigint, bigserial, index, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
-import { channels, notificationStatuses, type NotificationStatus } from '../domain/notifications/status.js';
+import { channels, notificationStatuses, type NotificationStatus } from '../lib/notification-vocabulary.js';
 import { bytea, createdAt } from './columns.js';
 import { tenants } from './schema-tenants.js';
 import { users } from './schema-users.js';

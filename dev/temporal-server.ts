@@ -77,7 +77,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (opts.uiCodecEndpoint && !opts.headless) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
-  // Task queue fairness (priority first, then round-robin per tenant, domain/tenancy/fairness.ts):
+  // Task queue fairness (priority first, then round-robin per tenant, workflows/queues.ts):
   // off by default on a self-hosted server; without it priority keys are ignored too.
   args.push('--dynamic-config-value', 'matching.enableFairness=true');
   const child: ChildProcess = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });

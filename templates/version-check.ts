@@ -25,7 +25,8 @@ export interface VersionChecks {
   spam?: SpamReport;
 }
 
-export type Channel = 'email' | 'push';
+export type { Channel } from '../lib/notification-vocabulary.js';
+import type { Channel } from '../lib/notification-vocabulary.js';
 
 // Content sits inside the layout's column, so it is validated inside one; line 1 is the wrapper.
 const WRAP_OPEN = '<mjml><mj-body><mj-section><mj-column>\n';

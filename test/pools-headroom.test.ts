@@ -2,10 +2,10 @@
 // (domain/pool/headroom.ts), so a burst holding every slot it may take never makes a security
 // alert wait for it. Real routing code against Postgres; the reservations stay open (no send).
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
+import { Refusal } from '../domain/failures/refusal.js';
 import { chooseRoute, type DeliveryDeps } from '../domain/pool/route.js';
 import { providerRules } from '../domain/pool/rules.js';
 import { connectDatabase, type Database } from '../db/client.js';
@@ -45,10 +45,10 @@ describe('send slots on a shared pool', () => {
   it("leaves one of an IP's connections to mandatory mail: tenant B's alert gets it while tenant A's bulk holds the rest", async () => {
     for (let i = 0; i < 3; i++) expect((await route('tenant-a', false)).ipId).toBe(`${poolId}-ip1`);
     const refused = await route('tenant-a', false).catch((err: unknown) => err);
-    expect(refused).toBeInstanceOf(ApplicationFailure);
-    expect((refused as ApplicationFailure).type).toBe('NoIpAvailable');
+    expect(refused).toBeInstanceOf(Refusal);
+    expect((refused as Refusal).type).toBe('NoIpAvailable');
     expect((await route('tenant-b', true)).ipId).toBe(`${poolId}-ip1`);
     // And the IP's limit still holds for mandatory mail too.
-    expect(((await route('tenant-b', true).catch((err: unknown) => err)) as ApplicationFailure).type).toBe('NoIpAvailable');
+    expect(((await route('tenant-b', true).catch((err: unknown) => err)) as Refusal).type).toBe('NoIpAvailable');
   });
 });

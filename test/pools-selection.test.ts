@@ -2,13 +2,13 @@
 // server for MX, real SMTP to a receiver on loopback; only the clock is injected, so a day of
 // warm-up or an hour of suspension passes without sleeping.
 import { randomUUID } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import { createMailer, type Mailer } from '../domain/email/mailer.js';
 import { createDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { createDnsResolver } from '../domain/pool/mx-lookup.js';
+import { Refusal } from '../domain/failures/refusal.js';
 import { chooseRoute, finishRoute, type DeliveryDeps } from '../domain/pool/route.js';
 import { providerRules } from '../domain/pool/rules.js';
 import { reserveSlot } from '../domain/pool/slots.js';
@@ -98,11 +98,11 @@ async function send(poolId: string, domain: string) {
   return { route, outcome, verdict };
 }
 
-async function refusal(poolId: string, domain: string): Promise<ApplicationFailure> {
+async function refusal(poolId: string, domain: string): Promise<Refusal> {
   try {
     await chooseRoute(database.db, delivery, { tenantId: `t-${tag}`, poolId, recipientDomain: domain });
   } catch (err) {
-    if (err instanceof ApplicationFailure) return err;
+    if (err instanceof Refusal) return err;
     throw err;
   }
   throw new Error('a source was chosen');
@@ -131,9 +131,9 @@ describe('a suspended IP', () => {
     // No address may send: a retryable failure whose delay is the rest of the suspension.
     const wait = await refusal(p, 'gmail.test');
     expect(wait.type).toBe('NoIpAvailable');
-    expect(wait.nonRetryable).toBe(false);
-    expect(Number(wait.nextRetryDelay)).toBeGreaterThan(9 * 60_000);
-    expect(Number(wait.nextRetryDelay)).toBeLessThanOrEqual(10 * 60_000);
+    expect(wait.stop.kind).toBe('retry');
+    expect(wait.retryAfterMs).toBeGreaterThan(9 * 60_000);
+    expect(wait.retryAfterMs).toBeLessThanOrEqual(10 * 60_000);
     // The same IP still sends to other providers.
     expect((await send(p, 'other.test')).outcome.ok).toBe(true);
 
@@ -160,7 +160,7 @@ describe('a warming IP', () => {
     for (let i = 0; i < 3; i++) expect((await send(p, 'other.test')).outcome.ok).toBe(true);
     const capped = await refusal(p, 'other.test');
     expect(capped.type).toBe('NoIpAvailable');
-    expect(Number(capped.nextRetryDelay)).toBeGreaterThan(23 * 3_600_000);
+    expect(capped.retryAfterMs).toBeGreaterThan(23 * 3_600_000);
     expect(inbox.messages.filter((m) => m.remoteAddress === '127.0.0.12').length - day0).toBe(3);
     expect((await standing(p, '127.0.0.12', 'other')).state).toBe('warming');
 
@@ -214,11 +214,11 @@ describe('response rules and bounce classes', () => {
     const throttled = await standing(p, '127.0.0.16', 'gmail');
     expect(throttled.state).toBe('throttled');
     expect(throttled.throttle).toEqual({ count: 1, perMs: 60_000 });
-    expect(Number((await refusal(p, 'gmail.test')).nextRetryDelay)).toBeGreaterThan(59_000); // the last reply is still in the window
+    expect((await refusal(p, 'gmail.test')).retryAfterMs).toBeGreaterThan(59_000); // the last reply is still in the window
     clock += 61_000;
     expect((await send(p, 'gmail.test')).outcome.ok).toBe(true);
     const wait = await refusal(p, 'gmail.test');
-    expect(Number(wait.nextRetryDelay)).toBeGreaterThan(59_000);
+    expect(wait.retryAfterMs).toBeGreaterThan(59_000);
     expect((await send(p, 'other.test')).outcome.ok).toBe(true); // other providers at full rate
   });
 

@@ -5,7 +5,7 @@ import type { NativeConnection, WorkerOptions, WorkerPlugin } from '@temporalio/
 import { activityMetrics } from './metrics-interceptor.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { failureConverterPath } from '../config/temporal.js';
-import { alertsTaskQueue } from '../domain/tenancy/fairness.js';
+import { alertsTaskQueue } from '../workflows/queues.js';
 
 const quiet = { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never;
 
@@ -43,7 +43,7 @@ const alertSlots = (total: number) => Math.max(2, Math.min(50, Math.ceil(total /
 
 /**
  * Workers serving the notification workflow and its activities: one on the task queue, one on its
- * mandatory-alerts lane (domain/tenancy/fairness.ts alertsTaskQueue) with slots of its own, so a
+ * mandatory-alerts lane (workflows/queues.ts alertsTaskQueue) with slots of its own, so a
  * burst that fills the first worker's slots never delays a security alert. Both run one bundle.
  */
 export async function createNotificationWorker(opts: NotificationWorkerOptions): Promise<NotificationWorker> {

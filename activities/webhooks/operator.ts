@@ -1,7 +1,7 @@
 import { eq, sql } from 'drizzle-orm';
 import { alarms } from '../../db/schema.js';
 import type { ActivityDeps } from '../deps.js';
-import { permanent, transient } from '../../domain/failures/temporal.js';
+import { permanent, transient } from '../failures.js';
 import { defaultMonitoring } from '../../domain/monitor/settings.js';
 import { trustedEgress } from '../../domain/webhooks/egress.js';
 import { postSigned } from '../../domain/webhooks/post.js';

@@ -1,13 +1,13 @@
-import { and, eq } from 'drizzle-orm';
-import { categories, notifications, tenants, users } from '../../db/schema.js';
-import { appendAudit } from '../../domain/audit/append.js';
+import { writeSteps } from '../../domain/notifications/audit-steps.js';
+import { notificationFacts } from '../../domain/notifications/facts.js';
 import type { ActivityDeps } from '../deps.js';
-import { permanent, transient } from '../../domain/failures/temporal.js';
+import { permanent, transient } from '../failures.js';
 import type { StatusWebhookOutcome } from '../../domain/notifications/status.js';
 import { postSigned } from '../../domain/webhooks/post.js';
 import { webhookSecretOf } from '../../domain/webhooks/tenant-secret.js';
 
 export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
+  const facts = notificationFacts(db);
   return {
     /**
      * Posts one notification outcome to the tenant's status webhook, signed with the tenant's
@@ -20,57 +20,47 @@ export function statusWebhookActivities({ db, secrets, egress }: ActivityDeps) {
       outcome: StatusWebhookOutcome;
       at: string;
     }): Promise<{ posted: boolean }> {
-      const [row] = await db
-        .select({
-          url: tenants.statusWebhookUrl,
-          userId: users.externalId,
-          type: notifications.type,
-          category: notifications.categoryKey,
-          channels: notifications.deliveredChannels,
-          mandatory: categories.mandatory,
-          reason: notifications.error,
-        })
-        .from(notifications)
-        .innerJoin(tenants, eq(tenants.id, notifications.tenantId))
-        .innerJoin(users, eq(users.id, notifications.userId))
-        .innerJoin(categories, and(eq(categories.tenantId, notifications.tenantId), eq(categories.key, notifications.categoryKey)))
-        .where(eq(notifications.id, input.notificationId));
-      if (!row?.url) return { posted: false };
+      const row = await facts(input.notificationId);
+      if (!row?.statusWebhookUrl) return { posted: false };
       // A required alert that reached no channel is the tenant's to act on (call the user, ...): its own event, with why.
       const undeliverable = row.mandatory && (input.outcome === 'failed' || input.outcome === 'suppressed');
       const result = await postSigned(
-        row.url,
+        row.statusWebhookUrl,
         await webhookSecretOf(db, secrets, input.tenantId),
         {
           type: undeliverable ? 'notification.undeliverable' : 'notification.status',
-          ...(undeliverable ? { event: 'undeliverable', reason: row.reason } : {}),
+          ...(undeliverable ? { event: 'undeliverable', reason: row.error } : {}),
           notificationId: input.notificationId,
-          userId: row.userId,
+          userId: row.userExternalId,
           notificationType: row.type,
           category: row.category,
           outcome: input.outcome,
-          deliveredChannels: row.channels,
+          deliveredChannels: row.deliveredChannels,
           at: input.at,
         },
         { egress },
       );
       if (result.refused) {
         // A URL into our own network is not retried: the tenant must change it.
-        await appendAudit(db, {
-          tenantId: input.tenantId,
-          notificationId: input.notificationId,
-          step: 'webhook.refused',
-          detail: { outcome: input.outcome, reason: 'the webhook URL resolves to a non-public address' },
-        });
+        await writeSteps(db, [
+          {
+            tenantId: input.tenantId,
+            notificationId: input.notificationId,
+            step: 'webhook.refused',
+            detail: { outcome: input.outcome, reason: 'the webhook URL resolves to a non-public address' },
+          },
+        ]);
         throw permanent('WebhookAddressRefused', 'The status webhook URL resolves to a non-public address');
       }
       if (!result.ok) throw transient('WebhookNotAcknowledged', `Tenant webhook answered ${result.status ?? result.error}`);
-      await appendAudit(db, {
-        tenantId: input.tenantId,
-        notificationId: input.notificationId,
-        step: 'webhook.delivered',
-        detail: { outcome: input.outcome, status: result.status },
-      });
+      await writeSteps(db, [
+        {
+          tenantId: input.tenantId,
+          notificationId: input.notificationId,
+          step: 'webhook.delivered',
+          detail: { outcome: input.outcome, status: result.status },
+        },
+      ]);
       return { posted: true };
     },
   };

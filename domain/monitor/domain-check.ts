@@ -6,7 +6,7 @@ import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import type { DomainSettings } from '../sending-domains/service.js';
 import type { TxtResolver } from '../sending-domains/verify.js';
-import { transient } from '../failures/temporal.js';
+import { transient } from '../failures/refusal.js';
 import { postSigned } from '../webhooks/post.js';
 import type { EgressPolicy } from '../webhooks/egress.js';
 import { webhookSecretOf } from '../webhooks/tenant-secret.js';

@@ -1,9 +1,8 @@
 import type { SecretBox } from '../../config/secrets.js';
-import { categories, notifications, tenants, users } from '../../db/schema.js';
 import type { Db } from '../../db/client.js';
 import { renderVersionEmail, renderVersionPush, TemplateError } from '../../templates/index.js';
 import { loadVersion } from '../templates/versions.js';
-import { permanent } from '../failures/temporal.js';
+import { permanent } from '../failures/refusal.js';
 import { unsubscribeUrlFor } from '../feedback/list-unsubscribe.js';
 import type { Channel } from './status.js';
 
@@ -64,19 +63,3 @@ export async function renderContent(
     throw err;
   }
 }
-
-/** The columns of a notification's row that rendering needs (joins: users, tenants, categories). */
-export const renderColumns = {
-  notificationId: notifications.id,
-  tenantId: notifications.tenantId,
-  tenantName: tenants.name,
-  type: notifications.type,
-  data: notifications.data,
-  locale: users.locale,
-  timezone: users.timezone,
-  userId: notifications.userId,
-  category: notifications.categoryKey,
-  mandatory: categories.mandatory,
-  requiresOptIn: categories.requiresOptIn,
-  templateVersion: notifications.templateVersion,
-};

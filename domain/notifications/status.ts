@@ -1,23 +1,9 @@
-// The one home of a notification's statuses and channels: the table, the API schemas and the
-// workflow all take them from here. Plain values only, so workflow code may import the types.
+// A notification's statuses and channels for the domain, the API and the workflow (the values
+// themselves sit below db/, in lib/notification-vocabulary.ts). Types and plain values only, so
+// workflow code may import the types.
 
-export const channels = ['email', 'push'] as const;
-export type Channel = (typeof channels)[number];
-
-/** A notification's status, as stored, answered by the API and set by the workflow. */
-export const notificationStatuses = [
-  'accepted',
-  'scheduled',
-  'running',
-  'delivered',
-  'failed',
-  'cancelled',
-  'skipped',
-  'suppressed',
-  'bounced',
-  'complained',
-] as const;
-export type NotificationStatus = (typeof notificationStatuses)[number];
+export { channels, notificationStatuses, type Channel, type NotificationStatus } from '../../lib/notification-vocabulary.js';
+import type { NotificationStatus } from '../../lib/notification-vocabulary.js';
 
 /** The outcome of one channel's delivery, as the workflow records it. */
 export type ChannelOutcome = 'delivered' | 'failed' | 'cancelled' | 'suppressed';

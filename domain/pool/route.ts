@@ -8,7 +8,7 @@ import { appendAudit } from '../audit/append.js';
 import type { SmtpRoute, SmtpOutcome } from '../email/mailer.js';
 import type { TlsRequirement } from '../email/tls-policy.js';
 import { publicAddressCheck } from '../webhooks/egress.js';
-import { permanent, transient } from '../failures/temporal.js';
+import { permanent, transient } from '../failures/refusal.js';
 import { NullMxError, type MxLookup } from './mx-lookup.js';
 import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';

@@ -1,15 +1,13 @@
 import { and, asc, eq, sql } from 'drizzle-orm';
+import type { DomainSettings } from '../../config/domain-settings.js';
 import { sealedFor, type SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { sendingIps, sendingDomains, tenants } from '../../db/schema.js';
 import { appendAudit } from '../audit/append.js';
-import { DKIM_SELECTORS, DOMAIN_CHANGES_CHANNEL, expectedRecords, generateDkimKey, type MailDnsSettings } from './records.js';
+import { DKIM_SELECTORS, DOMAIN_CHANGES_CHANNEL, expectedRecords, generateDkimKey } from './records.js';
 import { checkRecords, type RecordCheck, type TxtResolver } from './verify.js';
 
-export interface DomainSettings extends MailDnsSettings {
-  /** How long a replaced DKIM key's record must stay published (mail in flight, receivers' caches). */
-  rotationGraceHours: number;
-}
+export type { DomainSettings };
 
 /** Dev defaults; production sets BOUNCE_HOST (and SPF_INCLUDE) so the records point at its own hosts. */
 export const defaultDomainSettings: DomainSettings = { bounceHost: 'bounce.notiflow.test', rotationGraceHours: 72 };

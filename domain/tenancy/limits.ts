@@ -3,27 +3,14 @@ import type { Db } from '../../db/client.js';
 import { tenantRateLimits, tenants } from '../../db/schema.js';
 import { appendAudit } from '../audit/append.js';
 import { TenantError } from './tenants.js';
+import type { RateLimits } from '../../config/rate-limits.js';
 
 // A fair share per tenant at the API: requests per second and notifications per second (a batch
 // counts each item), as token buckets in Postgres so the limits hold across API processes.
 
 export type RateKind = 'requests' | 'notifications';
 
-/** A tenant's limits: a steady rate per second and the burst a full bucket allows. */
-export interface RateLimits {
-  requestsPerSecond: number;
-  requestsBurst: number;
-  notificationsPerSecond: number;
-  notificationsBurst: number;
-}
-
-/** What a tenant without an operator's setting gets (RATE_LIMIT_* override these). */
-export const DEFAULT_RATE_LIMITS: RateLimits = {
-  requestsPerSecond: 100,
-  requestsBurst: 200,
-  notificationsPerSecond: 500,
-  notificationsBurst: 2_000,
-};
+export { DEFAULT_RATE_LIMITS, type RateLimits } from '../../config/rate-limits.js';
 
 export interface TakeResult {
   allowed: boolean;

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
-import type { Db } from '../../db/client.js';
-import { categories, layoutVersions, notificationTypes, templateVersions } from '../../db/schema.js';
-import { defaultContent, defaultLayout, defaultTypeSpec, defaultTypes, defaultVariables } from '../../templates/version-defaults.js';
+import type { Db } from './client.js';
+import { categories, layoutVersions, notificationTypes, templateVersions } from './schema.js';
+import { defaultContent, defaultLayout, defaultTypeSpec, defaultTypes, defaultVariables } from '../templates/version-defaults.js';
 
 /** The categories every tenant starts with; security is mandatory, marketing needs a recorded opt-in. */
 export const defaultCategories = [

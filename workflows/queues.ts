@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import type { Priority } from '@temporalio/common';
+import type { CategoryClass } from '../domain/notifications/accept.js';
 
+// Where and in which order a notification's workflow runs: its task queue and its priority.
+// Chosen by whoever starts the workflow (api/, through domain/notifications/accept.ts's start)
+// and served by worker/create-worker.ts. Client and worker side only: no workflow code imports
+// it (it hashes with node:crypto; eslint.config.js allows that for this file alone).
+//
 // A fair share per tenant in the worker, through Temporal's task queue priority and fairness
 // (the server needs matching.enableFairness, see dev/temporal-server.ts and the README): a
 // notification's workflow and activity tasks (activities inherit it) are dispatched by priority
 // first, then round-robin across tenants, so one tenant's backlog cannot hold back another's
 // alerts. A mandatory category (security) goes ahead of everything; opt-in mail (marketing) last.
 
-/** What the priority depends on: the notification's category. */
-export interface CategoryClass {
-  mandatory: boolean;
-  requiresOptIn: boolean;
-}
+export type { CategoryClass };
 
 export const PRIORITY = { mandatory: 1, service: 3, optIn: 5 } as const;
 

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/client.js';
-import { appendAudit } from '../audit/append.js';
-import { permanent, transient } from '../failures/temporal.js';
+import type { Channel } from './status.js';
+import { writeSteps } from './audit-steps.js';
+import { permanent, transient } from '../failures/refusal.js';
 
 /** A held tenant's sends look again this often (the operator's reinstatement is seen then). */
 export const HELD_RECHECK_MS = 5 * 60_000;
@@ -13,12 +14,12 @@ export async function tenantGate(
   db: Db,
   row: { tenantId: string; tenantStatus: 'active' | 'suspended' | 'held'; tenantStatusReason: string | null },
   notificationId: string,
-  channel: 'email' | 'push',
+  channel: Channel,
 ): Promise<void> {
   if (row.tenantStatus === 'active') return;
   const reason = row.tenantStatusReason ?? 'no reason given';
   if (row.tenantStatus === 'suspended') {
-    await appendAudit(db, { tenantId: row.tenantId, notificationId, step: `${channel}.stopped`, detail: { tenantStatus: 'suspended', reason } });
+    await writeSteps(db, [{ tenantId: row.tenantId, notificationId, step: `${channel}.stopped`, detail: { tenantStatus: 'suspended', reason } }]);
     throw permanent('TenantSuspended', `Tenant ${row.tenantId} is suspended (${reason}); nothing is sent`);
   }
   throw transient('TenantHeld', `Tenant ${row.tenantId} is on hold (${reason}); the send waits for an operator`, HELD_RECHECK_MS);
