@@ -54,6 +54,7 @@ const app = createApi(
     domainSettings: domainSettingsFromEnv(env),
     resolver,
     publicUrl: env.PUBLIC_URL,
+    trustedProxies: env.TRUSTED_PROXIES,
     temporalUiUrl: env.TEMPORAL_UI_URL,
     ...(tls && tls.clientAuth !== 'off' ? { clientCertAuth: tls.clientAuth } : {}),
   },
