@@ -9,7 +9,9 @@ import { tenantProblem, TenantParams } from './tenants-admin.js';
 const fingerprint = z
   .string()
   .max(95)
-  .refine((v) => normalizeFingerprint(v) !== undefined, 'a SHA-256 fingerprint: 64 hex digits, colons allowed');
+  .refine((v) => normalizeFingerprint(v) !== undefined, 'a SHA-256 fingerprint: 64 hex digits, colons allowed')
+  // The refinement's rule, stated for the document.
+  .openapi({ pattern: '^:*(?:[0-9A-Fa-f]:*){64}$' });
 const CertParams = TenantParams.extend({ fingerprint: fingerprint.openapi({ param: { name: 'fingerprint', in: 'path' } }) });
 
 const ClientCertView = z
