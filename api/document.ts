@@ -30,6 +30,11 @@ function markSchema(schema: unknown, components: Node, seen: Set<string>): void 
     }
     return;
   }
+  // Any JSON value (z.unknown(), a batch's items): any value whose strings and keys carry no NUL.
+  if (!Object.keys(schema).some((k) => !['description', 'title', 'default', 'examples', 'example'].includes(k))) {
+    schema.$ref = `#/components/schemas/${ANY_TEXT_VALUE}`;
+    return;
+  }
   const types = typesOf(schema);
   // Formats (email, uuid, date-time, uri) and patterns already spell out their characters; an enum or const its values.
   if (
@@ -52,9 +57,28 @@ function markSchema(schema: unknown, components: Node, seen: Set<string>): void 
   }
 }
 
+const ANY_TEXT_VALUE = 'AnyValueWithoutNul';
+const anyTextValue = {
+  description: 'Any JSON value whose strings and object keys hold no NUL',
+  anyOf: [
+    { type: ['null', 'boolean', 'number'] },
+    { type: 'string', pattern: SAFE_TEXT_PATTERN },
+    { type: 'array', items: { $ref: `#/components/schemas/${ANY_TEXT_VALUE}` } },
+    {
+      type: 'object',
+      propertyNames: { pattern: SAFE_TEXT_PATTERN },
+      additionalProperties: { $ref: `#/components/schemas/${ANY_TEXT_VALUE}` },
+    },
+  ],
+};
+
 /** The document with the string guard stated on /v1 requests (parameters and bodies); mutates and returns it. */
 export function stateStringGuard<D extends { paths?: unknown; components?: unknown }>(doc: D): D {
-  const components = (isNode(doc.components) && isNode(doc.components.schemas) ? doc.components.schemas : {}) as Node;
+  if (!isNode(doc.components)) (doc as { components: Node }).components = {};
+  const holder = doc.components as Node;
+  if (!isNode(holder.schemas)) holder.schemas = {};
+  const components = holder.schemas as Node;
+  components[ANY_TEXT_VALUE] = anyTextValue;
   const seen = new Set<string>();
   for (const [path, ops] of Object.entries(isNode(doc.paths) ? doc.paths : {})) {
     if (!path.startsWith('/v1/') || !isNode(ops)) continue;

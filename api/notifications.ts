@@ -59,6 +59,7 @@ const batch = createRoute({
         notifications: {
           type: 'array',
           minItems: 1,
+          maxItems: MAX_BATCH_ITEMS,
           // Any item is taken: each is checked on its own and refused in `results`, the others go ahead.
           items: {
             description:
