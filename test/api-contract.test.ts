@@ -64,7 +64,9 @@ describe('the document states the refusals', () => {
     const token = doc.paths['/v1/unsubscribe/{token}']!.get!.parameters[0]!.schema;
     expect(ajv.validate(token, 'x'.repeat(43))).toBe(true);
     expect(ajv.validate(token, '0')).toBe(false);
-    const fp = doc.paths['/v1/admin/tenants/{id}/client-certificates/{fingerprint}']!.delete!.parameters.find((p) => p.name === 'fingerprint').schema;
+    const fp = doc.paths['/v1/admin/tenants/{id}/client-certificates/{fingerprint}']!.delete!.parameters.find(
+      (p) => p.name === 'fingerprint',
+    )!.schema;
     expect(ajv.validate(fp, 'AB:'.repeat(31) + 'CD')).toBe(true);
     expect(ajv.validate(fp, '0'.repeat(94))).toBe(false);
   });
