@@ -4,6 +4,9 @@ import { LAYOUT_SLOTS } from '../domain/templates/layouts.js';
 
 /** Request and response schemas of the categories, notification types, versions and layouts routes. */
 
+/** Version numbers are Postgres integers. */
+const PG_INT_MAX = 2_147_483_647;
+
 export const Channel = z.enum(['email', 'push']);
 const Kind = z.enum(['required', 'service', 'marketing']);
 const LocaleKey = z
@@ -74,7 +77,7 @@ export const VersionBody = z
   .object({
     email: keyedRecord(LocaleKey, EmailPart).optional(),
     push: keyedRecord(LocaleKey, PushPart).optional(),
-    layout: z.number().int().positive().optional().describe('layout version to pin; the newest published one when absent'),
+    layout: z.number().int().positive().max(PG_INT_MAX).optional().describe('layout version to pin; the newest published one when absent'),
   })
   .strict()
   .openapi('TemplateVersionBody');
@@ -133,7 +136,7 @@ const Data = z
   .refine((d) => Object.keys(d).length <= 50, 'at most 50 fields');
 export const PreviewBody = z
   .object({
-    version: z.number().int().positive().optional().describe('default: the published version, else the newest'),
+    version: z.number().int().positive().max(PG_INT_MAX).optional().describe('default: the published version, else the newest'),
     locale: LocaleKey,
     data: Data,
   })

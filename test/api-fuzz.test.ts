@@ -123,13 +123,14 @@ beforeAll(async () => {
 afterAll(async () => engine?.stop());
 
 /** The schema with $refs inlined and every object closed: an answer names no field the document does not. */
-function closed(schema: unknown): unknown {
-  if (Array.isArray(schema)) return schema.map(closed);
+function closed(schema: unknown, expanding: ReadonlySet<string> = new Set()): unknown {
+  if (Array.isArray(schema)) return schema.map((s) => closed(s, expanding));
   if (!schema || typeof schema !== 'object') return schema;
   const s = schema as Schema;
   const ref = typeof s.$ref === 'string' ? /^#\/components\/schemas\/(.+)$/.exec(s.$ref)?.[1] : undefined;
-  if (ref) return closed(doc.components.schemas[ref]);
-  const out = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'enum' || k === 'const' || k === 'default' ? v : closed(v)]));
+  // A schema that refers to itself (any JSON value) is inlined once; deeper, anything goes.
+  if (ref) return expanding.has(ref) ? {} : closed(doc.components.schemas[ref], new Set([...expanding, ref]));
+  const out = Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === 'enum' || k === 'const' || k === 'default' ? v : closed(v, expanding)]));
   if (s.properties && s.additionalProperties === undefined) out.additionalProperties = false;
   return out;
 }
@@ -251,9 +252,10 @@ function pathValue(path: string, name: string, schema: Schema): fc.Arbitrary<str
   };
   const real = known[name]?.() ?? [];
   if (path.startsWith('/v1/admin/') && !real.length) throw new Error(`no known ids for {${name}} in ${path}: add them to pathValue`);
+  // "." and ".." cannot be sent as a segment: the URL parser removes them, %2E or not.
   const generated = value(schema)
     .map(asText)
-    .filter((v) => v.length > 0);
+    .filter((v) => v.length > 0 && v !== '.' && v !== '..');
   return real.length ? fc.oneof({ arbitrary: fc.constantFrom(...real), weight: 2 }, { arbitrary: generated, weight: 3 }) : generated;
 }
 
