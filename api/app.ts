@@ -11,6 +11,8 @@ import { alarmsApi } from './alarms.js';
 import { KEY_CHANGES_CHANNEL, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
 import { apiKeysApi } from './api-keys.js';
 import { requireScope, tenantAuth } from './auth.js';
+import { adminAuth } from './admin-auth.js';
+import { clientAddressOf } from './client-address.js';
 import { auditVerifyApi } from './audit-verify.js';
 import { codecApi, codecCors } from './codec.js';
 import { clientCertBinding } from './client-cert.js';
@@ -19,6 +21,7 @@ import { consoleSessionsAdminApi } from './console-sessions-admin.js';
 import { createApiCaches } from './cache.js';
 import { jsonResponse, OPEN, refuseInvalid, router } from './contract.js';
 import type { ApiDeps, ApiEnv } from './env.js';
+import { stateStringGuard } from './document.js';
 import { methodNotAllowed, refuseUnsafeStrings } from './guards.js';
 import { notificationsApi } from './notifications.js';
 import { providerFeedbackApi } from './provider-feedback.js';
@@ -159,8 +162,10 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
     });
   const defaultLimit = limit(MAX_BODY_BYTES);
   const batchLimit = limit(MAX_BATCH_BODY_BYTES);
-  app.use('/v1/*', (c, next) => (c.req.method === 'POST' && c.req.path === '/v1/notifications/batch' ? batchLimit : defaultLimit)(c, next));
-  app.use('/v1/*', refuseUnsafeStrings);
+  const isBatch = (c: { req: { method: string; path: string } }) => c.req.method === 'POST' && c.req.path === '/v1/notifications/batch';
+  // Bodies are parsed (refuseUnsafeStrings) only after the key is checked, and the batch's larger
+  // limit is applied then: unauthenticated requests cost no parse and get 64 KiB at most.
+  app.use('/v1/*', (c, next) => (isBatch(c) ? next() : defaultLimit(c, next)));
 
   app.openapi(health, (c) => c.json({ ok: true }, 200));
 
@@ -171,12 +176,14 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   app.route('/preferences', preferenceCentre(deps));
   // Unsubscribe pages and the one-click POST, ahead of the tenant-key middleware: the link is the credential.
   const unsubscribe = router();
+  // (Mounted at /v1: an unscoped use would run before the tenant key is checked on every route.)
+  unsubscribe.use('/unsubscribe/*', refuseUnsafeStrings);
   unsubscribe.route('/unsubscribe', unsubscribeApi(deps));
   app.route('/v1', unsubscribe);
   // API_SERVE=pages: a process for the browser pages alone (e.g. without client certificates), nothing of the tenant or admin API.
   if (deps.serve === 'pages') return app;
 
-  app.openapi(document, (c) => c.json(app.getOpenAPI31Document(documentInfo as never) as unknown as Record<string, unknown>, 200));
+  app.openapi(document, (c) => c.json(stateStringGuard(app.getOpenAPI31Document(documentInfo as never)) as unknown as Record<string, unknown>, 200));
   app.route('/', docsApi());
   // Metrics on the public port only behind METRICS_TOKEN; otherwise on their own address (API_METRICS_ADDRESS).
   if (deps.metricsToken) app.route('/', metricsApi(deps, { token: deps.metricsToken }));
@@ -208,6 +215,8 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   // Operator routes first: they have their own key, and the tenant-key middleware below must not see them.
   const admin = router();
+  admin.use(adminAuth(deps.adminKey));
+  admin.use(refuseUnsafeStrings);
   admin.route('/alarms', alarmsApi(deps));
   admin.route('/audit', auditVerifyApi(deps));
   admin.route('/', tenantsAdminApi(deps));
@@ -219,11 +228,20 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
 
   // Keyless routes, also ahead of the tenant-key middleware: the signed body is the credential.
   const keyless = router();
+  keyless.use('/feedback/*', refuseUnsafeStrings);
   keyless.route('/feedback', providerFeedbackApi(deps));
   app.route('/v1', keyless);
 
   const v1 = router<ApiEnv>();
-  v1.use(tenantAuth(deps.db, caches.tenantByKeyHash, opts.onError, deps.unknownKeysPerMinute));
+  v1.use(
+    tenantAuth(deps.db, caches.tenantByKeyHash, {
+      onError: opts.onError,
+      unknownKeysPerMinute: deps.unknownKeysPerMinute,
+      clientAddress: clientAddressOf(deps.trustedProxies),
+    }),
+  );
+  v1.use((c, next) => (isBatch(c) ? batchLimit(c, next) : next()));
+  v1.use(refuseUnsafeStrings);
   // Every process, whatever its listener: a tenant with registered certificates is refused without one.
   v1.use(clientCertBinding(deps.db));
   v1.use(rateLimit(deps.db, deps.rateLimits));

@@ -1,5 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import type { Context, MiddlewareHandler } from 'hono';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hashApiKey } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import { apiKeys, tenants } from '../db/schema.js';
@@ -7,13 +8,7 @@ import { touchApiKey, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
 import type { TtlCache } from './cache.js';
 import type { ApiEnv } from './env.js';
 import { slidingMinute } from '../lib/sliding-window.js';
-import { problemBody, problems } from './problem.js';
-
-/** The peer's address as the Node server saw it (not X-Forwarded-For, which a client writes itself). */
-function clientAddress(c: Context): string {
-  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming;
-  return incoming?.socket?.remoteAddress ?? 'local';
-}
+import { problems } from './problem.js';
 
 /** What a valid key stands for, as cached per API process. */
 export interface KeyGrant {
@@ -27,6 +22,8 @@ export interface KeyGrant {
 
 /** last_used_at is written at most this often per key and process. */
 const TOUCH_EVERY_MS = 60_000;
+/** How long the 401 to an unknown key is held once its address is past the limit. */
+const UNKNOWN_KEY_DELAY_MS = 1_000;
 
 /**
  * Bearer API key -> tenant and scopes. Keys are compared by hash; the tenant id scopes every query
@@ -37,34 +34,19 @@ const TOUCH_EVERY_MS = 60_000;
 export function tenantAuth(
   db: Db,
   grants: TtlCache<string, KeyGrant>,
-  onError?: (err: unknown) => void,
-  unknownKeysPerMinute = 30,
+  opts: { onError?: (err: unknown) => void; unknownKeysPerMinute?: number; clientAddress: (c: Context) => string },
 ): MiddlewareHandler<ApiEnv> {
-  // Guessing keys costs a lookup each: unknown keys are counted per client address, and past the
-  // limit that address gets no more lookups (429) until the minute has passed. A key already known
-  // valid (cached) still works from that address.
-  const misses = slidingMinute(unknownKeysPerMinute);
+  const { onError, clientAddress } = opts;
+  // Unknown keys are counted per client address (api/client-address.ts). Every key is still looked
+  // up, so a valid key is never refused whoever shares its address (a proxy, a load balancer);
+  // past the limit an unknown key's 401 is held a while, which slows the guesser and no one else.
+  const misses = slidingMinute(opts.unknownKeysPerMinute ?? 30);
   const touched = new Map<string, number>();
   return async (c, next) => {
     const header = c.req.header('authorization');
     const match = header ? /^Bearer\s+(\S+)$/i.exec(header) : null;
     if (!match) throw problems.unauthorized('Send the tenant API key as "Authorization: Bearer <key>"');
     const keyHash = hashApiKey(match[1]!);
-    const client = clientAddress(c);
-    if (grants.peek(keyHash) === undefined && !misses.allows(client)) {
-      const retryAfter = misses.retryAfter(client);
-      return c.body(
-        JSON.stringify(
-          problemBody(429, {
-            type: 'too-many-requests',
-            title: 'Too many requests',
-            detail: `Too many requests with unknown API keys from your address; try again in ${retryAfter} s`,
-          }),
-        ),
-        429,
-        { 'Content-Type': 'application/problem+json', 'Retry-After': String(retryAfter) },
-      );
-    }
     const grant = await grants.get(keyHash, async () => {
       const [row] = await db
         .select({
@@ -81,8 +63,13 @@ export function tenantAuth(
       return row ? { ...row, scopes: row.scopes as ApiKeyScope[], expiresAt: row.expiresAt?.getTime() ?? null } : undefined;
     });
     if (!grant) {
-      misses.hit(client);
-      throw problems.unauthorized('The API key is not valid');
+      const client = clientAddress(c);
+      if (misses.hit(client)) throw problems.unauthorized('The API key is not valid');
+      await sleep(UNKNOWN_KEY_DELAY_MS);
+      c.header('Retry-After', String(misses.retryAfter(client)));
+      throw problems.unauthorized(
+        `The API key is not valid; too many unknown keys came from ${client} in the last minute, so answers to them are held ${UNKNOWN_KEY_DELAY_MS / 1000} s`,
+      );
     }
     if (grant.expiresAt !== null && grant.expiresAt <= Date.now()) throw problems.unauthorized('The API key has expired');
     if (grant.tenantStatus === 'suspended')

@@ -9,6 +9,8 @@ import { tenantProblem, TenantParams } from './tenants-admin.js';
 const fingerprint = z
   .string()
   .max(95)
+  // 32 hex pairs, each but the last with or without a colon after it (the document states the pattern).
+  .regex(/^(?:[0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/, 'a SHA-256 fingerprint: 64 hex digits, colons allowed')
   .refine((v) => normalizeFingerprint(v) !== undefined, 'a SHA-256 fingerprint: 64 hex digits, colons allowed');
 const CertParams = TenantParams.extend({ fingerprint: fingerprint.openapi({ param: { name: 'fingerprint', in: 'path' } }) });
 

@@ -99,6 +99,11 @@ export function documented<S extends z.ZodObject>(schema: S, properties: Record<
   return schema.openapi({ properties: convert(properties) } as never);
 }
 
+/** A record whose keys the router checks with `key`; the document states that check too (as propertyNames). */
+export function keyedRecord<K extends z.ZodString, V extends z.ZodType>(key: K, value: V) {
+  return z.record(key, value).openapi({ propertyNames: jsonSchemaOf(key) } as never);
+}
+
 export const noContent = { description: 'Done; no body' } as const;
 
 /** Operation-level security: open routes (their credential is a signed link or body), operator routes. */

@@ -31,8 +31,10 @@ export interface ApiDeps {
   domainSettings?: DomainSettings;
   /** The resolver sending-domain checks look records up through (DNS_SERVERS); the system's when absent. */
   resolver?: TxtResolver;
-  /** Requests with an unknown API key allowed per client address a minute (default 30); past it 429. */
+  /** Requests with an unknown API key per client address a minute (default 30); past it their 401 is held a while. */
   unknownKeysPerMinute?: number;
+  /** Proxies (addresses, CIDR ranges) whose X-Forwarded-For names the client (TRUSTED_PROXIES); none: the socket peer is the client. */
+  trustedProxies?: string[];
   /** Rate limits of a tenant without an operator's setting (RATE_LIMIT_*); DEFAULT_RATE_LIMITS when absent. */
   rateLimits?: RateLimits;
   /** A secret per provider (named by the Notiflow-Provider header); feedbackWebhookSecret counts as "default". */

@@ -42,9 +42,13 @@ export const refuseUnsafeStrings: MiddlewareHandler = async (c, next) => {
   await next();
 };
 
-/** 405 with `Allow` when the path is served but not with this method (HEAD goes with GET). */
+/**
+ * 405 with `Allow` when the path is served but not with this method (HEAD goes with GET). A path
+ * is answered by its most specific templates: /v1/notifications/batch is that route's, not a
+ * notification id, so `Allow` lists what the document lists for it.
+ */
 export function methodNotAllowed(routes: () => readonly RouterRoute[]): MiddlewareHandler {
-  let table: { method: string; pattern: RegExp }[] | undefined;
+  let table: { method: string; pattern: RegExp; params: number }[] | undefined;
   const patternOf = (path: string) =>
     new RegExp(
       `^${path
@@ -55,8 +59,10 @@ export function methodNotAllowed(routes: () => readonly RouterRoute[]): Middlewa
   return async (c, next) => {
     table ??= routes()
       .filter((r) => r.method !== 'ALL')
-      .map((r) => ({ method: r.method, pattern: patternOf(r.path) }));
-    const allowed = new Set(table.filter((r) => r.pattern.test(c.req.path)).map((r) => r.method));
+      .map((r) => ({ method: r.method, pattern: patternOf(r.path), params: r.path.split('/').filter((s) => s.startsWith(':')).length }));
+    const matching = table.filter((r) => r.pattern.test(c.req.path));
+    const fewest = Math.min(...matching.map((r) => r.params));
+    const allowed = new Set(matching.filter((r) => r.params === fewest).map((r) => r.method));
     if (allowed.has('GET')) allowed.add('HEAD');
     if (allowed.size && !allowed.has(c.req.method)) {
       const allow = [...allowed].sort().join(', ');

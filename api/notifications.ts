@@ -9,7 +9,6 @@ import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, ro
 import { problems } from './problem.js';
 import {
   AuditView,
-  BatchItem,
   BatchRequest,
   BatchResponse,
   CancelView,
@@ -54,7 +53,22 @@ const batch = createRoute({
   summary: `Trigger up to ${MAX_BATCH_ITEMS} notifications, each with its own idempotency key and result`,
   description: `Each item is validated on its own: a bad item gets its 4xx problem in the results and nothing is written for it. More than ${MAX_BATCH_ITEMS} items: 413.`,
   // The envelope is checked by the router; the items one by one by the handler (documented in full here).
-  request: { body: jsonBody(documented(BatchRequest, { notifications: { type: 'array', minItems: 1, items: BatchItem } })) },
+  request: {
+    body: jsonBody(
+      documented(BatchRequest, {
+        notifications: {
+          type: 'array',
+          minItems: 1,
+          maxItems: MAX_BATCH_ITEMS,
+          // Any item is taken: each is checked on its own and refused in `results`, the others go ahead.
+          items: {
+            description:
+              'A POST /v1/notifications body plus its idempotencyKey (1-255 visible ASCII), checked on its own: one that is not valid gets its 422 in results',
+          },
+        },
+      }),
+    ),
+  },
   responses: {
     202: jsonResponse(BatchResponse, 'Per-item results: 202 with the id, or the 4xx problem'),
     ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 409, 503),

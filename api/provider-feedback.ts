@@ -34,7 +34,7 @@ const postReport = createRoute({
   },
   responses: {
     202: jsonResponse(ReportResultView, 'Recorded, a duplicate, or kept as rejected with the reason'),
-    ...problemResponses(400, 401, 409, 413, 422, 503),
+    ...problemResponses(400, 401, 404, 409, 413, 422, 503),
   },
 });
 
@@ -46,8 +46,9 @@ export function providerFeedbackApi(deps: ApiDeps) {
       ...(deps.feedbackWebhookSecret ? { default: deps.feedbackWebhookSecret } : {}),
       ...deps.feedbackWebhookSecrets,
     };
+    // Not configured is how this deployment is, not a passing outage: the route is not there (404, no Retry-After).
     if (Object.keys(secretsByProvider).length === 0 || !secrets)
-      throw problems.unavailable('Provider feedback webhooks are not configured (FEEDBACK_WEBHOOK_SECRETS)');
+      throw problems.notFound('Provider feedback webhooks are not configured on this server (FEEDBACK_WEBHOOK_SECRETS)');
     // Each provider signs with its own secret, named by the provider header ("default" without it).
     const provider = c.req.header(providerHeader) ?? 'default';
     const secret = Object.hasOwn(secretsByProvider, provider) ? secretsByProvider[provider] : undefined;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { keyedRecord } from './contract.js';
 import { channels, notificationStatuses } from '../domain/notifications/status.js';
 import { isKnownLocale } from '../templates/locale.js';
 import { feedbackKinds } from '../db/schema-feedback.js';
@@ -58,12 +59,13 @@ export const UserView = z.object({
 
 export const PreferencesBody = z
   .object({
-    categories: z.record(
+    categories: keyedRecord(
       z.string().max(64),
       z
         .array(Channel)
         .max(2)
-        .refine((a) => new Set(a).size === a.length, 'channels must be unique'),
+        .refine((a) => new Set(a).size === a.length, 'channels must be unique')
+        .openapi({ uniqueItems: true }),
     ),
     /** Who made the change, for the consent ledger (default "app"); never an address. */
     actor: z.string().min(1).max(128).optional(),
@@ -93,7 +95,7 @@ export const NotificationRequest = z
   .object({
     userId: UserIdParam,
     type: z.string().min(1).max(64),
-    data: z.record(z.string().max(64), scalar).refine((d) => Object.keys(d).length <= 50, 'at most 50 fields'),
+    data: keyedRecord(z.string().max(64), scalar).refine((d) => Object.keys(d).length <= 50, 'at most 50 fields'),
     sendAt: z.iso
       .datetime({ offset: true })
       .refine((t) => Date.parse(t) <= Date.now() + MAX_SCHEDULE_MS, 'at most 30 days ahead')

@@ -18,6 +18,8 @@ import { problems } from './problem.js';
 const hostname = z
   .string()
   .max(253)
+  // The same check as below, before lower-casing and the trailing dot are taken off: so the document states it.
+  .regex(/^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$/, 'a domain name such as acme-pay.test')
   .transform((s) => s.toLowerCase().replace(/\.$/, ''))
   .pipe(z.string().regex(/^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'a domain name such as acme-pay.test'));
 const DomainParams = z.object({

@@ -1,7 +1,12 @@
 import { z } from '@hono/zod-openapi';
 import { channels } from '../domain/notifications/status.js';
+import { keyedRecord } from './contract.js';
+import { LAYOUT_SLOTS } from '../domain/templates/layouts.js';
 
 /** Request and response schemas of the categories, notification types, versions and layouts routes. */
+
+/** Version numbers are Postgres integers. */
+const PG_INT_MAX = 2_147_483_647;
 
 export const Channel = z.enum(channels);
 const Kind = z.enum(['required', 'service', 'marketing']);
@@ -20,9 +25,10 @@ export const CategoryBody = z
     defaultChannels: z
       .array(Channel)
       .max(2)
-      .refine((a) => new Set(a).size === a.length, 'channels must be unique'),
+      .refine((a) => new Set(a).size === a.length, 'channels must be unique')
+      .openapi({ uniqueItems: true }),
     allowFallback: z.boolean().default(true).describe('may use the other channel when the chosen one fails for good'),
-    label: z.record(LocaleKey, z.string().min(1).max(200)).default({}).describe('display name per locale'),
+    label: keyedRecord(LocaleKey, z.string().min(1).max(200)).default({}).describe('display name per locale'),
   })
   .strict()
   .openapi('CategoryBody');
@@ -43,7 +49,7 @@ export const VariableSpec = z
 export const TypeBody = z
   .object({
     category: CategoryKey,
-    variables: z.record(VariableName, VariableSpec).refine((v) => Object.keys(v).length <= 50, 'at most 50 variables'),
+    variables: keyedRecord(VariableName, VariableSpec).refine((v) => Object.keys(v).length <= 50, 'at most 50 variables'),
   })
   .strict()
   .openapi('NotificationTypeBody');
@@ -70,9 +76,9 @@ const PushPart = z.object({ title: z.string().min(1).max(200), body: z.string().
 
 export const VersionBody = z
   .object({
-    email: z.record(LocaleKey, EmailPart).optional(),
-    push: z.record(LocaleKey, PushPart).optional(),
-    layout: z.number().int().positive().optional().describe('layout version to pin; the newest published one when absent'),
+    email: keyedRecord(LocaleKey, EmailPart).optional(),
+    push: keyedRecord(LocaleKey, PushPart).optional(),
+    layout: z.number().int().positive().max(PG_INT_MAX).optional().describe('layout version to pin; the newest published one when absent'),
   })
   .strict()
   .openapi('TemplateVersionBody');
@@ -131,7 +137,7 @@ const Data = z
   .refine((d) => Object.keys(d).length <= 50, 'at most 50 fields');
 export const PreviewBody = z
   .object({
-    version: z.number().int().positive().optional().describe('default: the published version, else the newest'),
+    version: z.number().int().positive().max(PG_INT_MAX).optional().describe('default: the published version, else the newest'),
     locale: LocaleKey,
     data: Data,
   })
@@ -176,18 +182,33 @@ export const TestRecipientView = z
   .openapi('TestRecipient');
 export const TestSendAccepted = z.object({ id: z.uuid(), version: z.number().int(), status: z.string() });
 
+/**
+ * What the layout check (domain/templates/layouts.ts) refuses, stated for the document: exactly one
+ * {{> content}} slot, and no slot but the known ones. The check itself gives each its own message.
+ */
+const ONE_CONTENT_SLOT = {
+  allOf: [{ pattern: '\\{\\{> content\\}\\}' }],
+  not: {
+    anyOf: [
+      { pattern: '\\{\\{> content\\}\\}[\\s\\S]*\\{\\{> content\\}\\}' },
+      { pattern: `\\{\\{> (?!(?:${[...LAYOUT_SLOTS].join('|')})\\}\\})[A-Za-z]+\\}\\}` },
+    ],
+  },
+} as never;
+
 export const LayoutBody = z
   .object({
     mjml: z
       .string()
       .min(1)
       .max(60_000)
-      .describe('MJML with exactly one {{> content}} slot; {{> links}} places the unsubscribe and preference links (else they go at the end)'),
-    text: z.string().min(1).max(20_000).describe('text layout with {{> content}}'),
+      .describe('MJML with exactly one {{> content}} slot; {{> links}} places the unsubscribe and preference links (else they go at the end)')
+      .openapi(ONE_CONTENT_SLOT),
+    text: z.string().min(1).max(20_000).describe('text layout with exactly one {{> content}} slot').openapi(ONE_CONTENT_SLOT),
     logoUrl: z.url().max(2000).nullable().optional(),
     colors: z.object({ primary: z.string().regex(/^#[0-9a-fA-F]{3,8}$/), background: z.string().regex(/^#[0-9a-fA-F]{3,8}$/) }).strict(),
-    footer: z.record(LocaleKey, z.string().max(1000)).default({}),
-    legal: z.record(LocaleKey, z.string().max(2000)).default({}),
+    footer: keyedRecord(LocaleKey, z.string().max(1000)).default({}),
+    legal: keyedRecord(LocaleKey, z.string().max(2000)).default({}),
     publish: z.boolean().default(false).describe('make it the layout new template versions pin'),
   })
   .strict()

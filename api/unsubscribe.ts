@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, eq } from 'drizzle-orm';
 import { recordPreferenceChange } from '../domain/privacy/consent.js';
-import { checkUnsubscribeToken, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
+import { checkUnsubscribeToken, SHAPE as TOKEN_SHAPE, type UnsubscribeClaim } from '../domain/feedback/unsubscribe-token.js';
 import type { Db } from '../db/client.js';
 import { categories, preferences, tenants, users } from '../db/schema.js';
 import { html } from 'hono/html';
@@ -35,7 +35,10 @@ const refusal = {
   ),
 };
 
-const tokenParam = z.object({ token: z.string().describe('Opaque token from the List-Unsubscribe link') });
+// The shape is the handler's own check (a person gets a page for a malformed link, so it is no validator), stated for the document.
+const tokenParam = z.object({
+  token: z.string().describe('Opaque token from the List-Unsubscribe link').openapi({ pattern: TOKEN_SHAPE.source }),
+});
 /** A link that is malformed (400), unknown (404), used, revoked or expired (410): a page for a person, a problem for anyone else. */
 const DEAD_LINK = [400, 404, 410] as const;
 const htmlContent = { 'text/html': { schema: z.string() } };

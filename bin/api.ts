@@ -57,6 +57,7 @@ const app = createApi(
     domainSettings: domainSettingsFromEnv(env),
     resolver,
     publicUrl: env.PUBLIC_URL,
+    trustedProxies: env.TRUSTED_PROXIES,
     temporalUiUrl: env.TEMPORAL_UI_URL,
     serve: env.API_SERVE,
     metricsToken: env.METRICS_TOKEN,

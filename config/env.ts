@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cidrList } from '../lib/cidr.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rate-limits.js';
 
 /** A comma-separated list; blanks dropped; absent: empty. */
@@ -57,6 +58,20 @@ const schema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: z.coerce.number().int().positive().default(3000),
+  /**
+   * The reverse proxies / load balancers in front of the API (addresses or CIDR ranges,
+   * comma-separated). Only when the socket peer is one of them is X-Forwarded-For believed: the
+   * right-most hop none of them wrote is the client, whose unknown API keys are counted. None: the
+   * socket peer is the client.
+   */
+  TRUSTED_PROXIES: commaList().refine((list) => {
+    try {
+      cidrList(list);
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'addresses or CIDR ranges such as 10.0.0.0/8, comma-separated'),
   /** Certificate (chain) and key, PEM: the API serves HTTPS; absent: plain HTTP (config/tls.ts). */
   API_TLS_CERT_PATH: z.string().optional(),
   API_TLS_KEY_PATH: z.string().optional(),

@@ -226,6 +226,7 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
           domainSettings,
           resolver,
           publicUrl: env.PUBLIC_URL,
+          trustedProxies: env.TRUSTED_PROXIES,
           temporalUiUrl: env.TEMPORAL_UI_URL ?? temporalUiUrl,
         },
         { onError: (err) => logger.error({ err }, 'request failed') },

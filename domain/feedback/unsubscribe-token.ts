@@ -20,7 +20,7 @@ export interface UnsubscribeClaim {
 /** Long enough for a mail read weeks later; short enough that old links stop working. */
 export const unsubscribeTokenTtlSeconds = 60 * 24 * 3600;
 
-const SHAPE = /^[A-Za-z0-9_-]{43}$/;
+export const SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
 const hashOf = (token: string) => createHash('sha256').update(token).digest('hex');
 

@@ -21,7 +21,8 @@ export interface RecordCheck {
   required: boolean;
 }
 
-const absent = (err: unknown) => ['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ESERVFAIL'].includes((err as { code?: string }).code ?? '');
+// EBADNAME: the record's name is too long for DNS (a long domain plus its selector), so it cannot be published.
+const absent = (err: unknown) => ['ENOTFOUND', 'ENODATA', 'NXDOMAIN', 'ESERVFAIL', 'EBADNAME'].includes((err as { code?: string }).code ?? '');
 
 async function txt(resolver: TxtResolver, host: string): Promise<string[]> {
   try {

@@ -9,7 +9,19 @@ import type { LayoutContent } from '../../templates/version-types.js';
 import { appendAudit } from '../audit/append.js';
 import { conflict, invalid, notFound } from './errors.js';
 
-const SLOTS = new Set(['content', 'links', 'lang', 'subject', 'preheader', 'legal', 'footer', 'primaryColor', 'backgroundColor', 'logo']);
+/** The slots a layout may use (the API document states them too). */
+export const LAYOUT_SLOTS = new Set([
+  'content',
+  'links',
+  'lang',
+  'subject',
+  'preheader',
+  'legal',
+  'footer',
+  'primaryColor',
+  'backgroundColor',
+  'logo',
+]);
 
 /** Problems of a layout: one content slot in each part, known slots only, strict MJML (line and tag). */
 async function layoutProblems(layout: LayoutContent): Promise<{ path: string; message: string; line?: number; tag?: string }[]> {
@@ -18,8 +30,8 @@ async function layoutProblems(layout: LayoutContent): Promise<{ path: string; me
     const slots = [...layout[part].matchAll(/\{\{> ([A-Za-z]+)\}\}/g)].map((m) => m[1]!);
     const contents = slots.filter((s) => s === 'content').length;
     if (contents !== 1) out.push({ path: `body.${part}`, message: `needs exactly one {{> content}} slot (found ${contents})` });
-    for (const s of slots.filter((x) => !SLOTS.has(x)))
-      out.push({ path: `body.${part}`, message: `unknown slot {{> ${s}}} (known: ${[...SLOTS].join(', ')})` });
+    for (const s of slots.filter((x) => !LAYOUT_SLOTS.has(x)))
+      out.push({ path: `body.${part}`, message: `unknown slot {{> ${s}}} (known: ${[...LAYOUT_SLOTS].join(', ')})` });
   }
   if (out.length) return out;
   // Rendered once around a one-line sample, so MJML line numbers are the layout's own.
