@@ -13,12 +13,13 @@ import { createApi } from '../../api/app.js';
 import { createLogger } from '../../config/logger.js';
 import { createSecretBox, generateApiKey } from '../../config/secrets.js';
 import { provisionTenant, upsertPool, type PoolSpec } from '../../db/provision.js';
+import { savePushCredential } from '../../domain/push/credentials.js';
 import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
 import { startDnsServer, type DnsServer, type DnsZone } from '../../dev/dns-server.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
 import { encryptedDataConverter } from '../../config/temporal.js';
 import { createNotificationWorker } from '../../worker/create-worker.js';
-import { startTestEngine, type TestEngine } from './engine.js';
+import { startTestEngine, testServiceAccount, type TestEngine } from './engine.js';
 import { freePort } from '../../dev/ports.js';
 
 export interface ProviderSpec {
@@ -146,6 +147,8 @@ export async function startProviderRig(opts: {
       const tenantId = `t-${randomUUID().slice(0, 8)}`;
       const apiKey = generateApiKey('nf_test');
       await provisionTenant(db, secrets, { id: tenantId, name: `Bank ${tenantId}`, poolId: pool.id, domain: `${tenantId}.bank.test`, apiKey });
+      // As every test tenant: its own Firebase project on the local FCM endpoint.
+      await savePushCredential(db, secrets, tenantId, testServiceAccount(`push-${tenantId}`));
       return { tenantId, apiKey };
     },
     async notify(tenant, email) {
