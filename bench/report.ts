@@ -81,7 +81,7 @@ function costTable(r: BenchReport): string {
     [
       `trigger -> SMTP p50 / p99 ms at half that rate (${h?.ratePerS ?? '-'}/s)`,
       h ? `${ms(h.delivery.latencyMs.p50)} / ${ms(h.delivery.latencyMs.p99)}` : '-',
-      t ? `${ms(t.latencyMs.p50)} / ${ms(t.latencyMs.p99)} (at the ceiling)` : '-',
+      '-',
       '',
     ],
     ['CPU ms per notification: worker(s) vs no-op worker', cpu.worker ?? '-', noop?.noopWorker ?? '-', ratio(cpu.worker, noop?.noopWorker)],

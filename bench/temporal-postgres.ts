@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time.js';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { startEmbeddedPostgres } from '../dev/embedded-postgres.js';
 import { freePort } from '../dev/ports.js';
 import { searchAttributeTypes } from '../dev/temporal-server.js';
@@ -180,7 +180,7 @@ export async function startPostgresTemporal(log: (m: string) => void): Promise<P
     }
     // A SQL-backed server starts with no namespace; the engine uses `default` and the dev server's search attributes.
     await connection.workflowService.registerNamespace({ namespace: 'default', workflowExecutionRetentionPeriod: msToTs('1 day') });
-    const { IndexedValueType } = temporal.api.enums.v1;
+    const { IndexedValueType } = proto.temporal.api.enums.v1;
     await connection.operatorService.addSearchAttributes({
       namespace: 'default',
       searchAttributes: Object.fromEntries(
