@@ -3,6 +3,7 @@
 // PostgreSQL persistence and visibility on an embedded PostgreSQL of its own, four history shards,
 // default task queue partitions, Prometheus metrics, fairness on as the dev server has it.
 import { execFileSync, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,6 +15,13 @@ import { freePort } from '../dev/ports.js';
 import { searchAttributeTypes } from '../dev/temporal-server.js';
 import { repoRoot } from './children.js';
 import { sleep } from './stats.js';
+
+const isFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
 
 export interface PostgresTemporal {
   address: string;
@@ -47,6 +55,7 @@ export async function startPostgresTemporal(log: (m: string) => void): Promise<P
     execFileSync(
       join(bin, 'sql'),
       [
+        '--quiet',
         '--plugin',
         'postgres12',
         '--endpoint',
@@ -61,7 +70,7 @@ export async function startPostgresTemporal(log: (m: string) => void): Promise<P
         database,
         ...args,
       ],
-      { stdio: ['ignore', 'ignore', 'inherit'] },
+      { stdio: ['ignore', 'ignore', 'pipe'] },
     );
   sqlTool('temporal_visibility', 'create-database');
   for (const [database, dir] of [
@@ -74,7 +83,13 @@ export async function startPostgresTemporal(log: (m: string) => void): Promise<P
 
   const root = mkdtempSync(join(tmpdir(), 'notiflow-temporal-'));
   mkdirSync(join(root, 'config', 'dynamicconfig'), { recursive: true });
-  const port = async () => freePort();
+  // The server stores membership ports as smallint: they must be below 32768 (the OS's free ports are not).
+  const port = async () => {
+    for (;;) {
+      const candidate = 20_000 + Math.floor(Math.random() * 12_000);
+      if (await isFree(candidate)) return candidate;
+    }
+  };
   const p = {
     grpc: await port(),
     http: await port(),
@@ -143,14 +158,17 @@ export async function startPostgresTemporal(log: (m: string) => void): Promise<P
 
   log('starting temporal-server (PostgreSQL persistence)');
   const child = spawn(join(bin, 'server'), ['--root', root, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
+  // Its log (errors only) goes to stdout: kept with stderr for the reason if it exits.
+  const keep = (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
-  });
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
   const stop = async () => {
     process.off('exit', killOnExit);
     if (child.exitCode === null && child.signalCode === null) {
