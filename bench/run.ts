@@ -130,8 +130,17 @@ const running: { stack?: BenchStack } = {};
 let stopping: Promise<void> | undefined;
 const stop = () =>
   (stopping ??= withDeadline(running.stack?.stop() ?? Promise.resolve(), 40_000, 'stopping the stack').catch((err: unknown) => log(String(err))));
+/** The phase under way, if any: marked cut when the run stops in the middle of it. */
+let current: { entry: BenchReport['phases'][number]; t0: number } | undefined;
 const finish = async (code: number, reason?: string) => {
-  if (reason) report.stopped = reason;
+  if (reason) {
+    report.stopped = reason;
+    if (current) {
+      current.entry.status = 'cut';
+      current.entry.reason = reason;
+      current.entry.seconds = Math.round((Date.now() - current.t0) / 1000);
+    }
+  }
   save();
   await stop();
   log(`results written to ${outFile}`);
@@ -141,8 +150,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
 // The hard end: whatever phase is running, the figures so far are written and the run stops.
 const watchdog = setTimeout(() => {
   log(`--max-s=${maxS} reached: writing what was measured and stopping`);
+  const stopped = finish(0, `run stopped at --max-s=${maxS}`);
   printReport(report);
-  void finish(0, `run stopped at --max-s=${maxS}`);
+  void stopped;
 }, hardEnd - Date.now());
 watchdog.unref();
 
@@ -152,6 +162,7 @@ async function phase<T>(name: string, capMs: number, fn: (deadline: number) => P
   const deadline = t0 + capMs;
   const entry: BenchReport['phases'][number] = { name, status: 'ok', seconds: 0 };
   report.phases.push(entry);
+  current = { entry, t0 };
   try {
     // The phase watches its own deadline; this outer one (a little later) catches a wait that does not.
     return await withDeadline(fn(deadline), capMs + 20_000, name);
@@ -161,6 +172,7 @@ async function phase<T>(name: string, capMs: number, fn: (deadline: number) => P
     log(`  ${name} ${entry.status}: ${entry.reason}`);
     return undefined;
   } finally {
+    current = undefined;
     entry.seconds = Math.round((Date.now() - t0) / 1000);
     save();
   }
