@@ -4,8 +4,8 @@
 // deadline, the larger bursts get what is left of --budget-s, and the results are written after
 // every phase (a phase that fails or is cut is written with its reason).
 // Flags: --scale=1k|10k|100k (largest burst; default 10k), --reads-at=100k|1m (table size for the
-// read test; default 100k), --ceiling-n=2000, --ceiling-s=200 (its deadline), --half-seconds=30, --connections=32, --budget-s=480
-// (when larger bursts and the read growth must end), --max-s=590 (hard end of the run),
+// read test; default 100k), --ceiling-n=2000, --ceiling-s=200 (its deadline), --half-seconds=30, --connections=32, --budget-s=450
+// (when the larger bursts must end), --max-s=590 (hard end of the run),
 // --workers=1, --apis=1 (engine processes), --temporal=postgres (temporal-server on PostgreSQL
 // instead of the dev server, built by bench/temporal-server.sh), --temporal-metrics=URL (a self-hosted server's
 // Prometheus endpoint, with TEMPORAL_ADDRESS), --worker-env=KEY=VALUE,... (extra worker
@@ -57,7 +57,7 @@ const connections = Number(flags.connections ?? 32);
 const ceilingS = Number(flags['ceiling-s'] ?? Math.max(150, ceilingN / 10));
 const large = maxScale > 10_000 || readsAt > 100_000;
 /** The larger bursts and the read growth end by this many seconds into the run (default run: 8 minutes). */
-const budgetS = Number(flags['budget-s'] ?? (large ? 3600 : 480));
+const budgetS = Number(flags['budget-s'] ?? (large ? 3600 : 450));
 /** The run ends by then whatever it is doing, with what it measured written out (default: under 10 minutes). */
 const maxS = Number(flags['max-s'] ?? Math.max(590, budgetS + 110));
 const workerCount = Number(flags.workers ?? 1);
@@ -364,10 +364,10 @@ if (readIds.length) {
   });
   const current = Number((await s.database.sql<{ n: string }[]>`select count(*) as n from notifications`)[0]!.n);
   const growTo = readsAt;
-  await phase(`reads at ${growTo}`, Math.max(30_000, Math.min(hardEnd - 30_000, budgetEnd + 60_000) - Date.now()), async (deadline) => {
+  await phase(`reads at ${growTo}`, Math.max(30_000, hardEnd - 30_000 - Date.now()), async (deadline) => {
     if (growTo > current) {
       log(`growing the tables to ${growTo} notifications with synthetic history`);
-      await insertSyntheticHistory(s.database.sql, s.tenantId, growTo - current, log, deadline - 40_000);
+      await insertSyntheticHistory(s.database.sql, s.tenantId, growTo - current, log, deadline - 25_000);
     }
     report.reads.push(await measureReads(s.database.sql, s, readIds, deadline - 10_000));
   });

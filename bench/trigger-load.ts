@@ -44,7 +44,7 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
   let accepted = 0;
   const started = Date.now();
   const urls = (t.apiUrls?.length ? t.apiUrls : [t.apiUrl]).map((u) => `${u}/v1/notifications`);
-  const result = await autocannon({
+  const run = autocannon({
     // autocannon spreads connections over several URLs (its types declare only one).
     url: (urls.length > 1 ? urls : urls[0]!) as string,
     connections: opts.connections,
@@ -76,6 +76,10 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
       },
     ],
   });
+  // With `amount` set autocannon ignores `duration`: the deadline stops it instead (what was sent is kept).
+  const timer = opts.durationS ? setTimeout(() => (run as unknown as { stop(): void }).stop(), opts.durationS * 1000) : undefined;
+  const result = await run;
+  clearTimeout(timer);
   return summary(started, latencies, accepted, result.errors + result.timeouts + result.non2xx, sentAt);
 }
 
