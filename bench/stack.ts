@@ -20,6 +20,8 @@ import { startFcmEndpoint } from '../dev/fcm-endpoint.js';
 import { startTemporalDevServer } from '../dev/temporal-server.js';
 import { execFileSync } from 'node:child_process';
 import { npmNodeScript, repoRoot, startChild, type Child } from './children.js';
+import { enableStatementStats } from './pg-statements.js';
+import { startPostgresTemporal } from './temporal-postgres.js';
 
 /** Source addresses of the bench pool: loopback aliases, each with its own SMTP connections. */
 export const POOL_IPS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5'];
@@ -35,15 +37,26 @@ export interface Arrivals {
 export interface BenchStack {
   databaseUrl: string;
   temporalAddress: string;
+  /** The Temporal server's process (embedded dev server only) and Prometheus endpoint, when known. */
+  temporalPid?: number;
+  temporalMetricsUrl?: string;
+  /** pg_stat_statements is loaded: statements per notification can be counted. */
+  statementStats: boolean;
+  payloadKeys: string;
   apiUrl: string;
+  /** Every API process's URL (--apis=N); load is spread over them. */
+  apiUrls: string[];
   apiKey: string;
   tenantId: string;
   database: Database;
   client: Client;
   smtp: { host: string; port: number };
   arrivals: Arrivals;
+  /** The first worker and API; `workers` / `apis` list all of them (--workers=N, --apis=N). */
   worker: Child;
   api: Child;
+  workers: Child[];
+  apis: Child[];
   inbox: Child;
   /** Another tenant on its own pool of the same addresses, with `users` users (u1..uN); tenant fairness figures. */
   addTenant(users: number): Promise<{ tenantId: string; apiKey: string }>;
@@ -58,7 +71,15 @@ export async function startBenchStack(
   env: Env,
   users: number,
   log: (m: string) => void,
-  opts: { bundleAtStart?: boolean; fromSource?: boolean } = {},
+  opts: {
+    bundleAtStart?: boolean;
+    fromSource?: boolean;
+    workers?: number;
+    apis?: number;
+    temporalMetricsUrl?: string;
+    /** Without TEMPORAL_ADDRESS: the CLI dev server (default) or temporal-server on PostgreSQL. */
+    temporal?: 'dev' | 'postgres';
+  } = {},
 ): Promise<BenchStack> {
   // The worker and API run as deployed: built (npm run build) and started as npm run start:worker /
   // start:api would. --from-source runs bin/*.ts through tsx instead (as before the build existed).
@@ -76,25 +97,44 @@ export async function startBenchStack(
     let databaseUrl = env.DATABASE_URL;
     if (!databaseUrl) {
       log('starting embedded PostgreSQL');
-      const pg = await startEmbeddedPostgres({ port: await freePort(), ephemeral: true, database: 'notiflow_bench' });
+      // pg_stat_statements (shipped with the embedded binaries) counts the statements per notification.
+      const pg = await startEmbeddedPostgres({
+        port: await freePort(),
+        ephemeral: true,
+        database: 'notiflow_bench',
+        settings: { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_utility': 'on' },
+      });
       stops.push(() => pg.stop());
       databaseUrl = pg.url;
     }
     await migrateDatabase(databaseUrl);
     const database = connectDatabase(databaseUrl, { max: 8 });
     stops.push(() => database.close());
+    const statementStats = await enableStatementStats(database.sql);
 
     let temporalAddress = env.TEMPORAL_ADDRESS;
-    if (!temporalAddress) {
+    let temporalPid: number | undefined;
+    let temporalMetricsUrl = opts.temporalMetricsUrl;
+    if (!temporalAddress && opts.temporal === 'postgres') {
+      const server = await startPostgresTemporal(log);
+      stops.push(() => server.stop());
+      temporalAddress = server.address;
+      temporalPid = server.pid;
+      temporalMetricsUrl = server.metricsUrl;
+    } else if (!temporalAddress) {
+      const metricsPort = await freePort();
       log('starting the Temporal dev server (headless, in memory)');
       const server = await startTemporalDevServer({
         port: await freePort(),
         uiPort: await freePort(),
         headless: true,
         cliPath: env.TEMPORAL_CLI_PATH,
+        metricsPort,
       });
       stops.push(() => server.stop());
       temporalAddress = server.address;
+      temporalPid = server.pid;
+      temporalMetricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
     }
 
     const at = new Map<string, number>();
@@ -180,16 +220,20 @@ export async function startBenchStack(
         { ...childEnv, ...extra },
         { ready: /worker started/, label: 'engine worker', timeoutMs: 120_000, nodeArgs: [...entry('worker').nodeArgs, ...nodeArgs] },
       );
-    let worker = await startWorker();
-    stops.push(() => worker.stop());
+    let workers = await Promise.all(Array.from({ length: opts.workers ?? 1 }, () => startWorker()));
+    stops.push(() => Promise.all(workers.map((w) => w.stop())));
 
-    const apiPort = await freePort();
-    const api = await startChild(
-      entry('api').script,
-      { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(apiPort) },
-      { ready: /api listening/, label: 'API', nodeArgs: entry('api').nodeArgs },
+    const apiPorts = await Promise.all(Array.from({ length: opts.apis ?? 1 }, () => freePort()));
+    const apis = await Promise.all(
+      apiPorts.map((port) =>
+        startChild(
+          entry('api').script,
+          { ...childEnv, API_HOST: '127.0.0.1', API_PORT: String(port) },
+          { ready: /api listening/, label: 'API', nodeArgs: entry('api').nodeArgs, timeoutMs: 120_000 },
+        ),
+      ),
     );
-    stops.push(() => api.stop());
+    stops.push(() => Promise.all(apis.map((a) => a.stop())));
 
     const connection = await Connection.connect({ address: temporalAddress });
     stops.push(() => connection.close());
@@ -198,7 +242,12 @@ export async function startBenchStack(
     return {
       databaseUrl,
       temporalAddress,
-      apiUrl: `http://127.0.0.1:${apiPort}`,
+      ...(temporalPid ? { temporalPid } : {}),
+      ...(temporalMetricsUrl ? { temporalMetricsUrl } : {}),
+      statementStats,
+      payloadKeys,
+      apiUrl: `http://127.0.0.1:${apiPorts[0]}`,
+      apiUrls: apiPorts.map((p) => `http://127.0.0.1:${p}`),
       apiKey,
       tenantId,
       database,
@@ -206,14 +255,18 @@ export async function startBenchStack(
       smtp,
       arrivals: { at, count: () => at.size },
       get worker() {
-        return worker;
+        return workers[0]!;
       },
-      api,
+      get workers() {
+        return workers;
+      },
+      api: apis[0]!,
+      apis,
       inbox: inboxChild,
       addTenant,
       async restartWorker(extra, nodeArgs) {
-        await worker.stop();
-        worker = await startWorker(extra, nodeArgs);
+        await Promise.all(workers.map((w) => w.stop()));
+        workers = await Promise.all(workers.map(() => startWorker(extra, nodeArgs)));
       },
       stop,
     };

@@ -9,6 +9,8 @@ import { userIdFor } from './stack.js';
 
 export interface LoadTarget {
   apiUrl: string;
+  /** Several API processes: connections (bursts) or requests (fixed rate) are spread over them. */
+  apiUrls?: string[];
   apiKey: string;
   users: number;
   runId: string;
@@ -41,8 +43,10 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
   let seq = 0;
   let accepted = 0;
   const started = Date.now();
-  const result = await autocannon({
-    url: `${t.apiUrl}/v1/notifications`,
+  const urls = (t.apiUrls?.length ? t.apiUrls : [t.apiUrl]).map((u) => `${u}/v1/notifications`);
+  const run = autocannon({
+    // autocannon spreads connections over several URLs (its types declare only one).
+    url: (urls.length > 1 ? urls : urls[0]!) as string,
     connections: opts.connections,
     pipelining: 1,
     amount: opts.amount,
@@ -72,6 +76,10 @@ export async function triggerLoad(t: LoadTarget, opts: { amount?: number; durati
       },
     ],
   });
+  // With `amount` set autocannon ignores `duration`: the deadline stops it instead (what was sent is kept).
+  const timer = opts.durationS ? setTimeout(() => (run as unknown as { stop(): void }).stop(), opts.durationS * 1000) : undefined;
+  const result = await run;
+  clearTimeout(timer);
   return summary(started, latencies, accepted, result.errors + result.timeouts + result.non2xx, sentAt);
 }
 
@@ -86,13 +94,13 @@ export async function triggerPaced(t: LoadTarget, opts: { ratePerS: number; dura
   let accepted = 0;
   let errors = 0;
   const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-  const url = new URL(`${t.apiUrl}/v1/notifications`);
+  const urls = (t.apiUrls?.length ? t.apiUrls : [t.apiUrl]).map((u) => new URL(`${u}/v1/notifications`));
   const post = (i: number) =>
     new Promise<void>((resolve) => {
       const body = bodyFor(t, i);
       const t0 = Date.now();
       const req = request(
-        url,
+        urls[i % urls.length]!,
         {
           method: 'POST',
           agent,
@@ -120,6 +128,8 @@ export async function triggerPaced(t: LoadTarget, opts: { ratePerS: number; dura
         errors++;
         resolve();
       });
+      // No answer in 30 s counts as an error, as autocannon's timeout does for bursts.
+      req.setTimeout(30_000, () => req.destroy(new Error('timeout')));
       req.end(body);
     });
   const started = Date.now();

@@ -16,6 +16,8 @@ export interface EmbeddedPgOptions {
   dir?: string;
   ephemeral?: boolean;
   database?: string;
+  /** Extra server settings (`-c name=value`), e.g. the bench's shared_preload_libraries. */
+  settings?: Record<string, string>;
   log?: (m: string) => void;
 }
 
@@ -142,6 +144,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPgOptions): Promise<Em
     }
   }
   const flags = ['-c', 'listen_addresses=127.0.0.1', '-c', 'max_connections=200', '-c', 'fsync=off'];
+  for (const [name, value] of Object.entries(opts.settings ?? {})) flags.push('-c', `${name}=${value}`);
   const server = await startServer(bins.postgres, ['-D', dir, '-p', String(opts.port), ...flags], user);
   // Postgres must not outlive the process that started it.
   const killOnExit = () => server.kill('SIGINT');

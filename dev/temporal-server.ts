@@ -53,6 +53,8 @@ export function resolveTemporalCli(explicitPath?: string, log: (m: string) => vo
 
 export interface TemporalDevServer {
   address: string;
+  /** The server process (its CPU time, for the bench). */
+  pid: number | undefined;
   uiUrl: string;
   stop(): Promise<void>;
 }
@@ -66,6 +68,8 @@ export interface TemporalDevServerOptions {
   headless?: boolean;
   /** The codec endpoint the Web UI decodes payloads through (--ui-codec-endpoint). */
   uiCodecEndpoint?: string;
+  /** Serve the server's Prometheus metrics (its `action` counter, for the bench) on this port. */
+  metricsPort?: number;
   log?: (m: string) => void;
 }
 
@@ -74,6 +78,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   const cli = resolveTemporalCli(opts.cliPath, opts.log);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port), '--ui-port', String(opts.uiPort), '--log-level', 'error'];
   if (opts.headless) args.push('--headless');
+  if (opts.metricsPort) args.push('--metrics-port', String(opts.metricsPort));
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   if (opts.uiCodecEndpoint && !opts.headless) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
   for (const [name, type] of Object.entries(searchAttributeTypes)) args.push('--search-attribute', `${name}=${type}`);
@@ -92,6 +97,7 @@ export async function startTemporalDevServer(opts: TemporalDevServerOptions): Pr
   await waitForTemporal(address, child, () => stderr);
   return {
     address,
+    pid: child.pid,
     uiUrl: `http://127.0.0.1:${opts.uiPort}`,
     async stop() {
       process.off('exit', killOnExit);

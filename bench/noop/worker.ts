@@ -2,6 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { parseEnv } from '../../config/env.js';
+import { encryptedDataConverter } from '../../config/temporal.js';
 import { installTemporalRuntime } from '../../worker/runtime.js';
 import * as activities from './activities.js';
 
@@ -15,6 +16,8 @@ const worker = await Worker.create({
   taskQueue: env.TEMPORAL_TASK_QUEUE,
   workflowsPath: fileURLToPath(new URL('./workflows.ts', import.meta.url)),
   activities,
+  // The bench's client encrypts payloads as the engine's does; a worker without the codec fails every task.
+  ...(env.TEMPORAL_PAYLOAD_KEYS ? { dataConverter: encryptedDataConverter(env.TEMPORAL_PAYLOAD_KEYS) } : {}),
   maxConcurrentActivityTaskExecutions: 200,
   maxConcurrentLocalActivityExecutions: 200,
 });
