@@ -91,7 +91,12 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
 
   const setStatus = (status: NotificationStatus): void => {
     progress.status = status;
-    upsertSearchAttributes([{ key: DeliveryStatusAttr, value: status }]);
+    // The channels ride along: each upsert is a billed Temporal action, so there is none between
+    // the start (which set DeliveryStatus accepted or scheduled) and the outcome.
+    upsertSearchAttributes([
+      { key: DeliveryStatusAttr, value: status },
+      ...(progress.channels.length ? [{ key: ChannelAttr, value: progress.channels }] : []),
+    ]);
   };
   /** Holds on a durable timer until `at` (the app's sendAt, the end of quiet hours); false when cancelled meanwhile. */
   const holdUntil = async (at: number): Promise<boolean> => {
@@ -114,8 +119,8 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   };
   if (input.sendAt && !(await holdUntil(Date.parse(input.sendAt)))) return cancelledWhileScheduled();
 
-  // Lean steps: plan and render in one local activity, the search attributes set in one
-  // upsert, and a sole channel's send also books the final status (see BENCHMARKS.md).
+  // Lean steps: plan and render in one local activity, the search attributes set once at the
+  // end, and a sole channel's send also books the final status (see BENCHMARKS.md).
   const plan = await dbLocal.prepareDelivery({ notificationId });
   if (plan.kind === 'send' && plan.notBefore) {
     // Inside the user's quiet hours (not for mandatory categories): wait until they end.
@@ -129,10 +134,6 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     return progress;
   }
   progress.channels = [...plan.channels];
-  upsertSearchAttributes([
-    { key: ChannelAttr, value: progress.channels },
-    { key: DeliveryStatusAttr, value: 'running' },
-  ]);
   // prepareDelivery rendered the chosen channels; a fallback channel is rendered when needed.
   const rendered = new Set<Channel>(plan.channels);
   // With one channel, its success is the outcome: the send's own write records it.
@@ -175,7 +176,6 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     if (anyDelivered(progress.results) || cancelRequested) break;
     await local.recordAudit({ tenantId, notificationId, step: 'fallback', detail: { to: channel } });
     progress.channels.push(channel);
-    upsertSearchAttributes([{ key: ChannelAttr, value: progress.channels }]);
     progress.results.push(await deliver(channel, true));
   }
 
