@@ -24,10 +24,10 @@ import {
   VersionView,
 } from './template-schemas.js';
 
-/** For routes whose body is optional: an empty body sent as JSON counts as `{}`, not as malformed JSON. */
+/** For routes whose body is optional: an empty body sent as JSON counts as `{}`; anything else must be JSON (whitespace alone is not). */
 const emptyBodyIsEmptyObject: MiddlewareHandler = async (c, next) => {
   // Read through Hono's body cache: earlier middleware may have consumed the stream already.
-  if ((await c.req.text()).trim() === '') {
+  if ((await c.req.text()) === '') {
     const headers = new Headers(c.req.raw.headers);
     headers.set('content-type', 'application/json');
     c.req.raw = new Request(c.req.raw.url, { method: c.req.raw.method, headers, body: '{}' });
