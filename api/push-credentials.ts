@@ -10,7 +10,7 @@ const ServiceAccountBody = z
   .object({
     type: z.literal('service_account'),
     project_id: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, 'a Firebase project id (6-30 of a-z, 0-9 and -)'),
-    client_email: z.string().regex(/^[^@\s]+@[^@\s]+\.iam\.gserviceaccount\.com$/, 'the service account address (…@….iam.gserviceaccount.com)'),
+    client_email: z.string().regex(/^[^@\s\0]+@[^@\s\0]+\.iam\.gserviceaccount\.com$/, 'the service account address (…@….iam.gserviceaccount.com)'),
     private_key: z.string().min(1).max(8192).describe('RSA private key, PEM'),
     private_key_id: z.string().max(128).optional(),
     client_id: z.string().max(128).optional(),
