@@ -1,9 +1,10 @@
 import { decodeUserMetadata } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { notificationWorkflowId } from '../workflows/ids.js';
+import { notificationWorkflowId, testSendWorkflowId } from '../workflows/ids.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { putUser, settled, transactionData, trigger } from './helpers/notify.js';
+import { confirmTestRecipient } from './helpers/test-recipients.js';
 import { waitUntil } from './helpers/wait.js';
 
 // What an operator sees in the Temporal UI: each workflow's summary and details, what it is
@@ -72,6 +73,24 @@ describe('Temporal UI summaries', () => {
 
     const everything = [ui.summary, ui.details, ui.current, ...ui.steps].join('\n');
     for (const p of personal) expect(everything).not.toContain(p);
+  });
+
+  it('name a test send by type and version, with its IP, and not its address', async () => {
+    const to = 'tess.summary@bank.example';
+    await confirmTestRecipient(engine, to);
+    const res = await engine.request('POST', '/v1/notification-types/account.transaction/test-send', {
+      body: { version: 1, locale: 'en', data: transactionData, to },
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const workflowId = testSendWorkflowId(engine.tenantId, id);
+    await engine.client.workflow.getHandle(workflowId).result();
+    const ui = await shown(workflowId);
+    expect(ui.summary).toBe('test send: account.transaction v1');
+    expect(ui.current).toMatch(/^email: sent, IP \S+, provider \S+$/);
+    expect(ui.steps).toContain('send the test e-mail');
+    const everything = [ui.summary, ui.details, ui.current, ...ui.steps].join('\n');
+    for (const p of [to, 'tess.summary', transactionData.merchant]) expect(everything).not.toContain(p);
   });
 
   it("show a notification held by quiet hours as waiting, until the end on the user's clock", async () => {
