@@ -15,8 +15,14 @@ export function prepareActivities({ db, secrets, publicUrl }: ActivityDeps) {
       return plan;
     },
 
-    /** A fallback channel's message rendered and stored; the history keeps only its locale. */
-    async renderMessage({ notificationId, channel }: { notificationId: string; channel: Channel }): Promise<{ locale: string }> {
+    /** A fallback channel's message rendered and stored; the history keeps only its locale and template version. */
+    async renderMessage({
+      notificationId,
+      channel,
+    }: {
+      notificationId: string;
+      channel: Channel;
+    }): Promise<{ locale: string; templateVersion: number }> {
       const rendered = await renderFallback(notificationId, channel);
       if ('kind' in rendered) throw failureOf(rendered);
       return rendered;

@@ -28,7 +28,13 @@ export function testSendActivities({ db, mailer, secrets, delivery: deliveryDeps
      * (gate, a DKIM-verified domain), only to a confirmed test recipient that is not suppressed,
      * DKIM-signed with the VERP return path, from the tenant's pool. Records the outcome (row + audit).
      */
-    async sendTestEmail({ tenantId, testSendId }: { tenantId: string; testSendId: string }): Promise<{ status: string }> {
+    async sendTestEmail({
+      tenantId,
+      testSendId,
+    }: {
+      tenantId: string;
+      testSendId: string;
+    }): Promise<{ status: string; sourceIp?: string; provider?: string }> {
       const [row] = await db
         .select({ t: testSends, poolId: tenants.poolId, tenantStatus: tenants.status, tenantStatusReason: tenants.statusReason })
         .from(testSends)
@@ -78,7 +84,7 @@ export function testSendActivities({ db, mailer, secrets, delivery: deliveryDeps
         step: `template.test_${outcome.ok ? 'sent' : 'refused'}`,
         detail: { ...audited, sourceIp: egress.sourceIp, response: outcome.response },
       });
-      if (outcome.ok) return { status };
+      if (outcome.ok) return { status, sourceIp: egress.sourceIp, provider: egress.provider };
       if (outcome.kind === 'transient') throw transient('SmtpTransient', `SMTP ${outcome.responseCode ?? 'error'}: ${outcome.response}`);
       throw permanent('SmtpPermanent', `SMTP ${outcome.responseCode ?? 'error'}: ${outcome.response}`);
     },

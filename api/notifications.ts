@@ -6,6 +6,7 @@ import { auditEvents, deliveryAttempts, feedbackEvents, notificationSchedules, n
 import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
+import { listNotifications, NotificationList, NotificationListQuery } from './notification-list.js';
 import { problems } from './problem.js';
 import {
   AuditView,
@@ -74,6 +75,13 @@ const batch = createRoute({
     ...problemResponses(...TENANT_PROBLEMS, ...BODY_PROBLEMS, 409, 503),
   },
 });
+const list = createRoute({
+  method: 'get',
+  path: '/',
+  summary: "The tenant's notifications, newest first: filtered by status, type, category, user, channel and time, paged by cursor",
+  request: { query: NotificationListQuery },
+  responses: { 200: jsonResponse(NotificationList, 'One page of notifications'), ...problemResponses(...TENANT_PROBLEMS, 422) },
+});
 const read = createRoute({
   method: 'get',
   path: '/{id}',
@@ -116,6 +124,8 @@ export function notificationsApi(deps: AppDeps) {
     if (items.length <= MAX_BATCH_ITEMS) await chargeNotifications(c, db, items.length, deps.rateLimits);
     return c.json(await triggerBatch(deps, c.var.tenantId, items), 202);
   });
+
+  app.openapi(list, async (c) => c.json(await listNotifications(db, c.var.tenantId, c.req.valid('query')), 200));
 
   const findNotification = async (tenantId: string, id: string) => {
     if (!uuidPattern.test(id)) throw problems.notFound(`Notification '${id}' does not exist`);

@@ -4,6 +4,7 @@ import type { Context } from 'hono';
 import { appendAudit } from '../domain/audit/append.js';
 import { checkTestAddress, DEFAULT_TEST_SENDS_PER_DAY, forgetTestMail, recordTestMail, type TestMail } from '../domain/test-sends/record.js';
 import { testSendWorkflowId } from '../workflows/ids.js';
+import { testSendSummary } from '../workflows/summaries.js';
 import { testSendWorkflow } from '../workflows/test-send.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { ApiProblem, problems } from './problem.js';
@@ -54,6 +55,8 @@ export async function queueTestMail(
       taskQueue,
       workflowId: testSendWorkflowId(tenantId, id),
       args: [{ tenantId, testSendId: id }],
+      staticSummary: testSendSummary(mail),
+      staticDetails: `**tenant** ${tenantId}\n**test send** ${id}`,
     });
   } catch {
     await forgetTestMail(db, tenantId, id);

@@ -5,6 +5,7 @@ import { notificationWorkflowId } from '../workflows/ids.js';
 import { notificationWorkflow } from '../workflows/notification.js';
 import { notificationPriority, notificationTaskQueue } from '../workflows/queues.js';
 import { Category, DeliveryStatusAttr, NotificationType, TenantId, UserId } from '../workflows/search-attributes.js';
+import { notificationDetails, notificationSummary } from '../workflows/summaries.js';
 import type { NotificationInput } from '../workflows/types.js';
 import type { AppDeps } from './env.js';
 import { problems, type ApiProblem } from './problem.js';
@@ -61,6 +62,9 @@ async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: str
         args: [input],
         workflowIdConflictPolicy: 'USE_EXISTING',
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        // What the Temporal UI lists (workflows/summaries.ts): type and category, never the user's data.
+        staticSummary: notificationSummary(input),
+        staticDetails: notificationDetails(input),
         // Mandatory alerts first, then round-robin across tenants (workflows/queues.ts).
         priority: notificationPriority(tenantId, n.categoryClass),
         typedSearchAttributes: [

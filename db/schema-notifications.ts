@@ -41,7 +41,13 @@ export const notifications = pgTable(
     createdAt: createdAt(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [uniqueIndex('notifications_idem_idx').on(t.tenantId, t.idempotencyKey), index('notifications_user_idx').on(t.userId, t.createdAt)],
+  (t) => [
+    uniqueIndex('notifications_idem_idx').on(t.tenantId, t.idempotencyKey),
+    index('notifications_user_idx').on(t.userId, t.createdAt),
+    // GET /v1/notifications: newest first per tenant (keyset on created_at, id), and by status.
+    index('notifications_tenant_created_idx').on(t.tenantId, t.createdAt.desc(), t.id.desc()),
+    index('notifications_tenant_status_created_idx').on(t.tenantId, t.status, t.createdAt.desc(), t.id.desc()),
+  ],
 );
 
 /** Rendered content, kept in Postgres so workflow histories stay small and free of message bodies. */

@@ -114,6 +114,21 @@ export async function checkVersion(
     for (const field of ['subject', 'preheader', 'footer', 'text', 'mjml'] as const) {
       problems.push(...placeholderProblems(part[field], allowed, `email.${locale}.${field}`));
     }
+    // What MJML editors export is a whole document; ours goes inside the tenant's layout, whose
+    // column it would otherwise break into (mjml drops what it cannot nest, placeholders with it).
+    const outer = /<(mjml|mj-head|mj-body|mj-section|mj-wrapper|mj-column)[\s>/]/i.exec(part.mjml ?? '');
+    if (outer) {
+      problems.push({
+        where: `email.${locale}.mjml`,
+        tag: outer[1]!.toLowerCase(),
+        message:
+          `<${outer[1]!.toLowerCase()}> is not taken here: mjml is only the body that goes inside the layout's column ` +
+          '(mj-text, mj-button, mj-image, mj-divider, mj-table...), not a whole <mjml> document or its sections; ' +
+          "the tenant's layout (POST /v1/layouts) supplies <mjml>, <mj-head>, <mj-body>, the sections and the column. " +
+          "Paste what is inside the editor's <mj-column> instead",
+      });
+      continue;
+    }
     try {
       const html = await compileWithPlaceholders(`${WRAP_OPEN}${part.mjml}${WRAP_CLOSE}`, `email.${locale}.mjml`);
       if (!part.text?.trim()) {

@@ -1,3 +1,5 @@
+import { decodeUserMetadata } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import { workflowMetadataQuery } from '@temporalio/workflow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseMaxAges } from '../domain/pool/max-age.js';
 import { bundleWorkflows } from './helpers/engine.js';
@@ -68,6 +70,13 @@ describe('every IP suspended for the provider', () => {
     const history = await rig.engine.client.workflow.getHandle((await view(id)).workflowId).fetchHistory();
     const timers = history.events!.filter((e) => e.timerStartedEventAttributes);
     expect(timers.length).toBeGreaterThanOrEqual(1);
+    // The Temporal UI says what the timer waits for, and the outcome names the IP and provider.
+    const converter = rig.engine.client.options.loadedDataConverter;
+    const timerSummaries = await Promise.all(timers.map(async (e) => (await decodeUserMetadata(converter, e.userMetadata)).staticSummary));
+    expect(timerSummaries).toContainEqual(expect.stringContaining('waiting for an IP that may send to gmail'));
+    const details = (await rig.engine.client.workflow.getHandle((await view(id)).workflowId).query(workflowMetadataQuery)).currentDetails;
+    expect(details).toMatch(/email: delivered, IP 127\.0\.0\.13[12], provider gmail/);
+    expect(details).not.toContain('wanda');
     const tries = history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt);
     expect(tries.length, 'activity tasks started').toBeGreaterThan(0);
     expect(tries.every((n) => n === 1)).toBe(true);

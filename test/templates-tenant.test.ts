@@ -143,6 +143,27 @@ describe('a tenant template', () => {
     ]);
   });
 
+  it("refuses a whole <mjml> document (an MJML editor's export) with a 422 that says the API takes the body inside the layout's column", async () => {
+    const count_ = async () =>
+      engine.database.db
+        .select({ n: count() })
+        .from(templateVersions)
+        .where(and(eq(templateVersions.tenantId, engine.tenantId), eq(templateVersions.typeKey, 'card.declined')));
+    const before = await count_();
+    const exported = body('Paiement refusé');
+    exported.email.en.mjml = `<mjml>\n<mj-head><mj-title>Declined</mj-title></mj-head>\n<mj-body>\n<mj-section><mj-column>\n${exported.email.en.mjml}\n</mj-column></mj-section>\n</mj-body>\n</mjml>`;
+    const res = await engine.request('POST', '/v1/notification-types/card.declined/versions', { body: exported });
+    const problem = await json<{ detail: string; errors: { path: string; message: string }[] }>(res, 422);
+    expect(res.headers.get('content-type')).toContain('application/problem+json');
+    const error = problem.errors.find((e) => e.path === 'body.email.en.mjml');
+    expect(error?.message).toContain("only the body that goes inside the layout's column");
+    expect(error?.message).toContain('<mjml>');
+    expect(problem.errors.map((e) => e.message).join('\n')).not.toContain('dropped or altered');
+    // The French part, a body as the API takes it, is not blamed; nothing is written.
+    expect(problem.errors.filter((e) => e.path.startsWith('body.email.fr'))).toEqual([]);
+    expect(await count_()).toEqual(before);
+  });
+
   it('refuses an MJML error, an undeclared variable and a trigger without reason with a 422 naming each; nothing is written or started', async () => {
     const before = await engine.database.db
       .select({ n: count() })

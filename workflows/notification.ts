@@ -7,9 +7,12 @@ import {
   defineSignal,
   defineUpdate,
   isCancellation,
+  type ActivityOptions,
+  type LocalActivityOptions,
   ParentClosePolicy,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   startChild,
@@ -19,6 +22,7 @@ import type { Activities } from '../activities/index.js';
 import { ChannelAttr, DeliveryStatusAttr } from './search-attributes.js';
 import { statusWebhookWorkflowId } from './ids.js';
 import { statusWebhookWorkflow } from './status-webhook.js';
+import { finalDetails, statusWebhookSummary, waitingForIp, waitingForQuietHours, waitingForSendAt, type SentVia } from './summaries.js';
 import type { CancelResult, Channel, ChannelResult, NotificationInput, NotificationStatus, NotificationProgress } from './types.js';
 import type { LateStatus } from '../domain/notifications/status.js';
 
@@ -32,10 +36,11 @@ export const lateOutcomeSignal = defineSignal<[LateStatus]>('lateOutcome');
 // Plan, render and completion are short Postgres steps: as local activities they run inside the
 // workflow task that needs them, which saves a server round trip and a workflow task each
 // (measured in BENCHMARKS.md). They are idempotent, so retried until the database is back.
-const dbLocal = proxyLocalActivities<Activities>({
+const DB_LOCAL: LocalActivityOptions = {
   startToCloseTimeout: '30 seconds',
   retry: { initialInterval: '500 ms', maximumInterval: '30 seconds', nonRetryableErrorTypes: ['TemplateError', 'NotFound'] },
-});
+};
+const dbLocal = proxyLocalActivities<Activities>(DB_LOCAL);
 
 // Audit appends are short local writes; a local activity spares a round trip to the server.
 const local = proxyLocalActivities<Activities>({
@@ -46,12 +51,13 @@ const local = proxyLocalActivities<Activities>({
 // Sends: transient SMTP 4xx / FCM UNAVAILABLE are retried with backoff for about half an hour,
 // then the alert is late enough that the other channel serves the user better. Permanent
 // failures are thrown non-retryable by the activity and go straight to fallback.
-const send = proxyActivities<Activities>({
+const SEND: ActivityOptions = {
   startToCloseTimeout: '2 minutes',
   // Sends heartbeat every 3 s: a worker that dies mid-send is noticed in 15 s and the send retried.
   heartbeatTimeout: '15 seconds',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10 },
-});
+};
+const send = proxyActivities<Activities>(SEND);
 
 /** One user notification: decide channels, render, send, fall back, record every step. */
 export async function notificationWorkflow(input: NotificationInput): Promise<NotificationProgress> {
@@ -99,11 +105,12 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
     ]);
   };
   /** Holds on a durable timer until `at` (the app's sendAt, the end of quiet hours); false when cancelled meanwhile. */
-  const holdUntil = async (at: number): Promise<boolean> => {
+  const holdUntil = async (at: number, why: string): Promise<boolean> => {
     if (!(at > Date.now())) return true;
     setStatus('scheduled');
+    setCurrentDetails(why);
     try {
-      await sendScope.run(() => sleep(at - Date.now()));
+      await sendScope.run(() => sleep(at - Date.now(), { summary: why }));
       return true;
     } catch (err) {
       if (cancelRequested && isCancellation(err)) return false;
@@ -115,24 +122,30 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
       dbLocal.completeNotification({ notificationId, tenantId, status: 'cancelled', deliveredChannels: [] }),
     );
     setStatus('cancelled');
+    setCurrentDetails(finalDetails('cancelled', []));
     return progress;
   };
-  if (input.sendAt && !(await holdUntil(Date.parse(input.sendAt)))) return cancelledWhileScheduled();
+  if (input.sendAt && !(await holdUntil(Date.parse(input.sendAt), waitingForSendAt(Date.parse(input.sendAt))))) return cancelledWhileScheduled();
 
   // Lean steps: plan and render in one local activity, the search attributes set once at the
   // end, and a sole channel's send also books the final status (see BENCHMARKS.md).
-  const plan = await dbLocal.prepareDelivery({ notificationId });
+  setCurrentDetails('deciding channels and rendering');
+  const plan = await dbLocal.prepareDelivery.executeWithOptions({ ...DB_LOCAL, summary: 'decide channels, render' }, [{ notificationId }]);
   if (plan.kind === 'send' && plan.notBefore) {
     // Inside the user's quiet hours (not for mandatory categories): wait until they end.
-    if (!(await holdUntil(plan.notBefore))) return cancelledWhileScheduled();
+    if (!(await holdUntil(plan.notBefore, waitingForQuietHours(plan.notBefore, plan.quietEnd)))) return cancelledWhileScheduled();
     await local.resumeScheduled({ notificationId });
   }
   if (plan.kind === 'skipped') {
     progress.reason = plan.reason;
     setStatus('skipped');
     await dbLocal.completeNotification({ notificationId, tenantId, status: 'skipped', deliveredChannels: [], reason: plan.reason });
+    setCurrentDetails(`${finalDetails('skipped', [])}\nreason: ${plan.reason}`);
     return progress;
   }
+  // What each channel's send went through, for the details the Temporal UI shows.
+  const templateVersions: Partial<Record<Channel, number>> = { ...plan.templateVersions };
+  const sends: SentVia[] = [];
   progress.channels = [...plan.channels];
   // prepareDelivery rendered the chosen channels; a fallback channel is rendered when needed.
   const rendered = new Set<Channel>(plan.channels);
@@ -141,30 +154,48 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   let completion: { statusWebhook: boolean } | undefined;
 
   const deliver = async (channel: Channel, fallback: boolean): Promise<ChannelResult> => {
+    const via: SentVia = { channel, outcome: 'sending' };
+    sends.push(via);
+    const label = `${channel === 'email' ? 'e-mail' : 'push'}${fallback ? ' (fallback)' : ''}`;
+    const result = (r: ChannelResult): ChannelResult => {
+      via.outcome = r.outcome;
+      if (templateVersions[channel] !== undefined) via.templateVersion = templateVersions[channel];
+      return r;
+    };
     try {
       await sendScope.run(async () => {
-        if (!rendered.has(channel)) await dbLocal.renderMessage({ notificationId, channel });
+        if (!rendered.has(channel)) {
+          const r = await dbLocal.renderMessage.executeWithOptions({ ...DB_LOCAL, summary: `render ${label}` }, [{ notificationId, channel }]);
+          templateVersions[channel] = r.templateVersion;
+        }
+        setCurrentDetails(`sending ${label}`);
         if (channel === 'push') {
-          completion = (await send.sendPush({ notificationId, deliveryCompletes })).completion ?? completion;
+          const sent = await send.sendPush.executeWithOptions({ ...SEND, summary: `send ${label}` }, [{ notificationId, deliveryCompletes }]);
+          completion = sent.completion ?? completion;
           return;
         }
         // No IP may send to this provider now: wait on a durable timer until the earliest may,
         // however far off (the activity gives up past the category's maximum age), then try again.
         for (;;) {
-          const sent = await send.sendEmail({ notificationId, deliveryCompletes });
+          const sent = await send.sendEmail.executeWithOptions({ ...SEND, summary: `send ${label}` }, [{ notificationId, deliveryCompletes }]);
           if (!('waitUntil' in sent)) {
             completion = sent.completion ?? completion;
+            if (sent.sourceIp) via.sourceIp = sent.sourceIp;
+            if (sent.provider) via.provider = sent.provider;
             return;
           }
-          await sleep(Math.max(1_000, sent.waitUntil - Date.now()));
+          const waiting = waitingForIp(sent.waitUntil, sent.provider);
+          setCurrentDetails(waiting);
+          await sleep(Math.max(1_000, sent.waitUntil - Date.now()), { summary: waiting });
+          setCurrentDetails(`sending ${label}`);
         }
       });
-      return { channel, outcome: 'delivered', fallback };
+      return result({ channel, outcome: 'delivered', fallback });
     } catch (err) {
-      if (cancelRequested && isCancellation(err)) return { channel, outcome: 'cancelled', fallback };
+      if (cancelRequested && isCancellation(err)) return result({ channel, outcome: 'cancelled', fallback });
       const error = describeFailure(err);
       // A suppressed address got nothing: recorded as such, and the other channel may serve.
-      return { channel, outcome: error.type === 'Suppressed' ? 'suppressed' : 'failed', fallback, error };
+      return result({ channel, outcome: error.type === 'Suppressed' ? 'suppressed' : 'failed', fallback, error });
     }
   };
 
@@ -196,11 +227,14 @@ export async function notificationWorkflow(input: NotificationInput): Promise<No
   }
   progress.reason = reason;
   setStatus(final);
+  setCurrentDetails(finalDetails(final, sends));
   if (completion?.statusWebhook && (final === 'delivered' || final === 'suppressed' || final === 'failed')) {
     // Its own workflow, abandoned on close: a slow tenant endpoint never holds this one open.
     await startChild(statusWebhookWorkflow, {
       workflowId: statusWebhookWorkflowId(notificationId, final),
       args: [{ tenantId, notificationId, outcome: final }],
+      staticSummary: statusWebhookSummary(final),
+      staticDetails: `**notification** ${notificationId}\n**tenant** ${tenantId}`,
       parentClosePolicy: ParentClosePolicy.ABANDON,
     });
   }

@@ -1,13 +1,14 @@
-import { proxyActivities, workflowInfo } from '@temporalio/workflow';
+import { proxyActivities, setCurrentDetails, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
 
 // Tenant endpoints go down: retry with backoff (up to an hour apart) for a day, then give up.
-const hooks = proxyActivities<Activities>({
+const HOOK_OPTIONS: ActivityOptions = {
   startToCloseTimeout: '30 seconds',
   scheduleToCloseTimeout: '24 hours',
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '1 hour' },
-});
+};
+const hooks = proxyActivities<Activities>(HOOK_OPTIONS);
 
 /** One notification outcome posted to the tenant's webhook; its own workflow so a slow endpoint blocks nothing. */
 export async function statusWebhookWorkflow(input: {
@@ -15,5 +16,10 @@ export async function statusWebhookWorkflow(input: {
   notificationId: string;
   outcome: StatusWebhookOutcome;
 }): Promise<{ posted: boolean }> {
-  return hooks.postStatusWebhook({ ...input, at: workflowInfo().startTime.toISOString() });
+  setCurrentDetails("posting to the tenant's status webhook");
+  const posted = await hooks.postStatusWebhook.executeWithOptions({ ...HOOK_OPTIONS, summary: `post ${input.outcome} to the status webhook` }, [
+    { ...input, at: workflowInfo().startTime.toISOString() },
+  ]);
+  setCurrentDetails(posted.posted ? 'posted' : 'not posted (no webhook configured)');
+  return posted;
 }

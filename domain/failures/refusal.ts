@@ -11,6 +11,9 @@ export type Stop = { kind: 'retry'; type: string; reason: string; afterMs?: numb
 
 /** A Stop thrown from deep inside a step (a route choice, a render); the activity edge converts it. */
 export class Refusal extends Error {
+  /** The mailbox provider a route refusal concerns (a wait for an IP), when known. */
+  provider?: string;
+
   constructor(readonly stop: Stop) {
     super(stop.reason);
     this.name = 'Refusal';

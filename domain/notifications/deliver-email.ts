@@ -30,7 +30,10 @@ import { notificationFacts } from './facts.js';
 const POOL_TOPOLOGY_TTL_MS = 10_000;
 
 /** What the e-mail delivery tells its caller: sent (now or on an earlier try), wait on a timer, or a Stop. */
-export type EmailOutcome = (SendResult & { kind: 'sent'; attemptId: string; sourceIp: string }) | { kind: 'waiting'; until: number } | Stop;
+export type EmailOutcome =
+  | (SendResult & { kind: 'sent'; attemptId: string; sourceIp: string; provider?: string })
+  | { kind: 'waiting'; until: number; provider?: string }
+  | Stop;
 
 export interface EmailDeps {
   db: Db;
@@ -105,7 +108,7 @@ export function emailDelivery({ db, mailer, secrets, publicUrl, logger, delivery
           detail: { until: new Date(routed.waitUntil).toISOString(), reason: routed.reason },
         },
       ]);
-      return { kind: 'waiting', until: routed.waitUntil };
+      return { kind: 'waiting', until: routed.waitUntil, ...(routed.provider ? { provider: routed.provider } : {}) };
     }
     const route = routed;
 
@@ -190,7 +193,14 @@ export function emailDelivery({ db, mailer, secrets, publicUrl, logger, delivery
         ),
       attempt.pause,
     );
-    if (outcome.ok) return { kind: 'sent', attemptId, sourceIp: route.sourceIp, ...(completion ? { completion: { statusWebhook } } : {}) };
+    if (outcome.ok)
+      return {
+        kind: 'sent',
+        attemptId,
+        sourceIp: route.sourceIp,
+        provider: route.provider,
+        ...(completion ? { completion: { statusWebhook } } : {}),
+      };
     // A reply that blames the IP (blocklist, rate limit) is retried from another IP, not bounced.
     if (verdict.retryElsewhere)
       return retryStop('IpRejected', `SMTP ${outcome.responseCode ?? 'error'} for ${route.sourceIp} at ${route.provider}: ${outcome.response}`, 100);
@@ -220,7 +230,7 @@ const IN_ACTIVITY_WAIT_TOTAL_MS = 20_000;
  * A route, or the time the earliest IP may send. Short waits (a send slot under the rate limit)
  * are slept here; a suspension or hold goes back as `waitUntil`: the retry policy is never spent on it.
  */
-async function routeOrWait<R>(choose: () => Promise<R>, attempt: Attempt): Promise<R | { waitUntil: number; reason: string }> {
+async function routeOrWait<R>(choose: () => Promise<R>, attempt: Attempt): Promise<R | { waitUntil: number; reason: string; provider?: string }> {
   let waited = 0;
   for (;;) {
     try {
@@ -228,7 +238,8 @@ async function routeOrWait<R>(choose: () => Promise<R>, attempt: Attempt): Promi
     } catch (err) {
       if (!(err instanceof Refusal) || (err.type !== 'NoIpAvailable' && err.type !== 'TenantHeld')) throw err;
       const delay = err.retryAfterMs ?? 1_000;
-      if (delay > IN_ACTIVITY_WAIT_MS || waited + delay > IN_ACTIVITY_WAIT_TOTAL_MS) return { waitUntil: Date.now() + delay, reason: err.message };
+      if (delay > IN_ACTIVITY_WAIT_MS || waited + delay > IN_ACTIVITY_WAIT_TOTAL_MS)
+        return { waitUntil: Date.now() + delay, reason: err.message, ...(err.provider ? { provider: err.provider } : {}) };
       await attempt.pause(delay);
       waited += delay;
     }

@@ -1,7 +1,16 @@
 import type { Channel } from './status.js';
 
 export type DeliveryPlan =
-  | { kind: 'send'; channels: Channel[]; fallback: Channel[]; /** Inside quiet hours: not before this (epoch ms). */ notBefore?: number }
+  | {
+      kind: 'send';
+      channels: Channel[];
+      fallback: Channel[];
+      /** Inside quiet hours: not before this (epoch ms), which is `quietEnd` (hh:mm) on the user's clock. */
+      notBefore?: number;
+      quietEnd?: string;
+      /** The template version each chosen channel was rendered from (for the operator's view). */
+      templateVersions?: Partial<Record<Channel, number>>;
+    }
   | { kind: 'skipped'; reason: 'no_opt_in' | 'opted_out' | 'no_reachable_channel' };
 
 interface PlanFacts {

@@ -43,9 +43,16 @@ export function preparation({ db, secrets, publicUrl }: PrepareDeps) {
     const { plan: decided, available } = planFromRow(row);
     // Inside the user's quiet hours, only mandatory categories go now; the rest wait for the end.
     const notBefore = decided.kind === 'send' && !row.mandatory ? quietUntil(Date.now(), row.timezone, row.quiet) : undefined;
-    const plan: DeliveryPlan = notBefore ? ({ ...decided, notBefore } as DeliveryPlan) : decided;
     const rendered: (RenderedContent & { templateVersion: number })[] =
-      plan.kind === 'send' ? await Promise.all(plan.channels.map((c) => renderContent(renderDeps, c, row))) : [];
+      decided.kind === 'send' ? await Promise.all(decided.channels.map((c) => renderContent(renderDeps, c, row))) : [];
+    const plan: DeliveryPlan =
+      decided.kind === 'send'
+        ? {
+            ...decided,
+            ...(notBefore ? { notBefore, quietEnd: localClock(notBefore, row.timezone) } : {}),
+            templateVersions: Object.fromEntries(rendered.map((r) => [r.channel, r.templateVersion])),
+          }
+        : decided;
 
     const at = { tenantId: row.tenantId, notificationId };
     const audit: Step[] = [
@@ -94,7 +101,7 @@ export function preparation({ db, secrets, publicUrl }: PrepareDeps) {
    * Renders a fallback channel's message in the user's language and stores it in Postgres; the
    * workflow history keeps only the fact that it was rendered, not the content.
    */
-  async function renderFallback(notificationId: string, channel: Channel): Promise<{ locale: string } | Stop> {
+  async function renderFallback(notificationId: string, channel: Channel): Promise<{ locale: string; templateVersion: number } | Stop> {
     const row = await facts(notificationId);
     if (!row) return failedStop('NotFound', `Notification ${notificationId} not found`);
     const { locale, templateVersion, ...content } = await renderContent(renderDeps, channel, row);
@@ -107,7 +114,7 @@ export function preparation({ db, secrets, publicUrl }: PrepareDeps) {
         { tenantId: row.tenantId, notificationId, step: `${channel}.rendered`, detail: { locale, type: row.type, templateVersion } },
       ]);
     });
-    return { locale };
+    return { locale, templateVersion };
   }
 
   return {
@@ -122,4 +129,15 @@ export function preparation({ db, secrets, publicUrl }: PrepareDeps) {
         .where(and(eq(notifications.id, notificationId), eq(notifications.status, 'scheduled')));
     },
   };
+}
+
+/** hh:mm of an instant on the user's clock (an unknown zone: UTC). */
+function localClock(at: number, timezone: string | null): string {
+  const format = (timeZone: string) =>
+    new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+  try {
+    return format(timezone ?? 'UTC');
+  } catch {
+    return format('UTC');
+  }
 }

@@ -8,7 +8,7 @@ import { appendAudit } from '../audit/append.js';
 import type { SmtpRoute, SmtpOutcome } from '../email/mailer.js';
 import type { TlsRequirement } from '../email/tls-policy.js';
 import { publicAddressCheck } from '../webhooks/egress.js';
-import { permanent, transient } from '../failures/refusal.js';
+import { permanent, transient, type Refusal } from '../failures/refusal.js';
 import { NullMxError, type MxLookup } from './mx-lookup.js';
 import { classifyProvider } from './providers.js';
 import { chargeOf, outcomeKind, selectionWeight } from './reputation.js';
@@ -154,7 +154,11 @@ export async function chooseRoute(
     .where(
       and(eq(tenantHolds.tenantId, msg.tenantId), inArray(tenantHolds.provider, [provider, ALL_PROVIDERS]), gt(tenantHolds.until, new Date(now))),
     );
-  if (hold) throw transient('TenantHeld', `Tenant mail to ${provider} is held: ${hold.reason}`, Math.max(MIN_WAIT_MS, hold.until.getTime() - now));
+  if (hold)
+    throw forProvider(
+      transient('TenantHeld', `Tenant mail to ${provider} is held: ${hold.reason}`, Math.max(MIN_WAIT_MS, hold.until.getTime() - now)),
+      provider,
+    );
 
   const fallbackPoolId = await topology.fallbackPoolId(msg.tenantId);
   const poolIds = [msg.poolId, ...(fallbackPoolId && fallbackPoolId !== msg.poolId ? [fallbackPoolId] : [])];
@@ -208,7 +212,16 @@ export async function chooseRoute(
   }
   const next = waits.length ? Math.min(...waits) : now + 60_000;
   const delay = Math.max(MIN_WAIT_MS, next - now);
-  throw transient('NoIpAvailable', `No IP of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay);
+  throw forProvider(
+    transient('NoIpAvailable', `No IP of pool ${msg.poolId} may send to ${provider} now; next opening in ${Math.ceil(delay / 1000)} s`, delay),
+    provider,
+  );
+}
+
+/** A wait for an IP names its provider, so the workflow can say what it waits for. */
+function forProvider(refusal: Refusal, provider: string): Refusal {
+  refusal.provider = provider;
+  return refusal;
 }
 
 /** Whether (and why) the MX session must be verified TLS, and the MTA-STS policy the MX hosts must match. */

@@ -1,0 +1,2 @@
+CREATE INDEX "notifications_tenant_created_idx" ON "notifications" USING btree ("tenant_id","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);--> statement-breakpoint
+CREATE INDEX "notifications_tenant_status_created_idx" ON "notifications" USING btree ("tenant_id","status","created_at" DESC NULLS LAST,"id" DESC NULLS LAST);
