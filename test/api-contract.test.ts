@@ -90,3 +90,26 @@ describe('answers the document lists', () => {
     expect(Object.keys(doc.paths['/v1/feedback/reports']!.post!.responses)).toContain('404');
   });
 });
+
+describe('a schema-valid sendAt', () => {
+  it('with an offset PostgreSQL does not take (-23:07) is accepted and scheduled at that instant (schemathesis found a 500)', async () => {
+    const at = new Date(Math.floor(Date.now() / 1000) * 1000 + 2 * 86_400_000);
+    const offsetMs = (23 * 60 + 7) * 60_000;
+    const sendAt = `${new Date(at.getTime() - offsetMs).toISOString().slice(0, -1)}-23:07`;
+    const put = await engine.request('PUT', '/v1/users/zoe', { body: { email: 'zoe@example.com', locale: 'en' } });
+    expect(put.status).toBe(201);
+    const res = await engine.request('POST', '/v1/notifications', {
+      headers: { 'idempotency-key': 'far-offset-1' },
+      body: {
+        userId: 'zoe',
+        type: 'account.transaction',
+        data: { amount: 1, currency: 'EUR', merchant: 'M', accountLast4: '1234' },
+        sendAt,
+      },
+    });
+    expect(res.status, await res.clone().text()).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const [row] = await engine.database.sql<{ send_at: Date }[]>`select send_at from notification_schedules where notification_id = ${id}`;
+    expect(new Date(row!.send_at).toISOString()).toBe(at.toISOString());
+  });
+});

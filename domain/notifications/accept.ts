@@ -301,7 +301,7 @@ export async function recordNotifications(
       idempotency_key: c.idempotencyKey,
       request_hash: c.requestHash,
       data: c.body.data,
-      send_at: c.body.sendAt ?? null,
+      send_at: utc(c.body.sendAt) ?? null,
     };
   });
   // Passed as one text parameter: drizzle would expand a JS array into a parameter list.
@@ -354,7 +354,7 @@ export async function recordNotifications(
         type: c.body.type,
         category: c.category,
         categoryClass: c.categoryClass,
-        sendAt: c.body.sendAt,
+        sendAt: utc(c.body.sendAt),
         templateVersion: row.template_version,
       };
     } else if (row.earlier_id) {
@@ -432,7 +432,7 @@ function replay(
     type: row.type,
     category: row.categoryKey,
     categoryClass: c.categoryClass,
-    sendAt: c.body.sendAt,
+    sendAt: utc(c.body.sendAt),
   };
 }
 
@@ -453,4 +453,9 @@ function canonicalJson(value: unknown): string {
     return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
   }
   return JSON.stringify(value);
+}
+
+/** sendAt in UTC: ISO 8601 allows offsets up to ±23:59, PostgreSQL's timestamptz only ±15:59. */
+function utc(sendAt: string | undefined): string | undefined {
+  return sendAt === undefined ? undefined : new Date(sendAt).toISOString();
 }
