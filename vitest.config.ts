@@ -53,7 +53,10 @@ export default defineConfig({
     projects: [
       // Two files at a time on 2 cores; first, so the serial files then have the machine to themselves.
       { extends: true, test: { name: 'parallel', include: parallelSafe, maxWorkers: 2, sequence: { groupOrder: 0 } } },
-      { extends: true, test: { name: 'serial', include: ['test/**/*.test.ts'], exclude: parallelSafe, fileParallelism: false, sequence: { groupOrder: 1 } } },
+      {
+        extends: true,
+        test: { name: 'serial', include: ['test/**/*.test.ts'], exclude: parallelSafe, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
     ],
   },
 });
