@@ -18,7 +18,8 @@ import { startDnsServer, type DnsServer, type DnsZone } from '../../dev/dns-serv
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
 import { encryptedDataConverter } from '../../config/temporal.js';
 import { createNotificationWorker } from '../../worker/create-worker.js';
-import { startTestEngine, type TestEngine } from './engine.js';
+import { startTestEngine, testServiceAccount, type TestEngine } from './engine.js';
+import { savePushCredential } from '../../domain/push/credentials.js';
 import { freePort } from '../../dev/ports.js';
 
 export interface ProviderSpec {
@@ -146,6 +147,8 @@ export async function startProviderRig(opts: {
       const tenantId = `t-${randomUUID().slice(0, 8)}`;
       const apiKey = generateApiKey('nf_test');
       await provisionTenant(db, secrets, { id: tenantId, name: `Bank ${tenantId}`, poolId: pool.id, domain: `${tenantId}.bank.test`, apiKey });
+      // Each tenant pushes through its own Firebase project, as startTestEngine's tenants do.
+      await savePushCredential(db, secrets, tenantId, testServiceAccount(`push-${tenantId}`));
       return { tenantId, apiKey };
     },
     async notify(tenant, email) {
