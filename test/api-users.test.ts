@@ -3,6 +3,7 @@
 // mandatory and opt-in categories, and what those rules mean for delivery.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { expectProblem } from './helpers/problem.js';
 import { waitUntil } from './helpers/wait.js';
 
 let engine: TestEngine;
@@ -12,11 +13,6 @@ beforeAll(async () => {
 });
 afterAll(async () => engine?.stop());
 
-interface ProblemBody {
-  status: number;
-  detail: string;
-  errors?: { path: string; message: string }[];
-}
 interface UserView {
   userId: string;
   email: string | null;
@@ -34,13 +30,6 @@ interface CategoryView {
 type PreferencesView = { categories: Record<string, CategoryView> };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function expectProblem(res: Response, status: number, detail: RegExp): Promise<ProblemBody> {
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = (await res.json()) as ProblemBody;
-  expect({ status: res.status, detail: body.detail }).toEqual({ status, detail: expect.stringMatching(detail) });
-  return body;
-}
 
 const putUser = (id: string, body: unknown) => engine.request('PUT', `/v1/users/${id}`, { body });
 const getUser = async (id: string) => (await (await engine.request('GET', `/v1/users/${id}`)).json()) as UserView;

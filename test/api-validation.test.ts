@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../api/app.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { expectProblem } from './helpers/problem.js';
 import { waitUntil } from './helpers/wait.js';
 
 let engine: TestEngine;
@@ -28,25 +29,6 @@ const validTransaction = {
   type: 'account.transaction',
   data: { amount: 12, currency: 'EUR', merchant: 'Café', accountLast4: '4242' },
 };
-
-interface ProblemBody {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  errors?: { path: string; message: string }[];
-}
-
-/** Asserts an RFC 9457 problem with this status whose detail matches `detail`. */
-async function expectProblem(res: Response, status: number, detail: RegExp): Promise<ProblemBody> {
-  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  const body = (await res.json()) as ProblemBody;
-  expect({ status: res.status, detail: body.detail }).toEqual({ status, detail: expect.stringMatching(detail) });
-  expect(body.status).toBe(status);
-  expect(body.type).toMatch(/^https:\/\/notiflow\.dev\/problems\//);
-  expect(body.title).toBeTruthy();
-  return body;
-}
 
 async function rowCounts(tenantId: string) {
   const [row] = await engine.database.sql<{ notifications: number; audit: number }[]>`

@@ -5,6 +5,7 @@ import { auditEvents, sendingDomains, tenants, testRecipients, testSends } from 
 import { attemptFromReturnPath } from '../domain/email/return-path.js';
 import { setTenantLimits, takeRateTokens } from '../domain/tenancy/limits.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { expectProblem } from './helpers/problem.js';
 import { waitUntil } from './helpers/wait.js';
 
 // A template test send is mail like any other: it leaves only from a DKIM-verified domain, only to
@@ -24,13 +25,6 @@ const data = { device: 'Pixel 9', city: 'Lyon', at: '2026-12-01T10:00:00Z' };
 const testSend = (body: Record<string, unknown>, key?: string, type = 'security.new_device') =>
   engine.request('POST', `/v1/notification-types/${type}/test-send`, { body: { locale: 'en', data, ...body }, key });
 
-async function problem(res: Response, status: number) {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  expect(res.headers.get('content-type')).toContain('application/problem+json');
-  return JSON.parse(text) as { detail: string; errors?: { path: string }[] };
-}
-
 const testSendsOf = async (tenantId: string) =>
   (await engine.database.db.select({ n: count() }).from(testSends).where(eq(testSends.tenantId, tenantId)))[0]!.n;
 
@@ -43,7 +37,7 @@ async function tenantWithRecipient(email: string) {
 
 describe('a template test send', () => {
   it('goes only to a confirmed test recipient: any other address gets 422 and nothing is recorded or sent', async () => {
-    const p = await problem(await testSend({ to: 'victim@elsewhere.example' }), 422);
+    const p = await expectProblem(await testSend({ to: 'victim@elsewhere.example' }), 422);
     expect(p.detail).toContain('not a confirmed test recipient');
     expect(p.errors?.[0]?.path).toBe('body.to');
     expect(p.detail).not.toContain('victim@');
@@ -66,7 +60,7 @@ describe('a template test send', () => {
     const code = /code: (\d{8})/.exec(codeMail.text)![1]!;
     const wrong = code === '00000000' ? '11111111' : '00000000';
     expect(
-      (await problem(await engine.request('POST', `/v1/test-recipients/${pending.id}/confirm`, { body: { code: wrong } }), 422)).detail,
+      (await expectProblem(await engine.request('POST', `/v1/test-recipients/${pending.id}/confirm`, { body: { code: wrong } }), 422)).detail,
     ).toContain('does not match');
     const confirmed = await engine.request('POST', `/v1/test-recipients/${pending.id}/confirm`, { body: { code } });
     expect(confirmed.status).toBe(200);
@@ -85,7 +79,7 @@ describe('a template test send', () => {
     expect(attemptFromReturnPath(secrets, mail.mailFrom)).toBe(id);
 
     expect((await engine.request('DELETE', `/v1/test-recipients/${pending.id}`)).status).toBe(204);
-    expect((await problem(await testSend({ to: 'qa@bank.example' }), 422)).detail).toContain('not a confirmed test recipient');
+    expect((await expectProblem(await testSend({ to: 'qa@bank.example' }), 422)).detail).toContain('not a confirmed test recipient');
     expect(await testSendsOf(engine.tenantId)).toBe(2);
   });
 
@@ -96,9 +90,9 @@ describe('a template test send', () => {
       .update(sendingDomains)
       .set({ dkimVerifiedAt: null, firstVerifiedAt: null, status: 'pending' })
       .where(eq(sendingDomains.tenantId, t.tenantId));
-    expect((await problem(await testSend({ to: 'qa@unverified.example' }, t.apiKey), 409)).detail).toContain('has not verified');
+    expect((await expectProblem(await testSend({ to: 'qa@unverified.example' }, t.apiKey), 409)).detail).toContain('has not verified');
     const code = await engine.request('POST', '/v1/test-recipients', { body: { email: 'other@unverified.example' }, key: t.apiKey });
-    expect((await problem(code, 409)).detail).toContain('has not verified');
+    expect((await expectProblem(code, 409)).detail).toContain('has not verified');
     expect(await testSendsOf(t.tenantId)).toBe(0);
     const rows = await engine.database.db.select().from(testRecipients).where(eq(testRecipients.tenantId, t.tenantId));
     expect(rows.map((r) => r.email)).toEqual(['qa@unverified.example']);
@@ -107,13 +101,13 @@ describe('a template test send', () => {
   it('is refused for a tenant on hold (409) and to a suppressed address (422), and nothing is sent', async () => {
     const t = await tenantWithRecipient('qa@held.example');
     await engine.database.db.update(tenants).set({ status: 'held', statusReason: 'blocklisted IP' }).where(eq(tenants.id, t.tenantId));
-    expect((await problem(await testSend({ to: 'qa@held.example' }, t.apiKey), 409)).detail).toContain('on hold');
+    expect((await expectProblem(await testSend({ to: 'qa@held.example' }, t.apiKey), 409)).detail).toContain('on hold');
     await engine.database.db.update(tenants).set({ status: 'active', statusReason: null }).where(eq(tenants.id, t.tenantId));
 
     const suppressed = await engine.request('POST', '/v1/suppressions', { body: { email: 'qa@held.example', reason: 'complaint' }, key: t.apiKey });
     expect(suppressed.status).toBe(201);
     // A complaint does not stop a required alert, but a test is never one.
-    const p = await problem(await testSend({ to: 'qa@held.example' }, t.apiKey), 422);
+    const p = await expectProblem(await testSend({ to: 'qa@held.example' }, t.apiKey), 422);
     expect(p.detail).toContain('suppressed (complaint)');
     expect(await testSendsOf(t.tenantId)).toBe(0);
   });
@@ -124,7 +118,7 @@ describe('a template test send', () => {
     await setTenantLimits(engine.database.db, t.tenantId, { notificationsPerSecond: 1, notificationsBurst: 1 }, 'test', limits);
     // A big batch of notifications took the bucket an hour into debt.
     await takeRateTokens(engine.database.db, t.tenantId, 'notifications', 3_600, limits);
-    const p = await problem(await testSend({ to: 'qa@quota.example' }, t.apiKey), 429);
+    const p = await expectProblem(await testSend({ to: 'qa@quota.example' }, t.apiKey), 429);
     expect(p.detail).toContain('notifications per second');
     expect(await testSendsOf(t.tenantId)).toBe(0);
   });
@@ -134,7 +128,7 @@ describe('a template test send', () => {
     for (let i = 0; i < PER_DAY; i++) expect((await testSend({ to: 'qa@cap.example' }, t.apiKey)).status).toBe(202);
     const refused = await testSend({ to: 'qa@cap.example' }, t.apiKey);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3_600);
-    expect((await problem(refused, 429)).detail).toContain(`${PER_DAY} test messages per 24 hours`);
+    expect((await expectProblem(refused, 429)).detail).toContain(`${PER_DAY} test messages per 24 hours`);
     expect(await testSendsOf(t.tenantId)).toBe(PER_DAY);
   });
 
@@ -157,7 +151,7 @@ describe('a template test send', () => {
     expect(created.status).toBe(201);
     expect(version.spam.verdict).toBe('likely-spam');
     const body = { to: 'qa@spam.example', version: version.version, data: { reason: 'GRATUIT' } };
-    expect((await problem(await testSend(body, t.apiKey, 'promo.test'), 409)).detail).toContain('"force": true');
+    expect((await expectProblem(await testSend(body, t.apiKey, 'promo.test'), 409)).detail).toContain('"force": true');
     expect(await testSendsOf(t.tenantId)).toBe(0);
     const forced = await testSend({ ...body, force: true }, t.apiKey, 'promo.test');
     expect(forced.status, await forced.clone().text()).toBe(202);

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { auditSteps, putUser, settled, trigger } from './helpers/notify.js';
 
@@ -50,6 +50,8 @@ function startWorkerProcess(): ChildProcess {
       FCM_LOCAL_CA_FILE: caFile,
       PUBLIC_URL: 'https://notify.example.test',
       LOG_LEVEL: 'error',
+      // The run's bundle (test/global-setup.ts), as a deployed worker loads `npm run build:workflows`' output.
+      WORKFLOW_BUNDLE_PATH: inject('workflowBundlePath'),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

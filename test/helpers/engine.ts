@@ -1,7 +1,7 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection, type TLSConfig } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { createMailer } from '../../domain/email/mailer.js';
@@ -14,22 +14,19 @@ import type { ApiDeps } from '../../api/env.js';
 import type { MonitoringSettings } from '../../domain/monitor/settings.js';
 import { createLogger } from '../../config/logger.js';
 import { createSecretBox, generateApiKey } from '../../config/secrets.js';
-import { encryptedDataConverter, failureConverterPath } from '../../config/temporal.js';
+import { encryptedDataConverter } from '../../config/temporal.js';
 import { connectDatabase, type Database } from '../../db/client.js';
 import { provisionTenant, upsertPool } from '../../db/provision.js';
 import { dkimResolverFromDb } from '../../dev/dkim-dns.js';
 import { startFcmEndpoint, type FcmEndpoint, type FcmEndpointOptions } from '../../dev/fcm-endpoint.js';
 import { startSmtpInbox, type SmtpInbox, type SmtpInboxOptions } from '../../dev/smtp-inbox.js';
 import { createEgressPolicy } from '../../domain/webhooks/egress.js';
-import { createNotificationWorker, workflowsPath } from '../../worker/create-worker.js';
+import { createNotificationWorker } from '../../worker/create-worker.js';
 import { installTemporalRuntime } from '../../worker/runtime.js';
 
-export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({
-    workflowsPath,
-    failureConverterPath,
-    logger: { trace() {}, debug() {}, info() {}, warn() {}, error: console.error, log() {} } as never,
-  });
+/** The run's workflow bundle, built once by test/global-setup.ts (a file path every worker loads). */
+export function bundleWorkflows(): Promise<WorkflowBundleOption> {
+  return Promise.resolve({ codePath: inject('workflowBundlePath') });
 }
 
 /** A Firebase service account as a tenant uploads it (the local endpoint takes any). */
@@ -39,8 +36,8 @@ export const testServiceAccount = localServiceAccount;
 const GENEROUS_LIMITS = { requestsPerSecond: 100_000, requestsBurst: 100_000, notificationsPerSecond: 100_000, notificationsBurst: 100_000 };
 
 export interface EngineOptions {
-  /** Workflow bundle for the in-process worker (bundle once per file); not needed with `noWorker`. */
-  bundle?: WorkflowBundleWithSourceMap;
+  /** Workflow bundle for the in-process worker: the run's shared one unless given. */
+  bundle?: WorkflowBundleOption;
   inbox?: SmtpInboxOptions;
   fcm?: FcmEndpointOptions;
   /** Source addresses of the tenant's pool (loopback aliases stand in for IPs). */
@@ -153,13 +150,12 @@ export async function startTestEngine(opts: EngineOptions): Promise<TestEngine> 
     : createLogger('silent');
   let stopWorker = async () => {};
   if (!opts.noWorker) {
-    if (!opts.bundle) throw new Error('startTestEngine needs a workflow bundle to run a worker');
     const workerConnection = await NativeConnection.connect({ address: temporalAddress, ...temporalTls });
     const worker = await createNotificationWorker({
       connection: workerConnection,
       namespace: 'default',
       taskQueue,
-      workflowBundle: opts.bundle,
+      workflowBundle: opts.bundle ?? (await bundleWorkflows()),
       dataConverter,
       // Test webhook receivers listen on loopback: allowed explicitly, as an operator would for self-hosting.
       deps: {
