@@ -2,7 +2,7 @@
 // records point recipient domains at them, and N workers on one task queue routing through
 // pools of loopback source IPs: what the pool tests send through.
 import { randomUUID } from 'node:crypto';
-import { NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, type WorkflowBundleOption } from '@temporalio/worker';
 import { createMailer, type Mailer } from '../../domain/email/mailer.js';
 import { createDeliveryDeps } from '../../domain/pool/delivery-deps.js';
 import type { MaxAges } from '../../domain/pool/max-age.js';
@@ -47,7 +47,7 @@ export interface ProviderRig {
 }
 
 export async function startProviderRig(opts: {
-  bundle: WorkflowBundleWithSourceMap;
+  bundle: WorkflowBundleOption;
   rules: ProviderRulesInput;
   providers: ProviderSpec[];
   workers?: number;
