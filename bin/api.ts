@@ -9,6 +9,7 @@ import { checkProductionSettings, parseEnv, rateLimitsOf, spamdOf } from '../con
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
 import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
+import { surviveDatabaseRestarts } from '../db/unavailable.js';
 import { secretBoxFromEnv } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
@@ -19,6 +20,7 @@ import { connectDatabase, migrateDatabase } from '../db/client.js';
 const env = parseEnv(process.env);
 checkProductionSettings(env, 'api');
 const logger = createLogger(env.LOG_LEVEL, 'api');
+surviveDatabaseRestarts(logger);
 const tls = apiTlsFromEnv(env);
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS)
   throw new Error('bin/api.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');

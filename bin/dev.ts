@@ -2,12 +2,14 @@
 import { parseEnv } from '../config/env.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
+import { surviveDatabaseRestarts } from '../db/unavailable.js';
 import { DEV_TEMPORAL_METRICS_ADDRESS, startDevStack } from '../dev/stack.js';
 
 const env = parseEnv(process.env);
 // The Temporal SDK's own metrics, beside the engine's at the API's /metrics.
 installTemporalRuntime('WARN', env.TEMPORAL_METRICS_ADDRESS ?? DEV_TEMPORAL_METRICS_ADDRESS);
 const logger = createLogger(env.LOG_LEVEL === 'info' ? 'warn' : env.LOG_LEVEL, 'dev');
+surviveDatabaseRestarts(logger);
 console.log('Starting notiflow (first run builds the Temporal CLI and initialises PostgreSQL; later runs take seconds)...');
 const stack = await startDevStack(env, logger);
 console.log(`

@@ -5,6 +5,7 @@ import { Client, Connection } from '@temporalio/client';
 import { parseEnv } from '../config/env.js';
 import { assertResidency } from '../config/residency.js';
 import { createLogger } from '../config/logger.js';
+import { surviveDatabaseRestarts } from '../db/unavailable.js';
 import { secretBoxFromEnv } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
@@ -15,6 +16,7 @@ import { startInboundListener } from '../inbound/server.js';
 
 const env = parseEnv(process.env);
 const logger = createLogger(env.LOG_LEVEL, 'inbound');
+surviveDatabaseRestarts(logger);
 const secrets = secretBoxFromEnv(env);
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS || !secrets)
   throw new Error('bin/inbound.ts needs DATABASE_URL, TEMPORAL_ADDRESS and SECRET_KEY or SECRET_KEYS (npm start runs everything embedded)');

@@ -7,6 +7,7 @@ import { checkProductionSettings, parseEnv } from '../config/env.js';
 import { assertResidency } from '../config/residency.js';
 import { installTemporalRuntime } from '../worker/runtime.js';
 import { createLogger } from '../config/logger.js';
+import { surviveDatabaseRestarts } from '../db/unavailable.js';
 import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
 import { connectDatabase, waitForSchema } from '../db/client.js';
@@ -22,6 +23,7 @@ const env = parseEnv(process.env);
 checkProductionSettings(env, 'worker');
 installTemporalRuntime('WARN', env.TEMPORAL_METRICS_ADDRESS);
 const logger = createLogger(env.LOG_LEVEL, 'worker');
+surviveDatabaseRestarts(logger);
 if (!env.DATABASE_URL || !env.TEMPORAL_ADDRESS)
   throw new Error('bin/worker.ts needs DATABASE_URL and TEMPORAL_ADDRESS (npm start runs everything embedded)');
 assertResidency(env, { databaseUrl: env.DATABASE_URL, temporalAddress: env.TEMPORAL_ADDRESS });

@@ -25,3 +25,21 @@ export async function writeThroughOutage<T>(write: () => Promise<T>, pause: (ms:
     }
   }
 }
+
+/**
+ * A long-running process survives PostgreSQL restarting. postgres.js re-issues LISTEN on a fresh
+ * connection after a drop, and a failure of that re-issue is a rejection nobody awaits
+ * (porsager/postgres#310): it would end the process. Such a rejection is logged and the process
+ * carries on (the next query reconnects); any other unhandled rejection is logged and ends it, as
+ * Node would, but through our logger (Node prints the whole error, a failed query's values included).
+ */
+export function surviveDatabaseRestarts(logger: { warn(o: object, m: string): void; fatal(o: object, m: string): void }): void {
+  process.on('unhandledRejection', (reason) => {
+    if (databaseUnavailable(reason)) {
+      logger.warn({ err: reason }, 'a database connection dropped outside any query; carrying on');
+      return;
+    }
+    logger.fatal({ err: reason }, 'unhandled rejection');
+    process.exit(1);
+  });
+}

@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
 import type { DataConverter } from '@temporalio/common';
 import type { NativeConnection, WorkerOptions, WorkerPlugin } from '@temporalio/worker';
+import { activityErrors } from './activity-errors.js';
 import { activityMetrics } from './metrics-interceptor.js';
 import { createActivities, type ActivityDeps } from '../activities/index.js';
 import { failureConverterPath } from '../config/temporal.js';
@@ -57,7 +58,8 @@ export async function createNotificationWorker(opts: NotificationWorkerOptions):
       taskQueue,
       activities,
       dataConverter: opts.dataConverter,
-      interceptors: { activity: [activityMetrics] },
+      // Errors are scrubbed first (innermost), so the metrics count what the history will show.
+      interceptors: { activity: [activityMetrics, activityErrors] },
       ...(opts.plugins?.length ? { plugins: opts.plugins } : {}),
       workflowBundle,
       // Sends wait on the network, not the CPU: allow many in flight per worker.
