@@ -157,6 +157,9 @@ async function main(): Promise<number> {
 
   // The worker as a supervisor would run it: restarted when it dies, whoever killed it.
   let worker: Child | undefined;
+  // A restart under way after the worker died by itself: a planned kill waits for it, or it would
+  // wait for the exit of a process that has already exited (the CI run hung there for good).
+  let restarting: Promise<void> | undefined;
   let killing = false;
   let stopping = false;
   let startFailures = 0;
@@ -169,7 +172,9 @@ async function main(): Promise<number> {
           if (killing || stopping) return;
           const at = Date.now();
           log(`worker exited by itself (${signal ?? code}): restarting. Its last output:\n${child.output().slice(-1500)}`);
-          void startWorker().then(() => events.push({ kind: 'worker exited by itself', at, until: Date.now() }));
+          restarting = startWorker().then(() => {
+            events.push({ kind: 'worker exited by itself', at, until: Date.now() });
+          });
         });
         return;
       } catch (err) {
@@ -248,9 +253,11 @@ async function main(): Promise<number> {
       await sleep(Math.max(3_000 + random() * 5_000, t1 + ((i + 1) * span) / (faults.length + 1) - Date.now()));
       const at = Date.now();
       if (kind === 'worker killed') {
+        await restarting;
         killing = true;
-        const exited = new Promise((r) => worker!.proc.once('exit', r));
-        worker!.proc.kill('SIGKILL');
+        const proc = worker!.proc;
+        const exited = proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise((r) => proc.once('exit', r));
+        proc.kill('SIGKILL');
         await exited;
         killing = false;
         await startWorker();
