@@ -3,7 +3,7 @@ import { statusWebhookWorkflowId } from '../workflows/ids.js';
 import { lateOutcomeSignal } from '../workflows/notification.js';
 import { DeliveryStatusAttr, TenantId } from '../workflows/search-attributes.js';
 import { statusWebhookWorkflow } from '../workflows/status-webhook.js';
-import type { LateOutcome } from './record.js';
+import type { LateOutcome } from '../domain/feedback/record-report.js';
 
 /**
  * A bounce or complaint learnt after sending: a notification workflow still open is told (it shows
