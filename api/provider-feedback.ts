@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { firstSeen } from '../domain/feedback/webhook-nonces.js';
 import { keepRejected, recordReport } from '../domain/feedback/record-report.js';
-import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { lateOutcomeWebhook } from '../workflows/late-outcome.js';
 import type { ParsedReport } from '../domain/feedback/report.js';
 import { jsonResponse, jsonSchemaOf, OPEN, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
 import { metricsApi } from '../api/metrics.js';
 import { serveApi } from '../api/serve.js';
-import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { lateOutcomeWebhook } from '../workflows/late-outcome.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
