@@ -65,7 +65,7 @@ export default tseslint.config(
             .map((name) => ({ name, message: 'Workflows must stay deterministic: no Node built-ins.' })),
           patterns: [
             {
-              regex: '^\\.\\./(db|api|dev|worker|templates|config|inbound|lib|bin|bench)(/|$)',
+              regex: '^\\.\\./(db|api|dev|worker|seed|templates|config|inbound|lib|bin|bench)(/|$)',
               message: 'Workflows reach the outside only through activities.',
             },
             { regex: '^\\.\\./(activities|domain)/', allowTypeImports: true, message: 'Import activity and domain types only (import type).' },

@@ -4,21 +4,11 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { hashApiKey } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
 import { apiKeys, tenants } from '../db/schema.js';
-import { touchApiKey, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
-import type { TtlCache } from './cache.js';
+import { touchApiKey, type ApiKeyScope, type KeyGrant } from '../domain/tenancy/api-keys.js';
+import type { TtlCache } from '../lib/ttl-cache.js';
 import type { ApiEnv } from './env.js';
 import { slidingMinute } from '../lib/sliding-window.js';
 import { problems } from './problem.js';
-
-/** What a valid key stands for, as cached per API process. */
-export interface KeyGrant {
-  keyId: string;
-  tenantId: string;
-  scopes: ApiKeyScope[];
-  expiresAt: number | null;
-  tenantStatus: 'active' | 'suspended' | 'held';
-  tenantStatusReason: string | null;
-}
 
 /** last_used_at is written at most this often per key and process. */
 const TOUCH_EVERY_MS = 60_000;

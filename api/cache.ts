@@ -1,5 +1,5 @@
 import { TtlCache } from '../lib/ttl-cache.js';
-import type { KeyGrant } from './auth.js';
+import type { KeyGrant } from '../domain/tenancy/api-keys.js';
 import type { TypeFacts } from '../domain/notifications/accept.js';
 
 export { TtlCache };

@@ -1,9 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { firstSeen } from '../domain/feedback/webhook-nonces.js';
-import { keepRejected, recordReport } from '../inbound/record.js';
-import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
-import type { ParsedReport } from '../inbound/parse-report.js';
+import { keepRejected, recordReport } from '../domain/feedback/record-report.js';
+import { lateOutcomeWebhook } from '../workflows/late-outcome.js';
+import type { ParsedReport } from '../domain/feedback/report.js';
 import { jsonResponse, jsonSchemaOf, OPEN, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
 import { ProviderReport, ReportResultView } from './feedback-schemas.js';

@@ -4,7 +4,8 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { createMailer } from '../domain/email/mailer.js';
-import { renderEmail } from '../templates/index.js';
+import { defaultType } from '../seed/defaults.js';
+import { renderVersionEmail } from '../templates/index.js';
 import { countActions, type ActionCount } from './actions.js';
 import { cpuMsOf, startChild } from './children.js';
 import { RECIPIENT_DOMAIN, POOL_IPS } from './stack.js';
@@ -144,7 +145,9 @@ export async function smtpCeiling(smtp: { host: string; port: number }, n: numbe
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const dkim = { domainName: 'ceiling.bank.test', keySelector: 'nf1', privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() };
   const data = { amount: 42.5, currency: 'EUR', merchant: 'Boulangerie Paul', accountLast4: '1234' };
-  const content = await renderEmail('account.transaction', 'en', data, { tenantName: 'Bench Bank', timezone: 'Europe/Paris' });
+  const { content: seeded, variables } = defaultType('account.transaction');
+  const version = { tenantId: 'bench', type: 'account.transaction', version: 1, content: seeded, variables, layout: null, defaultLocale: 'en' };
+  const content = await renderVersionEmail(version, 'en', data, { tenantName: 'Bench Bank', timezone: 'Europe/Paris' });
   const latencies: number[] = [];
   let failed: string | undefined;
   const started = Date.now();

@@ -10,7 +10,7 @@ import { secretBoxFromEnv } from '../config/secrets.js';
 import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
 import { connectDatabase } from '../db/client.js';
-import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { lateOutcomeWebhook } from '../workflows/late-outcome.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 

@@ -12,7 +12,6 @@ import { temporalSettings } from '../config/temporal.js';
 import { checkTemporalTls } from '../config/temporal-tls.js';
 import { connectDatabase, waitForSchema } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
-import { precompileTemplates } from '../templates/index.js';
 import { builtWorkflowBundlePath, createNotificationWorker } from '../worker/create-worker.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { serveWorkerMetrics } from '../worker/metrics-server.js';
@@ -32,8 +31,6 @@ const database = connectDatabase(env.DATABASE_URL, { max: 20 });
 await waitForSchema(database.sql, (m) => logger.warn(m));
 // This month's and the next months' partitions of the audit and attempt tables (also kept by the monitor schedule).
 await ensureMonthlyPartitions(database.db);
-// Every template compiled now, in a thread that then exits: a broken template stops the worker here.
-await precompileTemplates();
 const temporal = temporalSettings(env, env.TEMPORAL_ADDRESS);
 await checkTemporalTls(temporal.address, temporal.connection.tls);
 const connection = await NativeConnection.connect(temporal.connection);

@@ -1,7 +1,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './client.js';
 import { categories, layoutVersions, notificationTypes, templateVersions } from './schema.js';
-import { defaultContent, defaultLayout, defaultTypeSpec, defaultTypes, defaultVariables } from '../templates/version-defaults.js';
+import { defaultLayout, defaultType, defaultTypes } from '../seed/defaults.js';
 
 /** The categories every tenant starts with; security is mandatory, marketing needs a recorded opt-in. */
 export const defaultCategories = [
@@ -54,27 +54,20 @@ export async function seedTenantDefaults(db: Writer, tenantId: string): Promise<
     .values(defaultCategories.map((c) => ({ ...c, defaultChannels: [...c.defaultChannels], label: { ...c.label }, tenantId })))
     .onConflictDoNothing();
   await db.insert(layoutVersions).values({ tenantId, version: 1, content: defaultLayout(), publishedAt: now }).onConflictDoNothing();
+  const types = defaultTypes.map((key) => ({ key, ...defaultType(key) }));
   await db
     .insert(notificationTypes)
-    .values(
-      defaultTypes.map((key) => ({
-        tenantId,
-        key,
-        categoryKey: defaultTypeSpec(key).category,
-        variables: defaultVariables(key),
-        publishedVersion: 1,
-      })),
-    )
+    .values(types.map((t) => ({ tenantId, key: t.key, categoryKey: t.category, variables: t.variables, publishedVersion: 1 })))
     .onConflictDoNothing();
   await db
     .insert(templateVersions)
     .values(
-      defaultTypes.map((key) => ({
+      types.map((t) => ({
         tenantId,
-        typeKey: key,
+        typeKey: t.key,
         version: 1,
-        content: defaultContent(key),
-        variables: defaultVariables(key),
+        content: t.content,
+        variables: t.variables,
         layoutVersion: 1,
         checks: { seeded: true },
         publishedAt: now,

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { createApi } from '../api/app.js';
 import { metricsApi } from '../api/metrics.js';
 import { serveApi } from '../api/serve.js';
-import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { lateOutcomeWebhook } from '../workflows/late-outcome.js';
 import { feedbackTrust, inboundOptions } from '../inbound/options.js';
 import { startInboundListener } from '../inbound/server.js';
 import { ensureMonitoringSchedules } from '../worker/schedules.js';
@@ -22,7 +22,6 @@ import { tracingPlugin } from '../config/tracing.js';
 import { connectDatabase, migrateDatabase } from '../db/client.js';
 import { ensureMonthlyPartitions } from '../db/partitions.js';
 import { createNotificationWorker } from '../worker/create-worker.js';
-import { precompileTemplates } from '../templates/index.js';
 import { activityDepsFromEnv } from '../worker/deps.js';
 import { seedDemo } from './demo-seed.js';
 import { domainSettingsFromEnv } from '../config/domain-settings.js';
@@ -162,7 +161,6 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
     };
     const deps = activityDepsFromEnv(workerEnv, database.db, logger.child({ part: 'worker' }), { fcmCaPem: fcm.caPem });
     stops.push(() => deps.mailer.close());
-    await precompileTemplates();
     const nativeConnection = await NativeConnection.connect(temporal.connection);
     const tracing = tracingPlugin(env, 'dev');
     const worker = await createNotificationWorker({

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Env } from '../config/env.js';
 import { txtResolver } from './feedback-sources.js';
-import type { FeedbackDeps } from './record.js';
+import type { ListenerDeps } from './handle-report.js';
 import type { InboundListenerOptions } from './server.js';
 
 /** The listener's settings from the environment; `devTls` stands in when no certificate is configured. */
@@ -26,8 +26,8 @@ export function inboundOptions(env: Env, devTls?: { key: string; cert: string })
 /** Which complaints are believed, and how old rejected reports may grow. `devLoops` stands in when none are configured. */
 export function feedbackTrust(
   env: Env,
-  devLoops?: FeedbackDeps['loops'],
-): Pick<FeedbackDeps, 'loops' | 'resolver' | 'rejectsKeepDays' | 'rejectsCap'> {
+  devLoops?: ListenerDeps['loops'],
+): Pick<ListenerDeps, 'loops' | 'resolver' | 'rejectsKeepDays' | 'rejectsCap'> {
   const configured = env.FEEDBACK_LOOP_DOMAINS.length > 0 || env.FEEDBACK_LOOP_IPS.length > 0;
   return {
     loops: configured ? { domains: env.FEEDBACK_LOOP_DOMAINS, ips: env.FEEDBACK_LOOP_IPS } : devLoops,

@@ -2,27 +2,7 @@
 // ARF feedback reports, and the common non-standard bounce bodies (qmail, Exim, plain Postfix
 // notices). mailparser does the MIME work; the report parts are header-formatted field blocks.
 import { simpleParser, type Attachment } from 'mailparser';
-
-export interface OriginalRefs {
-  notificationId?: string;
-  /** The original's To address (complaints name the recipient here when Original-Rcpt-To is absent). */
-  to?: string;
-  messageId?: string;
-  returnPath?: string;
-}
-
-export interface DsnRecipient {
-  finalRecipient?: string;
-  action?: string;
-  status?: string;
-  diagnostic?: string;
-  remoteMta?: string;
-}
-
-export type ParsedReport =
-  | { kind: 'dsn'; recipients: DsnRecipient[]; original: OriginalRefs }
-  | { kind: 'arf'; feedbackType: string; sourceIp?: string; arrivalDate?: string; recipient?: string; original: OriginalRefs }
-  | { kind: 'plain-bounce'; diagnostic: string; original: OriginalRefs };
+import type { DsnRecipient, OriginalRefs, ParsedReport } from '../domain/feedback/report.js';
 
 /** A report we can't use; the reason is kept with the raw message for inspection. */
 export class MalformedReport extends Error {

@@ -5,7 +5,8 @@
 import { SMTPServer } from 'smtp-server';
 import { defaultLimits, guardServer, plainIp, type ListenerLimits } from './guards.js';
 import { slidingMinute } from '../lib/sliding-window.js';
-import { handleRawReport, type FeedbackDeps, type ReportResult } from './record.js';
+import type { ReportResult } from '../domain/feedback/record-report.js';
+import { handleRawReport, type ListenerDeps } from './handle-report.js';
 import { listenSmtp } from './listen.js';
 
 export interface InboundListenerOptions extends Partial<ListenerLimits> {
@@ -24,7 +25,7 @@ export interface InboundListener {
   close(): Promise<void>;
 }
 
-export async function startInboundListener(deps: FeedbackDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
+export async function startInboundListener(deps: ListenerDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
   const results: ReportResult[] = [];
   let buffered = 0;
   const perSource = slidingMinute(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);

@@ -6,10 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rm -rf dist
 npx tsc -p tsconfig.build.json
-# Template sources, translations and the mjml thread's plain-JS entry.
-(cd templates && find . -type f \( -name '*.mjml' -o -name '*.txt' -o -name '*.json' -o -name '*.mjs' \)) | while read -r file; do
-  mkdir -p "dist/templates/$(dirname "$file")"
-  cp "templates/$file" "dist/templates/$file"
+# The built-in layout, the mjml thread's plain-JS entry, and the seed data new tenants start with.
+for dir in templates seed; do
+  (cd "$dir" && find . -type f \( -name '*.mjml' -o -name '*.txt' -o -name '*.json' -o -name '*.mjs' \)) | while read -r file; do
+    mkdir -p "dist/$dir/$(dirname "$file")"
+    cp "$dir/$file" "dist/$dir/$file"
+  done
 done
 mkdir -p dist/config
 cp config/provider-rules.json dist/config/

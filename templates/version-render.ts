@@ -3,10 +3,8 @@ import { compileWithPlaceholders } from './compile.js';
 import { TemplateError } from './errors.js';
 import { formatMoney, formatTimestamp } from './format.js';
 import { formattingLocale, pickLocale, resolveLocale, type Locale } from './locale.js';
-import { readMessages } from './sources.js';
 import { escapeHtml, escapeHtmlMultiline, fillPlaceholders, singleLine } from './substitute.js';
-import { shorten } from './render-push.js';
-import { defaultLayout } from './version-defaults.js';
+import { builtinLayout } from './builtin-layout.js';
 import type { LayoutContent, TemplateVersion, VariableSpec } from './version-types.js';
 
 /**
@@ -35,11 +33,31 @@ export interface RenderedVersionEmail {
 export const engineVariables = ['tenantName', 'unsubscribeUrl', 'preferencesUrl'] as const;
 
 // The engine's own link wording, per language (English for any other).
-const preferenceWords: Record<string, { label: string; text: string }> = {
-  en: { label: 'Notification settings', text: 'Choose what you receive: {{preferencesUrl}}' },
-  fr: { label: 'Gérer mes notifications', text: 'Choisir ce que vous recevez\u00a0: {{preferencesUrl}}' },
-  de: { label: 'Benachrichtigungen verwalten', text: 'Wählen Sie, was Sie erhalten: {{preferencesUrl}}' },
-  nl: { label: 'Meldingen beheren', text: 'Kies wat u ontvangt: {{preferencesUrl}}' },
+const linkWords: Record<string, { unsubscribe: string; unsubscribeText: string; preferences: string; preferencesText: string }> = {
+  en: {
+    unsubscribe: 'Unsubscribe',
+    unsubscribeText: 'To stop receiving these e-mails: {{unsubscribeUrl}}',
+    preferences: 'Notification settings',
+    preferencesText: 'Choose what you receive: {{preferencesUrl}}',
+  },
+  fr: {
+    unsubscribe: 'Se désabonner',
+    unsubscribeText: 'Pour ne plus recevoir ces e-mails\u00a0: {{unsubscribeUrl}}',
+    preferences: 'Gérer mes notifications',
+    preferencesText: 'Choisir ce que vous recevez\u00a0: {{preferencesUrl}}',
+  },
+  de: {
+    unsubscribe: 'Abmelden',
+    unsubscribeText: 'Um diese E-Mails nicht mehr zu erhalten: {{unsubscribeUrl}}',
+    preferences: 'Benachrichtigungen verwalten',
+    preferencesText: 'Wählen Sie, was Sie erhalten: {{preferencesUrl}}',
+  },
+  nl: {
+    unsubscribe: 'Afmelden',
+    unsubscribeText: 'Wilt u deze e-mails niet meer ontvangen? Meld u af via {{unsubscribeUrl}}',
+    preferences: 'Meldingen beheren',
+    preferencesText: 'Kies wat u ontvangt: {{preferencesUrl}}',
+  },
 };
 
 interface Links {
@@ -51,18 +69,16 @@ const linkStyle = 'font-size="12px" line-height="18px" color="#6b7280" padding="
 const anchor = (href: string, label: string) => `<a href="{{${href}}}" style="color: #6b7280; text-decoration: underline;">${escapeHtml(label)}</a>`;
 
 function linkParts(locale: string, links: Links): { mjml: string; text: string } {
-  const language = resolveLocale(locale);
-  const words = readMessages('layout', language);
-  const prefs = preferenceWords[language] ?? preferenceWords.en!;
+  const words = linkWords[resolveLocale(locale)] ?? linkWords.en!;
   const html: string[] = [];
   const text: string[] = [];
   if (links.unsubscribe) {
-    html.push(anchor('unsubscribeUrl', words.unsubscribe ?? 'Unsubscribe'));
-    text.push(words.unsubscribeText ?? 'Unsubscribe: {{unsubscribeUrl}}');
+    html.push(anchor('unsubscribeUrl', words.unsubscribe));
+    text.push(words.unsubscribeText);
   }
   if (links.preferences) {
-    html.push(anchor('preferencesUrl', prefs.label));
-    text.push(prefs.text);
+    html.push(anchor('preferencesUrl', words.preferences));
+    text.push(words.preferencesText);
   }
   return { mjml: html.length ? `<mj-text ${linkStyle}>${html.join(' · ')}</mj-text>` : '', text: text.join('\n') };
 }
@@ -101,7 +117,7 @@ export function assembleEmail(v: TemplateVersion, wanted: string, links: Links):
   const locale = pickLocale(Object.keys(email), wanted, v.defaultLocale);
   if (!locale) throw new TemplateError('invalid_template', `${v.type} v${v.version} has no e-mail content`);
   const part = email[locale]!;
-  const layout: LayoutContent = v.layout?.content ?? defaultLayout();
+  const layout: LayoutContent = v.layout?.content ?? builtinLayout();
   const where = `${v.type} v${v.version} ${locale}`;
   const footer = part.footer ?? localized(layout.footer, locale, v.defaultLocale);
   const legal = localized(layout.legal, locale, v.defaultLocale);
@@ -167,7 +183,7 @@ function boundedCache<V>(max: number) {
 }
 
 // Compiled HTML by the MJML it came from: tenants that share content (the seeded defaults: the
-// tenant name is a placeholder) share one compilation, and warmDefaults() can do it ahead.
+// tenant name is a placeholder) share one compilation.
 const byMjml = boundedCache<string>(2000);
 const perVersion = boundedCache<{ locale: string; html: string; text: string; subject: string }>(5000);
 
@@ -182,18 +198,6 @@ function compiledEmail(v: TemplateVersion, wanted: string, links: Links) {
     const html = await compileOnce(sources.mjml, `${v.type} v${v.version} ${sources.locale}`);
     return { locale: sources.locale, html, text: sources.text, subject: sources.subject };
   });
-}
-
-/** Compiles a version's e-mail in every locale, with and without the unsubscribe link (worker start-up warms the defaults). */
-export async function precompileVersion(v: TemplateVersion): Promise<void> {
-  const all = [];
-  for (const locale of Object.keys(v.content.email ?? {})) {
-    for (const unsubscribe of [false, true]) {
-      const sources = assembleEmail(v, locale, { unsubscribe, preferences: false });
-      all.push(compileOnce(sources.mjml, `${v.type} v${v.version} ${locale}`));
-    }
-  }
-  await Promise.all(all);
 }
 
 function isMissing(value: unknown): boolean {
@@ -260,9 +264,17 @@ export async function renderVersionEmail(
   };
 }
 
-// Lock screens cut around these lengths anyway.
+// Lock screens cut around these lengths anyway; cutting here keeps a word boundary and an ellipsis.
 const maxTitle = 65;
 const maxBody = 240;
+
+function shorten(text: string, max: number): string {
+  const chars = Array.from(text); // code points, so an emoji is never split in half
+  if (chars.length <= max) return text;
+  const cut = chars.slice(0, max - 1).join('');
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).trimEnd()}…`;
+}
 
 export function renderVersionPush(
   v: TemplateVersion,

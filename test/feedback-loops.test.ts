@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signatureHeader, signWebhook, verifyWebhookSignature } from '../domain/webhooks/sign.js';
 import { createSecretBox } from '../config/secrets.js';
 import { feedbackEvents, feedbackRejects, suppressions } from '../db/schema.js';
-import { lateOutcomeWebhook } from '../inbound/outcome-webhook.js';
+import { lateOutcomeWebhook } from '../workflows/late-outcome.js';
 import { startInboundListener, type InboundListener } from '../inbound/server.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { arfReport, dsnReport, headersOf, mailReport, qmailBounce } from './helpers/feedback-mail.js';

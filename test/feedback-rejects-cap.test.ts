@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSecretBox } from '../config/secrets.js';
 import { feedbackRejects, feedbackRejectsUsage } from '../db/schema.js';
 import { startInboundListener, type InboundListener } from '../inbound/server.js';
-import { keepRejected, type FeedbackDeps } from '../inbound/record.js';
+import { keepRejected, type FeedbackDeps } from '../domain/feedback/record-report.js';
 import { startTestEngine, type TestEngine } from './helpers/engine.js';
 import { openData } from './helpers/smtp-client.js';
 

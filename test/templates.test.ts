@@ -1,20 +1,20 @@
-import { describe, it, expect, beforeAll } from 'vitest';
-import {
-  locales,
-  templateCatalogue,
-  precompileTemplates,
-  renderEmail,
-  renderEmailUncompiled,
-  renderPush,
-  resolveLocale,
-  TemplateError,
-  type Locale,
-  type RenderContext,
-} from '../templates/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compileWithPlaceholders } from '../templates/compile.js';
+import { TemplateError } from '../templates/errors.js';
+import type { ReceivedMessage } from '../dev/smtp-inbox.js';
+import type { ReceivedPush } from '../dev/fcm-endpoint.js';
+import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
+import { putUser, settled, trigger } from './helpers/notify.js';
+import { expectProblem } from './helpers/problem.js';
+import { waitUntil } from './helpers/wait.js';
 
-const ctx: RenderContext = { tenantName: 'Nordbank', timezone: 'Europe/Paris' };
-const withUnsubscribe: RenderContext = { ...ctx, unsubscribeUrl: 'https://nordbank.example/u?t=abc&l=1' };
+// The default templates as every new tenant gets them (its own version 1 of each type, stored in
+// Postgres by seedTenantDefaults), checked where they end up: the mail at the SMTP inbox and the
+// push at the FCM endpoint, rendered by the pipeline that sends.
+
+const locales = ['en', 'fr', 'de', 'nl'] as const;
+type Locale = (typeof locales)[number];
+const types = ['account.transaction', 'account.low_balance', 'security.new_device', 'marketing.newsletter'] as const;
 
 const samples: Record<string, Record<string, unknown>> = {
   'account.transaction': { amount: 42.5, currency: 'EUR', merchant: 'Boulangerie Dupont', accountLast4: '4821' },
@@ -23,8 +23,11 @@ const samples: Record<string, Record<string, unknown>> = {
   'marketing.newsletter': { headline: 'Spring rates', body: 'Line one\nLine two' },
 };
 
+let engine: TestEngine;
+let bank: string;
+
 /** Words a reader of each language would see; none of them appears in the other languages. */
-const expected: Record<string, Record<Locale, { subject: string; text: string; push: string }>> = {
+const expected = (): Record<string, Record<Locale, { subject: string; text: string; push: string }>> => ({
   'account.transaction': {
     en: { subject: 'Payment of €42.50 at Boulangerie Dupont', text: "Don't recognise this payment?", push: 'Payment of €42.50' },
     fr: {
@@ -48,204 +51,190 @@ const expected: Record<string, Record<Locale, { subject: string; text: string; p
     nl: { subject: 'Nieuwe aanmelding op uw account vanaf Pixel 9', text: '14 maart 2025 om 10:30', push: 'Nieuwe aanmelding' },
   },
   'marketing.newsletter': {
-    en: { subject: 'Spring rates', text: 'News from Nordbank', push: 'Spring rates' },
-    fr: { subject: 'Spring rates', text: 'Les actualités de Nordbank', push: 'Spring rates' },
-    de: { subject: 'Spring rates', text: 'Neuigkeiten von Nordbank', push: 'Spring rates' },
-    nl: { subject: 'Spring rates', text: 'Nieuws van Nordbank', push: 'Spring rates' },
+    en: { subject: 'Spring rates', text: `News from ${bank}`, push: 'Spring rates' },
+    fr: { subject: 'Spring rates', text: `Les actualités de ${bank}`, push: 'Spring rates' },
+    de: { subject: 'Spring rates', text: `Neuigkeiten von ${bank}`, push: 'Spring rates' },
+    nl: { subject: 'Spring rates', text: `Nieuws van ${bank}`, push: 'Spring rates' },
   },
-};
+});
 
-const footer: Record<Locale, { text: string; unsubscribe: string }> = {
-  en: { text: 'Nordbank will never ask for your password', unsubscribe: 'Unsubscribe' },
-  fr: { text: 'Nordbank ne vous demandera jamais votre mot de passe', unsubscribe: 'Se désabonner' },
-  de: { text: 'Nordbank wird Sie niemals per E-Mail nach Ihrem Passwort', unsubscribe: 'Abmelden' },
-  nl: { text: 'Nordbank vraagt u nooit per e-mail om uw wachtwoord', unsubscribe: 'Afmelden' },
-};
+const footer = (): Record<Locale, { text: string; unsubscribe: string }> => ({
+  en: { text: `${bank} will never ask for your password`, unsubscribe: 'Unsubscribe' },
+  fr: { text: `${bank} ne vous demandera jamais votre mot de passe`, unsubscribe: 'Se désabonner' },
+  de: { text: `${bank} wird Sie niemals per E-Mail nach Ihrem Passwort`, unsubscribe: 'Abmelden' },
+  nl: { text: `${bank} vraagt u nooit per e-mail om uw wachtwoord`, unsubscribe: 'Afmelden' },
+});
 
-async function rejection(promise: Promise<unknown>): Promise<TemplateError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
+/** Every category by e-mail and push (marketing's choice records the opt-in it needs). */
+const everything = { transactions: ['email', 'push'], balance: ['email', 'push'], marketing: ['email', 'push'] };
+
+let n = 0;
+async function user(profile: Record<string, unknown>, categories: Record<string, string[]> = everything): Promise<string> {
+  const id = `u${++n}`;
+  await putUser(
+    engine,
+    id,
+    { email: `${id}@example.org`, pushTokens: [`tok-${engine.tenantId}-${id}`], timezone: 'Europe/Paris', ...profile },
+    categories,
   );
-  expect(error).toBeInstanceOf(TemplateError);
-  return error as TemplateError;
+  return id;
 }
 
-function thrown(fn: () => unknown): TemplateError {
-  try {
-    fn();
-  } catch (e) {
-    expect(e).toBeInstanceOf(TemplateError);
-    return e as TemplateError;
-  }
-  throw new Error('expected a TemplateError');
+const mailOf = (id: string): Promise<ReceivedMessage> =>
+  waitUntil(async () => engine.inbox.messages.find((m) => m.headers['x-notification-id'] === id), 60_000, `the mail of ${id}`);
+const pushOf = (id: string): Promise<ReceivedPush> =>
+  waitUntil(async () => engine.fcm.received.find((p) => p.data?.notificationId === id), 60_000, `the push of ${id}`);
+
+/** Triggers one notification and returns the mail that arrives for it. */
+async function mailFor(userId: string, type: string, data: Record<string, unknown>): Promise<ReceivedMessage> {
+  return mailOf(await trigger(engine, userId, `k-${++n}`, type, data));
 }
+
+// One user per locale, each sent every default type at once: the matrix below reads what arrived.
+const sent: Record<string, Record<string, string>> = {};
 
 beforeAll(async () => {
-  await precompileTemplates();
-}, 30_000);
+  engine = await startTestEngine({ bundle: await bundleWorkflows() });
+  bank = `Bank ${engine.tenantId}`;
+  await Promise.all(
+    locales.map(async (locale) => {
+      const id = await user({ locale });
+      sent[locale] = {};
+      for (const type of types) sent[locale]![type] = await trigger(engine, id, `${locale}-${type}`, type, samples[type]);
+    }),
+  );
+});
+afterAll(async () => engine?.stop());
 
-describe('catalogue', () => {
-  it('lists the public types with their category and fields', () => {
-    expect(templateCatalogue).toEqual({
-      'account.transaction': { category: 'transactions', fields: ['amount', 'currency', 'merchant', 'accountLast4'] },
-      'account.low_balance': { category: 'balance', fields: ['balance', 'currency', 'threshold'] },
-      'security.new_device': { category: 'security', fields: ['device', 'city', 'at'] },
-      'marketing.newsletter': { category: 'marketing', fields: ['headline', 'body'] },
+describe('a new tenant', () => {
+  it('starts with the four default types, version 1 published, with their categories and variables', async () => {
+    const res = await engine.request('GET', '/v1/notification-types');
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      types: { type: string; category: string; publishedVersion: number | null; variables: Record<string, unknown> }[];
+    };
+    const summary = Object.fromEntries(
+      body.types.map((t) => [t.type, { category: t.category, fields: Object.keys(t.variables).sort(), v: t.publishedVersion }]),
+    );
+    expect(summary).toEqual({
+      'account.transaction': { category: 'transactions', fields: ['accountLast4', 'amount', 'currency', 'merchant'], v: 1 },
+      'account.low_balance': { category: 'balance', fields: ['balance', 'currency', 'threshold'], v: 1 },
+      'security.new_device': { category: 'security', fields: ['at', 'city', 'device'], v: 1 },
+      'marketing.newsletter': { category: 'marketing', fields: ['body', 'headline'], v: 1 },
     });
   });
 });
 
-describe('locales', () => {
-  it('resolves regional tags and falls back to en', () => {
-    expect(locales).toEqual(['en', 'fr', 'de', 'nl']);
-    expect(resolveLocale('fr-FR')).toBe('fr');
-    expect(resolveLocale('nl_BE')).toBe('nl');
-    expect(resolveLocale('DE')).toBe('de');
-    expect(resolveLocale('es')).toBe('en');
-    expect(resolveLocale('')).toBe('en');
-    expect(resolveLocale(undefined)).toBe('en');
-    expect(resolveLocale(null)).toBe('en');
-  });
+describe.each(types)('%s', (type) => {
+  it.each(locales)('arrives by e-mail and push in %s, from stored version 1', async (locale) => {
+    const id = sent[locale]![type]!;
+    const want = expected()[type]![locale];
+    const mail = await mailOf(id);
+    expect(mail.dkim.result).toBe('pass');
+    expect(mail.subject).toBe(want.subject);
+    expect(mail.text).toContain(want.text);
+    expect(mail.text).toContain(footer()[locale].text);
+    expect(mail.html).toContain(`<html lang="${locale}"`);
+    expect(mail.html).toContain(footer()[locale].text);
+    expect(mail.html).not.toMatch(/\{\{|\}\}|NFVAR/);
+    expect(mail.text).not.toMatch(/\{\{|\}\}/);
+    // Every category but security carries a one-click unsubscribe link, in both parts.
+    const link = /href="(http[^"]+)"[^>]*>([^<]+)<\/a>/.exec(mail.html);
+    if (type === 'security.new_device') {
+      expect(link).toBeNull();
+    } else {
+      expect(link?.[2]).toBe(footer()[locale].unsubscribe);
+      expect(mail.text).toContain(link![1]!.replace(/&amp;/g, '&'));
+    }
 
-  it('renders an unknown locale in English and fr-FR in French', async () => {
-    const data = samples['account.transaction']!;
-    expect((await renderEmail('account.transaction', 'es-ES', data, ctx)).subject).toBe(expected['account.transaction']!.en.subject);
-    expect((await renderEmail('account.transaction', 'fr-FR', data, ctx)).subject).toBe(expected['account.transaction']!.fr.subject);
-    expect(renderPush('account.transaction', 'xx', data, ctx).title).toBe('Payment of €42.50');
-  });
-
-  it('keeps the region for formatting', async () => {
-    const { text } = await renderEmail('security.new_device', 'en-GB', samples['security.new_device']!, ctx);
-    expect(text).toContain('14 March 2025 at 10:30');
+    const push = await pushOf(id);
+    expect(push.title).toContain(want.push);
+    expect(push.body?.length).toBeGreaterThan(0);
+    expect(`${push.title} ${push.body}`).not.toMatch(/\{\{|\}\}/);
+    expect((await settled(engine, id)).templateVersion).toBe(1);
   });
 });
 
-describe.each(Object.keys(expected))('%s', (type) => {
-  const data = samples[type]!;
-
-  it.each(locales)('renders e-mail and push in %s', async (locale) => {
-    const want = expected[type]![locale];
-    const email = await renderEmail(type, locale, data, withUnsubscribe);
-    expect(email.subject).toBe(want.subject);
-    expect(email.text).toContain(want.text);
-    expect(email.text).toContain(footer[locale].text);
-    expect(email.text).toContain('https://nordbank.example/u?t=abc&l=1');
-    expect(email.html).toContain(`<html lang="${locale}"`);
-    expect(email.html).toContain(footer[locale].text);
-    expect(email.html).toContain(`>${footer[locale].unsubscribe}</a>`);
-    expect(email.html).toContain('href="https://nordbank.example/u?t=abc&amp;l=1"');
-    expect(email.html).not.toMatch(/\{\{|\}\}|NFVAR/);
-
-    const push = renderPush(type, locale, data, withUnsubscribe);
-    expect(push.title).toContain(want.push);
-    expect(push.body.length).toBeGreaterThan(0);
-    expect(`${push.title} ${push.body}`).not.toMatch(/\{\{|\}\}/);
+describe('locales', () => {
+  it('sends an unknown locale in English and fr-FR in French; en-GB keeps its own date format', async () => {
+    const data = samples['account.transaction']!;
+    const [es, frFr, gb] = await Promise.all([user({ locale: 'es-ES' }), user({ locale: 'fr-FR' }), user({ locale: 'en-GB' })]);
+    expect((await mailFor(es, 'account.transaction', data)).subject).toBe('Payment of €42.50 at Boulangerie Dupont');
+    expect((await mailFor(frFr, 'account.transaction', data)).subject).toBe('Paiement de 42,50\u00a0€ chez Boulangerie Dupont');
+    expect((await mailFor(gb, 'security.new_device', samples['security.new_device']!)).text).toContain('14 March 2025 at 10:30');
   });
-
-  it('throws missing_variable naming each absent, null or empty field', async () => {
-    const fields = templateCatalogue[type]!.fields;
-    const [first, second] = fields;
-    const broken = { ...data, [first!]: undefined, ...(second ? { [second]: '' } : {}) };
-    const error = await rejection(renderEmail(type, 'en', broken, withUnsubscribe));
-    expect(error.code).toBe('missing_variable');
-    expect(error.message).toContain(first!);
-    if (second) expect(error.message).toContain(second);
-    expect(error.details).toMatchObject({ missing: second ? [first, second] : [first] });
-
-    const nulled = thrown(() => renderPush(type, 'fr', { ...data, [first!]: null }, ctx));
-    expect(nulled.code).toBe('missing_variable');
-    expect(nulled.message).toContain(first!);
-  });
-
-  it('produces the same output compiled and uncompiled', async () => {
-    for (const locale of locales) {
-      const tricky = { ...data, [templateCatalogue[type]!.fields.at(-1)!]: `<script>alert("x")</script> & 'co'\nnext` };
-      for (const c of [withUnsubscribe, { ...withUnsubscribe, unsubscribeUrl: undefined }]) {
-        if (type === 'marketing.newsletter' && !c.unsubscribeUrl) continue;
-        const compiled = await renderEmail(type, locale, tricky, c);
-        const uncompiled = await renderEmailUncompiled(type, locale, tricky, c);
-        expect(compiled).toEqual(uncompiled);
-      }
-    }
-  }, 30_000);
 });
 
 describe('escaping', () => {
   const data = { ...samples['account.transaction']!, merchant: '<script>alert("pwn")</script> & Söhne' };
 
-  it('escapes variables in html but not in text, push or subject', async () => {
-    const email = await renderEmail('account.transaction', 'de', data, { ...ctx, tenantName: 'A&B <Bank>' });
-    expect(email.html).not.toContain('<script>alert');
-    expect(email.html).toContain('&lt;script&gt;alert(&quot;pwn&quot;)&lt;/script&gt; &amp; Söhne');
-    expect(email.html).toContain('A&amp;B &lt;Bank&gt;');
-    expect(email.text).toContain('<script>alert("pwn")</script> & Söhne');
-    expect(email.subject).toBe('Zahlung über 42,50\u00a0€ bei <script>alert("pwn")</script> & Söhne');
-    expect(renderPush('account.transaction', 'de', data, ctx).body).toContain('<script>alert("pwn")</script> & Söhne');
+  it('escapes data in the HTML part only; subject, text and push carry it as given', async () => {
+    const id = await trigger(engine, await user({ locale: 'de' }), 'esc-1', 'account.transaction', data);
+    const mail = await mailOf(id);
+    expect(mail.html).not.toContain('<script>alert');
+    expect(mail.html).toContain('&lt;script&gt;alert(&quot;pwn&quot;)&lt;/script&gt; &amp; Söhne');
+    expect(mail.text).toContain('<script>alert("pwn")</script> & Söhne');
+    expect(mail.subject).toBe('Zahlung über 42,50\u00a0€ bei <script>alert("pwn")</script> & Söhne');
+    expect((await pushOf(id)).body).toContain('<script>alert("pwn")</script> & Söhne');
   });
 
-  it('strips CR/LF from the subject', async () => {
-    const email = await renderEmail('account.transaction', 'en', { ...data, merchant: 'Shop\r\nBcc: victim@example.com' }, ctx);
-    expect(email.subject).not.toMatch(/[\r\n]/);
-    expect(email.subject).toBe('Payment of €42.50 at Shop Bcc: victim@example.com');
+  it('strips CR/LF from the subject, so data cannot add a header', async () => {
+    const mail = await mailFor(await user({ locale: 'en' }), 'account.transaction', { ...data, merchant: 'Shop\r\nBcc: victim@example.com' });
+    expect(mail.subject).toBe('Payment of €42.50 at Shop Bcc: victim@example.com');
+    expect(mail.headers.bcc).toBeUndefined();
+    expect(mail.rcptTo).toHaveLength(1);
   });
 
-  it('keeps newsletter line breaks as <br /> in html', async () => {
-    const email = await renderEmail('marketing.newsletter', 'en', { headline: 'Hi', body: 'a < b\nc' }, withUnsubscribe);
-    expect(email.html).toContain('a &lt; b<br />c');
-    expect(email.text).toContain('a < b\nc');
+  it('keeps newsletter line breaks as <br /> in HTML', async () => {
+    const mail = await mailFor(await user({ locale: 'en' }), 'marketing.newsletter', { headline: 'Hi', body: 'a < b\nc' });
+    expect(mail.html).toContain('a &lt; b<br />c');
+    expect(mail.text).toContain('a < b\nc');
   });
 
   it('does not expand placeholders found inside data', async () => {
-    const email = await renderEmail('account.transaction', 'en', { ...data, merchant: '{{accountLast4}}' }, ctx);
-    expect(email.text).toContain('Merchant: {{accountLast4}}');
+    const mail = await mailFor(await user({ locale: 'en' }), 'account.transaction', { ...data, merchant: '{{accountLast4}}' });
+    expect(mail.text).toContain('Merchant: {{accountLast4}}');
   });
 });
 
 describe('formatting', () => {
-  it('formats numeric amounts per locale and shows other values as given', async () => {
-    const fr = await renderEmail('account.transaction', 'fr', { ...samples['account.transaction']!, amount: '1234.5' }, ctx);
-    expect(fr.text).toContain('Montant\u00a0: 1\u202f234,50\u00a0€');
-    const odd = await renderEmail('account.transaction', 'en', { ...samples['account.transaction']!, amount: 'about 40' }, ctx);
-    expect(odd.text).toContain('Amount: about 40');
-    const chf = await renderEmail('account.low_balance', 'de', { balance: 5, currency: 'chf', threshold: 20 }, ctx);
+  it('formats amounts per locale in the given currency', async () => {
+    const [fr, de] = await Promise.all([user({ locale: 'fr' }), user({ locale: 'de' })]);
+    const big = await mailFor(fr, 'account.transaction', { ...samples['account.transaction']!, amount: '1234.5' });
+    expect(big.text).toContain('Montant\u00a0: 1\u202f234,50\u00a0€');
+    const chf = await mailFor(de, 'account.low_balance', { balance: 5, currency: 'CHF', threshold: 20 });
     expect(chf.subject).toBe('Ihr Kontostand liegt unter 20,00\u00a0CHF');
   });
 
-  it('formats timestamps in ctx.timezone, and shows non-ISO values as given', async () => {
-    const data = samples['security.new_device']!;
-    const ny = await renderEmail('security.new_device', 'en', data, { ...ctx, timezone: 'America/New_York' });
-    expect(ny.text).toContain('March 14, 2025 at 5:30');
-    const paris = await renderEmail('security.new_device', 'fr', data, { tenantName: 'Nordbank' });
-    expect(paris.text).toContain('14 mars 2025 à 10:30');
-    const raw = await renderEmail('security.new_device', 'fr', { ...data, at: 'hier soir' }, ctx);
-    expect(raw.text).toContain('Date et heure\u00a0: hier soir');
+  it("formats times in the user's time zone", async () => {
+    const ny = await user({ locale: 'en', timezone: 'America/New_York' });
+    expect((await mailFor(ny, 'security.new_device', samples['security.new_device']!)).text).toContain('March 14, 2025 at 5:30');
+  });
+
+  it('refuses an amount or a time that is not one, naming the field; nothing is sent', async () => {
+    const id = await user({ locale: 'en' });
+    const before = engine.inbox.messages.length;
+    const post = (key: string, type: string, data: Record<string, unknown>) =>
+      engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': key }, body: { userId: id, type, data } });
+    const amount = await expectProblem(await post('bad-1', 'account.transaction', { ...samples['account.transaction']!, amount: 'about 40' }), 422);
+    expect(JSON.stringify(amount)).toContain('data.amount');
+    const at = await expectProblem(await post('bad-2', 'security.new_device', { ...samples['security.new_device']!, at: 'hier soir' }), 422);
+    expect(JSON.stringify(at)).toContain('data.at');
+    expect(engine.inbox.messages.length).toBe(before);
   });
 });
 
-describe('errors and footer', () => {
-  it('throws unknown_type for an unknown or prototype type', async () => {
-    for (const type of ['account.unknown', 'toString', '__proto__', '../layout']) {
-      const error = await rejection(renderEmail(type, 'en', {}, ctx));
-      expect(error.code).toBe('unknown_type');
-      expect(thrown(() => renderPush(type, 'en', {}, ctx)).code).toBe('unknown_type');
+describe('refusals', () => {
+  it('refuses an unknown or prototype type, and names every absent or empty field', async () => {
+    const id = await user({ locale: 'en' });
+    const post = (key: string, type: string, data: Record<string, unknown>) =>
+      engine.request('POST', '/v1/notifications', { headers: { 'idempotency-key': key }, body: { userId: id, type, data } });
+    for (const type of ['account.unknown', 'toString', '__proto__']) {
+      await expectProblem(await post(`unknown-${type}`, type, {}), 422, /Unknown notification type/);
     }
-  });
-
-  it('requires a tenant name and, for marketing, an unsubscribe URL', async () => {
-    const error = await rejection(renderEmail('account.transaction', 'en', samples['account.transaction']!, { tenantName: ' ' }));
-    expect(error.code).toBe('missing_variable');
-    expect(error.message).toContain('tenantName');
-    const marketing = await rejection(renderEmail('marketing.newsletter', 'en', samples['marketing.newsletter']!, ctx));
-    expect(marketing.code).toBe('missing_variable');
-    expect(marketing.message).toContain('unsubscribeUrl');
-  });
-
-  it('shows no unsubscribe link when none is given', async () => {
-    const email = await renderEmail('account.transaction', 'en', samples['account.transaction']!, ctx);
-    expect(email.html).not.toContain('Unsubscribe');
-    expect(email.text).not.toContain('To stop receiving');
-    expect(email.text).toContain('Nordbank will never ask for your password');
+    const missing = await expectProblem(await post('missing', 'account.transaction', { currency: 'EUR', merchant: ' ', accountLast4: '1' }), 422);
+    expect(JSON.stringify(missing)).toContain('data.amount');
+    expect(JSON.stringify(missing)).toContain('data.merchant');
   });
 });
 
@@ -259,7 +248,11 @@ describe('compilation', () => {
   });
 
   it('rejects invalid MJML as invalid_template', async () => {
-    const error = await rejection(compileWithPlaceholders('<mjml><mj-body><mj-section><mj-text>{{x}}</mj-text></mj-section></mj-body></mjml>'));
-    expect(error.code).toBe('invalid_template');
+    const error = await compileWithPlaceholders('<mjml><mj-body><mj-section><mj-text>{{x}}</mj-text></mj-section></mj-body></mjml>').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TemplateError);
+    expect((error as TemplateError).code).toBe('invalid_template');
   });
 });

@@ -1,28 +1,12 @@
-// SMTP connection pools keyed by route (destination + source IP + EHLO name), so each
+// Warm SMTP connections kept per route (destination + source IP + EHLO name), so each
 // sending IP keeps its own warm connections; DKIM is applied per message because the
-// signing domain belongs to the tenant, not to the connection. One try per send (smtp-pool.ts).
+// signing domain belongs to the tenant, not to the connection. One try per send (smtp-connections.ts).
 import nodemailer from 'nodemailer';
 import type { SendMailOptions } from 'nodemailer';
-import { RoutePool, type TransactionResult } from './smtp-pool.js';
+import { RouteConnections, type TransactionResult } from './smtp-connections.js';
+import type { SmtpRoute } from './smtp-route.js';
 import { connectionFailureText, serverReplyText } from './failure-text.js';
 import { tlsFailureText, type TlsRequirement } from './tls-policy.js';
-
-export interface SmtpRoute {
-  host: string;
-  port: number;
-  /** The MX host name `host` (an address) was found under: the name a required certificate must carry. */
-  mxName?: string;
-  /** Further MX addresses in preference order, tried when `host` cannot be reached (no SMTP reply). */
-  fallbackHosts?: { host: string; mxName?: string }[];
-  localAddress?: string;
-  ehloName?: string;
-  secure?: boolean;
-  /** STARTTLS with a verified certificate is required, and why (tls-policy.ts); absent: opportunistic. */
-  tlsRequired?: TlsRequirement;
-  /** Per-route pool limits from the provider rules (connections per IP, messages per connection). */
-  maxConnections?: number;
-  maxMessages?: number;
-}
 
 export interface DkimKey {
   domainName: string;
@@ -116,20 +100,20 @@ export function createMailer(
     tlsCa?: string[];
   } = {},
 ): Mailer {
-  const pools = new Map<string, RoutePool>();
+  const routes = new Map<string, RouteConnections>();
   const log = opts.logger;
 
-  function poolFor(route: SmtpRoute): RoutePool {
+  function connectionsFor(route: SmtpRoute): RouteConnections {
     const key = routeKey(route);
-    let p = pools.get(key);
+    let p = routes.get(key);
     if (!p) {
-      p = new RoutePool({
+      p = new RouteConnections({
         ...route,
         ca: opts.tlsCa,
         maxConnections: route.maxConnections ?? opts.maxConnections ?? 2,
         maxMessages: route.maxMessages ?? opts.maxMessages ?? 100,
       });
-      pools.set(key, p);
+      routes.set(key, p);
     }
     return p;
   }
@@ -154,7 +138,7 @@ export function createMailer(
       const { fallbackHosts = [], ...primary } = route;
       let result: TransactionResult = { ok: false, response: 'no mail host' };
       for (const target of [{ host: primary.host, mxName: primary.mxName }, ...fallbackHosts]) {
-        result = await poolFor({ ...primary, ...target }).send(envelope, built.message as Buffer);
+        result = await connectionsFor({ ...primary, ...target }).send(envelope, built.message as Buffer);
         if (result.ok || result.responseCode !== undefined) break;
       }
       if (result.ok) {
@@ -168,10 +152,10 @@ export function createMailer(
       return outcome;
     },
     async close() {
-      await Promise.all([...pools.values()].map((p) => p.close()));
-      pools.clear();
+      await Promise.all([...routes.values()].map((p) => p.close()));
+      routes.clear();
     },
-    stats: () => ({ transports: pools.size }),
+    stats: () => ({ transports: routes.size }),
   };
 }
 

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from 'drizzle-orm';
+import { and, desc, eq, isNotNull, isNull } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { alarms } from '../../db/schema.js';
 
@@ -43,4 +43,27 @@ export async function resolveAlarm(db: Db, kind: string, scope: string): Promise
     .where(and(eq(alarms.kind, kind), eq(alarms.scope, scope), isNull(alarms.resolvedAt)))
     .returning({ id: alarms.id });
   return rows.length > 0;
+}
+
+/** Alarms for the operator's list, newest first: open, resolved or both, of one kind or all. */
+export async function listAlarms(db: Db, q: { state?: 'open' | 'resolved' | 'all'; kind?: string; limit: number }) {
+  const state = q.state === 'open' ? isNull(alarms.resolvedAt) : q.state === 'resolved' ? isNotNull(alarms.resolvedAt) : undefined;
+  const rows = await db
+    .select()
+    .from(alarms)
+    .where(and(state, q.kind ? eq(alarms.kind, q.kind) : undefined))
+    .orderBy(desc(alarms.raisedAt))
+    .limit(q.limit);
+  return rows.map((a) => ({
+    id: a.id,
+    kind: a.kind,
+    severity: a.severity,
+    scope: a.scope,
+    message: a.message,
+    detail: a.detail as Record<string, unknown>,
+    raisedAt: a.raisedAt.toISOString(),
+    resolvedAt: a.resolvedAt?.toISOString() ?? null,
+    notifiedAt: a.notifiedAt?.toISOString() ?? null,
+    notifyAttempts: a.notifyAttempts,
+  }));
 }

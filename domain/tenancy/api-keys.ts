@@ -89,3 +89,13 @@ export async function notifyKeyChange(db: Db | Tx, tenantId: string): Promise<vo
 export async function touchApiKey(db: Db, keyId: string): Promise<void> {
   await db.update(apiKeys).set({ lastUsedAt: new Date() }).where(eq(apiKeys.id, keyId));
 }
+
+/** What a valid key stands for, as the API caches it per process. */
+export interface KeyGrant {
+  keyId: string;
+  tenantId: string;
+  scopes: ApiKeyScope[];
+  expiresAt: number | null;
+  tenantStatus: 'active' | 'suspended' | 'held';
+  tenantStatusReason: string | null;
+}

@@ -1,9 +1,10 @@
+// Client side (api/, inbound/): no workflow imports this file, so it is not in the workflow bundle.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { statusWebhookWorkflowId } from '../workflows/ids.js';
-import { lateOutcomeSignal } from '../workflows/notification.js';
-import { DeliveryStatusAttr, TenantId } from '../workflows/search-attributes.js';
-import { statusWebhookWorkflow } from '../workflows/status-webhook.js';
-import type { LateOutcome } from './record.js';
+import { statusWebhookWorkflowId } from './ids.js';
+import { lateOutcomeSignal } from './notification.js';
+import { DeliveryStatusAttr, TenantId } from './search-attributes.js';
+import { statusWebhookWorkflow } from './status-webhook.js';
+import type { LateOutcome } from '../domain/feedback/record-report.js';
 
 /**
  * A bounce or complaint learnt after sending: a notification workflow still open is told (it shows

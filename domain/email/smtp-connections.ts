@@ -5,10 +5,10 @@
 // retries, and it gets the server's own last reply of the transaction, even when the server hung
 // up right after it.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import type { SmtpRoute } from './mailer.js';
+import type { SmtpRoute } from './smtp-route.js';
 import { smtpTlsOptions } from './tls-policy.js';
 
-export type PoolOptions = SmtpRoute & {
+export type ConnectionOptions = SmtpRoute & {
   maxConnections: number;
   maxMessages: number;
   /** An idle connection is closed (QUIT) after this long. */
@@ -33,13 +33,13 @@ type SmtpError = Error & { responseCode?: number; response?: string; code?: stri
 const failureReply = /^[45]\d\d[ -]/;
 const tlsHandshake = /certificate|altnames|self[- ]signed|issuer|handshake|\bSSL\b|\bTLS\b/i;
 
-export class RoutePool {
+export class RouteConnections {
   private readonly idle: Conn[] = [];
   private open = 0;
   private readonly waiting: (() => void)[] = [];
   private closing = false;
 
-  constructor(private readonly opts: PoolOptions) {}
+  constructor(private readonly opts: ConnectionOptions) {}
 
   get size(): number {
     return this.open;

@@ -1,20 +1,19 @@
-// Links a parsed bounce or complaint to its notification and delivery attempt, and records the
-// outcome: a feedback event (per IP x provider, for reputation), suppression where the address is
+// Links a parsed bounce or complaint (mailed to the inbound listener or posted by a provider) to
+// its notification and delivery attempt, and records the outcome: a feedback event (per IP x provider, for reputation), suppression where the address is
 // done for, and the audit trail. Reports that can't be used are kept with the reason and change
 // nothing else.
 import { createHash } from 'node:crypto';
 import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import type { Logger } from 'pino';
-import { attemptFromReturnPath } from '../domain/email/return-path.js';
-import { addressesIn, redactAddresses } from '../domain/failures/redact.js';
-import { recordFeedbackOutcome } from '../domain/feedback/record-outcome.js';
-import type { SecretBox } from '../config/secrets.js';
-import type { Db } from '../db/client.js';
-import { deliveryAttempts, feedbackEvents, feedbackRejects, feedbackRejectsUsage, notifications, users } from '../db/schema.js';
-import { classifyBounce, type BounceVerdict } from '../domain/feedback/bounce-class.js';
-import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
-import { feedbackSourceCheck, type FeedbackLoops, type TxtResolver } from './feedback-sources.js';
-import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
+import { attemptFromReturnPath } from '../email/return-path.js';
+import { addressesIn, redactAddresses } from '../failures/redact.js';
+import { recordFeedbackOutcome } from './record-outcome.js';
+import type { SecretBox } from '../../config/secrets.js';
+import type { Db } from '../../db/client.js';
+import { deliveryAttempts, feedbackEvents, feedbackRejects, feedbackRejectsUsage, notifications, users } from '../../db/schema.js';
+import { classifyBounce, type BounceVerdict } from './bounce-class.js';
+import type { StatusWebhookOutcome } from '../notifications/status.js';
+import type { OriginalRefs, ParsedReport } from './report.js';
 
 /** A notification outcome learnt after sending, for the tenant's status webhook. */
 export interface LateOutcome {
@@ -34,10 +33,6 @@ export interface FeedbackDeps {
   rejectsKeepDays?: number;
   /** At most this many rejected reports and bytes are kept in all (default defaultRejectsCap); beyond, they are counted and dropped. */
   rejectsCap?: { rows: number; bytes: number };
-  /** The feedback loops whose complaints are believed; none: every mailed complaint is rejected. */
-  loops?: FeedbackLoops;
-  /** DNS for the reporters' DKIM keys (the system's when absent). */
-  resolver?: TxtResolver;
 }
 
 export type ReportResult =
@@ -57,46 +52,13 @@ export const maxAddressesKept = 64;
 export const defaultRejectsCap = { rows: 100_000, bytes: 512 * 1024 * 1024 };
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Everything that arrives at the listener goes through here. */
-export async function handleRawReport(
-  deps: FeedbackDeps,
-  raw: string,
-  envelope: { mailFrom: string; rcptTo: string[]; remoteAddress?: string; source?: string },
-): Promise<ReportResult> {
-  const source = envelope.source ?? 'smtp';
-  let report: ParsedReport | undefined;
-  const reject = (reason: string, tenantId?: string) =>
-    keepRejected(deps, { source, reason, raw, remoteAddress: envelope.remoteAddress, tenantId, recipients: report ? recipientsOf(report) : [] });
-  try {
-    report = await parseReport(raw, envelope);
-  } catch (err) {
-    if (err instanceof MalformedReport) return reject(err.reason);
-    throw err;
-  }
-  const link = linkReport(deps.secrets, report, envelope.rcptTo);
-  if ('reason' in link) return reject(link.reason);
-  // Bounces prove themselves by the signed return path; complaints by who sent them.
-  if (report.kind === 'arf') {
-    const verdict = await sourceCheckOf(deps)(raw, envelope.remoteAddress);
-    if (!verdict.trusted) return reject(verdict.reason);
-  }
-  return recordReport(deps, report, link, { source: report.kind === 'arf' ? 'arf' : 'dsn', reject });
-}
-
-const sourceChecks = new WeakMap<FeedbackDeps, ReturnType<typeof feedbackSourceCheck>>();
-function sourceCheckOf(deps: FeedbackDeps) {
-  let check = sourceChecks.get(deps);
-  if (!check) sourceChecks.set(deps, (check = feedbackSourceCheck(deps.loops ?? { domains: [], ips: [] }, deps.resolver)));
-  return check;
-}
-
-type Link = { attemptId: string } | { notificationId: string } | { reason: string };
+export type Link = { attemptId: string } | { notificationId: string } | { reason: string };
 
 /**
  * Bounces must come back to a signed return path (the VERP address names the attempt), so a
  * forged bounce can't suppress anyone. Complaints name the notification in the original's headers.
  */
-function linkReport(secrets: SecretBox, report: ParsedReport, rcptTo: string[]): Link {
+export function linkReport(secrets: SecretBox, report: ParsedReport, rcptTo: string[]): Link {
   const returnPaths = [...rcptTo, ...(report.original.returnPath ? [report.original.returnPath] : [])];
   for (const address of returnPaths) {
     const attemptId = attemptFromReturnPath(secrets, address);
