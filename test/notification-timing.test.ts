@@ -1,15 +1,28 @@
-import { expect, it, describe, onTestFinished } from 'vitest';
-import { auditSteps, getNotification, putUser, settled, transactionData } from './helpers/notify.js';
+import type { temporal } from '@temporalio/proto';
+import { afterAll, expect, it, describe, onTestFinished } from 'vitest';
+import { expectProblem } from './helpers/problem.js';
+import { auditSteps, getNotification, putUser, settled, transactionData, trigger } from './helpers/notify.js';
 import { startTimeSkippingEngine, type TimeSkippingEngine } from './helpers/time-skipping.js';
 import { waitUntil } from './helpers/wait.js';
 
-// sendAt and quiet hours hold a notification on a durable timer. On Temporal's time-skipping test
-// server the tests skip the clock past it instead of waiting: the hold is seen in the history
-// (a timer, the send scheduled no earlier than the hold's end) and at the SMTP receiver (nothing
-// before the skip, one message after). Each test has its own server: a skip moves the workflow
-// clock ahead of the wall clock that activities (quiet hours) read, for the rest of its life.
+// sendAt, quiet hours and the retry backoff of a transient SMTP refusal hold a notification on
+// durable timers. On Temporal's time-skipping test server the tests skip the clock past them
+// instead of waiting: the hold is seen in the history (a timer, the send scheduled no earlier
+// than the hold's end) and at the SMTP receiver (nothing before the skip, one message after).
+// A skip moves the workflow clock ahead of the wall clock that activities (quiet hours) and the
+// API (sendAt) read, for the rest of the server's life: a test that relates the two has a server
+// of its own; the others share one.
 
 const MINUTE = 60_000;
+
+let shared: Promise<TimeSkippingEngine> | undefined;
+/** One engine for the tests that compare no workflow time with the wall clock (its RCPT answers 451 to `greylisted`). */
+const greylisted = new Set<string>();
+const sharedEngine = () =>
+  (shared ??= startTimeSkippingEngine({
+    inbox: { onRcpt: ({ rcpt }) => (greylisted.has(rcpt) ? { code: 451, message: '4.7.1 Greylisted, try again later' } : undefined) },
+  }));
+afterAll(async () => (await shared)?.stop());
 
 /** An engine on a fresh time-skipping server, stopped when the test ends. */
 async function freshEngine(): Promise<TimeSkippingEngine> {
@@ -47,8 +60,8 @@ const localTime = (timeZone: string, offsetMinutes: number) =>
 
 /** From the workflow history, in workflow time: the hold's timer, when it fired, and when the e-mail send was scheduled. */
 async function holdInHistory(engine: TimeSkippingEngine, workflowId: string) {
-  const { events = [] } = await engine.client.workflow.getHandle(workflowId).fetchHistory();
-  const at = (e: (typeof events)[number]) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
+  const events = (await engine.client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const at = (e: temporal.api.history.v1.IHistoryEvent) => Number(e.eventTime!.seconds) * 1000 + Math.floor((e.eventTime!.nanos ?? 0) / 1e6);
   const started = events.find((e) => e.timerStartedEventAttributes);
   const fired = events.find((e) => e.timerFiredEventAttributes);
   const send = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'sendEmail');
@@ -102,7 +115,7 @@ describe('sendAt', () => {
   });
 
   it('is refused when malformed or more than 30 days ahead, and nothing is written', async () => {
-    const engine = await freshEngine();
+    const engine = await sharedEngine();
     await putUser(engine, 'rita', { email: 'rita@example.fr' });
     for (const sendAt of ['tomorrow', '2026-13-01T00:00:00Z', new Date(Date.now() + 31 * 86_400_000).toISOString()]) {
       const res = await post(engine, 'rita', `rita-${sendAt}`, { sendAt });
@@ -188,5 +201,61 @@ describe('quiet hours', () => {
     const { firedAt, sendScheduledAt } = await holdInHistory(engine, waiting.workflowId);
     expect(firedAt).toBeGreaterThanOrEqual(Date.parse(waiting.sendAt!));
     expect(sendScheduledAt).toBeGreaterThanOrEqual(Date.parse(waiting.sendAt!));
+  });
+});
+
+// A transient SMTP refusal (4xx) is retried with backoff: 10 attempts, 1 s doubling to 5 min
+// (workflows/notification.ts SEND), about nine minutes of workflow time.
+describe('SMTP 4xx retry backoff', () => {
+  const deferred = (engine: TimeSkippingEngine, id: string) =>
+    waitUntil(async () => (await getNotification(engine, id)).attempts.some((a) => a.outcome === 'deferred'), 30_000, 'a deferred attempt');
+
+  it('uses all 10 attempts over the backoff, then falls back to push', async () => {
+    const engine = await sharedEngine();
+    greylisted.add('rex@example.com');
+    await putUser(engine, 'rex', { email: 'rex@example.com', locale: 'en', pushTokens: ['tok-rex'] }, { transactions: ['email'] });
+    const id = await trigger(engine, 'rex', 'rex-1');
+    await deferred(engine, id);
+
+    await engine.skip(60 * MINUTE);
+    const done = await settled(engine, id);
+    expect(done.status).toBe('delivered');
+    expect(done.deliveredChannels).toEqual(['push']);
+    expect(done.attempts.map((a) => [a.channel, a.attempt, a.outcome])).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => ['email', i + 1, 'deferred']),
+      ['push', 1, 'accepted'],
+    ]);
+    expect(engine.inbox.messages.filter((m) => m.rcptTo.includes('rex@example.com'))).toHaveLength(0);
+    expect(engine.fcm.received.filter((m) => m.token === 'tok-rex')).toHaveLength(1);
+    expect(await auditSteps(engine, id)).toContain('fallback');
+  });
+
+  // Moved from test/api-validation.test.ts, where a 5 s sleep stood for the retries' backoff.
+  it('while the e-mail is held in retry backoff → 200, cancelled, and the message never arrives, however long after', async () => {
+    const engine = await sharedEngine();
+    greylisted.add('dora@example.nl');
+    await putUser(engine, 'dora', { email: 'dora@example.nl', locale: 'nl' });
+    const id = await trigger(engine, 'dora', 'cancel-held');
+    // The first try was deferred by the 451: the workflow is now waiting to retry.
+    await deferred(engine, id);
+
+    const cancel = await engine.request('POST', `/v1/notifications/${id}/cancel`);
+    expect(cancel.status).toBe(200);
+    expect(await cancel.json()).toEqual({ id, cancelled: true, status: 'cancelled' });
+    expect((await view(engine, id)).status).toBe('cancelled');
+
+    // The server accepts mail again and the whole retry budget goes by: a retry, if one were left, would get through.
+    greylisted.delete('dora@example.nl');
+    await engine.skip(60 * MINUTE);
+    expect(mailsOf(engine, id)).toHaveLength(0);
+    expect((await view(engine, id)).status).toBe('cancelled');
+
+    const steps = await auditSteps(engine, id);
+    expect(steps).toContain('email.deferred');
+    expect(steps).not.toContain('email.accepted');
+    expect(steps.slice(-2)).toEqual(['cancel.requested', 'notification.cancelled']);
+
+    // A second cancel is refused: it is over.
+    await expectProblem(await engine.request('POST', `/v1/notifications/${id}/cancel`), 409, /already cancelled/);
   });
 });
