@@ -57,7 +57,7 @@ POM
     sleep 0.1
   done
   sleep 1
-  kill "$pid"
+  kill "$pid" 2>/dev/null || true
   wait "$pid" || true
   cat >"$launcher.tmp" <<SH
 #!/bin/sh
