@@ -32,7 +32,8 @@ export interface TimeSkippingEngine extends TestEngine {
  * workflow times (timer events in the history) with workflow times, never with the wall clock.
  * No result() through a time-skipping client here: once the workflow closes, it lets the server
  * jump to its next timer, however far (ten years), before the clock is held again.
- * One file's tests share the server and its clock: they run one after another.
+ * Tests on one engine share its server and clock: they run one after another, and a test that
+ * relates workflow time to the wall clock (quiet hours, sendAt) needs an engine no skip has moved.
  */
 export async function startTimeSkippingEngine(opts: Omit<EngineOptions, 'temporal'> = {}): Promise<TimeSkippingEngine> {
   const path = execFileSync('bash', [installScript], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim();
