@@ -7,3 +7,4 @@ export { renderPush, type RenderedPush } from './render-push.js';
 export { precompileTemplates } from './warm.js';
 export { renderVersionEmail, renderVersionPush, type VersionContext } from './version-render.js';
 export type { TemplateVersion, VersionContent, LayoutContent, VariableSpec } from './version-types.js';
+export { renderDigestEmail, renderDigestPush, type DigestList } from './digest-render.js';

@@ -1,4 +1,4 @@
-import type { DigestSpec } from '../lib/digest-spec.js';
+import type { DigestSpec } from '../domain/digests/items.js';
 
 // The digest workflow's timer lengths, as a pure function so they are tested without Temporal.
 
