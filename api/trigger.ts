@@ -70,6 +70,8 @@ async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: str
     );
     return;
   }
+  // A replay of an item that already went into (or was cancelled from) its digest: nothing to start.
+  if (n.workflowId.startsWith('digest:')) return;
   const input: NotificationInput = {
     version: 1,
     notificationId: n.id,
