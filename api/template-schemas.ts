@@ -77,7 +77,10 @@ export const DigestBody = z
   })
   .strict()
   .refine((d) => (d.window ? 1 : 0) + (d.schedule ? 1 : 0) === 1, 'a digest has exactly one of window and schedule')
-  .refine((d) => !d.schedule || (d.schedule.every === 'week') === (d.schedule.weekday !== undefined), 'schedule.weekday goes with every "week", and only with it')
+  .refine(
+    (d) => !d.schedule || (d.schedule.every === 'week') === (d.schedule.weekday !== undefined),
+    'schedule.weekday goes with every "week", and only with it',
+  )
   .refine((d) => !d.window?.maxSeconds || d.window.maxSeconds >= d.window.seconds, 'window.maxSeconds must be at least window.seconds')
   .openapi('DigestDeclaration');
 

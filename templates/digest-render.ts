@@ -2,7 +2,14 @@ import { TemplateError } from './errors.js';
 import { formatMoney } from './format.js';
 import { pickLocale } from './locale.js';
 import { fillPlaceholders, singleLine } from './substitute.js';
-import { formatLocaleFor, renderVersionEmail, renderVersionPush, versionValues, type RenderedVersionEmail, type VersionContext } from './version-render.js';
+import {
+  formatLocaleFor,
+  renderVersionEmail,
+  renderVersionPush,
+  versionValues,
+  type RenderedVersionEmail,
+  type VersionContext,
+} from './version-render.js';
 import type { DigestContent, TemplateVersion, VariableSpec } from './version-types.js';
 
 // A digest's message: the version's digest content (or the engine's default wording) rendered

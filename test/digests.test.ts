@@ -15,7 +15,9 @@ afterAll(async () => engine?.stop());
 
 async function declareDigest(type: string, digest: Record<string, unknown> | null) {
   const current = (await (await engine.request('GET', `/v1/notification-types/${type}`)).json()) as { category: string; variables: unknown };
-  const res = await engine.request('PUT', `/v1/notification-types/${type}`, { body: { category: current.category, variables: current.variables, digest } });
+  const res = await engine.request('PUT', `/v1/notification-types/${type}`, {
+    body: { category: current.category, variables: current.variables, digest },
+  });
   expect(res.status, await res.clone().text()).toBe(200);
   return (await res.json()) as { digest: unknown };
 }
@@ -72,7 +74,13 @@ describe('a notification type with a digest', () => {
     const digestId = audit.events[2]!.detail.digestId!;
     const sent = await settled(engine, digestId);
     expect(sent.status).toBe('delivered');
-    expect(await auditSteps(engine, digestId)).toEqual(['digest.closed', 'channels.decided', 'email.rendered', 'email.accepted', 'notification.delivered']);
+    expect(await auditSteps(engine, digestId)).toEqual([
+      'digest.closed',
+      'channels.decided',
+      'email.rendered',
+      'email.accepted',
+      'notification.delivered',
+    ]);
     expect(await auditSteps(engine, ids[1]!)).toContain('notification.cancelled');
     const late = await engine.request('POST', `/v1/notifications/${ids[0]}/cancel`);
     expect(late.status).toBe(409);

@@ -16,4 +16,3 @@ export function digestDeadline(spec: DigestSpec, openedAt: number, lastItemAt: n
   const max = openedAt + (window.maxSeconds ?? window.seconds) * 1000;
   return Math.min(lastItemAt + window.seconds * 1000, max);
 }
-

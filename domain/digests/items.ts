@@ -59,12 +59,22 @@ export interface Routable {
  * re-signals it, which heals a signal lost to a crash). Returns the digest per notification id.
  */
 export async function routeToDigests(
-  db: Tx, tenantId: string, recorded: readonly Routable[]): Promise<Map<string, { workflowId: string; input: DigestInput }>> {
+  db: Tx,
+  tenantId: string,
+  recorded: readonly Routable[],
+): Promise<Map<string, { workflowId: string; input: DigestInput }>> {
   const out = new Map<string, { workflowId: string; input: DigestInput }>();
   const candidates = recorded.filter((n) => (n.inserted && !n.mandatory && !n.sendAt) || (!n.inserted && n.status === 'batched'));
   if (!candidates.length) return out;
   const ids = candidates.map((n) => n.id);
-  const rows = await db.execute<{ id: string; user_id: string; data: Record<string, unknown>; frequency: 'each' | 'digest' | null; spec: DigestSpec | null; item_workflow: string | null }>(sql`
+  const rows = await db.execute<{
+    id: string;
+    user_id: string;
+    data: Record<string, unknown>;
+    frequency: 'each' | 'digest' | null;
+    spec: DigestSpec | null;
+    item_workflow: string | null;
+  }>(sql`
     select n.id, n.user_id, n.data, p.frequency, t.digest as spec, i.workflow_id as item_workflow
     from notifications n
     left join preferences p on p.user_id = n.user_id and p.category_key = n.category_key
@@ -150,7 +160,12 @@ export async function closeDigest(
     await tx.insert(digests).values({ id: digestId, tenantId: input.tenantId, workflowId: input.workflowId, itemCount: ids.length });
     await tx.update(notifications).set({ status: 'digested', updatedAt: new Date() }).where(inArray(notifications.id, ids));
     await writeSteps(tx, [
-      { tenantId: input.tenantId, notificationId: digestId, step: 'digest.closed', detail: { items: ids.length, digestWorkflowId: input.workflowId } },
+      {
+        tenantId: input.tenantId,
+        notificationId: digestId,
+        step: 'digest.closed',
+        detail: { items: ids.length, digestWorkflowId: input.workflowId },
+      },
       ...ids.map((id) => ({ tenantId: input.tenantId, notificationId: id, step: 'digest.included' as const, detail: { digestId } })),
     ]);
     return { digestId, itemCount: ids.length, claimed: ids };

@@ -8,7 +8,11 @@ import { categories, preferences } from '../../db/schema.js';
 export type Frequency = 'each' | 'digest';
 
 /** What is wrong with a frequency change: unknown or mandatory categories, each named. */
-export async function frequencyErrors(db: Pick<Db, 'select'>, tenantId: string, chosen: Record<string, Frequency>): Promise<{ path: string; message: string }[]> {
+export async function frequencyErrors(
+  db: Pick<Db, 'select'>,
+  tenantId: string,
+  chosen: Record<string, Frequency>,
+): Promise<{ path: string; message: string }[]> {
   const keys = Object.keys(chosen);
   if (!keys.length) return [];
   const rows = await db

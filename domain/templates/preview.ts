@@ -77,7 +77,11 @@ export async function previewVersion(db: Db, tenantId: string, type: string, req
       const data = digestData(version, req.locale, req.digestItems, list, ctx);
       const email = await renderVersionEmail(v, req.locale, data, ctx);
       const push = renderVersionPush(v, req.locale, data, ctx);
-      const spam = await withSpamd(checkSpam([{ locale: email.locale, subject: email.subject, html: email.html, text: email.text }]), email, settings.spamd);
+      const spam = await withSpamd(
+        checkSpam([{ locale: email.locale, subject: email.subject, html: email.html, text: email.text }]),
+        email,
+        settings.spamd,
+      );
       return { type, version: n, email, push, spam };
     } catch (err) {
       rethrow(err);
