@@ -137,4 +137,26 @@ describe('a notification type with a digest', () => {
     const mandatory = await engine.request('PUT', '/v1/users/fred/preferences', { body: { categories: {}, frequency: { security: 'digest' } } });
     expect(mandatory.status).toBe(422);
   });
+
+  it('the preference page offers "each time" or "daily digest" per category (not for security alerts) and saves the choice', async () => {
+    await putUser(engine, 'gina', { email: 'gina@example.com', locale: 'en', timezone: 'UTC' }, { transactions: ['email'] });
+    const { url } = (await (await engine.request('POST', '/v1/users/gina/preference-link')).json()) as { url: string };
+    const path = new URL(url).pathname;
+    const page = await engine.request('GET', path, { key: null, headers: { accept: 'text/html' } });
+    const html = await page.text();
+    expect(html).toContain('name="f:transactions" value="digest"');
+    expect(html).not.toContain('name="f:security"');
+    const csrf = /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const saved = await engine.request('POST', path, {
+      key: null,
+      rawBody: `csrf=${encodeURIComponent(csrf)}&c:transactions=email&f:transactions=digest&f:security=digest`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: (page.headers.get('set-cookie') ?? '').split(';')[0]! },
+    });
+    expect(saved.status).toBe(303);
+    const prefs = (await (await engine.request('GET', '/v1/users/gina/preferences')).json()) as {
+      categories: Record<string, { frequency: string | null; channels: string[] }>;
+    };
+    expect(prefs.categories.transactions).toMatchObject({ frequency: 'digest', channels: ['email'] });
+    expect(prefs.categories.security!.frequency).toBeNull();
+  });
 });
