@@ -159,4 +159,19 @@ describe('a notification type with a digest', () => {
     expect(prefs.categories.transactions).toMatchObject({ frequency: 'digest', channels: ['email'] });
     expect(prefs.categories.security!.frequency).toBeNull();
   });
+
+  it('erasing a user removes their waiting items: the window closes empty and sends nothing', async () => {
+    await declareDigest('account.transaction', { window: { mode: 'fixed', seconds: 5 } });
+    await putUser(engine, 'ivan', { email: 'ivan@example.com', locale: 'en', timezone: 'UTC' }, { transactions: ['email'] });
+    const id = await trigger(engine, 'ivan', 'i-1', 'account.transaction', tx(9, 'EUR', 'Erased'));
+    const { workflowId } = await getNotification(engine, id);
+    expect((await engine.request('DELETE', '/v1/users/ivan')).status).toBe(200);
+    expect((await getNotification(engine, id)).status).toBe('cancelled');
+    const done = await waitUntil(async () => {
+      const d = await engine.client.workflow.getHandle(workflowId).describe();
+      return d.status.name === 'COMPLETED' ? d : undefined;
+    }, 60_000);
+    expect(done.searchAttributes.DeliveryStatus).toEqual(['empty']);
+    expect(engine.inbox.messages.filter((m) => m.rcptTo.includes('ivan@example.com'))).toHaveLength(0);
+  });
 });
