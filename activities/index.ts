@@ -1,4 +1,5 @@
 import { completionActivities } from './complete.js';
+import { digestActivities } from './digest.js';
 import type { ActivityDeps } from './deps.js';
 import { atEdge } from './failures.js';
 import { blocklistActivities } from './monitor/blocklist.js';
@@ -22,6 +23,7 @@ export function createActivities(deps: ActivityDeps) {
     ...sendEmailActivities(deps),
     ...sendPushActivities(deps),
     ...completionActivities(deps),
+    ...digestActivities(deps),
     ...blocklistActivities(deps),
     ...deliveryMonitorActivities(deps),
     ...domainCheckActivities(deps),

@@ -1,3 +1,4 @@
+import { cancelItem } from '../domain/digests/items.js';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { createRoute, z } from '@hono/zod-openapi';
 import { and, asc, eq, gte } from 'drizzle-orm';
@@ -202,6 +203,11 @@ export function notificationsApi(deps: AppDeps) {
   app.openapi(cancel, async (c) => {
     const tenantId = c.var.tenantId;
     const { n } = await findNotification(tenantId, c.req.valid('param').id);
+    if (n.status === 'batched') {
+      // Waiting in a digest: it leaves the digest, unless the window closed with it meanwhile.
+      if (await cancelItem(db, tenantId, n.id)) return c.json({ id: n.id, cancelled: true, status: 'cancelled' as const }, 200);
+      throw problems.conflict('The notification already went into its digest');
+    }
     if (n.status !== 'accepted' && n.status !== 'running' && n.status !== 'scheduled')
       throw problems.conflict(`The notification is already ${n.status}`);
     await appendAudit(db, { tenantId, notificationId: n.id, step: 'cancel.requested' });

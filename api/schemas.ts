@@ -67,6 +67,12 @@ export const PreferencesBody = z
         .refine((a) => new Set(a).size === a.length, 'channels must be unique')
         .openapi({ uniqueItems: true }),
     ),
+    /** Per category: "each" (every notification on its own) or "digest" (in the type's digest, else daily at 19:00 on the user's clock). */
+    frequency: keyedRecord(z.string().max(64), z.enum(['each', 'digest']))
+      .optional()
+      .describe(
+        'per category: "each" time, or "digest" (the type\'s digest; without one, daily 19:00 on the user\'s clock); mandatory categories always go at once',
+      ),
     /** Who made the change, for the consent ledger (default "app"); never an address. */
     actor: z.string().min(1).max(128).optional(),
     /** Version of the preference or consent text the person was shown. */
@@ -83,6 +89,7 @@ export const PreferencesView = z.object({
       mandatory: z.boolean(),
       requiresOptIn: z.boolean(),
       optedInAt: z.string().nullable(),
+      frequency: z.enum(['each', 'digest']).nullable().describe("the user's choice; null: as each type declares"),
     }),
   ),
 });

@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { channels } from '../domain/notifications/status.js';
+import { weekdays } from '../lib/digest-spec.js';
 import { keyedRecord } from './contract.js';
 import { LAYOUT_SLOTS } from '../domain/templates/layouts.js';
 
@@ -46,10 +47,48 @@ export const VariableSpec = z
   })
   .strict();
 
+const MAX_WINDOW_S = 31 * 86_400;
+export const DigestBody = z
+  .object({
+    key: VariableName.optional().describe('a `data` field whose value splits the digests of a user (one per value)'),
+    window: z
+      .object({
+        mode: z.enum(['fixed', 'sliding']).describe('fixed: from the first item; sliding: from the latest, up to maxSeconds after the first'),
+        seconds: z.number().int().min(1).max(MAX_WINDOW_S),
+        maxSeconds: z.number().int().min(1).max(MAX_WINDOW_S).optional(),
+      })
+      .strict()
+      .optional(),
+    schedule: z
+      .object({
+        every: z.enum(['day', 'week']),
+        at: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'at is HH:MM, 24 h, on the user clock'),
+        weekday: z.enum(weekdays).optional(),
+      })
+      .strict()
+      .optional(),
+    maxItems: z.number().int().min(2).max(10_000).optional().describe('the digest goes early once this many items wait'),
+    firstImmediately: z.boolean().optional().describe("a window's first item goes at once, the rest in the digest"),
+    list: z
+      .object({ show: z.enum(['first', 'last']), count: z.number().int().min(1).max(100) })
+      .strict()
+      .optional()
+      .describe('items the message lists (default the last 10); count and totals cover all'),
+  })
+  .strict()
+  .refine((d) => (d.window ? 1 : 0) + (d.schedule ? 1 : 0) === 1, 'a digest has exactly one of window and schedule')
+  .refine(
+    (d) => !d.schedule || (d.schedule.every === 'week') === (d.schedule.weekday !== undefined),
+    'schedule.weekday goes with every "week", and only with it',
+  )
+  .refine((d) => !d.window?.maxSeconds || d.window.maxSeconds >= d.window.seconds, 'window.maxSeconds must be at least window.seconds')
+  .openapi('DigestDeclaration');
+
 export const TypeBody = z
   .object({
     category: CategoryKey,
     variables: keyedRecord(VariableName, VariableSpec).refine((v) => Object.keys(v).length <= 50, 'at most 50 variables'),
+    digest: DigestBody.nullable().optional().describe('batch this type into digests (absent or null: each notification goes on its own)'),
   })
   .strict()
   .openapi('NotificationTypeBody');
@@ -60,6 +99,7 @@ export const TypeView = z
     category: z.string(),
     variables: z.record(z.string(), z.object({ type: z.string(), required: z.boolean(), multiline: z.boolean().optional() })),
     publishedVersion: z.number().int().nullable().describe('the version that sends; null until one is published'),
+    digest: DigestBody.nullable(),
   })
   .openapi('NotificationType');
 
@@ -74,10 +114,20 @@ const EmailPart = z
   .strict();
 const PushPart = z.object({ title: z.string().min(1).max(200), body: z.string().min(1).max(2000) }).strict();
 
+const DigestPart = z
+  .object({
+    email: keyedRecord(LocaleKey, EmailPart).optional(),
+    push: keyedRecord(LocaleKey, PushPart).optional(),
+    item: keyedRecord(LocaleKey, z.string().min(1).max(500)).optional().describe("one item's line, in the type's variables"),
+  })
+  .strict()
+  .describe("the digest's message: itemCount, items, totals, moreCount besides tenantName; the engine's wording when absent");
+
 export const VersionBody = z
   .object({
     email: keyedRecord(LocaleKey, EmailPart).optional(),
     push: keyedRecord(LocaleKey, PushPart).optional(),
+    digest: DigestPart.optional(),
     layout: z.number().int().positive().max(PG_INT_MAX).optional().describe('layout version to pin; the newest published one when absent'),
   })
   .strict()
@@ -140,6 +190,7 @@ export const PreviewBody = z
     version: z.number().int().positive().max(PG_INT_MAX).optional().describe('default: the published version, else the newest'),
     locale: LocaleKey,
     data: Data,
+    digestItems: z.array(Data).min(1).max(1000).optional().describe("preview the digest of these items' data instead (data is then ignored)"),
   })
   .strict()
   .openapi('PreviewBody');

@@ -2,10 +2,11 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { z } from 'zod';
 import { acceptNotification, NotAccepted, type AcceptDeps, type Recorded, type Triggered } from '../domain/notifications/accept.js';
 import { notificationWorkflowId } from '../workflows/ids.js';
+import { digestItemSignal, digestWorkflow } from '../workflows/digest.js';
 import { notificationWorkflow } from '../workflows/notification.js';
 import { notificationPriority, notificationTaskQueue } from '../workflows/queues.js';
 import { Category, DeliveryStatusAttr, NotificationType, TenantId, UserId } from '../workflows/search-attributes.js';
-import { notificationDetails, notificationSummary } from '../workflows/summaries.js';
+import { digestDetails, digestSummary, notificationDetails, notificationSummary } from '../workflows/summaries.js';
 import type { NotificationInput } from '../workflows/types.js';
 import type { AppDeps } from './env.js';
 import { problems, type ApiProblem } from './problem.js';
@@ -45,6 +46,32 @@ const START_DEADLINE_MS = 5_000;
  * failed) finds no notification and ends without sending (prepareDelivery).
  */
 async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: string, n: Recorded): Promise<void> {
+  if (n.digest) {
+    // Waits in a digest: one workflow per (tenant, user, type, key), started by its first item.
+    const { workflowId, input } = n.digest;
+    await temporal.withDeadline(Date.now() + START_DEADLINE_MS, () =>
+      temporal.workflow.signalWithStart(digestWorkflow, {
+        taskQueue: notificationTaskQueue(taskQueue, n.categoryClass),
+        workflowId,
+        args: [input],
+        signal: digestItemSignal,
+        signalArgs: [n.id],
+        staticSummary: digestSummary(input),
+        staticDetails: digestDetails(1),
+        priority: notificationPriority(tenantId, n.categoryClass),
+        typedSearchAttributes: [
+          { key: TenantId, value: tenantId },
+          { key: UserId, value: n.userId },
+          { key: NotificationType, value: n.type },
+          { key: Category, value: n.category },
+          { key: DeliveryStatusAttr, value: 'batching' },
+        ],
+      }),
+    );
+    return;
+  }
+  // A replay of an item that already went into (or was cancelled from) its digest: nothing to start.
+  if (n.workflowId.startsWith('digest:')) return;
   const input: NotificationInput = {
     version: 1,
     notificationId: n.id,

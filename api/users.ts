@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { frequencyErrors, saveFrequency } from '../domain/preferences/frequency.js';
 import { and, eq, notInArray, sql } from 'drizzle-orm';
 import { appendAudit } from '../domain/audit/append.js';
 import { preferenceChangeErrors, recordPreferenceChange } from '../domain/privacy/consent.js';
@@ -141,6 +142,7 @@ export function usersApi({ db, secrets }: ApiDeps) {
         mandatory: cat.mandatory,
         requiresOptIn: cat.requiresOptIn,
         optedInAt: pref?.optedInAt?.toISOString() ?? null,
+        frequency: pref?.frequency ?? null,
       };
     }
     return { categories: result };
@@ -156,19 +158,22 @@ export function usersApi({ db, secrets }: ApiDeps) {
     const body = c.req.valid('json');
     const user = await findUser(tenantId, c.req.valid('param').userId);
     const errors = (await preferenceChangeErrors(db, tenantId, body.categories)).map((e) => ({ ...e, path: `body.${e.path}` }));
+    errors.push(...(await frequencyErrors(db, tenantId, body.frequency ?? {})));
     if (errors.length) throw problems.invalid(errors.map((e) => `${e.path}: ${e.message}`).join('; '), errors);
     // Every change is a consent-ledger record (source api); the preferences rows are its projection.
-    await db.transaction((tx) =>
-      recordPreferenceChange(tx, {
-        tenantId,
-        userId: user.id,
-        externalId: user.externalId,
-        categories: body.categories,
-        source: 'api',
-        actor: body.actor ?? 'app',
-        textVersion: body.textVersion,
-      }),
-    );
+    await db.transaction(async (tx) => {
+      if (Object.keys(body.categories).length || !body.frequency)
+        await recordPreferenceChange(tx, {
+          tenantId,
+          userId: user.id,
+          externalId: user.externalId,
+          categories: body.categories,
+          source: 'api',
+          actor: body.actor ?? 'app',
+          textVersion: body.textVersion,
+        });
+      if (body.frequency) await saveFrequency(tx, tenantId, user.id, body.frequency);
+    });
     return c.json(await preferencesView(tenantId, user.id), 200);
   });
 

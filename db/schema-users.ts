@@ -1,4 +1,5 @@
 import { boolean, integer, jsonb, pgTable, primaryKey, text, timestamp, uniqueIndex, uuid } from 'drizzle-orm/pg-core';
+import type { DigestSpec } from '../lib/digest-spec.js';
 import type { VariableSpec } from '../templates/version-types.js';
 import { createdAt } from './columns.js';
 import { tenants } from './schema-tenants.js';
@@ -70,6 +71,8 @@ export const notificationTypes = pgTable(
     variables: jsonb('variables').$type<Record<string, VariableSpec>>().notNull().default({}),
     /** The version that sends; null until one is published. Read in the accept statement, so a publish counts at once. */
     publishedVersion: integer('published_version'),
+    /** Its digest declaration (lib/digest-spec.ts); null: each notification goes on its own. */
+    digest: jsonb('digest').$type<DigestSpec>(),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.tenantId, t.key] })],
@@ -85,6 +88,8 @@ export const preferences = pgTable(
     categoryKey: text('category_key').notNull(),
     channels: text('channels').array().notNull(),
     optedInAt: timestamp('opted_in_at', { withTimezone: true }),
+    /** "each time" or "daily digest" for this category; null: as the type declares. */
+    frequency: text('frequency', { enum: ['each', 'digest'] }),
     updatedAt: timestamp('updated_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.userId, t.categoryKey] })],

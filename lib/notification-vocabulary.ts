@@ -9,6 +9,10 @@ export type Channel = (typeof channels)[number];
 export const notificationStatuses = [
   'accepted',
   'scheduled',
+  /** Waiting in a digest window (digest_items); it goes out inside a digest notification. */
+  'batched',
+  /** Went into the digest notification named in its audit ('digest.included'). */
+  'digested',
   'running',
   'delivered',
   'failed',

@@ -13,10 +13,21 @@ export interface PushContent {
   title: string;
   body: string;
 }
+/**
+ * A digest's message, per locale: e-mail and push with the digest variables (itemCount, items,
+ * totals, moreCount), and `item`, one line per item in the type's own variables.
+ */
+export interface DigestContent {
+  email?: Record<string, EmailContent>;
+  push?: Record<string, PushContent>;
+  item?: Record<string, string>;
+}
 /** What a version holds: per channel, per BCP 47 locale. */
 export interface VersionContent {
   email?: Record<string, EmailContent>;
   push?: Record<string, PushContent>;
+  /** The digest of this type (templates/digest-render.ts); the engine's default wording when absent. */
+  digest?: DigestContent;
 }
 export type VariableSpec = { type: 'string' | 'number' | 'money' | 'datetime' | 'url'; required: boolean; multiline?: boolean };
 

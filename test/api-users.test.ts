@@ -145,10 +145,10 @@ describe('preferences', () => {
   it('GET shows the category defaults with source "default"', async () => {
     expect(await getPrefs('lea')).toEqual({
       categories: {
-        security: { channels: ['email', 'push'], source: 'default', mandatory: true, requiresOptIn: false, optedInAt: null },
-        transactions: { channels: ['email'], source: 'default', mandatory: false, requiresOptIn: false, optedInAt: null },
-        balance: { channels: ['email'], source: 'default', mandatory: false, requiresOptIn: false, optedInAt: null },
-        marketing: { channels: ['email'], source: 'default', mandatory: false, requiresOptIn: true, optedInAt: null },
+        security: { channels: ['email', 'push'], source: 'default', mandatory: true, requiresOptIn: false, optedInAt: null, frequency: null },
+        transactions: { channels: ['email'], source: 'default', mandatory: false, requiresOptIn: false, optedInAt: null, frequency: null },
+        balance: { channels: ['email'], source: 'default', mandatory: false, requiresOptIn: false, optedInAt: null, frequency: null },
+        marketing: { channels: ['email'], source: 'default', mandatory: false, requiresOptIn: true, optedInAt: null, frequency: null },
       },
     });
   });

@@ -107,7 +107,14 @@ describe('one-click unsubscribe (RFC 8058)', () => {
     expect((await oneClick(path, 'something=else')).status).toBe(400);
     // A link scanner's GET shows a confirmation form and changes nothing.
     expect((await engine.request('GET', path, { key: null })).status).toBe(200);
-    expect(await transactionPrefs('ulla')).toEqual({ channels: ['email'], source: 'user', mandatory: false, requiresOptIn: false, optedInAt: null });
+    expect(await transactionPrefs('ulla')).toEqual({
+      channels: ['email'],
+      source: 'user',
+      mandatory: false,
+      requiresOptIn: false,
+      optedInAt: null,
+      frequency: null,
+    });
 
     // The real one-click POST: no API key, the signed link is the credential.
     const ok = await oneClick(path);

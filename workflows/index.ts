@@ -1,5 +1,6 @@
 // The worker's workflow bundle entry point: every workflow the task queue serves.
 export { notificationWorkflow } from './notification.js';
+export { digestWorkflow } from './digest.js';
 export {
   blocklistCheckWorkflow,
   deliveryMonitorWorkflow,

@@ -19,6 +19,19 @@ export function notificationDetails(n: { type: string; category: string; tenantI
   ].join('\n');
 }
 
+export function digestSummary(n: { type: string; category: string }): string {
+  return `digest: ${n.type} (${n.category})`;
+}
+
+/** What an open digest shows in the Temporal UI: its pending item count and when it closes. */
+export function digestDetails(pending: number, closesAt?: string, maxItems?: number, sent?: number): string {
+  return [
+    `**pending items** ${pending}${maxItems ? ` (sends early at ${maxItems})` : ''}`,
+    ...(closesAt ? [`**closes at** ${closesAt}`] : []),
+    ...(sent !== undefined ? [`**sent** ${sent ? `a digest of ${sent}` : 'nothing (empty window)'}`] : []),
+  ].join('\n');
+}
+
 export function testSendSummary(t: { purpose?: string | null; typeKey?: string | null; version?: number | null }): string {
   return t.purpose === 'template' && t.typeKey ? `test send: ${t.typeKey} v${t.version ?? '?'}` : 'test recipient confirmation';
 }

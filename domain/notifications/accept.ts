@@ -4,6 +4,7 @@ import type { Db } from '../../db/client.js';
 import { categories, notifications, notificationTypes } from '../../db/schema.js';
 import type { TtlCache } from '../../lib/ttl-cache.js';
 import type { VariableSpec } from '../../templates/index.js';
+import { routeToDigests, type DigestInput } from '../digests/items.js';
 import { canSendFromDomain } from '../sending-domains/service.js';
 import { dataProblems } from '../templates/types.js';
 import { writeSteps } from './audit-steps.js';
@@ -69,10 +70,12 @@ export interface Recorded extends Triggered {
   sendAt?: string;
   /** The template version a new notification was accepted with (for its audit step). */
   templateVersion?: number | null;
+  /** Set when it waits in a digest: the digest workflow to signal (with start) instead of its own. */
+  digest?: { workflowId: string; input: DigestInput };
 }
 
 /** The handle a trigger records through: a transaction that commits only once the workflows started. */
-export type TriggerTx = Pick<Db, 'execute' | 'select' | 'insert' | 'delete'>;
+export type TriggerTx = Pick<Db, 'execute' | 'select' | 'insert' | 'update' | 'delete'>;
 
 /** What the accept path needs of a tenant's type: its category and declared variables. */
 export interface TypeFacts {
@@ -114,6 +117,7 @@ export async function acceptNotification(deps: AcceptDeps, tenantId: string, ide
   return deps.db.transaction(async (tx) => {
     const [recorded] = await recordNotifications({ db: tx, workflowId: deps.workflowId }, tenantId, [checked]);
     if (recorded instanceof NotAccepted) throw recorded;
+    await intoDigests(tx, tenantId, [recorded!]);
     const { id, status, workflowId, inserted } = recorded!;
     // Throws 'unavailable' when the start fails: the transaction rolls back, so no row stays behind.
     await startOrRefuse(deps, tenantId, recorded!);
@@ -173,6 +177,11 @@ export async function acceptBatch(
         else recorded.push({ index, n: result });
       });
     }
+    await intoDigests(
+      tx,
+      tenantId,
+      recorded.map((r) => r.n),
+    );
 
     // Workflow starts, a few at a time; items that resolved to the same notification share one start.
     const starts = new Map<string, Promise<void>>();
@@ -182,8 +191,10 @@ export async function acceptBatch(
       Array.from({ length: Math.min(CONCURRENCY, recorded.length) }, async () => {
         while (next < recorded.length && !failed) {
           const { index, n } = recorded[next++]!;
-          let start = starts.get(n.workflowId);
-          if (!start) starts.set(n.workflowId, (start = startOrRefuse(deps, tenantId, n)));
+          // Items of one digest share its workflow id but each needs its own signal.
+          const key = n.digest ? n.id : n.workflowId;
+          let start = starts.get(key);
+          if (!start) starts.set(key, (start = startOrRefuse(deps, tenantId, n)));
           // The first failure stops the other lanes: the call will answer 'unavailable' and roll back.
           await start.catch((err: unknown) => {
             failed = true;
@@ -399,18 +410,37 @@ export async function recordNotifications(
   return results as (Recorded | NotAccepted)[];
 }
 
+/** Notifications whose type or user asks for a digest wait in one (domain/digests/items.ts): their start becomes a signal. */
+async function intoDigests(tx: TriggerTx, tenantId: string, recorded: Recorded[]): Promise<void> {
+  const routed = await routeToDigests(
+    tx,
+    tenantId,
+    recorded.map((n) => ({ ...n, mandatory: n.categoryClass.mandatory })),
+  );
+  for (const n of recorded) {
+    const digest = routed.get(n.id);
+    if (!digest) continue;
+    n.digest = digest;
+    n.workflowId = digest.workflowId;
+    if (n.inserted) n.status = 'batched';
+  }
+}
+
 /** The 'notification.accepted' audit step of each notification this request created (replays add none). */
 export async function auditAccepted(db: TriggerTx, tenantId: string, recorded: readonly Recorded[]): Promise<void> {
   const fresh = recorded.filter((n) => n.inserted);
   if (fresh.length === 0) return;
   await writeSteps(
     db,
-    fresh.map((n) => ({
-      tenantId,
-      notificationId: n.id,
-      step: 'notification.accepted',
-      detail: { type: n.type, userId: n.userId, category: n.category, templateVersion: n.templateVersion ?? null },
-    })),
+    fresh.flatMap((n) => [
+      {
+        tenantId,
+        notificationId: n.id,
+        step: 'notification.accepted' as const,
+        detail: { type: n.type, userId: n.userId, category: n.category, templateVersion: n.templateVersion ?? null },
+      },
+      ...(n.digest ? [{ tenantId, notificationId: n.id, step: 'digest.batched' as const, detail: { digestWorkflowId: n.digest.workflowId } }] : []),
+    ]),
   );
 }
 

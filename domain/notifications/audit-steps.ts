@@ -22,7 +22,11 @@ export type NotificationStep =
   | 'fallback' // the workflow moves on to another channel
   | `notification.${NotificationStatus}` // the final status
   | 'webhook.delivered' // the tenant's status webhook acknowledged the outcome
-  | 'webhook.refused'; // its URL resolves to a non-public address
+  | 'webhook.refused' // its URL resolves to a non-public address
+  | 'digest.batched' // accept: waits in a digest window instead of going on its own
+  | 'digest.included' // the digest it went into (detail.digestId)
+  | 'digest.released' // firstImmediately: the window's first item goes on its own
+  | 'digest.closed'; // on the digest notification: how many items it carries
 
 export interface Step {
   tenantId: string;

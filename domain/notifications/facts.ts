@@ -53,6 +53,8 @@ const renderColumns = {
   mandatory: categories.mandatory,
   requiresOptIn: categories.requiresOptIn,
   templateVersion: notifications.templateVersion,
+  /** A digest notification: how many items it carries (null: an ordinary one). */
+  digestItems: sql<number | null>`(select dg.item_count from digests dg where dg.id = ${notifications.id})`,
 };
 
 /** What deciding the channels needs (with the render columns: the chosen ones are rendered at once). */

@@ -1,6 +1,10 @@
 import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
-import { renderVersionEmail, renderVersionPush, TemplateError } from '../../templates/index.js';
+import { and, eq } from 'drizzle-orm';
+import { notificationTypes } from '../../db/schema.js';
+import { DEFAULT_LIST } from '../../lib/digest-spec.js';
+import { renderDigestEmail, renderDigestPush, renderVersionEmail, renderVersionPush, TemplateError } from '../../templates/index.js';
+import { digestItemsOf } from '../digests/items.js';
 import { loadVersion } from '../templates/versions.js';
 import { permanent } from '../failures/refusal.js';
 import { unsubscribeUrlFor } from '../feedback/list-unsubscribe.js';
@@ -21,6 +25,8 @@ export interface RenderFacts {
   requiresOptIn: boolean;
   /** Chosen when the notification was accepted; null only for rows accepted before versions existed. */
   templateVersion: number | null;
+  /** A digest notification: how many items it carries (null: an ordinary one). */
+  digestItems: number | null;
 }
 
 export interface RenderedContent {
@@ -50,6 +56,21 @@ export async function renderContent(
     const version = await loadVersion(deps.db, row.tenantId, row.type, row.templateVersion);
     if (!version) throw new TemplateError('unknown_type', `${row.type} has no version ${row.templateVersion ?? '(none published)'}`);
     const templateVersion = version.version;
+    if (row.digestItems !== null) {
+      // A digest: the version's digest content with the list of its items (domain/digests/items.ts).
+      const items = (await digestItemsOf(deps.db, row.notificationId)).map((i) => i.data);
+      const [type] = await deps.db
+        .select({ digest: notificationTypes.digest })
+        .from(notificationTypes)
+        .where(and(eq(notificationTypes.tenantId, row.tenantId), eq(notificationTypes.key, row.type)));
+      const list = type?.digest?.list ?? DEFAULT_LIST;
+      if (channel === 'email') {
+        const { locale, ...email } = await renderDigestEmail(version, wanted, items, list, ctx);
+        return { channel, locale, ...email, templateVersion };
+      }
+      const push = renderDigestPush(version, wanted, items, list, ctx);
+      return { channel, locale: push.locale, subject: push.title, html: null, text: push.body, templateVersion };
+    }
     if (channel === 'email') {
       const { locale, ...email } = await renderVersionEmail(version, wanted, data, ctx);
       return { channel, locale, ...email, templateVersion };

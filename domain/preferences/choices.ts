@@ -14,6 +14,8 @@ export interface CategoryChoice {
   mandatory: boolean;
   requiresOptIn: boolean;
   optedInAt: Date | null;
+  /** "each time" or "daily digest" (null: as the type declares). */
+  frequency: 'each' | 'digest' | null;
 }
 
 export interface UserChoices {
@@ -40,6 +42,7 @@ export async function loadChoices(db: Db, tenantId: string, userId: string): Pro
       requiresOptIn: categories.requiresOptIn,
       chosen: preferences.channels,
       optedInAt: preferences.optedInAt,
+      frequency: preferences.frequency,
     })
     .from(categories)
     .leftJoin(preferences, and(eq(preferences.categoryKey, categories.key), eq(preferences.userId, userId)))
@@ -55,6 +58,7 @@ export async function loadChoices(db: Db, tenantId: string, userId: string): Pro
       mandatory: r.mandatory,
       requiresOptIn: r.requiresOptIn,
       optedInAt: r.optedInAt,
+      frequency: r.frequency,
     })),
   };
 }

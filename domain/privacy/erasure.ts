@@ -7,6 +7,7 @@ import {
   deliveryAttempts,
   feedbackEvents,
   feedbackRejects,
+  digestItems,
   notifications,
   preferences,
   pushDevices,
@@ -79,6 +80,8 @@ export async function eraseUser(db: Db, secrets: SecretBox, tenantId: string, ex
         );
     }
     if (ids.length) {
+      // Items waiting in a digest leave it: their window closes without them (an empty one sends nothing).
+      await tx.delete(digestItems).where(and(eq(digestItems.userId, user.id), isNull(digestItems.digestId)));
       await tx.delete(renderedMessages).where(inArray(renderedMessages.notificationId, ids));
       await tx.update(deliveryAttempts).set({ response: null }).where(inArray(deliveryAttempts.notificationId, ids));
       await tx.update(feedbackEvents).set({ diagnostic: null }).where(inArray(feedbackEvents.notificationId, ids));
@@ -88,7 +91,7 @@ export async function eraseUser(db: Db, secrets: SecretBox, tenantId: string, ex
           data: {},
           requestHash: 'erased',
           error: null,
-          status: sql`case when ${notifications.status} in ('accepted', 'running') then 'cancelled' else ${notifications.status} end`,
+          status: sql`case when ${notifications.status} in ('accepted', 'running', 'batched') then 'cancelled' else ${notifications.status} end`,
           updatedAt: new Date(),
         })
         .where(eq(notifications.userId, user.id));

@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.js';
 import { categories, notificationTypes } from '../../db/schema.js';
 import { isIsoCurrency } from '../../templates/format.js';
+import type { DigestSpec } from '../../lib/digest-spec.js';
 import type { VariableSpec } from '../../templates/version-types.js';
 import { invalid } from './errors.js';
 
@@ -10,6 +11,7 @@ export interface TypeView {
   category: string;
   variables: Record<string, VariableSpec>;
   publishedVersion: number | null;
+  digest: DigestSpec | null;
 }
 
 const view = (r: typeof notificationTypes.$inferSelect): TypeView => ({
@@ -17,6 +19,7 @@ const view = (r: typeof notificationTypes.$inferSelect): TypeView => ({
   category: r.categoryKey,
   variables: r.variables as Record<string, VariableSpec>,
   publishedVersion: r.publishedVersion,
+  digest: r.digest ?? null,
 });
 
 export async function listTypes(db: Db, tenantId: string): Promise<TypeView[]> {
@@ -37,23 +40,31 @@ export async function putType(
   db: Db,
   tenantId: string,
   type: string,
-  body: { category: string; variables: Record<string, VariableSpec> },
+  body: { category: string; variables: Record<string, VariableSpec>; digest?: DigestSpec | null },
 ): Promise<{ type: TypeView; created: boolean }> {
   const [category] = await db
-    .select({ key: categories.key })
+    .select({ key: categories.key, mandatory: categories.mandatory })
     .from(categories)
     .where(and(eq(categories.tenantId, tenantId), eq(categories.key, body.category)));
   if (!category)
     throw invalid(`Category '${body.category}' does not exist (create it with PUT /v1/categories/${body.category})`, [
       { path: 'body.category', message: 'unknown category' },
     ]);
-  const values = { tenantId, key: type, categoryKey: body.category, variables: body.variables, updatedAt: new Date() };
+  // Security alerts and OTPs must reach the user at once: a mandatory category is never digested.
+  if (body.digest && category.mandatory)
+    throw invalid(`Category '${body.category}' is mandatory: its notifications always go at once and cannot be digested`, [
+      { path: 'body.digest', message: 'not allowed for a mandatory category' },
+    ]);
+  if (body.digest?.key && !Object.hasOwn(body.variables, body.digest.key))
+    throw invalid(`digest.key '${body.digest.key}' is not one of the type's variables`, [{ path: 'body.digest.key', message: 'unknown variable' }]);
+  const digest = body.digest ?? null;
+  const values = { tenantId, key: type, categoryKey: body.category, variables: body.variables, digest, updatedAt: new Date() };
   const [row] = await db
     .insert(notificationTypes)
     .values(values)
     .onConflictDoUpdate({
       target: [notificationTypes.tenantId, notificationTypes.key],
-      set: { categoryKey: values.categoryKey, variables: values.variables, updatedAt: values.updatedAt },
+      set: { categoryKey: values.categoryKey, variables: values.variables, digest, updatedAt: values.updatedAt },
     })
     .returning({ ...getTableColumns(notificationTypes), created: sql<boolean>`xmax = 0` });
   const { created, ...rest } = row!;

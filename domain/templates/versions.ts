@@ -1,3 +1,4 @@
+import { digestVersion } from '../../templates/digest-render.js';
 import { and, desc, eq, isNotNull, sql } from 'drizzle-orm';
 import { appendAudit } from '../audit/append.js';
 import type { Db } from '../../db/client.js';
@@ -53,6 +54,15 @@ export async function createVersion(
     settings,
   );
   if (checks.problems.length) throw fromVersionProblems(checks.problems);
+  if (content.digest?.email || content.digest?.push) {
+    // The digest's own message, checked like any content against the digest variables.
+    const digest = await checkVersion(
+      digestVersion({ tenantId, type, version: 0, variables: facts.variables, layout, defaultLocale: facts.defaultLocale, content }),
+      usableChannels(facts),
+      settings,
+    );
+    if (digest.problems.length) throw fromVersionProblems(digest.problems.map((p) => ({ ...p, where: `digest.${p.where}` })));
+  }
   const stored = { generatedText: checks.generatedText, spam: checks.spam! };
   try {
     const [row] = await db

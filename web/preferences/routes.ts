@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { SecretBox } from '../../config/secrets.js';
 import type { Db } from '../../db/client.js';
 import { loadChoices, saveChoices, type ChoiceError, type UserChoices } from '../../domain/preferences/choices.js';
+import { saveFrequency, type Frequency } from '../../domain/preferences/frequency.js';
 import { openPreferenceLink, type PreferenceClaim } from '../../domain/preferences/link-token.js';
 import { csrfField, csrfValid } from '../csrf.js';
 import { page, pageHeaders } from '../layout.js';
@@ -65,6 +66,10 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
     const values = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
     const chosen: Record<string, string[]> = {};
     for (const [name, value] of Object.entries(form)) if (name.startsWith('c:')) chosen[name.slice(2)] = values(value);
+    // "Each time" or "daily digest" per category; mandatory ones are not offered (and not taken).
+    const frequency: Record<string, Frequency> = {};
+    for (const [name, value] of Object.entries(form))
+      if (name.startsWith('f:') && (value === 'each' || value === 'digest')) frequency[name.slice(2)] = value;
     const user = await loadChoices(db, claim.tenantId, claim.userId);
     if (!user) return errorPage(c, 404, locale, t, t.notFound);
     const ut = textsFor(user.locale).t;
@@ -77,6 +82,8 @@ export function preferenceCentre({ db, secrets }: { db: Db; secrets?: SecretBox 
       consentText: () => ut.consentLabel(user.tenantName),
     });
     if (errors) return show(c, claim, { status: 422, errors });
+    const offered = Object.fromEntries(Object.entries(frequency).filter(([key]) => user.categories.some((cat) => cat.key === key && !cat.mandatory)));
+    if (Object.keys(offered).length) await saveFrequency(db, claim.tenantId, claim.userId, offered);
     return c.redirect(`${c.req.path}?saved=1`, 303);
   });
 
@@ -130,6 +137,19 @@ function centre(
                   /><label for="c-${cat.key}-${ch}">${t.channels[ch] ?? ch}</label>
                 </div>`,
             )}
+            ${
+              cat.mandatory
+                ? ''
+                : html`<div class="frequency" role="radiogroup" aria-label="${t.frequency.label}: ${name(cat.key)}">
+                    ${(['each', 'digest'] as const).map(
+                      (f) =>
+                        html`<label for="f-${cat.key}-${f}"
+                          ><input type="radio" id="f-${cat.key}-${f}" name="f:${cat.key}" value="${f}" ${cat.frequency === f ? ' checked' : ''} />
+                          ${t.frequency[f]}</label
+                        >`,
+                    )}
+                  </div>`
+            }
             ${
               cat.requiresOptIn && (cat.optedInAt || !state.optOutOnly)
                 ? html`<div class="consent">

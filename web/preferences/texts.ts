@@ -14,6 +14,8 @@ export interface Texts {
   consentRecorded: (date: string) => string;
   save: string;
   saved: string;
+  /** How often: each notification on its own, or in a daily digest. */
+  frequency: { label: string; each: string; digest: string };
   errors: { 'consent-needed': string; 'unknown-channel': string; 'opt-out-only': string; heading: string };
   /** The page opened from an unsubscribe page's link, which may only turn things off. */
   optOutOnly: string;
@@ -40,6 +42,7 @@ const en: Texts = {
   consentLabel: (t) => `I agree to receive news and offers from ${t}. I can withdraw this consent at any time on this page.`,
   consentRecorded: (d) => `Consent given on ${d}.`,
   save: 'Save preferences',
+  frequency: { label: 'How often', each: 'Each time', digest: 'Daily digest' },
   saved: 'Your preferences have been saved.',
   errors: {
     heading: 'Nothing was saved',
@@ -76,6 +79,7 @@ const fr: Texts = {
   consentLabel: (t) => `J’accepte de recevoir les actualités et offres de ${t}. Je peux retirer ce consentement à tout moment sur cette page.`,
   consentRecorded: (d) => `Consentement donné le ${d}.`,
   save: 'Enregistrer mes préférences',
+  frequency: { label: 'Fréquence', each: 'À chaque fois', digest: 'Récapitulatif quotidien' },
   saved: 'Vos préférences ont été enregistrées.',
   errors: {
     heading: 'Rien n’a été enregistré',
@@ -114,6 +118,7 @@ const de: Texts = {
     `Ich willige ein, Neuigkeiten und Angebote von ${t} zu erhalten. Ich kann diese Einwilligung jederzeit auf dieser Seite widerrufen.`,
   consentRecorded: (d) => `Einwilligung erteilt am ${d}.`,
   save: 'Einstellungen speichern',
+  frequency: { label: 'Wie oft', each: 'Jedes Mal', digest: 'Tägliche Zusammenfassung' },
   saved: 'Ihre Einstellungen wurden gespeichert.',
   errors: {
     heading: 'Nichts wurde gespeichert',
@@ -151,6 +156,7 @@ const nl: Texts = {
     `Ik ga akkoord met het ontvangen van nieuws en aanbiedingen van ${t}. Ik kan deze toestemming op elk moment op deze pagina intrekken.`,
   consentRecorded: (d) => `Toestemming gegeven op ${d}.`,
   save: 'Voorkeuren opslaan',
+  frequency: { label: 'Hoe vaak', each: 'Elke keer', digest: 'Dagelijks overzicht' },
   saved: 'Uw voorkeuren zijn opgeslagen.',
   errors: {
     heading: 'Er is niets opgeslagen',
