@@ -288,10 +288,12 @@ describe('the delivery charts in the console', () => {
       expect(await cells(page, 'per-provider', 'unknown')).toEqual({ sent: 0, delivered: 0, deferred: 0, bounced: 0, complained: 0, suppressed: 1 });
       expect(await cells(page, 'per-day', today)).toEqual({ sent: 5, delivered: 4, deferred: 1, bounced: 1, complained: 1, suppressed: 1 });
       // The chart's points for today say the same; the other days of the range are zero.
-      const chart = page.locator('svg[role=img]');
-      for (const [m, n] of Object.entries({ sent: 5, delivered: 4, deferred: 1, bounced: 1, complained: 1, suppressed: 1 }))
-        expect(await chart.locator(`g[data-measure="${m}"] circle[data-day="${today}"]`).getAttribute('data-count')).toBe(String(n));
-      expect(await chart.locator('g[data-measure="sent"] circle').count()).toBe(14);
+      for (const [m, n] of Object.entries({ sent: 5, delivered: 4, deferred: 1, bounced: 1, complained: 1, suppressed: 1 })) {
+        const chart = page.getByRole('img', { name: new RegExp(`^${m} per day`) });
+        expect(await chart.locator(`rect[data-day="${today}"]`).getAttribute('data-count')).toBe(String(n));
+        expect(await chart.locator('rect').count()).toBe(14);
+        expect(await chart.getAttribute('aria-label')).toContain(`: ${n} in 14 days`);
+      }
       await page.screenshot({ path: join(artifacts, 'console-deliveries.png'), fullPage: true });
 
       // One provider of that tenant: the link in its row.
@@ -309,10 +311,9 @@ describe('the delivery charts in the console', () => {
       const page = await ctx.newPage();
       await signIn(page);
       await page.goto(`${base}/console/deliveries?tenant=${engine.tenantId}&days=30`);
-      expect(await page.locator('g[data-measure="sent"] circle').count()).toBe(30);
+      expect(await page.locator('svg[data-measure="sent"] rect').count()).toBe(30);
       expect(await fitsWidth(page)).toBe(true);
-      const box = await page.locator('svg[role=img]').boundingBox();
-      expect(box!.width).toBeLessThanOrEqual(phone.width);
+      for (const svg of await page.locator('svg[role=img]').all()) expect((await svg.boundingBox())!.width).toBeLessThanOrEqual(phone.width);
       await page.screenshot({ path: join(artifacts, 'console-deliveries-phone.png'), fullPage: true });
     } finally {
       await ctx.close();

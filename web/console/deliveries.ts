@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { html } from 'hono/html';
 import { deliveryCounts, deliveryDimensions, deliveryMeasures, type DeliveryCounts } from '../../domain/monitor/delivery-daily.js';
-import { deliveryChart } from './delivery-chart.js';
+import { deliveryCharts } from './delivery-chart.js';
 import type { ConsolePageKit } from './message-log.js';
 
 // /console/deliveries: sent, delivered, deferred, bounced, complained and suppressed per UTC day,
@@ -82,7 +82,7 @@ export function deliveriesPage(app: Hono, kit: ConsolePageKit) {
         </form>
         <section aria-labelledby="h-per-day">
           <h2 id="h-per-day">Per day: ${scope}</h2>
-          ${deliveryChart({ label: `Deliveries per day, ${range.from} to ${range.to} (UTC), ${scope}`, days: allDays, counts: byDay, measures: deliveryMeasures })}
+          ${deliveryCharts({ scope: `${range.from} to ${range.to} (UTC), ${scope}`, days: allDays, counts: byDay, measures: deliveryMeasures })}
           ${countsTable(
             'per-day',
             'Per UTC day (days with any)',

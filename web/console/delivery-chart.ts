@@ -1,9 +1,10 @@
 import { html } from 'hono/html';
 import type { DeliveryCounts, DeliveryMeasure } from '../../domain/monitor/delivery-daily.js';
 
-// Delivery counts per day, one line per measure, drawn as inline SVG on the server: no script,
-// no library, scales to the screen's width (a phone's too), and the same numbers are in the table
-// below it. Each point carries its day, measure and count for readers and tests.
+// Delivery counts per day as small multiples: one bar chart per measure, each on its own scale
+// (a handful of complaints stays visible beside thousands delivered), drawn as inline SVG on the
+// server: no script, no library. The grid puts two side by side on a wide screen and one under
+// the other on a phone; the same numbers are in the tables below. Each bar carries its day and count.
 
 const colours: Record<DeliveryMeasure, string> = {
   sent: '#1f4f8a',
@@ -21,52 +22,54 @@ function niceMax(n: number): number {
   return [1, 2, 5, 10].map((m) => m * p).find((v) => v >= n)!;
 }
 
-export function deliveryChart(o: { label: string; days: string[]; counts: Map<string, DeliveryCounts>; measures: readonly DeliveryMeasure[] }) {
-  const w = 640;
-  const h = 220;
-  const pad = { l: 40, r: 12, t: 12, b: 26 };
-  const value = (day: string, m: DeliveryMeasure) => o.counts.get(day)?.[m] ?? 0;
-  const top = niceMax(Math.max(0, ...o.days.flatMap((d) => o.measures.map((m) => value(d, m)))));
-  const x = (i: number) => pad.l + (o.days.length <= 1 ? 0.5 : i / (o.days.length - 1)) * (w - pad.l - pad.r);
+function measureChart(o: { scope: string; days: string[]; measure: DeliveryMeasure; value: (day: string) => number }) {
+  const w = 320;
+  const h = 140;
+  const pad = { l: 34, r: 16, t: 8, b: 20 };
+  const top = niceMax(Math.max(0, ...o.days.map(o.value)));
+  const slot = (w - pad.l - pad.r) / Math.max(1, o.days.length);
   const y = (v: number) => pad.t + (1 - v / top) * (h - pad.t - pad.b);
-  // At most about 8 day labels, whatever the range.
-  const every = Math.max(1, Math.ceil(o.days.length / 8));
-  return html`<figure class="chart" style="margin:0 0 1rem">
+  // About five day labels, counted back from the last day so it always has one.
+  const every = Math.max(1, Math.ceil(o.days.length / 5));
+  const total = o.days.reduce((n, d) => n + o.value(d), 0);
+  const label = `${o.measure} per day, ${o.scope}: ${total} in ${o.days.length} days`;
+  return html`<figure style="margin:0">
     <svg
       role="img"
-      aria-label="${o.label}"
+      aria-label="${label}"
+      data-measure="${o.measure}"
       viewBox="0 0 ${w} ${h}"
-      style="width:100%;height:auto;max-width:${w}px;background:#fff"
+      style="width:100%;height:auto;background:#fff"
       xmlns="http://www.w3.org/2000/svg"
-      font-size="11"
+      font-size="10"
     >
-      <title>${o.label}</title>
-      ${[0, top / 2, top].map((v) => html`<line x1="${pad.l}" x2="${w - pad.r}" y1="${y(v)}" y2="${y(v)}" stroke="#d0d5db" /><text x="${pad.l - 4}" y="${y(v) + 4}" text-anchor="end">${Number.isInteger(v) ? v : v.toFixed(1)}</text>`)}
-      ${o.days.map((d, i) => (i % every === 0 || i === o.days.length - 1 ? html`<text x="${x(i)}" y="${h - 8}" text-anchor="middle">${d.slice(5)}</text>` : ''))}
-      ${o.measures.map(
-        (m) =>
-          html`<g data-measure="${m}">
-            <polyline
-              fill="none"
-              stroke-width="2"
-              stroke="${colours[m]}"
-              points="${o.days.map((d, i) => `${x(i).toFixed(1)},${y(value(d, m)).toFixed(1)}`).join(' ')}"
-            />
-            ${o.days.map(
-              (d, i) =>
-                html`<circle
-                  cx="${x(i).toFixed(1)}"
-                  cy="${y(value(d, m)).toFixed(1)}"
-                  r="3"
-                  fill="${colours[m]}"
-                  data-day="${d}"
-                  data-count="${value(d, m)}"
-                  ><title>${d} ${m}: ${value(d, m)}</title></circle
-                >`,
-            )}
-          </g>`,
-      )}
+      <title>${label}</title>
+      ${[0, top].map((v) => html`<line x1="${pad.l}" x2="${w - pad.r}" y1="${y(v)}" y2="${y(v)}" stroke="#d0d5db" /><text x="${pad.l - 4}" y="${y(v) + 3}" text-anchor="end">${v}</text>`)}
+      ${o.days.map((d, i) => {
+        const v = o.value(d);
+        const x = pad.l + i * slot;
+        return html`<rect
+            x="${(x + slot * 0.15).toFixed(1)}"
+            y="${y(v).toFixed(1)}"
+            width="${(slot * 0.7).toFixed(1)}"
+            height="${(y(0) - y(v)).toFixed(1)}"
+            fill="${colours[o.measure]}"
+            data-day="${d}"
+            data-count="${v}"
+            ><title>${d}: ${v} ${o.measure}</title></rect
+          >${
+            (o.days.length - 1 - i) % every === 0
+              ? html`<text x="${(x + slot / 2).toFixed(1)}" y="${h - 6}" text-anchor="middle">${d.slice(5)}</text>`
+              : ''
+          }`;
+      })}
     </svg>
-    <figcaption>${o.measures.map((m) => html`<span style="color:${colours[m]}">■</span> ${m} `)}</figcaption>
+    <figcaption><span style="color:${colours[o.measure]}">■</span> <strong>${o.measure}</strong>: ${total}</figcaption>
   </figure>`;
+}
+
+export function deliveryCharts(o: { scope: string; days: string[]; counts: Map<string, DeliveryCounts>; measures: readonly DeliveryMeasure[] }) {
+  return html`<div class="charts" style="display:grid;grid-template-columns:repeat(auto-fit,minmax(16rem,1fr));gap:1rem;margin:0 0 1rem">
+    ${o.measures.map((measure) => measureChart({ scope: o.scope, days: o.days, measure, value: (d) => o.counts.get(d)?.[measure] ?? 0 }))}
+  </div>`;
 }
