@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -318,5 +318,29 @@ describe('the delivery charts in the console', () => {
     } finally {
       await ctx.close();
     }
+  });
+});
+
+describe('the daily rollup', () => {
+  it("the migration's one-time fill from the recorded rows counts what the triggers counted", async () => {
+    // The fill is the migration's last statement: its SELECT, run now over this tenant's rows.
+    const dir = join(import.meta.dirname, '..', 'db', 'migrations');
+    const migration = readFileSync(
+      join(
+        dir,
+        readdirSync(dir).find((f) => f.endsWith('_delivery_daily.sql'))!,
+      ),
+      'utf8',
+    );
+    const fill = /\nSELECT day, tenant_id, channel, provider[\s\S]*?GROUP BY day, tenant_id, channel, provider/.exec(migration)![0];
+    const measures =
+      'sum(sent)::int as sent, sum(delivered)::int as delivered, sum(deferred)::int as deferred, sum(bounced)::int as bounced, sum(complained)::int as complained, sum(suppressed)::int as suppressed';
+    for (const tenant of [engine.tenantId, other.tenantId]) {
+      const [filled] = await engine.database.sql.unsafe(`select ${measures} from (${fill}) f where tenant_id = $1`, [tenant]);
+      const [kept] = await engine.database.sql.unsafe(`select ${measures} from delivery_daily where tenant_id = $1`, [tenant]);
+      expect(kept, tenant).toEqual(filled);
+    }
+    const [ours] = await engine.database.sql.unsafe(`select ${measures} from delivery_daily where tenant_id = $1`, [engine.tenantId]);
+    expect(ours).toEqual({ sent: 5, delivered: 4, deferred: 1, bounced: 1, complained: 1, suppressed: 1 });
   });
 });

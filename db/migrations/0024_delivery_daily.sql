@@ -72,7 +72,8 @@ CREATE TRIGGER delivery_daily_suppressed AFTER INSERT ON audit_events FOR EACH R
 --> statement-breakpoint
 -- What was recorded before this migration, counted once (shard 0).
 INSERT INTO delivery_daily (day, tenant_id, channel, provider, sent, delivered, deferred, bounced, complained, suppressed)
-SELECT day, tenant_id, channel, provider, sum(sent), sum(delivered), sum(deferred), sum(bounced), sum(complained), sum(suppressed)
+SELECT day, tenant_id, channel, provider, sum(sent) AS sent, sum(delivered) AS delivered, sum(deferred) AS deferred,
+  sum(bounced) AS bounced, sum(complained) AS complained, sum(suppressed) AS suppressed
 FROM (
   SELECT (a.finished_at AT TIME ZONE 'UTC')::date AS day, n.tenant_id, a.channel, coalesce(a.provider, 'unknown') AS provider,
     (row_number() OVER (PARTITION BY a.notification_id, a.channel, a.target ORDER BY a.finished_at, a.id) = 1)::int AS sent,
