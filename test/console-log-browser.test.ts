@@ -233,6 +233,13 @@ describe('the message log in the console', () => {
       await page.goto(`${base}/console/log?tenant=${engine.tenantId}`);
       expect(await rowIds(page)).toHaveLength(6);
       expect(await fitsWidth(page)).toBe(true);
+      // Each row's status and links are on the screen, not behind a sideways scroll.
+      const row = page.locator(`#log tr[data-id="${sent.push[0]}"]`);
+      for (const part of [row.locator('td[data-label=Status]'), row.getByRole('link', { name: 'Details' })]) {
+        const box = (await part.boundingBox())!;
+        expect(box.x + box.width).toBeLessThanOrEqual(phone.width);
+      }
+      expect(await row.locator('td[data-label=Status]').textContent()).toBe('delivered');
       await page.screenshot({ path: join(artifacts, 'console-log-phone.png'), fullPage: true });
     } finally {
       await ctx.close();

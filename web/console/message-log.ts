@@ -1,5 +1,5 @@
 import type { Context, Hono } from 'hono';
-import { html } from 'hono/html';
+import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { Db } from '../../db/client.js';
@@ -62,6 +62,18 @@ function filterOf(form: Form, cursor: string | undefined): { filter: Notificatio
   };
 }
 
+/** On a phone each row becomes a card of labelled lines, so status and links need no sideways scroll. */
+const phoneRows = raw(`<style>
+@media (max-width: 40rem) {
+  #log thead { display: none }
+  #log, #log tbody, #log tr, #log td { display: block; width: 100% }
+  #log tr { border: 1px solid var(--line); margin: 0 0 .6rem; background: #fff }
+  #log td { border: 0; padding: .1rem .5rem }
+  #log caption { display: block; text-align: left }
+  #log td::before { content: attr(data-label) ": "; font-weight: 600; color: var(--muted) }
+}
+</style>`);
+
 const option = (value: string, chosen: string | undefined, label = value) =>
   html`<option value="${value}" ${value === (chosen ?? '') ? 'selected' : ''}>${label}</option>`;
 
@@ -105,7 +117,8 @@ export function messageLogPage(app: Hono, kit: ConsolePageKit) {
         ${'error' in parsed ? html`<p class="alert" role="alert">${parsed.error}</p>` : ''}
         ${
           page
-            ? html`<div style="overflow-x:auto">
+            ? html`${phoneRows}
+                <div style="overflow-x:auto">
                   <table id="log">
                     <caption>
                       ${page.notifications.length} shown${page.nextCursor ? ', more on the next page' : ''}${form.tenant ? '' : ' (every tenant)'}
@@ -125,15 +138,15 @@ export function messageLogPage(app: Hono, kit: ConsolePageKit) {
                       ${page.notifications.map((n) => {
                         const ui = workflowUrl(kit.temporalUiUrl, kit.namespace(), n.workflowId);
                         return html`<tr data-id="${n.id}">
-                          <td>${n.createdAt.toISOString().replace('T', ' ').slice(0, 19)}</td>
-                          <td>${n.tenantId}</td>
-                          <td>${n.userId}</td>
-                          <td>${n.type}<br /><small>${n.category}</small></td>
-                          <td>${n.status}</td>
-                          <td>
+                          <td data-label="Created">${n.createdAt.toISOString().replace('T', ' ').slice(0, 19)}</td>
+                          <td data-label="Tenant">${n.tenantId}</td>
+                          <td data-label="User">${n.userId}</td>
+                          <td data-label="Type">${n.type}<br /><small>${n.category}</small></td>
+                          <td data-label="Status">${n.status}</td>
+                          <td data-label="Channels">
                             ${n.channels.join(', ') || '-'}${n.deliveredChannels.length ? html`<br /><small>delivered by ${n.deliveredChannels.join(', ')}</small>` : ''}
                           </td>
-                          <td><a href="${detailUrl(n.id)}">Details</a>${ui ? html` · <a href="${ui}">Workflow</a>` : ''}</td>
+                          <td data-label="Links"><a href="${detailUrl(n.id)}">Details</a>${ui ? html` · <a href="${ui}">Workflow</a>` : ''}</td>
                         </tr>`;
                       })}
                     </tbody>
