@@ -7,7 +7,7 @@ import { auditEvents, deliveryAttempts, feedbackEvents, notificationSchedules, n
 import { cancelUpdate } from '../workflows/notification.js';
 import type { ApiEnv, AppDeps } from './env.js';
 import { BODY_PROBLEMS, documented, jsonBody, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
-import { listNotifications, NotificationList, NotificationListQuery } from './notification-list.js';
+import { listTenantNotifications, NotificationList, NotificationListQuery } from './notification-list.js';
 import { problems } from './problem.js';
 import {
   AuditView,
@@ -126,7 +126,7 @@ export function notificationsApi(deps: AppDeps) {
     return c.json(await triggerBatch(deps, c.var.tenantId, items), 202);
   });
 
-  app.openapi(list, async (c) => c.json(await listNotifications(db, c.var.tenantId, c.req.valid('query')), 200));
+  app.openapi(list, async (c) => c.json(await listTenantNotifications(db, c.var.tenantId, c.req.valid('query')), 200));
 
   const findNotification = async (tenantId: string, id: string) => {
     if (!uuidPattern.test(id)) throw problems.notFound(`Notification '${id}' does not exist`);

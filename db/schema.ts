@@ -15,3 +15,4 @@ export * from './schema-unsubscribe.js';
 export * from './schema-console.js';
 export * from './schema-push.js';
 export * from './schema-digests.js';
+export * from './schema-rollups.js';

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeCursor, notificationLogQuery, type NotificationFilter } from '../domain/notifications/list.js';
 import { bundleWorkflows, startTestEngine, type TestEngine } from './helpers/engine.js';
 import { putUser, settled, transactionData, trigger } from './helpers/notify.js';
 
@@ -123,6 +124,29 @@ describe('GET /v1/notifications', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
       const body = (await res.json()) as { detail: string };
       expect(body.detail.length).toBeGreaterThan(0);
+    }
+  });
+
+  it('reads each page in index order, never sorting every match (the tenant API and the console across tenants)', async () => {
+    const cursor = decodeCursor((await page('limit=2')).nextCursor!)!;
+    const filters: NotificationFilter[] = [
+      { tenantId: engine.tenantId, limit: 50 },
+      { tenantId: engine.tenantId, status: 'failed', limit: 50 },
+      { tenantId: engine.tenantId, limit: 50, after: cursor },
+      { limit: 50 },
+      { limit: 50, after: cursor },
+    ];
+    for (const f of filters) {
+      const q = notificationLogQuery(engine.database.db, f).toSQL();
+      // Sorts and sequential scans priced out: a plan that still sorts has no index in the page's order.
+      const plan = await engine.database.sql.begin(async (tx) => {
+        await tx`set local enable_seqscan = off`;
+        await tx`set local enable_sort = off`;
+        return tx.unsafe(`explain (format json) ${q.sql}`, q.params as never[]);
+      });
+      const text = JSON.stringify(plan);
+      expect(text, JSON.stringify(f)).toContain('Index Scan');
+      expect(text, JSON.stringify(f)).not.toMatch(/"Node Type":"(Incremental )?Sort"/);
     }
   });
 });

@@ -6,6 +6,9 @@ import type { ProviderRules } from '../../domain/pool/rules.js';
 import { page, pageHeaders } from '../layout.js';
 import { scoreChart } from './chart.js';
 import { acknowledgeAlarm, isUuid, lookupNotification, openAlarms, scoreHistory, searchSuppressions, tenantRows } from './data.js';
+import { deliveriesPage } from './deliveries.js';
+import { workflowUrl } from './links.js';
+import { messageLogPage } from './message-log.js';
 import { consoleSessions } from './session.js';
 
 // The operator console at /console: server-rendered, no script. Signing in with the admin key
@@ -47,8 +50,8 @@ export function operatorConsole(deps: ConsoleDeps) {
         brand,
         header: nonce
           ? html` <nav aria-label="Console">
-                <a href="/console">Overview</a><a href="/console/notifications">Notification lookup</a
-                ><a href="/console/suppressions">Suppressions</a>
+                <a href="/console">Overview</a><a href="/console/log">Message log</a><a href="/console/deliveries">Deliveries</a
+                ><a href="/console/notifications">Notification lookup</a><a href="/console/suppressions">Suppressions</a>
               </nav>
               <form class="inline" method="post" action="/console/sign-out">
                 <input type="hidden" name="csrf" value="${sessions.csrfFor(nonce)}" /><button class="secondary" type="submit">Sign out</button>
@@ -390,10 +393,7 @@ export function operatorConsole(deps: ConsoleDeps) {
     const id = (c.req.query('id') ?? '').trim();
     const found = id && isUuid(id) ? await lookupNotification(deps.db, id) : undefined;
     const status: ContentfulStatusCode = id && !found ? 404 : 200;
-    const ui =
-      found && deps.temporalUiUrl
-        ? `${deps.temporalUiUrl.replace(/\/$/, '')}/namespaces/${encodeURIComponent(deps.namespace())}/workflows/${encodeURIComponent(found.n.workflowId)}`
-        : undefined;
+    const ui = found ? workflowUrl(deps.temporalUiUrl, deps.namespace(), found.n.workflowId) : undefined;
     return send(
       c,
       html`<h1>Notification lookup</h1>
@@ -464,6 +464,15 @@ export function operatorConsole(deps: ConsoleDeps) {
       nonceOf(c),
     );
   });
+
+  const kit = {
+    db: deps.db,
+    temporalUiUrl: deps.temporalUiUrl,
+    namespace: deps.namespace,
+    send: (c: Context, body: Parameters<typeof send>[1], status?: ContentfulStatusCode) => send(c, body, status, nonceOf(c)),
+  };
+  messageLogPage(app, kit);
+  deliveriesPage(app, kit);
 
   return app;
 }
