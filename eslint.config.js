@@ -10,7 +10,17 @@ const noActivities = {
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'db/migrations/**', '.cache/**', 'dist/**', 'eslint.config.js'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'db/migrations/**',
+      '.cache/**',
+      'dist/**',
+      'packages/*/dist/**',
+      'packages/client/src/api-types.ts',
+      'eslint.config.js',
+    ],
+  },
   ...tseslint.configs.recommended,
   {
     // The compile thread's entry is plain JavaScript (templates/mjml.ts says why).

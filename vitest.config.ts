@@ -12,6 +12,7 @@ const parallelSafe = [
   'api-users',
   'api-validation',
   'chaos-report',
+  'client',
   'console-sessions',
   'currency-bounds',
   'data-protection-codec',

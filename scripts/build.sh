@@ -18,3 +18,5 @@ cp config/provider-rules.json dist/config/
 cp -R db/migrations dist/db/migrations
 # Bundled from the same sources in the same build, so worker code and workflow code cannot drift apart.
 node dist/bin/bundle-workflows.js dist/workflow-bundle.js
+# The typed client package (packages/client/dist), from the same sources as its test builds.
+npx tsc -p packages/client
