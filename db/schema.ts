@@ -14,3 +14,5 @@ export * from './schema-client-certs.js';
 export * from './schema-unsubscribe.js';
 export * from './schema-console.js';
 export * from './schema-push.js';
+export * from './schema-dmarc.js';
+export * from './schema-provider-data.js';

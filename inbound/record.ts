@@ -13,6 +13,7 @@ import type { Db } from '../db/client.js';
 import { deliveryAttempts, feedbackEvents, feedbackRejects, feedbackRejectsUsage, notifications, users } from '../db/schema.js';
 import { classifyBounce, type BounceVerdict } from '../domain/feedback/bounce-class.js';
 import type { StatusWebhookOutcome } from '../domain/notifications/status.js';
+import type { DmarcSettings } from './dmarc-record.js';
 import { feedbackSourceCheck, type FeedbackLoops, type TxtResolver } from './feedback-sources.js';
 import { MalformedReport, parseReport, type OriginalRefs, type ParsedReport } from './parse-report.js';
 
@@ -38,6 +39,8 @@ export interface FeedbackDeps {
   loops?: FeedbackLoops;
   /** DNS for the reporters' DKIM keys (the system's when absent). */
   resolver?: TxtResolver;
+  /** Caps and alarm threshold for DMARC aggregate reports (defaults when absent). */
+  dmarc?: DmarcSettings;
 }
 
 export type ReportResult =

@@ -6,6 +6,8 @@ import { SMTPServer } from 'smtp-server';
 import { defaultLimits, guardServer, plainIp, type ListenerLimits } from './guards.js';
 import { slidingMinute } from '../lib/sliding-window.js';
 import { handleRawReport, type FeedbackDeps, type ReportResult } from './record.js';
+import { DmarcRefused } from './dmarc-unpack.js';
+import { handleDmarcReport, isRuaAddress, type DmarcResult } from './dmarc-record.js';
 import { listenSmtp } from './listen.js';
 
 export interface InboundListenerOptions extends Partial<ListenerLimits> {
@@ -20,12 +22,12 @@ export interface InboundListener {
   host: string;
   port: number;
   /** Results in arrival order (tests wait on these). */
-  results: ReportResult[];
+  results: (ReportResult | DmarcResult)[];
   close(): Promise<void>;
 }
 
 export async function startInboundListener(deps: FeedbackDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
-  const results: ReportResult[] = [];
+  const results: (ReportResult | DmarcResult)[] = [];
   let buffered = 0;
   const perSource = slidingMinute(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);
   const limits: ListenerLimits = {
@@ -54,6 +56,13 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
     onMailFrom(_address, session, cb) {
       if (perSource.hit(plainIp(session.remoteAddress))) return cb();
       cb(Object.assign(new Error('4.7.1 Too many reports from your address, try again later'), { responseCode: 451 }));
+    },
+    onRcptTo(address, session, cb) {
+      // DMARC aggregate reports (to the rua address) and bounces/complaints are handled apart: one kind per message.
+      const first = session.envelope.rcptTo[0];
+      if (first && isRuaAddress(first.address) !== isRuaAddress(address.address))
+        return cb(Object.assign(new Error('4.5.3 Send DMARC reports and other mail in separate messages'), { responseCode: 452 }));
+      cb();
     },
     onSecure(socket, session, cb) {
       guards.onSecure(socket as never, session);
@@ -96,7 +105,11 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           remoteAddress: plainIp(session.remoteAddress),
         };
-        handleRawReport(deps, Buffer.concat(chunks).toString('utf8'), envelope).then(
+        const raw = Buffer.concat(chunks);
+        const handled = envelope.rcptTo.some(isRuaAddress)
+          ? handleDmarcReport(deps.db, raw, deps.dmarc)
+          : handleRawReport(deps, raw.toString('utf8'), envelope);
+        handled.then(
           (result) => {
             release();
             results.push(result);
@@ -104,6 +117,10 @@ export async function startInboundListener(deps: FeedbackDeps, opts: InboundList
           },
           (err: unknown) => {
             release();
+            if (err instanceof DmarcRefused) {
+              results.push({ status: 'dmarc', outcome: 'refused', reason: err.reason });
+              return cb(Object.assign(new Error(err.reason), { responseCode: err.code }));
+            }
             deps.logger?.error({ err }, 'feedback report could not be recorded');
             cb(Object.assign(new Error('Temporary failure recording the report, try again later'), { responseCode: 451 }));
           },
