@@ -96,7 +96,7 @@ export async function dmarcPage(db: Db, rules: ProviderRules, query: { domain?: 
                 (p) =>
                   html`<tr>
                     <td>${p.day}</td>
-                    <td>${p.spamRate === null ? '-' : pct(p.spamRate, 1)}</td>
+                    <td>${p.spamRate === null ? '-' : `${(p.spamRate * 100).toFixed(2)}%`}</td>
                     <td>
                       ${[p.spfSuccessRatio, p.dkimSuccessRatio, p.dmarcSuccessRatio].map((r) => (r === null ? '-' : pct(r, 1))).join(' / ')}
                     </td>
