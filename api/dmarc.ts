@@ -70,7 +70,8 @@ export function dmarcApi(deps: ApiDeps) {
     ] as const)
       if (Number.isNaN(Date.parse(v)) || new Date(v).toISOString().slice(0, 10) !== v) throw problems.invalid(`${name} is not a calendar day: ${v}`);
     if (from > to) throw problems.invalid(`from (${from}) is after to (${to})`);
-    if ((Date.parse(to) - Date.parse(from)) / dayMs >= maxDays) throw problems.invalid(`from..to covers more than ${maxDays} days; ask for a shorter period`);
+    if ((Date.parse(to) - Date.parse(from)) / dayMs >= maxDays)
+      throw problems.invalid(`from..to covers more than ${maxDays} days; ask for a shorter period`);
     const [owned] = await deps.db
       .select({ id: sendingDomains.id })
       .from(sendingDomains)

@@ -9,6 +9,16 @@ import { problems } from './problem.js';
 
 const OPERATOR_PROBLEMS = [400, 401] as const;
 const Imported = z.object({ imported: z.number().int().describe('Rows stored (a day imported again replaces the earlier one)') });
+const SndsBody = z
+  .object({
+    csv: z
+      .string()
+      .min(1)
+      .describe(
+        "SNDS data as its automated access (data.aspx) or export gives it: one line per IP and day, no header needed (e.g. jq -Rs '{csv: .}' snds.csv)",
+      ),
+  })
+  .strict();
 const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
 const ratio = z.number().nullable();
 const View = z
@@ -37,7 +47,9 @@ const View = z
       z.object({
         domain: z.string(),
         tenantId: z.string().nullable(),
-        ourGmailScores: z.array(z.object({ ip: z.string(), score: z.number().nullable() })).describe("Our Gmail score of each IP of the tenant's pool"),
+        ourGmailScores: z
+          .array(z.object({ ip: z.string(), score: z.number().nullable() }))
+          .describe("Our Gmail score of each IP of the tenant's pool"),
         postmaster: z.array(
           z.object({
             day: z.string(),
@@ -57,9 +69,9 @@ const routes = {
   snds: createRoute({
     method: 'post',
     path: '/provider-data/snds',
-    summary: 'Import Microsoft SNDS per-IP data (the CSV of its automated access or export)',
+    summary: 'Import Microsoft SNDS per-IP data (the CSV of its automated access or export, as {csv})',
     ...OPERATOR,
-    request: { body: { required: true, content: { 'text/csv': { schema: z.string().openapi({ example: '192.0.2.10,12/31/2026 10:00 AM,...' }) } } } },
+    request: { body: jsonBody(SndsBody) },
     responses: { 200: jsonResponse(Imported, 'Imported'), ...problemResponses(...OPERATOR_PROBLEMS, ...BODY_PROBLEMS) },
   }),
   postmaster: createRoute({
@@ -86,10 +98,9 @@ export function providerDataAdminApi(deps: ApiDeps) {
   const rules = () => deps.providerRules ?? defaultDeliveryDeps().rules;
   const app = router();
   app.openapi(routes.snds, async (c) => {
-    if (!/^text\/csv\b/i.test(c.req.header('content-type') ?? '')) throw problems.unsupportedMediaType('Send the SNDS data as text/csv');
     let rows;
     try {
-      rows = parseSndsCsv(await c.req.text());
+      rows = parseSndsCsv(c.req.valid('json').csv);
     } catch (err) {
       if (err instanceof ProviderDataError) throw problems.invalid(`Not SNDS data: ${err.message}`);
       throw err;

@@ -92,6 +92,10 @@ export async function handleDmarcReport(db: Db, raw: Buffer, settings: DmarcSett
   });
   await countDmarc(db, stored ? 'stored' : 'duplicate');
   if (!stored) return { status: 'dmarc', outcome: 'duplicate', domain: report.domain };
-  await dmarcAlarms(db, { tenantId, domain: report.domain, orgName: report.orgName, reportId: report.reportId, rows: report.rows }, settings.forgedAlarmMessages);
+  await dmarcAlarms(
+    db,
+    { tenantId, domain: report.domain, orgName: report.orgName, reportId: report.reportId, rows: report.rows },
+    settings.forgedAlarmMessages,
+  );
   return { status: 'dmarc', outcome: 'stored', domain: report.domain, records: report.rows.length };
 }

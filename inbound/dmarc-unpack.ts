@@ -19,7 +19,13 @@ export class DmarcRefused extends Error {
 
 const isGzip = (b: Buffer) => b.length > 2 && b[0] === 0x1f && b[1] === 0x8b;
 const isZip = (b: Buffer) => b.length > 4 && b.readUInt32LE(0) === 0x04034b50;
-const looksXml = (b: Buffer) => /^\s*</.test(b.subarray(0, 64).toString('utf8').replace(/^\uFEFF/, ''));
+const looksXml = (b: Buffer) =>
+  /^\s*</.test(
+    b
+      .subarray(0, 64)
+      .toString('utf8')
+      .replace(/^\uFEFF/, ''),
+  );
 
 /** The report XML of a mailed aggregate report, at most `maxXmlBytes` once inflated. */
 export async function unpackDmarcMail(raw: Buffer, maxXmlBytes: number): Promise<string> {

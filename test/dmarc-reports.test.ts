@@ -164,7 +164,14 @@ describe('DMARC aggregate reports at the rua address', () => {
     expect(day!.messages).toBe(ours + 37 + 4);
     expect(day!.dmarcPass).toBe(ours + 4);
     const by = Object.fromEntries(day!.sources.map((x) => [x.ip as string, x]));
-    expect(by[ourIp]).toMatchObject({ ours: true, pool: `${engine.tenantId}-pool`, messages: ours, dmarcPass: ours, dkimAligned: ours, forged: false });
+    expect(by[ourIp]).toMatchObject({
+      ours: true,
+      pool: `${engine.tenantId}-pool`,
+      messages: ours,
+      dmarcPass: ours,
+      dkimAligned: ours,
+      forged: false,
+    });
     expect(by['203.0.113.66']).toMatchObject({ ours: false, pool: null, messages: 37, dmarcPass: 0, spfAuthPass: 37, forged: true });
     expect(by['198.51.100.7']).toMatchObject({ ours: false, messages: 4, dkimAligned: 4, spfAligned: 0, forwarded: true, forged: false });
 
@@ -185,16 +192,15 @@ describe('DMARC aggregate reports at the rua address', () => {
     expect(page.status).toBe(200);
     const text = await page.text();
     expect(text).toContain('5 report(s)');
-    expect(text).toMatch(new RegExp(`data-source="203\\.0\\.113\\.66">\\s*<td>203\\.0\\.113\\.66</td>\\s*<td>\\s*<strong class="alert">not ours: forged`));
+    expect(text).toMatch(
+      new RegExp(`data-source="203\\.0\\.113\\.66">\\s*<td>203\\.0\\.113\\.66</td>\\s*<td>\\s*<strong class="alert">not ours: forged`),
+    );
     expect(text).toMatch(new RegExp(`data-source="${ourIp.replaceAll('.', '\\.')}">\\s*<td>[^<]+</td>\\s*<td>\\s*our pool ${engine.tenantId}-pool`));
   }, 60_000);
 
   it('raises an alarm when our own IP fails DKIM alignment', async () => {
     expect(
-      await mailReport(
-        'enterprise.protection.outlook.com',
-        gzipped('enterprise.protection.outlook.com', fixture('microsoft-own-dkim-fail.xml')),
-      ),
+      await mailReport('enterprise.protection.outlook.com', gzipped('enterprise.protection.outlook.com', fixture('microsoft-own-dkim-fail.xml'))),
     ).toMatch(/^250/);
     const own = await openAlarms('dmarc-own-ip-unaligned');
     expect(own).toHaveLength(1);
@@ -207,7 +213,10 @@ describe('DMARC aggregate reports at the rua address', () => {
     expect(await mailReport('google.com', googleZip(fixture('unknown-domain.xml')))).toMatch(/^250/);
     expect(await stored()).toEqual({ reports: before.reports, records: before.records });
     expect(await metric('unknown_domain')).toBe(before.metric + 1);
-    const [row] = await engine.database.db.select({ n: count() }).from(dmarcReports).where(eq(dmarcReports.domain, `other-${domain}`));
+    const [row] = await engine.database.db
+      .select({ n: count() })
+      .from(dmarcReports)
+      .where(eq(dmarcReports.domain, `other-${domain}`));
     expect(row!.n).toBe(0);
   });
 

@@ -1,4 +1,4 @@
-// Providers' own data imported by the operator: Microsoft SNDS per IP (CSV) and Google Postmaster
+// Providers' own data imported by the operator: Microsoft SNDS per IP (its CSV) and Google Postmaster
 // traffic stats (JSON) through the admin API, read back beside our per-provider scores in the
 // admin API and the console; bad files refused with nothing stored.
 import { readFileSync } from 'node:fs';
@@ -39,16 +39,23 @@ function fixture(name: string): string {
     .replaceAll('20261205', iso(second).replaceAll('-', ''));
 }
 
-const admin = (method: string, path: string, body?: string, contentType?: string) =>
+const admin = (method: string, path: string, body?: string, contentType = 'application/json') =>
   engine.app.request(path, {
     method,
-    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(contentType ? { 'content-type': contentType } : {}) },
+    headers: { authorization: `Bearer ${ADMIN_KEY}`, ...(body ? { 'content-type': contentType } : {}) },
     body,
   });
+/** SNDS data as an operator uploads it: the CSV file in a JSON string. */
+const snds = (csv: string) => JSON.stringify({ csv });
 
 type View = {
   ips: { ip: string; pool: string | null; ourOutlookScore: number | null; snds: Record<string, unknown>[] }[];
-  domains: { domain: string; tenantId: string | null; ourGmailScores: { ip: string; score: number | null }[]; postmaster: Record<string, unknown>[] }[];
+  domains: {
+    domain: string;
+    tenantId: string | null;
+    ourGmailScores: { ip: string; score: number | null }[];
+    postmaster: Record<string, unknown>[];
+  }[];
 };
 const view = async (): Promise<View> => {
   const res = await admin('GET', `/v1/admin/provider-data?from=${iso(first)}&to=${iso(second)}`);
@@ -62,7 +69,7 @@ const rows = async () => ({
 
 describe('provider data beside our scores', () => {
   it('imports SNDS per-IP data and shows it beside our Outlook score of each IP; a day imported again replaces it', async () => {
-    const res = await admin('POST', '/v1/admin/provider-data/snds', fixture('snds.csv'), 'text/csv');
+    const res = await admin('POST', '/v1/admin/provider-data/snds', snds(fixture('snds.csv')));
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ imported: 3 });
 
@@ -71,14 +78,34 @@ describe('provider data beside our scores', () => {
     expect(ours.pool).toBe(`${engine.tenantId}-pool`);
     expect(ours.ourOutlookScore).toEqual(expect.any(Number));
     expect(ours.snds).toEqual([
-      { day: iso(first), rcptCommands: 1843, dataCommands: 1840, messageRecipients: 1843, filterResult: 'GREEN', complaintRate: '< 0.1%', trapHits: 0 },
-      { day: iso(second), rcptCommands: 2210, dataCommands: 2204, messageRecipients: 2210, filterResult: 'YELLOW', complaintRate: '0.3%', trapHits: 2 },
+      {
+        day: iso(first),
+        rcptCommands: 1843,
+        dataCommands: 1840,
+        messageRecipients: 1843,
+        filterResult: 'GREEN',
+        complaintRate: '< 0.1%',
+        trapHits: 0,
+      },
+      {
+        day: iso(second),
+        rcptCommands: 2210,
+        dataCommands: 2204,
+        messageRecipients: 2210,
+        filterResult: 'YELLOW',
+        complaintRate: '0.3%',
+        trapHits: 2,
+      },
     ]);
-    expect(v.ips.find((i) => i.ip === otherIp)).toMatchObject({ pool: null, ourOutlookScore: null, snds: [expect.objectContaining({ filterResult: 'RED' })] });
+    expect(v.ips.find((i) => i.ip === otherIp)).toMatchObject({
+      pool: null,
+      ourOutlookScore: null,
+      snds: [expect.objectContaining({ filterResult: 'RED' })],
+    });
 
     // SNDS revises a day as its data completes: the later import wins.
     const again = fixture('snds.csv').split('\r\n')[1]!.replace('YELLOW', 'RED');
-    expect((await admin('POST', '/v1/admin/provider-data/snds', again, 'text/csv')).status).toBe(200);
+    expect((await admin('POST', '/v1/admin/provider-data/snds', snds(again))).status).toBe(200);
     const revised = (await view()).ips.find((i) => i.ip === ourIp)!;
     expect(revised.snds.map((d) => d.filterResult)).toEqual(['GREEN', 'RED']);
   });
@@ -113,9 +140,9 @@ describe('provider data beside our scores', () => {
   it('refuses what is not SNDS or Postmaster data, storing nothing', async () => {
     const before = await rows();
     const csv = `${fixture('snds.csv').split('\r\n')[0]}\r\n${otherIp},${mdy(second)} 7:00 AM,${mdy(second)} 8:00 PM,1,1,1,PURPLE,< 0.1%,,,0,x,y,\r\n`;
-    await expectProblem(await admin('POST', '/v1/admin/provider-data/snds', csv, 'text/csv'), 422, /line 2: filter result "PURPLE"/);
-    await expectProblem(await admin('POST', '/v1/admin/provider-data/snds', 'ip,when\r\n', 'text/csv'), 422, /line 1: 2 fields/);
-    await expectProblem(await admin('POST', '/v1/admin/provider-data/snds', fixture('snds.csv'), 'application/json'), 415, /text\/csv/);
+    await expectProblem(await admin('POST', '/v1/admin/provider-data/snds', snds(csv)), 422, /line 2: filter result "PURPLE"/);
+    await expectProblem(await admin('POST', '/v1/admin/provider-data/snds', snds('ip,when\r\n')), 422, /line 1: 2 fields/);
+    await expectProblem(await admin('POST', '/v1/admin/provider-data/snds', fixture('snds.csv'), 'text/csv'), 415);
     const badName = fixture('postmaster-traffic-stats.json').replace(`domains/${domain}/trafficStats/`, 'domains/x/stats/');
     await expectProblem(await admin('POST', '/v1/admin/provider-data/postmaster', badName, 'application/json'), 422);
     const badRatio = fixture('postmaster-traffic-stats.json').replace('0.0034', '3.4');

@@ -34,9 +34,7 @@ export async function providerDataView(db: Db, rules: ProviderRules, from: strin
     ip,
     pool: poolOf(ip),
     ourOutlookScore: scoreFor(ip, 'outlook'),
-    snds: snds
-      .filter((r) => r.ip === ip)
-      .map(({ ip: _ip, importedAt: _at, ...day }) => day),
+    snds: snds.filter((r) => r.ip === ip).map(({ ip: _ip, importedAt: _at, ...day }) => day),
   }));
 
   const domainNames = [...new Set(postmaster.map((r) => r.domain))];
@@ -55,9 +53,7 @@ export async function providerDataView(db: Db, rules: ProviderRules, from: strin
       ourGmailScores: ipRows
         .filter((r) => owner && r.poolId === owner.poolId)
         .map((r) => ({ ip: r.localAddress, score: scoreFor(r.localAddress.toLowerCase(), 'gmail') })),
-      postmaster: postmaster
-        .filter((r) => r.domain === domain)
-        .map(({ domain: _d, importedAt: _at, ...day }) => day),
+      postmaster: postmaster.filter((r) => r.domain === domain).map(({ domain: _d, importedAt: _at, ...day }) => day),
     };
   });
   return { from, to, ips, domains };

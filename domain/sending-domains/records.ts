@@ -88,7 +88,13 @@ export function expectedRecords(
   records.push(
     { purpose: 'return-path', type: 'CNAME', host: returnPathDomain(d.domain), value: settings.bounceHost, required: true },
     { purpose: 'spf', type: 'TXT', host: d.domain, value: spfValue(settings, poolIps), required: true },
-    { purpose: 'dmarc', type: 'TXT', host: `_dmarc.${d.domain}`, value: `v=DMARC1; p=none; rua=mailto:dmarc@${returnPathDomain(d.domain)}`, required: true },
+    {
+      purpose: 'dmarc',
+      type: 'TXT',
+      host: `_dmarc.${d.domain}`,
+      value: `v=DMARC1; p=none; rua=mailto:dmarc@${returnPathDomain(d.domain)}`,
+      required: true,
+    },
   );
   return records;
 }
