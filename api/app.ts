@@ -32,6 +32,8 @@ import { ApiProblem, problemResponse, problems } from './problem.js';
 import { privacyApi } from './privacy.js';
 import { rateLimit } from './rate-limit.js';
 import { sendingDomainsApi } from './sending-domains.js';
+import { dmarcApi } from './dmarc.js';
+import { providerDataAdminApi } from './provider-data-admin.js';
 import { tenantsAdminApi } from './tenants-admin.js';
 import { tenantLimitsAdminApi } from './tenant-limits-admin.js';
 import { usersApi } from './users.js';
@@ -224,6 +226,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   admin.route('/', tenantLimitsAdminApi(deps));
   admin.route('/', consoleSessionsAdminApi(deps));
   admin.route('/', adminApi(deps));
+  admin.route('/', providerDataAdminApi(deps));
   app.route('/v1/admin', admin);
 
   // Keyless routes, also ahead of the tenant-key middleware: the signed body is the credential.
@@ -254,6 +257,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   v1.route('/api-keys', scoped('manage', apiKeysApi(deps)));
   v1.route('/push-credentials', scoped('manage', pushCredentialsApi(deps)));
   v1.route('/sending-domains', scoped('manage', sendingDomainsApi(deps)));
+  v1.route('/sending-domains', scoped('manage', dmarcApi(deps)));
   v1.route('/categories', scoped('manage', categoriesApi({ ...deps, caches })));
   v1.route('/notification-types', scoped('manage', notificationTypesApi({ ...deps, caches })));
   v1.route('/test-recipients', scoped('manage', testRecipientsApi({ ...deps, caches })));

@@ -195,6 +195,14 @@ const schema = z.object({
   FEEDBACK_REJECTS_MAX_ROWS: z.coerce.number().int().positive().default(100_000),
   /** At most this many MiB of rejected reports are kept in all. */
   FEEDBACK_REJECTS_MAX_MB: z.coerce.number().int().positive().default(512),
+  /** A DMARC aggregate report's XML once decompressed may be this large; inflating stops at the cap (552). */
+  DMARC_MAX_REPORT_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(16 * 1024 * 1024),
+  /** Messages in one report from sources outside our pools that fail DMARC (forged) that raise a dmarc-forged-source alarm. */
+  DMARC_FORGED_ALARM_MESSAGES: z.coerce.number().int().positive().default(10),
   /** DNSBL zones every sending IP is checked against, comma-separated (e.g. zen.spamhaus.org); none: no check. */
   DNSBL_ZONES: commaList(),
   /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */

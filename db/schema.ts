@@ -16,3 +16,5 @@ export * from './schema-console.js';
 export * from './schema-push.js';
 export * from './schema-digests.js';
 export * from './schema-rollups.js';
+export * from './schema-dmarc.js';
+export * from './schema-provider-data.js';

@@ -5,11 +5,15 @@ import type { ParsedReport } from '../domain/feedback/report.js';
 import { feedbackSourceCheck, type FeedbackLoops, type TxtResolver } from './feedback-sources.js';
 import { MalformedReport, parseReport } from './parse-report.js';
 
+import type { DmarcSettings } from './dmarc-record.js';
+
 export interface ListenerDeps extends FeedbackDeps {
   /** The feedback loops whose complaints are believed; none: every mailed complaint is rejected. */
   loops?: FeedbackLoops;
   /** DNS for the reporters' DKIM keys (the system's when absent). */
   resolver?: TxtResolver;
+  /** Caps and alarm threshold for DMARC aggregate reports (defaults when absent). */
+  dmarc?: DmarcSettings;
 }
 
 /** Everything that arrives at the listener goes through here. */

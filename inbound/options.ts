@@ -27,12 +27,13 @@ export function inboundOptions(env: Env, devTls?: { key: string; cert: string })
 export function feedbackTrust(
   env: Env,
   devLoops?: ListenerDeps['loops'],
-): Pick<ListenerDeps, 'loops' | 'resolver' | 'rejectsKeepDays' | 'rejectsCap'> {
+): Pick<ListenerDeps, 'loops' | 'resolver' | 'rejectsKeepDays' | 'rejectsCap' | 'dmarc'> {
   const configured = env.FEEDBACK_LOOP_DOMAINS.length > 0 || env.FEEDBACK_LOOP_IPS.length > 0;
   return {
     loops: configured ? { domains: env.FEEDBACK_LOOP_DOMAINS, ips: env.FEEDBACK_LOOP_IPS } : devLoops,
     resolver: txtResolver(env.DNS_SERVERS),
     rejectsKeepDays: env.FEEDBACK_REJECTS_KEEP_DAYS,
     rejectsCap: { rows: env.FEEDBACK_REJECTS_MAX_ROWS, bytes: env.FEEDBACK_REJECTS_MAX_MB * 1024 * 1024 },
+    dmarc: { maxXmlBytes: env.DMARC_MAX_REPORT_BYTES, forgedAlarmMessages: env.DMARC_FORGED_ALARM_MESSAGES },
   };
 }

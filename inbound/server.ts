@@ -7,6 +7,8 @@ import { defaultLimits, guardServer, plainIp, type ListenerLimits } from './guar
 import { slidingMinute } from '../lib/sliding-window.js';
 import type { ReportResult } from '../domain/feedback/record-report.js';
 import { handleRawReport, type ListenerDeps } from './handle-report.js';
+import { DmarcRefused } from './dmarc-unpack.js';
+import { handleDmarcReport, isRuaAddress, type DmarcResult } from './dmarc-record.js';
 import { listenSmtp } from './listen.js';
 
 export interface InboundListenerOptions extends Partial<ListenerLimits> {
@@ -21,12 +23,12 @@ export interface InboundListener {
   host: string;
   port: number;
   /** Results in arrival order (tests wait on these). */
-  results: ReportResult[];
+  results: (ReportResult | DmarcResult)[];
   close(): Promise<void>;
 }
 
 export async function startInboundListener(deps: ListenerDeps, opts: InboundListenerOptions = {}): Promise<InboundListener> {
-  const results: ReportResult[] = [];
+  const results: (ReportResult | DmarcResult)[] = [];
   let buffered = 0;
   const perSource = slidingMinute(opts.reportsPerMinute ?? defaultLimits.reportsPerMinute);
   const limits: ListenerLimits = {
@@ -55,6 +57,13 @@ export async function startInboundListener(deps: ListenerDeps, opts: InboundList
     onMailFrom(_address, session, cb) {
       if (perSource.hit(plainIp(session.remoteAddress))) return cb();
       cb(Object.assign(new Error('4.7.1 Too many reports from your address, try again later'), { responseCode: 451 }));
+    },
+    onRcptTo(address, session, cb) {
+      // DMARC aggregate reports (to the rua address) and bounces/complaints are handled apart: one kind per message.
+      const first = session.envelope.rcptTo[0];
+      if (first && isRuaAddress(first.address) !== isRuaAddress(address.address))
+        return cb(Object.assign(new Error('4.5.3 Send DMARC reports and other mail in separate messages'), { responseCode: 452 }));
+      cb();
     },
     onSecure(socket, session, cb) {
       guards.onSecure(socket as never, session);
@@ -97,7 +106,11 @@ export async function startInboundListener(deps: ListenerDeps, opts: InboundList
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           remoteAddress: plainIp(session.remoteAddress),
         };
-        handleRawReport(deps, Buffer.concat(chunks).toString('utf8'), envelope).then(
+        const raw = Buffer.concat(chunks);
+        const handled = envelope.rcptTo.some(isRuaAddress)
+          ? handleDmarcReport(deps.db, raw, deps.dmarc)
+          : handleRawReport(deps, raw.toString('utf8'), envelope);
+        handled.then(
           (result) => {
             release();
             results.push(result);
@@ -105,6 +118,10 @@ export async function startInboundListener(deps: ListenerDeps, opts: InboundList
           },
           (err: unknown) => {
             release();
+            if (err instanceof DmarcRefused) {
+              results.push({ status: 'dmarc', outcome: 'refused', reason: err.reason });
+              return cb(Object.assign(new Error(err.reason), { responseCode: err.code }));
+            }
             deps.logger?.error({ err }, 'feedback report could not be recorded');
             cb(Object.assign(new Error('Temporary failure recording the report, try again later'), { responseCode: 451 }));
           },

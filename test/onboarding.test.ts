@@ -129,7 +129,7 @@ describe('a new tenant', () => {
     expect(records[0]!.value).toMatch(/^v=DKIM1; k=rsa; p=[A-Za-z0-9+/=]{300,}$/);
     expect(records[1]!.value).toBe(BOUNCE_HOST);
     expect(records[2]!.value).toBe(`v=spf1 ip4:${sourceIp} ~all`);
-    expect(records[3]!.value).toBe(`v=DMARC1; p=none; rua=mailto:dmarc-reports@${DOMAIN}`);
+    expect(records[3]!.value).toBe(`v=DMARC1; p=none; rua=mailto:dmarc@nfbounce.${DOMAIN}`);
 
     await call('PUT', '/v1/users/dora', sendKey, { email: 'dora@example.org', locale: 'en', timezone: 'Europe/Paris' });
     const early = await trigger(sendKey, 'before-verify');

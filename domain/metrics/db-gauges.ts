@@ -1,5 +1,5 @@
 import { sql } from 'drizzle-orm';
-import { Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Db } from '../../db/client.js';
 import { boundedLabel } from './registry.js';
 
@@ -71,6 +71,19 @@ export function databaseGauges(db: Db, limits = LABEL_LIMITS): Registry {
       );
       this.reset();
       for (const r of rows) this.set({ state: r.state }, r.n);
+    },
+  });
+
+  // A counter read from Postgres: the inbound listener (its own process) counts there.
+  new Counter({
+    name: 'notiflow_dmarc_reports_total',
+    help: 'DMARC aggregate reports received, by outcome (stored, duplicate, unknown_domain: dropped as no tenant owns the domain, refused)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+    async collect() {
+      const rows = await db.execute<{ outcome: string; n: number }>(sql`select outcome, reports::float8 as n from dmarc_report_counts`);
+      this.reset();
+      for (const r of rows) this.inc({ outcome: boundedLabel(r.outcome, 32) }, r.n);
     },
   });
 

@@ -10,7 +10,11 @@ const generateRsaKeyPair = promisify(generateKeyPair);
 /** Workers LISTEN here and reload the tenant's signing key (payload: tenant id). */
 export const DOMAIN_CHANGES_CHANNEL = 'notiflow_domain_changes';
 
-/** The label of the return-path subdomain: bounces+<attempt>@nfbounce.<domain>. */
+/**
+ * The label of the return-path subdomain: bounces+<attempt>@nfbounce.<domain>. DMARC aggregate
+ * reports go to dmarc@nfbounce.<domain> too: the same organisational domain as the policy, so no
+ * external-destination record is needed (RFC 7489 7.1), and its MX is the inbound listener.
+ */
 export const RETURN_PATH_LABEL = 'nfbounce';
 /** DKIM keys alternate between these two selectors, so a rotation never overwrites the live record. */
 export const DKIM_SELECTORS = ['nf1', 'nf2'] as const;
@@ -84,7 +88,13 @@ export function expectedRecords(
   records.push(
     { purpose: 'return-path', type: 'CNAME', host: returnPathDomain(d.domain), value: settings.bounceHost, required: true },
     { purpose: 'spf', type: 'TXT', host: d.domain, value: spfValue(settings, poolIps), required: true },
-    { purpose: 'dmarc', type: 'TXT', host: `_dmarc.${d.domain}`, value: `v=DMARC1; p=none; rua=mailto:dmarc-reports@${d.domain}`, required: true },
+    {
+      purpose: 'dmarc',
+      type: 'TXT',
+      host: `_dmarc.${d.domain}`,
+      value: `v=DMARC1; p=none; rua=mailto:dmarc@${returnPathDomain(d.domain)}`,
+      required: true,
+    },
   );
   return records;
 }

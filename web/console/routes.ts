@@ -10,6 +10,7 @@ import { deliveriesPage } from './deliveries.js';
 import { workflowUrl } from './links.js';
 import { messageLogPage } from './message-log.js';
 import { consoleSessions } from './session.js';
+import { dmarcPage } from './dmarc.js';
 
 // The operator console at /console: server-rendered, no script. Signing in with the admin key
 // starts a cookie session; every POST carries the session's CSRF token. IP suspensions go through
@@ -51,7 +52,8 @@ export function operatorConsole(deps: ConsoleDeps) {
         header: nonce
           ? html` <nav aria-label="Console">
                 <a href="/console">Overview</a><a href="/console/log">Message log</a><a href="/console/deliveries">Deliveries</a
-                ><a href="/console/notifications">Notification lookup</a><a href="/console/suppressions">Suppressions</a>
+                ><a href="/console/notifications">Notification lookup</a><a href="/console/suppressions">Suppressions</a
+                ><a href="/console/dmarc">DMARC</a>
               </nav>
               <form class="inline" method="post" action="/console/sign-out">
                 <input type="hidden" name="csrf" value="${sessions.csrfFor(nonce)}" /><button class="secondary" type="submit">Sign out</button>
@@ -388,6 +390,8 @@ export function operatorConsole(deps: ConsoleDeps) {
       nonceOf(c),
     );
   });
+
+  app.get('/dmarc', async (c) => send(c, await dmarcPage(deps.db, deps.rules(), { domain: c.req.query('domain') }), 200, nonceOf(c)));
 
   app.get('/notifications', async (c) => {
     const id = (c.req.query('id') ?? '').trim();
