@@ -14,3 +14,4 @@ export * from './schema-client-certs.js';
 export * from './schema-unsubscribe.js';
 export * from './schema-console.js';
 export * from './schema-push.js';
+export * from './schema-placement.js';
