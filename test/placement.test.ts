@@ -45,6 +45,20 @@ async function runPlacement(): Promise<{ report: PlacementReport; cells: Cell[] 
   return { report, cells: latest.results };
 }
 
+/** The console's placement page, as a signed-in operator sees it. */
+async function consolePlacementPage(): Promise<string> {
+  const signIn = await engine.app.request('/console/sign-in', {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ key: ADMIN_KEY }).toString(),
+  });
+  expect(signIn.status).toBe(303);
+  const cookie = /^(nf_console=[^;]+)/.exec(signIn.headers.get('set-cookie') ?? '')![1]!;
+  const res = await engine.app.request('/console/placement', { headers: { cookie } });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
 const gmailScore = async (ip: string) => {
   const { ips } = (await (await admin('GET', `/v1/admin/ips?pool=${poolId()}`)).json()) as {
     ips: { ip: string; providers: Record<string, { score: { score: number } }> }[];
@@ -138,6 +152,12 @@ describe('a placement run', () => {
     expect(mine).toEqual([expect.objectContaining({ scope: `ip:${SPAM_IP}|provider:gmail`, severity: 'alarm' })]);
     expect(mine[0]!.message).toMatch(/spam folder at gmail/);
     expect(report.newAlarms).toHaveLength(1);
+
+    // The console shows both, with the score beside each.
+    const page = await consolePlacementPage();
+    const row = (ip: string) => new RegExp(`<td><a href="/console#ip-[^"]+">${ip.replace(/\./g, '\\.')}</a></td>\\s*<td>gmail</td>\\s*<td><strong class="placement">([^<]+)</strong>[\\s\\S]*?<td class="score">(\\d+)</td>`);
+    expect(row(GOOD_IP).exec(page)?.slice(1)).toEqual(['inbox', String(good.score)]);
+    expect(row(SPAM_IP).exec(page)?.slice(1)).toEqual(['spam folder', String(spam.score)]);
   }, 120_000);
 
   it('when the provider files the IP in the inbox again, its score recovers and the alarm is resolved', async () => {
