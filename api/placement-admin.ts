@@ -45,7 +45,8 @@ const SeedViewSchema = z
 
 const RunBody = z
   .object({
-    pools: z.array(z.string().min(1).max(200)).min(1).max(100).optional().describe('Only these pools; every pool when absent'),
+    pools: z.array(z.string().min(1).max(200)).min(1).max(100).describe('The pools whose IPs are tested (the schedule tests every pool)'),
+    seeds: z.array(z.uuid()).min(1).max(100).optional().describe('Only these seed mailboxes; every seed when absent'),
     waitSeconds: z.number().int().min(0).max(86_400).default(1800).describe('How long providers get to file the messages before the seeds are read'),
   })
   .strict();
@@ -142,24 +143,22 @@ export function placementAdminApi(deps: ApiDeps) {
 
   app.openapi(runRoute, async (c) => {
     const body = c.req.valid('json');
-    if ((await listSeeds(db)).length === 0) throw problems.conflict('No seed mailbox is configured (POST /v1/admin/seed-mailboxes): a run would send nothing');
-    if (body.pools) {
-      const found = new Set((await db.select({ id: pools.id }).from(pools).where(inArray(pools.id, body.pools))).map((p) => p.id));
-      const unknown = body.pools.filter((p) => !found.has(p));
-      if (unknown.length)
-        throw problems.invalid(
-          `Unknown pools: ${unknown.join(', ')}`,
-          unknown.map((p) => ({ path: `pools/${body.pools!.indexOf(p)}`, message: 'no such pool' })),
-        );
-    }
+    const seeds = await listSeeds(db);
+    if (seeds.length === 0) throw problems.conflict('No seed mailbox is configured (POST /v1/admin/seed-mailboxes): a run would send nothing');
+    const found = new Set((await db.select({ id: pools.id }).from(pools).where(inArray(pools.id, body.pools))).map((p) => p.id));
+    const unknown = [
+      ...body.pools.flatMap((p, i) => (found.has(p) ? [] : [{ path: `pools/${i}`, message: `no such pool: ${p}` }])),
+      ...(body.seeds ?? []).flatMap((id, i) => (seeds.some((s) => s.id === id) ? [] : [{ path: `seeds/${i}`, message: `no such seed mailbox: ${id}` }])),
+    ];
+    if (unknown.length) throw problems.invalid(`Unknown ${unknown.map((u) => u.message.replace(/^no such /, '')).join('; ')}`, unknown);
     const runId = randomUUID();
     const workflowId = placementRunWorkflowId(runId);
     try {
       await deps.temporal.workflow.start(placementRunWorkflow, {
         taskQueue: deps.taskQueue,
         workflowId,
-        args: [{ runId, trigger: 'operator', waitMs: body.waitSeconds * 1000, ...(body.pools ? { pools: body.pools } : {}) }],
-        staticSummary: `placement run${body.pools ? ` (${body.pools.length} pools)` : ''}`,
+        args: [{ runId, trigger: 'operator', waitMs: body.waitSeconds * 1000, pools: body.pools, ...(body.seeds ? { seeds: body.seeds } : {}) }],
+        staticSummary: `placement run (${body.pools.length} pools)`,
       });
     } catch {
       throw problems.unavailable('The placement run could not be started; retry');

@@ -19,6 +19,7 @@ const GOOD_IP = `127.${net}.77.2`;
 const SPAM_IP = `127.${net}.77.3`;
 
 let dovecot: Dovecot;
+let seedId: string;
 let engine: TestEngine;
 
 const admin = (method: string, path: string, body?: unknown) => engine.request(method, path, { body, key: ADMIN_KEY });
@@ -35,7 +36,8 @@ interface Cell {
 }
 
 async function runPlacement(): Promise<{ report: PlacementReport; cells: Cell[] }> {
-  const res = await admin('POST', '/v1/admin/placement/runs', { pools: [poolId()], waitSeconds: 1 });
+  // Seeds and pools are the engine's, shared by every test file: this run names its own.
+  const res = await admin('POST', '/v1/admin/placement/runs', { pools: [poolId()], seeds: [seedId], waitSeconds: 1 });
   expect(res.status, await res.clone().text()).toBe(202);
   const { workflowId, runId } = (await res.json()) as { workflowId: string; runId: string };
   const report = (await engine.client.workflow.getHandle(workflowId).result()) as PlacementReport;
@@ -100,7 +102,6 @@ describe('seed mailboxes', () => {
       await admin('POST', '/v1/admin/seed-mailboxes', { provider: 'gmail', address: 'not an address', imap: { host: '127.0.0.1', username: 'x', password: 'y' } }),
       422,
     );
-    await expectProblem(await admin('POST', '/v1/admin/placement/runs', { pools: [poolId()], waitSeconds: 1 }), 409, /No seed mailbox/);
 
     const body = {
       provider: 'gmail',
@@ -111,6 +112,7 @@ describe('seed mailboxes', () => {
     const text = await created.text();
     expect(created.status, text).toBe(201);
     expect(text).not.toContain(SEED_PASSWORD);
+    seedId = (JSON.parse(text) as { id: string }).id;
     await expectProblem(await admin('POST', '/v1/admin/seed-mailboxes', body), 409, /exists already/);
     const listed = await (await admin('GET', '/v1/admin/seed-mailboxes')).text();
     expect(listed).toContain(SEED);
@@ -119,7 +121,14 @@ describe('seed mailboxes', () => {
     expect(row!.password_enc).toMatch(/^v2\./);
     expect(row!.password_enc).not.toContain(SEED_PASSWORD);
     await expectProblem(await admin('DELETE', '/v1/admin/seed-mailboxes/6f1c3a52-54a4-4c44-9a51-0b7a3b2a2d11'), 404);
-    await expectProblem(await admin('POST', '/v1/admin/placement/runs', { pools: ['no-such-pool'] }), 422, /Unknown pools: no-such-pool/);
+    const refused = await expectProblem(
+      await admin('POST', '/v1/admin/placement/runs', { pools: [poolId(), 'no-such-pool'], seeds: ['6f1c3a52-54a4-4c44-9a51-0b7a3b2a2d11'] }),
+      422,
+      /Unknown pool: no-such-pool; seed mailbox: 6f1c3a52/,
+    );
+    expect(refused.errors?.map((e) => e.path)).toEqual(['pools/1', 'seeds/0']);
+    await expectProblem(await admin('POST', '/v1/admin/placement/runs', { waitSeconds: 1 }), 422);
+    expect(await engine.database.sql`select 1 from placement_probes p join egress_sources s on s.id = p.ip_id where s.pool_id = ${poolId()}`).toHaveLength(0);
   });
 });
 

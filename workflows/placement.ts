@@ -22,8 +22,10 @@ const send = proxyActivities<Activities>({
 export interface PlacementRunInput {
   /** How long the providers get to file the messages before the seeds are read. */
   waitMs: number;
-  /** Only these pools (an operator's run); every pool when absent. */
+  /** Only these pools (an operator's run names them); every pool when absent. */
   pools?: string[];
+  /** Only these seed mailboxes; every seed when absent. */
+  seeds?: string[];
   /** Set by the API so it can answer with it; a scheduled run makes its own. */
   runId?: string;
   trigger?: 'schedule' | 'operator';
@@ -31,7 +33,7 @@ export interface PlacementRunInput {
 
 export async function placementRunWorkflow(input: PlacementRunInput): Promise<PlacementReport> {
   const runId = input.runId ?? uuid4();
-  const plan = await steps.planPlacementRun({ runId, trigger: input.trigger ?? 'schedule', pools: input.pools });
+  const plan = await steps.planPlacementRun({ runId, trigger: input.trigger ?? 'schedule', pools: input.pools, seeds: input.seeds });
   if (plan.probes.length === 0) return { runId, cells: [], errors: [], newAlarms: [] };
   setCurrentDetails(`sending ${plan.probes.length} placement messages`);
   await Promise.all(plan.probes.map((probeId) => send.sendPlacementProbe({ probeId })));

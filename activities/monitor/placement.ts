@@ -7,7 +7,7 @@ import { withHeartbeat } from '../heartbeat.js';
 export function placementActivities({ db, mailer, secrets, logger, delivery }: ActivityDeps) {
   const sendProbe = probeSender({ db, mailer, secrets, delivery: delivery ?? defaultDeliveryDeps() });
   return {
-    async planPlacementRun(input: { runId: string; trigger: 'schedule' | 'operator'; pools?: string[] }): Promise<PlacementPlan> {
+    async planPlacementRun(input: { runId: string; trigger: 'schedule' | 'operator'; pools?: string[]; seeds?: string[] }): Promise<PlacementPlan> {
       return planPlacementRun(db, input);
     },
     async sendPlacementProbe({ probeId }: { probeId: string }): Promise<{ status: string }> {

@@ -22,6 +22,7 @@ import { seedLogins } from './seeds.js';
 /** The header (and subject token) a placement message carries. */
 export const PLACEMENT_HEADER = 'X-Notiflow-Placement';
 export const PLACEMENT_ALARM = 'placement';
+const NO_ID = '00000000-0000-0000-0000-000000000000';
 
 export interface PlacementPlan {
   runId: string;
@@ -31,17 +32,20 @@ export interface PlacementPlan {
 }
 
 /**
- * Records the run and one probe per IP x seed (every pool, or those named). Idempotent: a
+ * Records the run and one probe per IP x seed (every pool and seed, or those named). Idempotent: a
  * retried plan of the same run returns the probes already planned.
  */
-export async function planPlacementRun(db: Db, input: { runId: string; trigger: 'schedule' | 'operator'; pools?: string[] }): Promise<PlacementPlan> {
+export async function planPlacementRun(db: Db, input: { runId: string; trigger: 'schedule' | 'operator'; pools?: string[]; seeds?: string[] }): Promise<PlacementPlan> {
   return db.transaction(async (tx) => {
     const [created] = await tx.insert(placementRuns).values({ id: input.runId, trigger: input.trigger }).onConflictDoNothing().returning();
     if (!created) {
       const probes = await tx.select({ id: placementProbes.id }).from(placementProbes).where(eq(placementProbes.runId, input.runId));
       return { runId: input.runId, probes: probes.map((p) => p.id), skippedPools: [] };
     }
-    const seeds = await tx.select({ id: seedMailboxes.id, provider: seedMailboxes.provider }).from(seedMailboxes);
+    const seeds = await tx
+      .select({ id: seedMailboxes.id, provider: seedMailboxes.provider })
+      .from(seedMailboxes)
+      .where(input.seeds ? inArray(seedMailboxes.id, input.seeds.length ? input.seeds : [NO_ID]) : undefined);
     const poolRows = await tx
       .select({ id: pools.id })
       .from(pools)
