@@ -130,8 +130,11 @@ export function placementAdminApi(deps: ApiDeps) {
     const body = c.req.valid('json');
     const known = ['other', ...rules().providers.map((p) => p.name)];
     if (!known.includes(body.provider))
-      throw problems.invalid(`provider must be one of the provider rules' names: ${known.join(', ')}`, [{ path: 'provider', message: 'unknown provider' }]);
-    if (!deps.secrets) throw problems.unavailable('Seed mailboxes need the engine secret key (SECRET_KEY) to seal their passwords; this API was not given it');
+      throw problems.invalid(`provider must be one of the provider rules' names: ${known.join(', ')}`, [
+        { path: 'provider', message: 'unknown provider' },
+      ]);
+    if (!deps.secrets)
+      throw problems.unavailable('Seed mailboxes need the engine secret key (SECRET_KEY) to seal their passwords; this API was not given it');
     const seed = await addSeed(db, deps.secrets, body);
     if (!seed) throw problems.conflict('A seed mailbox with this address exists already; remove it first to change it');
     return c.json(seedView(seed), 201);
@@ -149,7 +152,9 @@ export function placementAdminApi(deps: ApiDeps) {
     const found = new Set((await db.select({ id: pools.id }).from(pools).where(inArray(pools.id, body.pools))).map((p) => p.id));
     const unknown = [
       ...body.pools.flatMap((p, i) => (found.has(p) ? [] : [{ path: `pools/${i}`, message: `no such pool: ${p}` }])),
-      ...(body.seeds ?? []).flatMap((id, i) => (seeds.some((s) => s.id === id) ? [] : [{ path: `seeds/${i}`, message: `no such seed mailbox: ${id}` }])),
+      ...(body.seeds ?? []).flatMap((id, i) =>
+        seeds.some((s) => s.id === id) ? [] : [{ path: `seeds/${i}`, message: `no such seed mailbox: ${id}` }],
+      ),
     ];
     if (unknown.length) throw problems.invalid(`Unknown ${unknown.map((u) => u.message.replace(/^no such /, '')).join('; ')}`, unknown);
     const runId = randomUUID();
@@ -175,19 +180,37 @@ export function placementAdminApi(deps: ApiDeps) {
       .from(placementProbes)
       .innerJoin(sendingIps, eq(sendingIps.id, placementProbes.ipId))
       .where(eq(placementProbes.runId, run.id));
-    const ipRows = [...new Map(probes.map((r) => [r.p.ipId, { id: r.p.ipId, poolId: r.poolId, localAddress: r.p.sourceIp, ehloName: r.ehloName, weight: r.weight }])).values()];
+    const ipRows = [
+      ...new Map(
+        probes.map((r) => [r.p.ipId, { id: r.p.ipId, poolId: r.poolId, localAddress: r.p.sourceIp, ehloName: r.ehloName, weight: r.weight }]),
+      ).values(),
+    ];
     const statuses = await loadIpStatus(db, rules(), ipRows, Date.now());
     const cells = new Map<string, z.infer<typeof PlacementCellView>>();
     for (const { p, poolId } of probes) {
       const key = `${p.ipId}|${p.provider}`;
       const score = statuses.find((s) => s.id === p.ipId)?.byProvider[p.provider]?.score ?? 100;
-      const cell = cells.get(key) ?? { ipId: p.ipId, ip: p.sourceIp, poolId, provider: p.provider, inbox: 0, spam: 0, missing: 0, notSent: 0, unchecked: 0, pending: 0, score };
+      const cell = cells.get(key) ?? {
+        ipId: p.ipId,
+        ip: p.sourceIp,
+        poolId,
+        provider: p.provider,
+        inbox: 0,
+        spam: 0,
+        missing: 0,
+        notSent: 0,
+        unchecked: 0,
+        pending: 0,
+        score,
+      };
       if (p.outcome === 'not_sent') cell.notSent++;
       else if (p.outcome === 'inbox' || p.outcome === 'spam' || p.outcome === 'missing' || p.outcome === 'unchecked') cell[p.outcome]++;
       else cell.pending++;
       cells.set(key, cell);
     }
-    const results = [...cells.values()].sort((a, b) => a.poolId.localeCompare(b.poolId) || a.ip.localeCompare(b.ip) || a.provider.localeCompare(b.provider));
+    const results = [...cells.values()].sort(
+      (a, b) => a.poolId.localeCompare(b.poolId) || a.ip.localeCompare(b.ip) || a.provider.localeCompare(b.provider),
+    );
     return c.json(
       {
         run: { id: run.id, trigger: run.trigger, startedAt: run.startedAt.toISOString(), checkedAt: run.checkedAt?.toISOString() ?? null },

@@ -112,7 +112,11 @@ beforeAll(async () => {
   fingerprints = [fingerprint.match(/../g)!.join(':')];
   const seed = await engine.request('POST', '/v1/admin/seed-mailboxes', {
     key: adminKey,
-    body: { provider: 'gmail', address: `fuzz-${Date.now()}-${randomInt(1e9)}@seeds.test`, imap: { host: '127.0.0.1', port: 143, tls: false, username: 'fuzz', password: 'fuzz' } },
+    body: {
+      provider: 'gmail',
+      address: `fuzz-${Date.now()}-${randomInt(1e9)}@seeds.test`,
+      imap: { host: '127.0.0.1', port: 143, tls: false, username: 'fuzz', password: 'fuzz' },
+    },
   });
   expect(seed.status, await seed.clone().text()).toBe(201);
   seedIds = [((await seed.json()) as { id: string }).id];

@@ -99,7 +99,11 @@ describe('seed mailboxes', () => {
       /provider must be one of/,
     );
     await expectProblem(
-      await admin('POST', '/v1/admin/seed-mailboxes', { provider: 'gmail', address: 'not an address', imap: { host: '127.0.0.1', username: 'x', password: 'y' } }),
+      await admin('POST', '/v1/admin/seed-mailboxes', {
+        provider: 'gmail',
+        address: 'not an address',
+        imap: { host: '127.0.0.1', username: 'x', password: 'y' },
+      }),
       422,
     );
 
@@ -128,7 +132,9 @@ describe('seed mailboxes', () => {
     );
     expect(refused.errors?.map((e) => e.path)).toEqual(['pools/1', 'seeds/0']);
     await expectProblem(await admin('POST', '/v1/admin/placement/runs', { waitSeconds: 1 }), 422);
-    expect(await engine.database.sql`select 1 from placement_probes p join egress_sources s on s.id = p.ip_id where s.pool_id = ${poolId()}`).toHaveLength(0);
+    expect(
+      await engine.database.sql`select 1 from placement_probes p join egress_sources s on s.id = p.ip_id where s.pool_id = ${poolId()}`,
+    ).toHaveLength(0);
   });
 });
 
@@ -164,7 +170,10 @@ describe('a placement run', () => {
 
     // The console shows both, with the score beside each.
     const page = await consolePlacementPage();
-    const row = (ip: string) => new RegExp(`<td><a href="/console#ip-[^"]+">${ip.replace(/\./g, '\\.')}</a></td>\\s*<td>gmail</td>\\s*<td><strong class="placement">([^<]+)</strong>[\\s\\S]*?<td class="score">(\\d+)</td>`);
+    const row = (ip: string) =>
+      new RegExp(
+        `<td><a href="/console#ip-[^"]+">${ip.replace(/\./g, '\\.')}</a></td>\\s*<td>gmail</td>\\s*<td><strong class="placement">([^<]+)</strong>[\\s\\S]*?<td class="score">(\\d+)</td>`,
+      );
     expect(row(GOOD_IP).exec(page)?.slice(1)).toEqual(['inbox', String(good.score)]);
     expect(row(SPAM_IP).exec(page)?.slice(1)).toEqual(['spam folder', String(spam.score)]);
   }, 120_000);
@@ -184,7 +193,8 @@ describe('a placement run', () => {
     // A wrong password, sealed as the API seals it.
     const { createSecretBox, sealedFor } = await import('../config/secrets.js');
     const box = createSecretBox(Buffer.from(engine.secretKey, 'base64'));
-    await engine.database.sql`update seed_mailboxes set password_enc = ${box.encrypt('seed-mailbox', sealedFor.seedMailbox(seed!.id, SEED), 'wrong')} where id = ${seed!.id}`;
+    await engine.database
+      .sql`update seed_mailboxes set password_enc = ${box.encrypt('seed-mailbox', sealedFor.seedMailbox(seed!.id, SEED), 'wrong')} where id = ${seed!.id}`;
     const low = await gmailScore(GOOD_IP);
     const { report, cells } = await runPlacement();
     expect(report.errors).toEqual([expect.objectContaining({ seedId: seed!.id, error: expect.stringMatching(/^IMAP: /) })]);

@@ -35,7 +35,10 @@ export interface PlacementPlan {
  * Records the run and one probe per IP x seed (every pool and seed, or those named). Idempotent: a
  * retried plan of the same run returns the probes already planned.
  */
-export async function planPlacementRun(db: Db, input: { runId: string; trigger: 'schedule' | 'operator'; pools?: string[]; seeds?: string[] }): Promise<PlacementPlan> {
+export async function planPlacementRun(
+  db: Db,
+  input: { runId: string; trigger: 'schedule' | 'operator'; pools?: string[]; seeds?: string[] },
+): Promise<PlacementPlan> {
   return db.transaction(async (tx) => {
     const [created] = await tx.insert(placementRuns).values({ id: input.runId, trigger: input.trigger }).onConflictDoNothing().returning();
     if (!created) {
@@ -255,6 +258,7 @@ export async function checkPlacementRun(db: Db, secrets: SecretBox, logger: Logg
     });
     if (id) report.newAlarms.push(id);
   }
-  if (report.errors.length || report.newAlarms.length) logger.warn({ runId, errors: report.errors.length, newAlarms: report.newAlarms.length }, 'placement check');
+  if (report.errors.length || report.newAlarms.length)
+    logger.warn({ runId, errors: report.errors.length, newAlarms: report.newAlarms.length }, 'placement check');
   return report;
 }

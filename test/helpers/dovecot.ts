@@ -107,7 +107,10 @@ plugin {
   // Compiled here: the delivering process (the mail user) may not write beside the script.
   const setJunkFromIps = (ips: string[]) => {
     const junk = ips.map((ip) => `header :contains "Received" "[${ip}]"`).join(', ');
-    writeFileSync(join(dir, 'sieve', 'before.sieve'), `require ["fileinto", "mailbox"];\nif anyof (${junk || 'false'}) { fileinto :create "Junk"; stop; }\n`);
+    writeFileSync(
+      join(dir, 'sieve', 'before.sieve'),
+      `require ["fileinto", "mailbox"];\nif anyof (${junk || 'false'}) { fileinto :create "Junk"; stop; }\n`,
+    );
     const compiled = spawnSync('/usr/bin/sievec', ['-c', join(dir, 'dovecot.conf'), join(dir, 'sieve', 'before.sieve')], { encoding: 'utf8' });
     if (compiled.status !== 0) throw new Error(`sievec failed: ${compiled.stderr}`);
   };
@@ -124,7 +127,11 @@ plugin {
   let stderr = '';
   proc.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-  await waitForPort(imapPort, () => proc.exitCode !== null, () => `${stderr}\n${log()}`);
+  await waitForPort(
+    imapPort,
+    () => proc.exitCode !== null,
+    () => `${stderr}\n${log()}`,
+  );
 
   return {
     imapPort,

@@ -48,8 +48,8 @@ export function operatorConsole(deps: ConsoleDeps) {
         brand,
         header: nonce
           ? html` <nav aria-label="Console">
-                <a href="/console">Overview</a><a href="/console/notifications">Notification lookup</a
-                ><a href="/console/suppressions">Suppressions</a><a href="/console/placement">Placement</a>
+                <a href="/console">Overview</a><a href="/console/notifications">Notification lookup</a><a href="/console/suppressions">Suppressions</a
+                ><a href="/console/placement">Placement</a>
               </nav>
               <form class="inline" method="post" action="/console/sign-out">
                 <input type="hidden" name="csrf" value="${sessions.csrfFor(nonce)}" /><button class="secondary" type="submit">Sign out</button>
