@@ -204,3 +204,23 @@ describe('a placement run', () => {
     expect(rows.map((r) => r.outcome)).toEqual(['unchecked', 'unchecked']);
   }, 120_000);
 });
+
+describe('seed mailbox passwords at rest', () => {
+  it('are sealed again under the newest key of the ring by a full reseal pass, bound to their row', async () => {
+    // Last in this file: the pass also reseals this engine's tenant's DKIM key, which its worker could then not open.
+    const { createSecretBox, sealedFor } = await import('../config/secrets.js');
+    const { resealSecrets } = await import('../domain/reseal-secrets.js');
+    const newKey = randomBytes(32);
+    const rotated = createSecretBox([
+      { id: 'k9', key: newKey },
+      { id: 'k0', key: Buffer.from(engine.secretKey, 'base64') },
+    ]);
+    await resealSecrets(engine.database.db, rotated);
+    const [row] = await engine.database.sql<{ id: string; password_enc: string }[]>`select id, password_enc from seed_mailboxes where id = ${seedId}`;
+    expect(row!.password_enc).toMatch(/^v2\.k9\./);
+    const onlyNew = createSecretBox([{ id: 'k9', key: newKey }]);
+    // The previous test left the wrong password in place.
+    expect(onlyNew.decrypt('seed-mailbox', sealedFor.seedMailbox(seedId, SEED), row!.password_enc)).toBe('wrong');
+    expect(() => onlyNew.decrypt('seed-mailbox', sealedFor.seedMailbox(seedId, 'other@seeds.test'), row!.password_enc)).toThrow();
+  });
+});
