@@ -6,6 +6,7 @@ import { blocklistActivities } from './monitor/blocklist.js';
 import { deliveryMonitorActivities } from './monitor/delivery-rates.js';
 import { domainCheckActivities } from './monitor/domain-check.js';
 import { partitionActivities } from './monitor/partitions.js';
+import { placementActivities } from './monitor/placement.js';
 import { retentionActivities } from './monitor/retention.js';
 import { prepareActivities } from './prepare.js';
 import { sendEmailActivities } from './send-email.js';
@@ -28,6 +29,7 @@ export function createActivities(deps: ActivityDeps) {
     ...deliveryMonitorActivities(deps),
     ...domainCheckActivities(deps),
     ...partitionActivities(deps),
+    ...placementActivities(deps),
     ...retentionActivities(deps),
     ...operatorWebhookActivities(deps),
     ...statusWebhookActivities(deps),

@@ -7,6 +7,7 @@ import { TemplateDataError } from '../domain/templates/errors.js';
 import { compileBusy } from '../templates/errors.js';
 import { setCompileLimits, type CompileLimits } from '../templates/mjml.js';
 import { adminApi } from './admin.js';
+import { placementAdminApi } from './placement-admin.js';
 import { alarmsApi } from './alarms.js';
 import { KEY_CHANGES_CHANNEL, type ApiKeyScope } from '../domain/tenancy/api-keys.js';
 import { apiKeysApi } from './api-keys.js';
@@ -227,6 +228,7 @@ export function createApi(deps: ApiDeps, opts: { onError?: (err: unknown) => voi
   admin.route('/', consoleSessionsAdminApi(deps));
   admin.route('/', adminApi(deps));
   admin.route('/', providerDataAdminApi(deps));
+  admin.route('/', placementAdminApi(deps));
   app.route('/v1/admin', admin);
 
   // Keyless routes, also ahead of the tenant-key middleware: the signed body is the credential.

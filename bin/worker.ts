@@ -58,6 +58,8 @@ await ensureMonitoringSchedules(client, {
   blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration,
   monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration,
   domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration,
+  placementEvery: env.PLACEMENT_EVERY as Duration,
+  placementWait: env.PLACEMENT_WAIT as Duration,
 });
 const metricsServer = env.WORKER_METRICS_ADDRESS
   ? serveWorkerMetrics(env.WORKER_METRICS_ADDRESS.split(':')[0]!, Number(env.WORKER_METRICS_ADDRESS.split(':')[1]))

@@ -208,6 +208,9 @@ const schema = z.object({
   /** How often the blocklist check and the delivery-rate monitor run (Temporal Schedules). */
   BLOCKLIST_CHECK_EVERY: every('15m'),
   DELIVERY_MONITOR_EVERY: every('5m'),
+  /** Seed placement (docs/deliverability.md): how often a run starts, and how long it waits before reading the seed mailboxes. */
+  PLACEMENT_EVERY: every('24h'),
+  PLACEMENT_WAIT: every('30m'),
   /** Delivery rates are judged over this window, and only from this many attempts per provider or IP. */
   MONITOR_WINDOW_MINUTES: z.coerce.number().int().positive().default(60),
   MONITOR_MIN_VOLUME: z.coerce.number().int().positive().default(100),

@@ -11,7 +11,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, ran
  */
 
 /** What a ciphertext holds; each has its own encryption key. */
-export type SealPurpose = 'dkim-key' | 'webhook-secret' | 'push-credential';
+export type SealPurpose = 'dkim-key' | 'webhook-secret' | 'push-credential' | 'seed-mailbox';
 /** What a MAC vouches for; each has its own signing key. */
 export type SignPurpose = 'link' | 'csrf' | 'return-path' | 'suppression-hash' | 'unsubscribe-link' | 'demo';
 
@@ -83,6 +83,8 @@ export const sealedFor = {
   dkimKey: (tenantId: string, domain: string, selector: string) => `tenant:${tenantId}|domain:${domain}|selector:${selector}`,
   webhookSecret: (tenantId: string) => `tenant:${tenantId}`,
   pushCredential: (tenantId: string) => `tenant:${tenantId}`,
+  /** An operator's seed mailbox (inbox placement): its IMAP password, bound to the mailbox row and address. */
+  seedMailbox: (id: string, address: string) => `seed:${id}|address:${address}`,
 };
 
 const derive = (key: Buffer, label: string) => Buffer.from(hkdfSync('sha256', key, 'notiflow', label, 32));

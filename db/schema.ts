@@ -18,3 +18,4 @@ export * from './schema-digests.js';
 export * from './schema-rollups.js';
 export * from './schema-dmarc.js';
 export * from './schema-provider-data.js';
+export * from './schema-placement.js';

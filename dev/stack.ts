@@ -191,6 +191,8 @@ export async function startDevStack(env: Env, logger: Logger): Promise<DevStack>
       blocklistEvery: env.BLOCKLIST_CHECK_EVERY as Duration,
       monitorEvery: env.DELIVERY_MONITOR_EVERY as Duration,
       domainCheckEvery: env.DOMAIN_CHECK_EVERY as Duration,
+      placementEvery: env.PLACEMENT_EVERY as Duration,
+      placementWait: env.PLACEMENT_WAIT as Duration,
     });
     const inbound = await startInboundListener(
       {

@@ -1,7 +1,7 @@
 import { and, eq } from 'drizzle-orm';
 import { sealedFor, type SecretBox } from '../config/secrets.js';
 import type { Db } from '../db/client.js';
-import { sendingDomains, tenantPushCredentials, tenantWebhookSecrets } from '../db/schema.js';
+import { seedMailboxes, sendingDomains, tenantPushCredentials, tenantWebhookSecrets } from '../db/schema.js';
 
 export interface ResealReport {
   /** Ciphertexts sealed again under the newest key, bound to their row. */
@@ -73,6 +73,15 @@ export async function resealSecrets(db: Db, secrets: SecretBox, only?: { tenantI
         .update(tenantPushCredentials)
         .set({ credentialEnc: next })
         .where(and(eq(tenantPushCredentials.tenantId, p.tenantId), eq(tenantPushCredentials.credentialEnc, p.credentialEnc)));
+  }
+  // Seed mailboxes belong to the operator, not to a tenant: sealed again only in a full pass.
+  for (const m of only ? [] : await db.select().from(seedMailboxes)) {
+    const next = again('seed-mailbox', sealedFor.seedMailbox(m.id, m.address), m.passwordEnc, `seed mailbox ${m.id}`);
+    if (next)
+      await db
+        .update(seedMailboxes)
+        .set({ passwordEnc: next })
+        .where(and(eq(seedMailboxes.id, m.id), eq(seedMailboxes.passwordEnc, m.passwordEnc)));
   }
   return report;
 }

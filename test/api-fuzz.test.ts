@@ -66,6 +66,7 @@ let ipIds: string[] = [];
 let adminTenant: string;
 let poolIds: string[] = [];
 let fingerprints: string[] = [];
+let seedIds: string[] = [];
 
 beforeAll(async () => {
   // Wrong keys are part of the input: without a high unknown-key limit their answers would be held (api/auth.ts).
@@ -109,6 +110,16 @@ beforeAll(async () => {
   });
   expect(registered.status, await registered.clone().text()).toBe(201);
   fingerprints = [fingerprint.match(/../g)!.join(':')];
+  const seed = await engine.request('POST', '/v1/admin/seed-mailboxes', {
+    key: adminKey,
+    body: {
+      provider: 'gmail',
+      address: `fuzz-${Date.now()}-${randomInt(1e9)}@seeds.test`,
+      imap: { host: '127.0.0.1', port: 143, tls: false, username: 'fuzz', password: 'fuzz' },
+    },
+  });
+  expect(seed.status, await seed.clone().text()).toBe(201);
+  seedIds = [((await seed.json()) as { id: string }).id];
 
   // One alarm to list (resolved, so tests that read open alarms don't see it).
   await engine.database
@@ -237,6 +248,7 @@ const adminIds: Record<string, () => string[]> = {
   tenants: () => [adminTenant],
   pools: () => poolIds,
   ips: () => ipIds,
+  'seed-mailboxes': () => seedIds,
 };
 
 /** Known good values for path parameters, so requests reach past "not found". */

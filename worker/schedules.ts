@@ -1,7 +1,8 @@
 import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client, type ScheduleOptionsAction } from '@temporalio/client';
-import type { Duration } from '@temporalio/common';
+import { msToNumber, type Duration } from '@temporalio/common';
 import { monitoringScheduleIds } from '../workflows/ids.js';
 import { blocklistCheckWorkflow, deliveryMonitorWorkflow, domainCheckWorkflow, retentionWorkflow } from '../workflows/monitoring.js';
+import { placementRunWorkflow } from '../workflows/placement.js';
 
 export interface MonitoringScheduleOptions {
   taskQueue: string;
@@ -13,10 +14,13 @@ export interface MonitoringScheduleOptions {
   domainCheckEvery?: Duration;
   /** Retention run (default daily). */
   retentionEvery?: Duration;
+  /** Seed placement run (default daily), and how long it waits before reading the seeds (default 30 minutes). */
+  placementEvery?: Duration;
+  placementWait?: Duration;
 }
 
 /**
- * Creates the blocklist-check, delivery-monitor and retention Schedules, or brings existing ones up to date:
+ * Creates the blocklist-check, delivery-monitor, domain-check, retention and seed-placement Schedules, or brings existing ones up to date:
  * safe to run at every worker and dev start. A run still going when the next is due is skipped.
  */
 export async function ensureMonitoringSchedules(client: Client, opts: MonitoringScheduleOptions): Promise<string[]> {
@@ -41,6 +45,17 @@ export async function ensureMonitoringSchedules(client: Client, opts: Monitoring
       id: ids.retention,
       every: opts.retentionEvery ?? '1d',
       action: { type: 'startWorkflow', workflowType: retentionWorkflow, args: [], taskQueue: opts.taskQueue, workflowId: ids.retention },
+    },
+    {
+      id: ids.placement,
+      every: opts.placementEvery ?? '24h',
+      action: {
+        type: 'startWorkflow',
+        workflowType: placementRunWorkflow,
+        args: [{ waitMs: msToNumber(opts.placementWait ?? '30m') }],
+        taskQueue: opts.taskQueue,
+        workflowId: ids.placement,
+      },
     },
   ];
   for (const s of schedules) {

@@ -27,10 +27,16 @@ export function monitoringScheduleIds(prefix = 'notiflow') {
     deliveryMonitor: `${prefix}-delivery-monitor`,
     domainCheck: `${prefix}-domain-check`,
     retention: `${prefix}-retention`,
+    placement: `${prefix}-placement`,
   };
 }
 
 /** One post per domain event and check run (the run's own workflow id keeps it unique). */
 export function domainEventWorkflowId(type: string, domain: string, runId: string): string {
   return `domain-event:${type}:${domain}:${runId}`;
+}
+
+/** An operator's placement run (POST /v1/admin/placement/runs). */
+export function placementRunWorkflowId(runId: string): string {
+  return `placement-run:${runId}`;
 }

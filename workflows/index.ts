@@ -9,5 +9,6 @@ export {
   retentionWorkflow,
   tenantDomainEventWorkflow,
 } from './monitoring.js';
+export { placementRunWorkflow } from './placement.js';
 export { statusWebhookWorkflow } from './status-webhook.js';
 export { testSendWorkflow } from './test-send.js';

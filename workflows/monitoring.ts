@@ -22,7 +22,7 @@ const operator = proxyActivities<Activities>({
   retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '10 minutes' },
 });
 
-async function notifyAll(alarmIds: string[]): Promise<void> {
+export async function notifyAll(alarmIds: string[]): Promise<void> {
   for (const alarmId of alarmIds) {
     await startChild(operatorAlarmWorkflow, {
       workflowId: alarmWorkflowId(alarmId),

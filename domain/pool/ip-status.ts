@@ -48,7 +48,7 @@ export async function loadIpStatus(db: Db, rules: ProviderRules, ips: readonly I
   const addresses = ips.map((s) => s.localAddress);
   const windowStart = now - rules.reputation.windowHours * 3_600_000;
   const halfLifeMs = rules.reputation.halfLifeMinutes * 60_000;
-  const [controls, warmups, quarantines, outcomes, feedback] = await Promise.all([
+  const [controls, warmups, quarantines, outcomes, feedback, placement] = await Promise.all([
     db
       .select()
       .from(ipControls)
@@ -74,11 +74,20 @@ export async function loadIpStatus(db: Db, rules: ProviderRules, ips: readonly I
       from feedback_events
       where source_ip in ${addresses} and kind in ('complaint', 'bounce') and received_at > ${ts(windowStart)}::timestamptz and received_at <= ${ts(now)}::timestamptz
       group by 1, 2, 3`),
+    // Seed placement results (domain/placement/run.ts), per IP and the seed's provider.
+    db.execute(sql`
+      select ip_id as key, provider, 'placement:' || outcome as kind,
+        sum(power(0.5, greatest(0, extract(epoch from (${ts(now)}::timestamptz - checked_at)) * 1000) / ${halfLifeMs}))::float8 as decayed,
+        count(*)::int as count
+      from placement_probes
+      where ip_id in ${ids} and outcome in ('inbox', 'spam', 'missing') and checked_at > ${ts(windowStart)}::timestamptz and checked_at <= ${ts(now)}::timestamptz
+      group by 1, 2, 3`),
   ]);
   type Agg = { key: string; provider: string; kind: string; decayed: number; count: number };
   const rowsFor = (s: IpRow): (DecayedRow & { provider: string })[] => [
     ...(outcomes as unknown as Agg[]).filter((r) => r.key === s.id),
     ...(feedback as unknown as Agg[]).filter((r) => r.key === s.localAddress && chargeOf(r.kind) === 'ip'),
+    ...(placement as unknown as Agg[]).filter((r) => r.key === s.id),
   ];
 
   return ips.map((s) => {

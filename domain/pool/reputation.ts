@@ -15,7 +15,13 @@ const badWeight: Record<string, number> = {
   'bounce:rate_limited': 3,
   'bounce:transient': 1,
   'bounce:other': 2,
+  // Seed placement (domain/placement/): few messages, each a provider's own verdict on the IP.
+  'placement:spam': 20,
+  'placement:missing': 5,
 };
+
+/** Good outcomes other than a delivery, and what each weighs (a delivery weighs 1). */
+const goodWeight: Record<string, number> = { 'placement:inbox': 5 };
 
 /** Bounce classes caused by the recipient list, not the sending IP: charged to the tenant's hygiene. */
 const tenantClasses = new Set(['unknown_user', 'bad_domain', 'mailbox_disabled', 'mailbox_full', 'message_too_large']);
@@ -55,6 +61,7 @@ export function scoreOf(rows: readonly DecayedRow[], rules: ProviderRules): Scor
   for (const r of rows) {
     events += r.count;
     if (r.kind === 'delivered') good += r.decayed;
+    else if (goodWeight[r.kind]) good += r.decayed * goodWeight[r.kind]!;
     else bad += r.decayed * (badWeight[r.kind] ?? 1);
   }
   const prior = rules.reputation.priorGood;

@@ -130,7 +130,7 @@ export async function providerOf(
 export async function chooseRoute(
   db: Db,
   d: DeliveryDeps,
-  msg: { tenantId: string; poolId: string; recipientDomain: string; mandatory?: boolean },
+  msg: { tenantId: string; poolId: string; recipientDomain: string; mandatory?: boolean; ipId?: string },
   topology: PoolTopology = poolTopology(db, 0),
 ): Promise<Route> {
   const now = d.now();
@@ -162,7 +162,8 @@ export async function chooseRoute(
     );
 
   const fallbackPoolId = await topology.fallbackPoolId(msg.tenantId);
-  const poolIds = [msg.poolId, ...(fallbackPoolId && fallbackPoolId !== msg.poolId ? [fallbackPoolId] : [])];
+  // A placement probe names its IP: that IP of the tenant's pool or none, never a fallback pool.
+  const poolIds = [msg.poolId, ...(fallbackPoolId && fallbackPoolId !== msg.poolId && !msg.ipId ? [fallbackPoolId] : [])];
   const limits = limitsFor(d.rules, provider);
   const waits: number[] = [];
 
@@ -170,7 +171,7 @@ export async function chooseRoute(
     const p = poolId === pool.id ? pool : await topology.pool(poolId);
     if (!p) continue;
     const target = targetOf(p, lookup.mxHosts, d, msg.recipientDomain, tls);
-    const ips = p.ips;
+    const ips = msg.ipId ? p.ips.filter((ip) => ip.id === msg.ipId) : p.ips;
     const statuses = await loadIpStatus(db, d.rules, ips, now);
     let candidates = statuses.flatMap((s) => {
       const view = providerView(s, provider, d.rules, now);

@@ -5,6 +5,7 @@ import type { Db } from '../../db/client.js';
 import type { ProviderRules } from '../../domain/pool/rules.js';
 import { page, pageHeaders } from '../layout.js';
 import { scoreChart } from './chart.js';
+import { placementPage, type PlacementJson } from './placement.js';
 import { acknowledgeAlarm, isUuid, lookupNotification, openAlarms, scoreHistory, searchSuppressions, tenantRows } from './data.js';
 import { deliveriesPage } from './deliveries.js';
 import { workflowUrl } from './links.js';
@@ -53,7 +54,7 @@ export function operatorConsole(deps: ConsoleDeps) {
           ? html` <nav aria-label="Console">
                 <a href="/console">Overview</a><a href="/console/log">Message log</a><a href="/console/deliveries">Deliveries</a
                 ><a href="/console/notifications">Notification lookup</a><a href="/console/suppressions">Suppressions</a
-                ><a href="/console/dmarc">DMARC</a>
+                ><a href="/console/dmarc">DMARC</a><a href="/console/placement">Placement</a>
               </nav>
               <form class="inline" method="post" action="/console/sign-out">
                 <input type="hidden" name="csrf" value="${sessions.csrfFor(nonce)}" /><button class="secondary" type="submit">Sign out</button>
@@ -344,6 +345,11 @@ export function operatorConsole(deps: ConsoleDeps) {
         nonceOf(c),
       );
     return c.redirect('/console?done=Alarm+acknowledged#h-alarms', 303);
+  });
+
+  app.get('/placement', async (c) => {
+    const latest = (await (await deps.admin('/v1/admin/placement/latest')).json()) as PlacementJson;
+    return send(c, placementPage(latest), 200, nonceOf(c));
   });
 
   app.get('/suppressions', async (c) => {
