@@ -3,13 +3,12 @@ import { and, eq } from 'drizzle-orm';
 import { sendingDomains } from '../db/schema.js';
 import { dmarcSummary } from '../domain/dmarc/summary.js';
 import type { ApiDeps, ApiEnv } from './env.js';
-import { jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
+import { IsoDay, jsonResponse, problemResponses, router, TENANT_PROBLEMS } from './contract.js';
 import { problems } from './problem.js';
 
-const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
 const Query = z.object({
-  from: isoDay.optional().describe('First day (UTC), default 30 days before `to`'),
-  to: isoDay.optional().describe('Last day (UTC), default today'),
+  from: IsoDay.optional().describe('First day (UTC), default 30 days before `to`'),
+  to: IsoDay.optional().describe('Last day (UTC), default today'),
 });
 const Params = z.object({
   domain: z

@@ -3,7 +3,7 @@ import { defaultDeliveryDeps } from '../domain/pool/delivery-deps.js';
 import { importPostmaster, TrafficStats } from '../domain/provider-data/postmaster.js';
 import { importSnds, parseSndsCsv, ProviderDataError } from '../domain/provider-data/snds.js';
 import { providerDataView } from '../domain/provider-data/view.js';
-import { BODY_PROBLEMS, jsonBody, jsonResponse, OPERATOR, problemResponses, router } from './contract.js';
+import { BODY_PROBLEMS, IsoDay, jsonBody, jsonResponse, OPERATOR, problemResponses, router } from './contract.js';
 import type { ApiDeps } from './env.js';
 import { problems } from './problem.js';
 
@@ -19,7 +19,6 @@ const SndsBody = z
       ),
   })
   .strict();
-const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a day as YYYY-MM-DD');
 const ratio = z.number().nullable();
 const View = z
   .object({
@@ -87,7 +86,7 @@ const routes = {
     path: '/provider-data',
     summary: "Providers' data per IP and domain, beside our own per-provider scores",
     ...OPERATOR,
-    request: { query: z.object({ from: isoDay, to: isoDay }) },
+    request: { query: z.object({ from: IsoDay, to: IsoDay }) },
     responses: { 200: jsonResponse(View, 'Per IP and per domain'), ...problemResponses(...OPERATOR_PROBLEMS, 422) },
   }),
 };
