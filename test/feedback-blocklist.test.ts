@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
+import { Client } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
+import { encryptedDataConverter } from '../config/temporal.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultMonitoring } from '../domain/monitor/settings.js';
 import { signatureHeader, verifyWebhookSignature } from '../domain/webhooks/sign.js';
@@ -85,6 +88,20 @@ describe('blocklist monitoring', () => {
     const described = await engine.client.schedule.getHandle(scheduleIds[0]!).describe();
     expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'blocklistCheckWorkflow', taskQueue: engine.taskQueue });
     expect(described.spec.intervals?.[0]?.every).toBe(15 * 60_000);
+  });
+
+  it('a schedule written under a payload key this worker does not hold is replaced, not a start-up crash', async () => {
+    // Another deployment (or a retired key) wrote the placement schedule's arguments.
+    const otherKey = `other-key:${randomBytes(32).toString('base64')}`;
+    const other = new Client({ connection: engine.client.connection, dataConverter: encryptedDataConverter(otherKey) });
+    const idPrefix = `${engine.taskQueue}-rekeyed`;
+    const opts = { taskQueue: engine.taskQueue, idPrefix } as const;
+    const ids = await ensureMonitoringSchedules(other, opts);
+    await expect(engine.client.schedule.getHandle(`${idPrefix}-placement`).describe()).rejects.toThrow(/unknown key id/);
+    expect(await ensureMonitoringSchedules(engine.client, opts)).toEqual(ids);
+    const described = await engine.client.schedule.getHandle(`${idPrefix}-placement`).describe();
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'placementRunWorkflow', taskQueue: engine.taskQueue });
+    for (const id of ids) await engine.client.schedule.getHandle(id).delete();
   });
 
   it('a listed IP is quarantined for all providers, an alarm raised and the operator told; delisted, it returns', async () => {

@@ -65,7 +65,16 @@ export async function ensureMonitoringSchedules(client: Client, opts: Monitoring
       await client.schedule.create({ scheduleId: s.id, spec, action: s.action, policies });
     } catch (err) {
       if (!(err instanceof ScheduleAlreadyRunning)) throw err;
-      await client.schedule.getHandle(s.id).update((prev) => ({ ...prev, spec, action: s.action, policies }));
+      const handle = client.schedule.getHandle(s.id);
+      try {
+        await handle.update((prev) => ({ ...prev, spec, action: s.action, policies }));
+      } catch (updateErr) {
+        // Its arguments were encrypted under a key this process no longer holds (a retired key,
+        // or another deployment's): it cannot be read back, so it is replaced whole.
+        if (!/unknown key id/i.test(String(updateErr))) throw updateErr;
+        await handle.delete();
+        await client.schedule.create({ scheduleId: s.id, spec, action: s.action, policies });
+      }
     }
   }
   return schedules.map((s) => s.id);
