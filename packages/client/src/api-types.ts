@@ -1300,6 +1300,176 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/admin/placement/latest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The latest placement run: per IP x provider, where the seeds' copies landed, beside the IP's score */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The latest run (run null before the first) */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["PlacementRun"];
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/placement/runs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Start a placement run now: a marked message from each pool IP to each seed, read back after the wait */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description The pools whose IPs are tested (the schedule tests every pool) */
+                        pools: string[];
+                        /** @description Only these seed mailboxes; every seed when absent */
+                        seeds?: string[];
+                        /**
+                         * @description How long providers get to file the messages before the seeds are read
+                         * @default 1800
+                         */
+                        waitSeconds?: number;
+                    };
+                };
+            };
+            responses: {
+                /** @description Started */
+                202: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            runId: string;
+                            workflowId: string;
+                        };
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is not configured or not reachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/pools": {
         parameters: {
             query?: never;
@@ -1482,6 +1652,475 @@ export interface paths {
         };
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/provider-data": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Providers' data per IP and domain, beside our own per-provider scores */
+        get: {
+            parameters: {
+                query: {
+                    from: string;
+                    to: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Per IP and per domain */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ProviderData"];
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/provider-data/postmaster": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Google Postmaster Tools traffic stats (the domains.trafficStats.list answer) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        trafficStats: {
+                            dkimSuccessRatio?: number;
+                            dmarcSuccessRatio?: number;
+                            domainReputation?: string;
+                            name: string;
+                            spfSuccessRatio?: number;
+                            userReportedSpamRatio?: number;
+                        }[];
+                    };
+                };
+            };
+            responses: {
+                /** @description Imported */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Rows stored (a day imported again replaces the earlier one) */
+                            imported: number;
+                        };
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/provider-data/snds": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Import Microsoft SNDS per-IP data (the CSV of its automated access or export, as {csv}) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @description SNDS data as its automated access (data.aspx) or export gives it: one line per IP and day, no header needed (e.g. jq -Rs '{csv: .}' snds.csv) */
+                        csv: string;
+                    };
+                };
+            };
+            responses: {
+                /** @description Imported */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            /** @description Rows stored (a day imported again replaces the earlier one) */
+                            imported: number;
+                        };
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/seed-mailboxes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Seed mailboxes for inbox placement (passwords are never shown) */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Seeds */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            seeds: components["schemas"]["SeedMailbox"][];
+                        };
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
+        /** Add a seed mailbox (its IMAP password stored encrypted) */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["SeedMailboxInput"];
+                };
+            };
+            responses: {
+                /** @description Added */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["SeedMailbox"];
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Conflict with the current state */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Request body too large */
+                413: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Unsupported content type */
+                415: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is not configured or not reachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/seed-mailboxes/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a seed mailbox */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Done; no body */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
         options?: never;
         head?: never;
         patch?: never;
@@ -4750,7 +5389,7 @@ export interface paths {
                     /** @description Items per page, at most 100 */
                     limit?: number;
                     /** @description Only notifications in this status */
-                    status?: "accepted" | "scheduled" | "running" | "delivered" | "failed" | "cancelled" | "skipped" | "suppressed" | "bounced" | "complained";
+                    status?: "accepted" | "scheduled" | "batched" | "digested" | "running" | "delivered" | "failed" | "cancelled" | "skipped" | "suppressed" | "bounced" | "complained";
                     /** @description Created before this time (ISO 8601) */
                     to?: string;
                     /** @description Only this notification type */
@@ -4782,7 +5421,7 @@ export interface paths {
                                 /** Format: uuid */
                                 id: string;
                                 /** @enum {string} */
-                                status: "accepted" | "scheduled" | "running" | "delivered" | "failed" | "cancelled" | "skipped" | "suppressed" | "bounced" | "complained";
+                                status: "accepted" | "scheduled" | "batched" | "digested" | "running" | "delivered" | "failed" | "cancelled" | "skipped" | "suppressed" | "bounced" | "complained";
                                 templateVersion: number | null;
                                 type: string;
                                 updatedAt: string;
@@ -5055,7 +5694,7 @@ export interface paths {
                             id: string;
                             sendAt: string | null;
                             /** @enum {string} */
-                            status: "accepted" | "scheduled" | "running" | "delivered" | "failed" | "cancelled" | "skipped" | "suppressed" | "bounced" | "complained";
+                            status: "accepted" | "scheduled" | "batched" | "digested" | "running" | "delivered" | "failed" | "cancelled" | "skipped" | "suppressed" | "bounced" | "complained";
                             /** @description the template version the notification is rendered with (chosen when accepted) */
                             templateVersion: number | null;
                             type: string;
@@ -6231,6 +6870,118 @@ export interface paths {
                 };
             };
         };
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sending-domains/{domain}/dmarc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** DMARC aggregate reports for the domain: per day and source IP, pass and alignment, our pools or not */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description First day (UTC), default 30 days before `to` */
+                    from?: string;
+                    /** @description Last day (UTC), default today */
+                    to?: string;
+                };
+                header?: never;
+                path: {
+                    domain: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Per day and source */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["DmarcSummary"];
+                    };
+                };
+                /** @description Bad request: malformed JSON, or a NUL character or lone surrogate in a string */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Missing or invalid key */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Forbidden */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Not found */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Invalid request: `errors` names each field */
+                422: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description Too many requests: past the tenant's rate limit, or too many unknown keys from one address */
+                429: {
+                    headers: {
+                        /** @description What is left of each quota and seconds until it is whole, e.g. "requests";r=0;t=2 */
+                        RateLimit?: string;
+                        /** @description The quotas (draft-ietf-httpapi-ratelimit-headers), e.g. "requests";q=200;w=2 */
+                        "RateLimit-Policy"?: string;
+                        /** @description Seconds until the request would pass */
+                        "Retry-After"?: number;
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+                /** @description A dependency is not configured or not reachable */
+                503: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/problem+json": components["schemas"]["Problem"];
+                    };
+                };
+            };
+        };
+        put?: never;
         post?: never;
         delete?: never;
         options?: never;
@@ -8141,6 +8892,11 @@ export interface paths {
                             categories: {
                                 [key: string]: {
                                     channels: ("email" | "push")[];
+                                    /**
+                                     * @description the user's choice; null: as each type declares
+                                     * @enum {string|null}
+                                     */
+                                    frequency: "each" | "digest" | null;
                                     mandatory: boolean;
                                     optedInAt: string | null;
                                     requiresOptIn: boolean;
@@ -8231,6 +8987,10 @@ export interface paths {
                         categories: {
                             [key: string]: ("email" | "push")[];
                         };
+                        /** @description per category: "each" time, or "digest" (the type's digest; without one, daily 19:00 on the user's clock); mandatory categories always go at once */
+                        frequency?: {
+                            [key: string]: "each" | "digest";
+                        };
                         textVersion?: string;
                     };
                 };
@@ -8246,6 +9006,11 @@ export interface paths {
                             categories: {
                                 [key: string]: {
                                     channels: ("email" | "push")[];
+                                    /**
+                                     * @description the user's choice; null: as each type declares
+                                     * @enum {string|null}
+                                     */
+                                    frequency: "each" | "digest" | null;
                                     mandatory: boolean;
                                     optedInAt: string | null;
                                     requiresOptIn: boolean;
@@ -8919,6 +9684,67 @@ export interface components {
             /** @description sessions that were still open */
             revoked: number;
         };
+        DigestDeclaration: {
+            /** @description a window's first item goes at once, the rest in the digest */
+            firstImmediately?: boolean;
+            /** @description a `data` field whose value splits the digests of a user (one per value) */
+            key?: string;
+            /** @description items the message lists (default the last 10); count and totals cover all */
+            list?: {
+                count: number;
+                /** @enum {string} */
+                show: "first" | "last";
+            };
+            /** @description the digest goes early once this many items wait */
+            maxItems?: number;
+            schedule?: {
+                at: string;
+                /** @enum {string} */
+                every: "day" | "week";
+                /** @enum {string} */
+                weekday?: "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
+            };
+            window?: {
+                maxSeconds?: number;
+                /**
+                 * @description fixed: from the first item; sliding: from the latest, up to maxSeconds after the first
+                 * @enum {string}
+                 */
+                mode: "fixed" | "sliding";
+                seconds: number;
+            };
+        } | null;
+        DmarcSummary: {
+            days: {
+                day: string;
+                dmarcPass: number;
+                messages: number;
+                sources: {
+                    /** @description Messages whose DKIM passed aligned with the From domain */
+                    dkimAligned: number;
+                    /** @description Messages with any passing DKIM signature, aligned or not */
+                    dkimAuthPass: number;
+                    dmarcPass: number;
+                    /** @description Not ours, failing DMARC and not forwarded: someone else sending as the domain */
+                    forged: boolean;
+                    forwarded: boolean;
+                    ip: string;
+                    messages: number;
+                    /** @description One of the engine's pool IPs */
+                    ours: boolean;
+                    pool: string | null;
+                    quarantined: number;
+                    rejected: number;
+                    spfAligned: number;
+                    spfAuthPass: number;
+                }[];
+            }[];
+            domain: string;
+            from: string;
+            reporters: string[];
+            reports: number;
+            to: string;
+        };
         FirebaseServiceAccount: {
             client_email: string;
             client_id?: string;
@@ -8960,6 +9786,7 @@ export interface components {
         };
         NotificationType: {
             category: string;
+            digest: components["schemas"]["DigestDeclaration"];
             /** @description the version that sends; null until one is published */
             publishedVersion: number | null;
             type: string;
@@ -8973,6 +9800,37 @@ export interface components {
         };
         NotificationTypeBody: {
             category: string;
+            /** @description batch this type into digests (absent or null: each notification goes on its own) */
+            digest?: {
+                /** @description a window's first item goes at once, the rest in the digest */
+                firstImmediately?: boolean;
+                /** @description a `data` field whose value splits the digests of a user (one per value) */
+                key?: string;
+                /** @description items the message lists (default the last 10); count and totals cover all */
+                list?: {
+                    count: number;
+                    /** @enum {string} */
+                    show: "first" | "last";
+                };
+                /** @description the digest goes early once this many items wait */
+                maxItems?: number;
+                schedule?: {
+                    at: string;
+                    /** @enum {string} */
+                    every: "day" | "week";
+                    /** @enum {string} */
+                    weekday?: "monday" | "tuesday" | "wednesday" | "thursday" | "friday" | "saturday" | "sunday";
+                };
+                window?: {
+                    maxSeconds?: number;
+                    /**
+                     * @description fixed: from the first item; sliding: from the latest, up to maxSeconds after the first
+                     * @enum {string}
+                     */
+                    mode: "fixed" | "sliding";
+                    seconds: number;
+                };
+            } | null;
             variables: {
                 [key: string]: {
                     /** @description line breaks kept (as <br /> in HTML) */
@@ -8986,6 +9844,29 @@ export interface components {
                     type: "string" | "number" | "money" | "datetime" | "url";
                 };
             };
+        };
+        PlacementRun: {
+            results: {
+                inbox: number;
+                ip: string;
+                ipId: string;
+                missing: number;
+                notSent: number;
+                /** @description Sent, not read back yet */
+                pending: number;
+                poolId: string;
+                provider: string;
+                /** @description The IP's current reputation score (0-100) for this provider, placement included */
+                score: number;
+                spam: number;
+                unchecked: number;
+            }[];
+            run: {
+                checkedAt: string | null;
+                id: string;
+                startedAt: string;
+                trigger: string;
+            } | null;
         };
         PreferenceLink: {
             /** @description When the link stops working (ISO 8601) */
@@ -9016,6 +9897,10 @@ export interface components {
             data: {
                 [key: string]: string | number | boolean;
             };
+            /** @description preview the digest of these items' data instead (data is then ignored) */
+            digestItems?: {
+                [key: string]: string | number | boolean;
+            }[];
             locale: string;
             /** @description default: the published version, else the newest */
             version?: number;
@@ -9034,6 +9919,43 @@ export interface components {
             title: string;
             type: string;
         };
+        ProviderData: {
+            domains: {
+                domain: string;
+                /** @description Our Gmail score of each IP of the tenant's pool */
+                ourGmailScores: {
+                    ip: string;
+                    score: number | null;
+                }[];
+                postmaster: {
+                    day: string;
+                    dkimSuccessRatio: number | null;
+                    dmarcSuccessRatio: number | null;
+                    domainReputation: string | null;
+                    spamRate: number | null;
+                    spfSuccessRatio: number | null;
+                }[];
+                tenantId: string | null;
+            }[];
+            from: string;
+            ips: {
+                ip: string;
+                /** @description Our reputation score of the IP for Outlook (0-100) */
+                ourOutlookScore: number | null;
+                /** @description Our pool, or null for an IP of the SNDS data that is not ours */
+                pool: string | null;
+                snds: {
+                    complaintRate: string;
+                    dataCommands: number;
+                    day: string;
+                    filterResult: string;
+                    messageRecipients: number;
+                    rcptCommands: number;
+                    trapHits: number;
+                }[];
+            }[];
+            to: string;
+        };
         PushCredential: {
             clientEmail: string;
             projectId: string;
@@ -9042,6 +9964,40 @@ export interface components {
              * @description When it was set
              */
             updatedAt: string;
+        };
+        SeedMailbox: {
+            address: string;
+            createdAt: string;
+            id: string;
+            imap: {
+                host: string;
+                port: number;
+                tls: boolean;
+                username: string;
+            };
+            provider: string;
+        };
+        SeedMailboxInput: {
+            /**
+             * Format: email
+             * @description The seed mailbox address placement messages are sent to
+             */
+            address: string;
+            imap: {
+                host: string;
+                /** @description Stored sealed with the engine keyring; never shown again */
+                password: string;
+                /** @default 993 */
+                port: number;
+                /**
+                 * @description Implicit TLS (993); false: plain, STARTTLS when the server offers it
+                 * @default true
+                 */
+                tls: boolean;
+                username: string;
+            };
+            /** @description Provider name as in the provider rules (gmail, outlook, yahoo, ...), or "other" */
+            provider: string;
         };
         SendingDomain: {
             createdAt: string;
@@ -9126,6 +10082,31 @@ export interface components {
             version: number;
         };
         TemplateVersionBody: {
+            /** @description the digest's message: itemCount, items, totals, moreCount besides tenantName; the engine's wording when absent */
+            digest?: {
+                email?: {
+                    [key: string]: {
+                        /** @description replaces the layout's footer line */
+                        footer?: string;
+                        /** @description MJML body, slotted into the layout inside an mj-column */
+                        mjml: string;
+                        preheader?: string;
+                        subject: string;
+                        /** @description plain-text part; generated from the HTML when absent */
+                        text?: string;
+                    };
+                };
+                /** @description one item's line, in the type's variables */
+                item?: {
+                    [key: string]: string;
+                };
+                push?: {
+                    [key: string]: {
+                        body: string;
+                        title: string;
+                    };
+                };
+            };
             email?: {
                 [key: string]: {
                     /** @description replaces the layout's footer line */
@@ -9231,6 +10212,10 @@ export interface components {
             data: {
                 [key: string]: string | number | boolean;
             };
+            /** @description preview the digest of these items' data instead (data is then ignored) */
+            digestItems?: {
+                [key: string]: string | number | boolean;
+            }[];
             /**
              * @description send a version the spam check calls likely-spam (recorded in the audit)
              * @default false
