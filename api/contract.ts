@@ -73,7 +73,7 @@ export function problemResponses<C extends ProblemStatus>(...codes: C[]) {
 
 /** Problems any tenant route can answer: an unsafe string (400), no or a wrong key (401), a key without the route's scope or of a suspended tenant (403), too many unknown keys from one address (429), the database unreachable (503, with Retry-After). */
 /** A calendar day, YYYY-MM-DD (a real date: no month 13, no 30 February), 1900 to 2099. */
-export const IsoDay = z.iso.date().regex(/^(19|20)\d{2}-/, 'a day from 1900 to 2099');
+export const IsoDay = z.iso.date().regex(/^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$/, 'a day from 1900 to 2099');
 
 export const TENANT_PROBLEMS = [400, 401, 403, 429, 503] as const;
 /** What a route with a JSON body adds: too large, not JSON, not valid. */
