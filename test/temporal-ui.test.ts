@@ -124,6 +124,13 @@ describe('the Temporal UI in Chromium', () => {
     const waitingId = notificationWorkflowId(engine.tenantId, waiting);
     const deliveredId = notificationWorkflowId(engine.tenantId, delivered);
 
+    // The list shows what visibility holds: wait until the hold's upsert (DeliveryStatus=scheduled) is there.
+    const listed = async (query: string) => {
+      for await (const wf of engine.client.workflow.list({ query })) if (wf.workflowId === waitingId) return true;
+      return false;
+    };
+    await expect.poll(() => listed(`TenantId="${engine.tenantId}" AND DeliveryStatus="scheduled"`), { timeout: 60_000 }).toBe(true);
+
     const page = await context.newPage();
     await page.addInitScript((labels) => {
       localStorage.setItem('namespace-workflow-table-columns', JSON.stringify({ default: labels.map((label) => ({ label })) }));
