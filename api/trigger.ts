@@ -40,6 +40,15 @@ export function problemOf(n: NotAccepted): ApiProblem {
 /** A start that takes longer than this counts as failed (Temporal unreachable): the caller rolls back and answers 503. */
 const START_DEADLINE_MS = 5_000;
 
+/** What the Temporal UI filters on, the same for a notification and for the digest it waits in. */
+const searchAttributes = (tenantId: string, n: Recorded, status: string) => [
+  { key: TenantId, value: tenantId },
+  { key: UserId, value: n.userId },
+  { key: NotificationType, value: n.type },
+  { key: Category, value: n.category },
+  { key: DeliveryStatusAttr, value: status },
+];
+
 /**
  * Starts (or finds) the notification's workflow on its task queue, with its priority and search
  * attributes. Called before the row commits: a workflow whose row never commits (the commit
@@ -59,13 +68,7 @@ async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: str
         staticSummary: digestSummary(input),
         staticDetails: digestDetails(1),
         priority: notificationPriority(tenantId, n.categoryClass),
-        typedSearchAttributes: [
-          { key: TenantId, value: tenantId },
-          { key: UserId, value: n.userId },
-          { key: NotificationType, value: n.type },
-          { key: Category, value: n.category },
-          { key: DeliveryStatusAttr, value: 'batching' },
-        ],
+        typedSearchAttributes: searchAttributes(tenantId, n, 'batching'),
       }),
     );
     return;
@@ -94,13 +97,7 @@ async function startNotification({ temporal, taskQueue }: AppDeps, tenantId: str
         staticDetails: notificationDetails(input),
         // Mandatory alerts first, then round-robin across tenants (workflows/queues.ts).
         priority: notificationPriority(tenantId, n.categoryClass),
-        typedSearchAttributes: [
-          { key: TenantId, value: tenantId },
-          { key: UserId, value: n.userId },
-          { key: NotificationType, value: n.type },
-          { key: Category, value: n.category },
-          { key: DeliveryStatusAttr, value: n.status === 'scheduled' ? 'scheduled' : 'accepted' },
-        ],
+        typedSearchAttributes: searchAttributes(tenantId, n, n.status === 'scheduled' ? 'scheduled' : 'accepted'),
       }),
     );
   } catch (err) {
